@@ -18,7 +18,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
+)
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
@@ -43,7 +45,7 @@ def mask(value: str) -> str:
     return "'***'" if value else "''"
 
 
-class _Reader:
+class EnvReader:
     """Reads typed values from one mapping, naming the variable in every error."""
 
     def __init__(self, environ: Mapping[str, str]):
@@ -118,10 +120,11 @@ def _is_loopback(host: str) -> bool:
 def _validate_dsn(value: str) -> str:
     if value == "":
         return value
-    allowed = "a Sentry DSN like https://<public_key>@<host>/<project_id>, or empty for the local inbox"
+    allowed = ("a Sentry DSN like https://<public_key>@<host>/<project_id>, "
+               "or empty for the local inbox")
     parts = urlsplit(value)
     try:
-        parts.port  # raises ValueError on a malformed port
+        _ = parts.port  # raises ValueError on a malformed port
         project = parts.path.rstrip("/").rsplit("/", 1)[-1]
         ok = parts.scheme in ("http", "https") and parts.username and parts.hostname
         ok = bool(ok) and project.isdigit()
@@ -225,7 +228,7 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse and validate the environment; raise ImproperlyConfigured naming the bad variable."""
-    r = _Reader(os.environ if environ is None else environ)
+    r = EnvReader(os.environ if environ is None else environ)
     slack_enabled = r.boolean("SENTRY_SLACK_ALERTS_ENABLED", False)
     inbox = r.raw("SENTRY_INBOX_PATH")
     return Settings(

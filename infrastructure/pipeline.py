@@ -1,0 +1,119 @@
+"""before_send / before_send_transaction / before_breadcrumb as ordered steps with failure policies.
+
+A step is `step(event, hint) -> event | None`. Each step runs under a policy that says what an
+exception inside it means:
+  FAIL_CLOSED  drop the event: used for scrubbing, where sending unscrubbed data is the worse outcome;
+  SKIP         keep the event as the previous step left it: used for enrichment such as grouping;
+  OBSERVE      ignore the result: used for alerting, which must never change or block an event.
+Failures are counted per step and logged once per (step, exception type), never with event data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Event = dict[str, Any]
+Hint = dict[str, Any]
+Step = Callable[[Event, Hint], Event | None]
+
+FAIL_CLOSED = "fail_closed"
+SKIP = "skip"
+OBSERVE = "observe"
+_POLICIES = frozenset({FAIL_CLOSED, SKIP, OBSERVE})
+
+logger = logging.getLogger("infrastructure.pipeline")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named step and what its failure means."""
+
+    name: str
+    step: Step
+    policy: str = SKIP
+
+    def __post_init__(self) -> None:
+        if self.policy not in _POLICIES:
+            raise ValueError(f"policy {self.policy!r} for step {self.name!r}: use one of {sorted(_POLICIES)}")
+
+
+class PipelineStats:
+    """Thread-safe counters of what the pipelines dropped and why (read by the demo and tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.dropped: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()
+        self._logged: set[tuple[str, str]] = set()
+
+    def record_drop(self, reason: str) -> None:
+        """Count an event dropped on purpose (ignored type, failed scrub ...)."""
+        with self._lock:
+            self.dropped[reason] += 1
+
+    def record_failure(self, stage: Stage, exc: BaseException) -> None:
+        """Count a step's exception and log it once per (step, exception type)."""
+        cause = (stage.name, type(exc).__name__)
+        with self._lock:
+            self.failures[f"{stage.name}:{cause[1]}"] += 1
+            first = cause not in self._logged
+            self._logged.add(cause)
+        if first:
+            # The exception text may quote event data, so only its type is logged.
+            logger.error("error-tracking step %r failed with %s (policy %s); further failures "
+                         "of this kind are counted silently", stage.name, cause[1], stage.policy)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """A copy of the counters."""
+        with self._lock:
+            return {"dropped": dict(self.dropped), "failures": dict(self.failures)}
+
+
+class Pipeline:
+    """Runs stages in order; the SDK calls an instance as before_send and friends."""
+
+    def __init__(self, stages: Sequence[Stage], stats: PipelineStats | None = None):
+        self.stages = tuple(stages)
+        self.stats = stats if stats is not None else PipelineStats()
+
+    def __call__(self, event: Event, hint: Hint | None) -> Event | None:
+        hint = hint if hint is not None else {}
+        for stage in self.stages:
+            try:
+                result = stage.step(event, hint)
+            except Exception as exc:
+                self.stats.record_failure(stage, exc)
+                if stage.policy == FAIL_CLOSED:
+                    self.stats.record_drop(f"{stage.name}_failed")
+                    return None
+                continue
+            if stage.policy == OBSERVE:
+                continue
+            if result is None:
+                self.stats.record_drop(stage.name)
+                return None
+            event = result
+        return event
+
+
+class DropIgnored:
+    """Drops events whose exception is an expected one (Http404 and friends)."""
+
+    def __init__(self, names: Iterable[str]):
+        names = tuple(names)
+        self._dotted = frozenset(n for n in names if "." in n)
+        self._plain = frozenset(n for n in names if "." not in n)
+
+    def __call__(self, event: Event, hint: Hint) -> Event | None:
+        exc_info = hint.get("exc_info")
+        if not exc_info or exc_info[0] is None:
+            return event
+        for cls in getattr(exc_info[0], "__mro__", ()):
+            if cls.__name__ in self._plain or f"{cls.__module__}.{cls.__qualname__}" in self._dotted:
+                return None
+        return event
