@@ -1,0 +1,270 @@
+"""A bounded SQLite inbox of Sentry events and transactions that several processes can write."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from infrastructure.settings import Settings, get_settings
+
+TITLE_MAX = 200
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    received TEXT NOT NULL,
+    level TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    culprit TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL,
+    environment TEXT NOT NULL DEFAULT '',
+    release TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_items_event_id ON inbox_items (event_id);
+CREATE INDEX IF NOT EXISTS inbox_items_group ON inbox_items (type, fingerprint, id);
+"""
+_ISSUES = """
+SELECT g.fingerprint, g.count, g.first_seen, g.last_seen, i.event_id, i.level, i.title, i.culprit
+FROM (SELECT fingerprint, COUNT(*) AS count, MIN(received) AS first_seen,
+             MAX(received) AS last_seen, MAX(id) AS last_id
+      FROM inbox_items WHERE type = ? GROUP BY fingerprint) AS g
+JOIN inbox_items AS i ON i.id = g.last_id
+ORDER BY g.last_id DESC LIMIT ?
+"""
+# A connection inherited through fork() must never be used or closed in the child: closing it
+# could checkpoint or unlink the parent's WAL files. Children keep the stale handle here forever.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _text(value: Any, limit: int = TITLE_MAX) -> str:
+    text = "" if value is None else str(value)
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _main_exception(event: dict[str, Any]) -> dict[str, Any] | None:
+    values = (event.get("exception") or {}).get("values") or []
+    return values[-1] if values else None  # Sentry orders chained exceptions oldest first
+
+
+def _crash_frame(event: dict[str, Any]) -> dict[str, Any] | None:
+    exception = _main_exception(event) or {}
+    threads = (event.get("threads") or {}).get("values") or [{}]
+    for source in (exception, threads[0], event):
+        frames = (source.get("stacktrace") or {}).get("frames") or []
+        if frames:
+            in_app = [f for f in frames if f.get("in_app")]
+            return (in_app or frames)[-1]
+    return None
+
+
+def _message(event: dict[str, Any], template: bool) -> str:
+    entry = event.get("logentry") or {}
+    keys = ("message", "formatted") if template else ("formatted", "message")
+    for value in (*(entry.get(k) for k in keys), event.get("message")):
+        if value:
+            return _text(value)
+    return ""
+
+
+def title_of(item_type: str, event: dict[str, Any]) -> str:
+    """A one-line title: `Type: value` for errors, the message, or the transaction name."""
+    exception = _main_exception(event)
+    if item_type == "transaction":
+        return _text(event.get("transaction")) or "<unnamed transaction>"
+    if exception is not None:
+        kind, value = exception.get("type") or "Error", _text(exception.get("value"))
+        return _text(f"{kind}: {value}" if value else kind)
+    return _message(event, template=False) or "<no message>"
+
+
+def culprit_of(item_type: str, event: dict[str, Any]) -> str:
+    """Where it happened: the transaction, else the crash frame as `module in function`."""
+    explicit = event.get("culprit") if item_type != "transaction" else None
+    if explicit or event.get("transaction"):
+        return _text(explicit or event.get("transaction"))
+    frame = _crash_frame(event)
+    if frame is None:
+        return ""
+    where = frame.get("module") or frame.get("filename") or "?"
+    return _text(f"{where} in {frame.get('function') or '?'}")
+
+
+def _default_fingerprint(item_type: str, event: dict[str, Any]) -> list[str]:
+    if item_type == "transaction":
+        return [_text(event.get("transaction")) or "<unnamed transaction>"]
+    exception = _main_exception(event)
+    if exception is not None:
+        frame = _crash_frame(event)
+        if frame is None:  # no code location: the value is all that tells errors apart
+            return [exception.get("type") or "Error", _text(exception.get("value"))]
+        where = frame.get("module") or frame.get("filename") or "?"
+        return [exception.get("type") or "Error", f"{where}.{frame.get('function') or '?'}"]
+    # The unformatted template groups "user 1 failed" with "user 2 failed".
+    return [_message(event, template=True) or title_of(item_type, event)]
+
+
+def fingerprint_of(item_type: str, event: dict[str, Any]) -> list[str]:
+    """The grouping key: the event's own fingerprint, with `{{ default }}` expanded."""
+    custom = event.get("fingerprint")
+    default = _default_fingerprint(item_type, event)
+    if not custom or not isinstance(custom, list):
+        return default
+    parts: list[str] = []
+    for part in custom:
+        if str(part).replace(" ", "") == "{{default}}":
+            parts.extend(default)
+        else:
+            parts.append(str(part))
+    return parts
+
+
+def _row(item_type: str, payload: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        str(payload.get("event_id") or "").replace("-", "").lower(),
+        item_type,
+        datetime.now(UTC).isoformat(timespec="milliseconds"),
+        str(payload.get("level") or ("info" if item_type == "transaction" else "error")),
+        title_of(item_type, payload),
+        culprit_of(item_type, payload),
+        json.dumps(fingerprint_of(item_type, payload), ensure_ascii=False),
+        str(payload.get("environment") or ""),
+        str(payload.get("release") or ""),
+        json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str),
+    )
+
+
+class InboxStore:
+    """Events and transactions in one SQLite file (WAL), capped at max_events, oldest dropped first."""
+
+    def __init__(self, path: str | os.PathLike[str], max_events: int = 10_000, timeout: float = 2.0):
+        if max_events < 1:
+            raise ValueError(f"max_events must be at least 1, not {max_events}")
+        self.path = Path(path)
+        self.max_events = max_events
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> InboxStore:
+        """The store at SENTRY_INBOX_PATH, capped at SENTRY_INBOX_MAX_EVENTS."""
+        settings = settings if settings is not None else get_settings()
+        return cls(settings.inbox_path, settings.inbox_max_events)
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a crash may lose the tail
+            if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _adopt_after_fork(self) -> None:
+        if self._pid != os.getpid():  # forked: the parent's lock and handle are not ours
+            if self._conn is not None:
+                _INHERITED.append(self._conn)
+            self._lock, self._conn, self._pid = threading.Lock(), None, os.getpid()
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        self._adopt_after_fork()
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            yield self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            # IMMEDIATE takes the write lock up front, so busy_timeout can wait for it instead of
+            # failing a read-to-write upgrade while another process writes.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def add(self, item_type: str, payload: dict[str, Any]) -> str:
+        """Store one item and drop whatever now exceeds the cap; return its event id."""
+        row = _row(item_type, payload)
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO inbox_items (event_id, type, received, level, title, culprit, fingerprint,"
+                " environment, release, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            # AUTOINCREMENT ids only grow, so one range delete on the primary key enforces the cap.
+            conn.execute("DELETE FROM inbox_items WHERE id <= ?", (cursor.lastrowid - self.max_events,))
+        return row[0]
+
+    def issues(self, limit: int = 50, type: str = "event") -> list[dict[str, Any]]:
+        """Items grouped by fingerprint, most recently seen first."""
+        with self._connection() as conn:
+            rows = conn.execute(_ISSUES, (type, limit)).fetchall()
+        keys = ("fingerprint", "count", "first_seen", "last_seen", "last_event_id", "level", "title",
+                "culprit")
+        issues = [dict(zip(keys, row, strict=True)) for row in rows]
+        for issue in issues:
+            issue["fingerprint"] = json.loads(issue["fingerprint"])
+        return issues
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """The full payload of one event or transaction, or None when unknown."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT payload FROM inbox_items WHERE event_id = ? ORDER BY id DESC LIMIT 1",
+                               (event_id.replace("-", "").lower(),)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def event_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Distinct event ids starting with prefix (the CLI accepts unique prefixes)."""
+        pattern = prefix.replace("-", "").lower().replace("%", "").replace("_", "") + "%"
+        with self._connection() as conn:
+            rows = conn.execute("SELECT DISTINCT event_id FROM inbox_items WHERE event_id LIKE ? LIMIT ?",
+                                (pattern, limit)).fetchall()
+        return [row[0] for row in rows]
+
+    def events(self, limit: int | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        """Full payloads, newest first, optionally of one type."""
+        where, params = ("WHERE type = ?", [type]) if type else ("", [])
+        with self._connection() as conn:
+            rows = conn.execute(f"SELECT payload FROM inbox_items {where} ORDER BY id DESC LIMIT ?",
+                                (*params, -1 if limit is None else limit)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def count(self, type: str | None = None) -> int:
+        """How many items are stored, optionally of one type."""
+        where, params = ("WHERE type = ?", (type,)) if type else ("", ())
+        with self._connection() as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM inbox_items {where}", params).fetchone()[0]
+
+    def clear(self) -> int:
+        """Delete every item; return how many there were."""
+        with self._transaction() as conn:
+            return conn.execute("DELETE FROM inbox_items").rowcount
+
+    def close(self) -> None:
+        """Close this process's connection; the next call reopens it."""
+        self._adopt_after_fork()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
