@@ -1,0 +1,250 @@
+"""Shared alert state: sliding-window counters, cooldowns and firing flags, in memory or in Redis.
+
+Every store answers two questions atomically, in one step per call:
+- `hit(check, now)`: count one occurrence of `check.key`; did the key just reach its threshold
+  within the sliding window, outside its cooldown? (critical burst, database, external rules)
+- `rate(check, total, failed, now)`: add a batch of requests; did the failure rate just start
+  or stop breaching? (error-rate rule)
+
+Windows are sliding estimates over SLOTS sub-buckets: the slots fully inside the window are
+summed and the oldest, partly-outside slot is weighted by the share of it still inside. A fixed
+bucket misses ten errors that straddle its boundary; the error here is bounded by one slot
+(window / SLOTS) and memory stays a handful of numbers per key, whatever the event volume.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+logger = logging.getLogger("infrastructure.alerting")
+
+SLOTS = 10
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Has `key` been seen `threshold` times within `window` seconds, outside its cooldown?"""
+
+    key: str
+    window: float
+    threshold: int
+    cooldown: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """The answer to a Check: `suppressed` counts occurrences held back since the previous alert."""
+
+    fired: bool
+    count: float
+    suppressed: int = 0
+    first_seen: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateCheck:
+    """Does the failure share over `window` exceed `threshold` with at least `min_requests`?"""
+
+    key: str
+    window: float
+    threshold: float
+    min_requests: int
+    cooldown: float
+
+
+@dataclass(frozen=True, slots=True)
+class RateResult:
+    """`transition` is "fire" (just started breaching), "recover" (just cleared) or ""."""
+
+    transition: str
+    total: float
+    failed: float
+    since: float | None = None
+
+
+def sliding_sum(slots: dict[int, float], now: float, window: float) -> float:
+    """Estimate the window's total from its slots, dropping slots that left the window."""
+    pos = now / (window / SLOTS)
+    cur = math.floor(pos)
+    total = 0.0
+    for idx in list(slots):
+        if idx < cur - SLOTS:
+            del slots[idx]
+        elif idx == cur - SLOTS:
+            total += slots[idx] * (1.0 - (pos - cur))
+        else:
+            total += slots[idx]
+    return total
+
+
+def slot_of(now: float, window: float) -> int:
+    """The index of the slot `now` falls in."""
+    return math.floor(now / (window / SLOTS))
+
+
+def breaching(total: float, failed: float, check: RateCheck) -> bool:
+    """True when there is enough traffic and the failure share is above the threshold."""
+    return total >= check.min_requests - _EPSILON and failed > check.threshold * total + _EPSILON
+
+
+def cleared(total: float, failed: float, check: RateCheck) -> bool:
+    """True when the failure share is back at or under the threshold (or there is no traffic)."""
+    # Low volume alone does not clear: 3 failures out of 4 requests is not a recovery.
+    return total <= _EPSILON or failed <= check.threshold * total + _EPSILON
+
+
+class CounterStore:
+    """Base for counter backends; both methods are atomic across every user of the store."""
+
+    def hit(self, check: Check, now: float) -> Hit:
+        """Count one occurrence and say whether it fires an alert."""
+        raise NotImplementedError
+
+    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
+        """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class _KeyState:
+    slots: dict[int, float] = field(default_factory=dict)
+    failed: dict[int, float] = field(default_factory=dict)
+    first: float | None = None
+    suppressed: int = 0
+    cooldown_until: float = 0.0
+    firing_since: float | None = None
+
+
+class MemoryStore(CounterStore):
+    """Per-process counters under one lock, holding at most `max_keys` issues (least recent go)."""
+
+    def __init__(self, max_keys: int = 10_000):
+        self._lock = threading.Lock()
+        self._keys: OrderedDict[str, _KeyState] = OrderedDict()
+        self._max_keys = max_keys
+
+    def _state(self, key: str) -> _KeyState:
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+            if len(self._keys) > self._max_keys:
+                self._keys.popitem(last=False)
+        else:
+            self._keys.move_to_end(key)
+        return state
+
+    def hit(self, check: Check, now: float) -> Hit:
+        """Count one occurrence and say whether it fires an alert."""
+        with self._lock:
+            state = self._state(check.key)
+            slot = slot_of(now, check.window)
+            state.slots[slot] = state.slots.get(slot, 0.0) + 1
+            if state.first is None:
+                state.first = now
+            count = sliding_sum(state.slots, now, check.window)
+            if now < state.cooldown_until:
+                state.suppressed += 1
+                return Hit(False, count)
+            if count < check.threshold - _EPSILON:
+                return Hit(False, count)
+            hit = Hit(True, count, state.suppressed, state.first)
+            state.cooldown_until = now + check.cooldown
+            state.suppressed, state.first = 0, None
+            return hit
+
+    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
+        """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+        with self._lock:
+            state = self._state(check.key)
+            slot = slot_of(now, check.window)
+            state.slots[slot] = state.slots.get(slot, 0.0) + total
+            state.failed[slot] = state.failed.get(slot, 0.0) + failed
+            sum_total = sliding_sum(state.slots, now, check.window)
+            sum_failed = sliding_sum(state.failed, now, check.window)
+            if state.firing_since is None:
+                if breaching(sum_total, sum_failed, check) and now >= state.cooldown_until:
+                    state.firing_since, state.cooldown_until = now, now + check.cooldown
+                    return RateResult("fire", sum_total, sum_failed, now)
+            elif cleared(sum_total, sum_failed, check):
+                since, state.firing_since = state.firing_since, None
+                return RateResult("recover", sum_total, sum_failed, since)
+            return RateResult("", sum_total, sum_failed)
+
+
+class FailoverStore(CounterStore):
+    """Uses the shared store while it answers and per-process memory while it does not.
+
+    After a failure the shared store is probed again from a background thread with an
+    exponential backoff, so a dead Redis costs the request path nothing and is not hammered.
+    """
+
+    def __init__(self, primary: CounterStore, fallback: CounterStore, *, ping: Callable[[], object],
+                 errors: tuple[type[BaseException], ...] = (OSError,), min_backoff: float = 1.0,
+                 max_backoff: float = 30.0, monotonic: Callable[[], float] = time.monotonic):
+        self._primary, self._fallback, self._ping, self._errors = primary, fallback, ping, errors
+        self._min, self._max, self._monotonic = min_backoff, max_backoff, monotonic
+        self._lock = threading.Lock()
+        self._up, self._probing = True, False
+        self._backoff, self._retry_at = min_backoff, 0.0
+
+    @property
+    def shared(self) -> bool:
+        """True while counting goes to the shared store."""
+        return self._up
+
+    def hit(self, check: Check, now: float) -> Hit:
+        """Count in the shared store, or in memory while it is unreachable."""
+        if self._available():
+            try:
+                return self._primary.hit(check, now)
+            except self._errors as exc:
+                self._went_down(exc)
+        return self._fallback.hit(check, now)
+
+    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
+        """Add to the shared store's rate, or to memory while it is unreachable."""
+        if self._available():
+            try:
+                return self._primary.rate(check, total, failed, now)
+            except self._errors as exc:
+                self._went_down(exc)
+        return self._fallback.rate(check, total, failed, now)
+
+    def _available(self) -> bool:
+        if self._up:
+            return True
+        with self._lock:
+            if self._probing or self._monotonic() < self._retry_at:
+                return False
+            self._probing = True
+        threading.Thread(target=self._probe, name="alert-counter-probe", daemon=True).start()
+        return False
+
+    def _went_down(self, exc: BaseException) -> None:
+        with self._lock:
+            if not self._up:
+                return
+            self._up, self._backoff = False, self._min
+            self._retry_at = self._monotonic() + self._backoff
+        # The error's type only: redis-py messages can name the host and port of the URL.
+        logger.warning("Alert counters: shared store unreachable (%s); counting per process until "
+                       "it answers again.", type(exc).__name__)
+
+    def _probe(self) -> None:
+        try:
+            self._ping()
+        except Exception:
+            with self._lock:
+                self._backoff = min(self._max, self._backoff * 2)
+                self._retry_at, self._probing = self._monotonic() + self._backoff, False
+            return
+        with self._lock:
+            self._up, self._probing = True, False
+        logger.warning("Alert counters: shared store reachable again; shared counting resumed.")
