@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ FROM (SELECT fingerprint, COUNT(*) AS count, MIN(received) AS first_seen,
 JOIN inbox_items AS i ON i.id = g.last_id
 ORDER BY g.last_id DESC LIMIT ?
 """
+_INSERT = ("INSERT INTO inbox_items (event_id, type, received, level, title, culprit, fingerprint,"
+           " environment, release, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 # A connection inherited through fork() must never be used or closed in the child: closing it
 # could checkpoint or unlink the parent's WAL files. Children keep the stale handle here forever.
 _INHERITED: list[sqlite3.Connection] = []
@@ -207,14 +209,19 @@ class InboxStore:
 
     def add(self, item_type: str, payload: dict[str, Any]) -> str:
         """Store one item and drop whatever now exceeds the cap; return its event id."""
-        row = _row(item_type, payload)
+        return self.add_many([(item_type, payload)])[0]
+
+    def add_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Store several (type, payload) items in one transaction, then enforce the cap once."""
+        rows = [_row(item_type, payload) for item_type, payload in items]
+        if not rows:
+            return []
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO inbox_items (event_id, type, received, level, title, culprit, fingerprint,"
-                " environment, release, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            for row in rows:
+                last_id = conn.execute(_INSERT, row).lastrowid
             # AUTOINCREMENT ids only grow, so one range delete on the primary key enforces the cap.
-            conn.execute("DELETE FROM inbox_items WHERE id <= ?", (cursor.lastrowid - self.max_events,))
-        return row[0]
+            conn.execute("DELETE FROM inbox_items WHERE id <= ?", (last_id - self.max_events,))
+        return [row[0] for row in rows]
 
     def issues(self, limit: int = 50, type: str = "event") -> list[dict[str, Any]]:
         """Items grouped by fingerprint, most recently seen first."""

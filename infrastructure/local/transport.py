@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import partial
+import os
+import threading
+import time
 from typing import Any
 
 from sentry_sdk.envelope import Envelope, Item
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 ignore_logger(__name__)
 
 STORED_TYPES = frozenset({"event", "transaction"})  # sessions, profiles and logs are not issues
+WARN_INTERVAL = 60.0  # seconds between two warnings about the same problem
+BATCH_SIZE = 200  # items per SQLite transaction: one lock hand-off between processes per batch
 
 
 class LocalInboxTransport(Transport):
@@ -29,9 +33,17 @@ class LocalInboxTransport(Transport):
                  queue_size: int = 1000):
         super().__init__(options)
         self.store = store if store is not None else InboxStore.from_settings()
+        self.queue_size = queue_size
         self.dropped = 0
-        self._worker = BackgroundWorker(queue_size)
-        self._failing = False
+        self._warned_at: dict[str, float] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._worker = BackgroundWorker(queue_size=10)  # holds drain jobs; items wait in _pending
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._drain_queued = False
 
     @classmethod
     def for_store(cls, store: InboxStore, queue_size: int = 1000) -> LocalInboxTransport:
@@ -39,38 +51,55 @@ class LocalInboxTransport(Transport):
         return cls(store=store, queue_size=queue_size)
 
     def capture_envelope(self, envelope: Envelope) -> None:
-        """Queue the envelope's events and transactions for the inbox."""
+        """Queue the envelope's events and transactions for the inbox; never blocks on SQLite."""
         try:
             for item in envelope.items:
                 if item.type in STORED_TYPES:
-                    self._submit(item)
+                    self._enqueue(item.type, _payload(item))
         except Exception as exc:  # the SDK calls us from request threads: never raise into it
-            self._drop(exc)
+            self._drop("bad-item", exc)
 
-    def _submit(self, item: Item) -> None:
-        payload = item.payload.json
-        if payload is None:
-            payload = json.loads(item.get_bytes())
-        # The SQLite write (and its busy wait) happens on the worker, not the request thread.
-        if not self._worker.submit(partial(self._write, item.type, payload)):
-            self._drop(RuntimeError(f"write queue full ({item.type} dropped)"))
+    def _enqueue(self, item_type: str, payload: dict[str, Any]) -> None:
+        if self._pid != os.getpid():
+            # A forked child must not write the parent's pending items a second time, nor wait
+            # on a lock some parent thread held at fork time.
+            self._reset()
+        with self._lock:
+            if len(self._pending) >= self.queue_size:
+                overflow = True
+            else:
+                overflow = False
+                self._pending.append((item_type, payload))
+                schedule, self._drain_queued = not self._drain_queued, True
+        if overflow:
+            self._drop("overflow", RuntimeError(f"{self.queue_size} items already waiting"))
+        elif schedule and not self._worker.submit(self._drain):
+            with self._lock:
+                self._drain_queued = False
 
-    def _write(self, item_type: str, payload: dict[str, Any]) -> None:
-        try:
-            self.store.add(item_type, payload)
-        except Exception as exc:  # disk full, locked past busy_timeout, a directory in the way ...
-            self._drop(exc)
-        else:
-            self._failing = False
+    def _drain(self) -> None:
+        # Everything queued since the last drain goes in a few transactions, so a burst of
+        # errors costs one write lock per batch instead of one per event.
+        with self._lock:
+            batch, self._pending, self._drain_queued = self._pending, [], False
+        for start in range(0, len(batch), BATCH_SIZE):
+            chunk = batch[start:start + BATCH_SIZE]
+            try:
+                self.store.add_many(chunk)
+            except Exception as exc:  # disk full, locked past busy_timeout, a directory in the way
+                self._drop("write", exc, count=len(chunk))
 
-    def _drop(self, exc: BaseException) -> None:
-        self.dropped += 1
-        if self._failing:
-            logger.debug("local inbox still failing: %s", exc)
+    def _drop(self, problem: str, exc: BaseException, count: int = 1) -> None:
+        self.dropped += count
+        now = time.monotonic()
+        last = self._warned_at.get(problem)
+        if last is not None and now - last < WARN_INTERVAL:
+            logger.debug("local inbox %s: dropped %d item(s): %s", problem, count, exc)
             return
-        self._failing = True  # one warning per outage, not one per event
-        logger.warning("Local Sentry inbox %s is not writable, dropping events until it recovers: %s",
-                       self.store.path, exc)
+        self._warned_at[problem] = now  # one warning per problem per minute, not one per event
+        logger.warning("Local Sentry inbox %s: dropped %d item(s) (%s: %s); further drops for the next "
+                       "%d s are logged at debug level", self.store.path, count, problem, exc,
+                       WARN_INTERVAL)
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Wait up to timeout seconds for queued items to reach SQLite."""
@@ -82,7 +111,12 @@ class LocalInboxTransport(Transport):
 
     def is_healthy(self) -> bool:
         """False while the write queue is full."""
-        return not self._worker.full()
+        return len(self._pending) < self.queue_size
+
+
+def _payload(item: Item) -> dict[str, Any]:
+    payload = item.payload.json
+    return payload if payload is not None else json.loads(item.get_bytes())
 
 
 def transport_for(settings: Settings) -> LocalInboxTransport:
