@@ -1,0 +1,1 @@
+"""sentry_check and sentry_inbox."""

@@ -1,0 +1,337 @@
+"""Tests for the local inbox: the SQLite store, the sentry-sdk transport and the sentry_inbox command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sentry_sdk
+
+from infrastructure.local import InboxStore, LocalInboxTransport, culprit_of, fingerprint_of, title_of
+from infrastructure.local import transport as transport_module
+from infrastructure.settings import Settings, load_settings
+from tests.support.receiver import isolated_client
+
+PLACEHOLDER_DSN = "http://local@127.0.0.1/0"  # never contacted: the transport takes every envelope
+
+
+def _borrow_book(book_id: int) -> None:
+    raise LookupError(f"book {book_id} is not on the shelf")
+
+
+def _return_book() -> None:
+    raise LookupError("nothing to return")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[InboxStore]:
+    """A fresh inbox in a not-yet-existing directory."""
+    inbox = InboxStore(tmp_path / "var" / "inbox.sqlite3", max_events=1000)
+    yield inbox
+    inbox.close()
+
+
+@pytest.fixture
+def inbox_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Process settings whose inbox lives in tmp_path; the previous settings come back afterwards."""
+    settings = load_settings({"SENTRY_INBOX_PATH": str(tmp_path / "settings-inbox.sqlite3"),
+                              "SENTRY_INBOX_MAX_EVENTS": "50"})
+    monkeypatch.setattr("infrastructure.settings._current", settings)
+    return settings
+
+
+def _capture_borrow_errors(times: int) -> list[str]:
+    ids = []
+    for book_id in range(times):
+        try:
+            _borrow_book(book_id)
+        except LookupError as exc:
+            ids.append(sentry_sdk.capture_exception(exc))
+    return ids
+
+
+@pytest.mark.parametrize("dsn", [PLACEHOLDER_DSN, ""])
+def test_captured_exception_lands_in_sqlite_grouped(store, dsn):
+    """Exceptions captured by a real SDK client land in SQLite with their title, culprit and fingerprint."""
+    with isolated_client(dsn=dsn, transport=LocalInboxTransport.for_store(store),
+                         release="muejam-backend@1.2.3", environment="test") as client:
+        ids = _capture_borrow_errors(3)
+        client.flush(timeout=5)
+    assert store.count("event") == 3
+    [issue] = store.issues()
+    assert issue["count"] == 3
+    assert issue["title"] == "LookupError: book 2 is not on the shelf"
+    assert issue["culprit"] == f"{__name__} in _borrow_book"
+    assert issue["fingerprint"] == ["LookupError", f"{__name__}._borrow_book"]
+    assert issue["last_event_id"] == ids[-1]
+    event = store.get(ids[0])
+    assert (event["release"], event["environment"]) == ("muejam-backend@1.2.3", "test")
+    assert event["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "_borrow_book"
+
+
+def test_transport_class_takes_its_inbox_from_settings(inbox_settings):
+    """transport=LocalInboxTransport (the class) writes to the inbox named by the process settings."""
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport) as client:
+        assert client.transport.store.path == inbox_settings.inbox_path
+        assert client.transport.store.max_events == 50
+        sentry_sdk.capture_message("configured by settings")
+        client.flush(timeout=5)
+    assert InboxStore(inbox_settings.inbox_path).events()[0]["message"] == "configured by settings"
+
+
+def test_events_pass_through_before_send(store):
+    """The SDK's before_send runs first: its changes are stored and the events it drops are not."""
+    def before_send(event, hint):
+        if event.get("message") == "drop me":
+            return None
+        event["fingerprint"] = ["{{ default }}", "scrubbed"]
+        event.setdefault("tags", {})["scrubbed"] = "yes"
+        return event
+
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store),
+                         before_send=before_send) as client:
+        sentry_sdk.capture_message("drop me")
+        kept = sentry_sdk.capture_message("keep me")
+        client.flush(timeout=5)
+    assert [e["event_id"] for e in store.events()] == [kept]
+    assert store.get(kept)["tags"]["scrubbed"] == "yes"
+    assert store.issues()[0]["fingerprint"] == ["keep me", "scrubbed"]
+
+
+def test_different_crash_sites_are_different_issues(store):
+    """Errors of one type raised in two functions group into two issues, newest issue first."""
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store)) as client:
+        _capture_borrow_errors(2)
+        try:
+            _return_book()
+        except LookupError as exc:
+            sentry_sdk.capture_exception(exc)
+        client.flush(timeout=5)
+    assert [(i["culprit"], i["count"]) for i in store.issues()] == [
+        (f"{__name__} in _return_book", 1), (f"{__name__} in _borrow_book", 2)]
+
+
+def test_transactions_are_stored(store):
+    """A sampled transaction is stored as type transaction, titled and grouped by its name."""
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store),
+                         traces_sample_rate=1.0) as client:
+        with sentry_sdk.start_transaction(name="GET /books/{id}", op="http.server"):
+            pass
+        client.flush(timeout=5)
+    assert (store.count("transaction"), store.count("event")) == (1, 0)
+    [issue] = store.issues(type="transaction")
+    assert (issue["title"], issue["culprit"], issue["level"]) == ("GET /books/{id}",) * 2 + ("info",)
+    assert store.events(type="transaction")[0]["transaction"] == "GET /books/{id}"
+
+
+def test_closing_the_client_writes_everything_queued(store):
+    """client.close() flushes the transport's queue, so a burst captured just before exit is kept."""
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store)):
+        for n in range(200):
+            sentry_sdk.capture_message(f"burst {n}")
+    assert store.count() == 200
+
+
+def test_locked_inbox_never_blocks_capture_and_overflow_is_bounded(store, caplog):
+    """While another process holds the SQLite write lock, capturing stays fast and extra items drop."""
+    store.add("event", {"event_id": "0" * 32, "message": "creates the file"})
+    transport = LocalInboxTransport.for_store(store, queue_size=5)
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # what a busy writer in another process looks like
+    with caplog.at_level(logging.WARNING, logger=transport_module.__name__), \
+            isolated_client(dsn=PLACEHOLDER_DSN, transport=transport) as client:
+        started = time.monotonic()
+        for n in range(20):
+            sentry_sdk.capture_message(f"storm {n}")
+        assert time.monotonic() - started < 1.0  # store's busy_timeout is 2 s: nobody waited on it
+        blocker.execute("COMMIT")
+        blocker.close()
+        client.flush(timeout=10)
+    stored = store.count() - 1
+    assert 5 <= stored <= 10 and transport.dropped == 20 - stored
+    assert len([r for r in caplog.records if "overflow" in r.getMessage()]) == 1
+
+
+def test_cap_drops_the_oldest(tmp_path):
+    """Beyond max_events the oldest items go and exactly the newest max_events remain."""
+    store = InboxStore(tmp_path / "capped.sqlite3", max_events=10)
+    for n in range(25):
+        store.add("event", {"event_id": f"{n:032x}", "message": f"m{n}"})
+    assert store.count() == 10
+    assert [e["message"] for e in store.events()] == [f"m{n}" for n in range(24, 14, -1)]
+
+
+def _write_from_process(path: str, worker: int, count: int) -> None:
+    store = InboxStore(path, max_events=100_000)
+    client = sentry_sdk.Client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store),
+                               default_integrations=False)
+    with sentry_sdk.isolation_scope() as scope:
+        scope.set_client(client)
+        for n in range(count):
+            sentry_sdk.capture_message(f"worker {worker} message {n}")
+    client.close(timeout=30)
+    assert store.count() >= count
+
+
+def test_concurrent_processes_lose_nothing(tmp_path):
+    """Two processes writing to one inbox at the same time keep every event."""
+    path, count = str(tmp_path / "shared.sqlite3"), 150
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_from_process, args=(path, w, count)) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    store = InboxStore(path)
+    messages = {e["message"] for e in store.events()}
+    assert len(messages) == store.count() == 2 * count
+
+
+def _add_in_child(store: InboxStore) -> None:
+    store.add("event", {"event_id": "c" * 32, "message": "from the child"})
+
+
+def test_forked_child_reopens_its_own_connection(store):
+    """A store used before fork() keeps working in the parent and the child without sharing a handle."""
+    store.add("event", {"event_id": "a" * 32, "message": "before fork"})
+    child = multiprocessing.get_context("fork").Process(target=_add_in_child, args=(store,))
+    child.start()
+    child.join(timeout=30)
+    store.add("event", {"event_id": "b" * 32, "message": "after fork"})
+    assert child.exitcode == 0
+    assert [e["message"] for e in store.events()] == ["after fork", "from the child", "before fork"]
+
+
+def test_broken_path_never_raises_into_the_sdk(tmp_path, caplog):
+    """A directory where the inbox file should be drops events with one warning, then recovers."""
+    path = tmp_path / "inbox.sqlite3"
+    path.mkdir()
+    transport = LocalInboxTransport.for_store(InboxStore(path))
+    with caplog.at_level(logging.DEBUG, logger=transport_module.__name__), \
+            isolated_client(dsn=PLACEHOLDER_DSN, transport=transport) as client:
+        ids = [sentry_sdk.capture_message(f"lost {n}") for n in range(3)]
+        client.flush(timeout=5)
+        assert all(ids) and transport.dropped == 3
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and str(path) in warnings[0].getMessage()
+        path.rmdir()
+        kept = sentry_sdk.capture_message("the disk is back")
+        client.flush(timeout=5)
+    assert [e["event_id"] for e in InboxStore(path).events()] == [kept]
+
+
+def test_unknown_and_dashed_event_ids(store):
+    """get() returns None for an unknown id and accepts the dashed UUID form of a known one."""
+    store.add("event", {"event_id": "0123456789abcdef0123456789abcdef", "message": "x"})
+    assert store.get("f" * 32) is None
+    assert store.get("01234567-89ab-cdef-0123-456789abcdef")["message"] == "x"
+
+
+def test_clear_empties_the_inbox(store):
+    """clear() deletes every item and reports how many there were."""
+    store.add("event", {"event_id": "1" * 32, "message": "x"})
+    store.add("transaction", {"event_id": "2" * 32, "transaction": "t"})
+    assert store.clear() == 2
+    assert store.count() == 0
+
+
+_FRAME = {"module": "library.views", "function": "borrow", "in_app": True}
+_LIB_FRAME = {"module": "django.core.handlers", "function": "inner", "in_app": False}
+
+
+@pytest.mark.parametrize(
+    ("item_type", "event", "title", "culprit", "fingerprint"),
+    [
+        ("event", {"exception": {"values": [
+            {"type": "KeyError", "value": "'a'"},
+            {"type": "ValueError", "value": "bad\nsecond line",
+             "stacktrace": {"frames": [_FRAME, _LIB_FRAME]}}]}},
+         "ValueError: bad", "library.views in borrow", ["ValueError", "library.views.borrow"]),
+        ("event", {"exception": {"values": [{"type": "OSError", "value": "disk"}]}},
+         "OSError: disk", "", ["OSError", "disk"]),
+        ("event", {"logentry": {"message": "user %s failed", "formatted": "user 7 failed"},
+                   "transaction": "/books/{id}"},
+         "user 7 failed", "/books/{id}", ["user %s failed"]),
+        ("event", {"message": "plain", "fingerprint": ["payments", "timeout"], "culprit": "x in y"},
+         "plain", "x in y", ["payments", "timeout"]),
+        ("event", {"message": "m", "threads": {"values": [{"stacktrace": {"frames": [_FRAME]}}]},
+                   "fingerprint": ["{{default}}", "db"]},
+         "m", "library.views in borrow", ["m", "db"]),
+        ("event", {}, "<no message>", "", ["<no message>"]),
+        ("transaction", {"transaction": "GET /x", "culprit": "ignored"}, "GET /x", "GET /x", ["GET /x"]),
+        ("event", {"message": "x" * 500}, "x" * 199 + "…", "", ["x" * 199 + "…"]),
+    ],
+)
+def test_summary_fields(item_type, event, title, culprit, fingerprint):
+    """Title, culprit and fingerprint follow Sentry's conventions for each kind of event."""
+    assert title_of(item_type, event) == title
+    assert culprit_of(item_type, event) == culprit
+    assert fingerprint_of(item_type, event) == fingerprint
+
+
+# --- the management command -------------------------------------------------------------------
+
+
+@pytest.fixture
+def filled_inbox(inbox_settings) -> tuple[InboxStore, str]:
+    """The settings inbox holding two grouped errors and one transaction; returns (store, event id)."""
+    store = InboxStore.from_settings(inbox_settings)
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store),
+                         traces_sample_rate=1.0) as client:
+        event_id = _capture_borrow_errors(2)[-1]
+        with sentry_sdk.start_transaction(name="GET /books", op="http.server"):
+            pass
+        client.flush(timeout=5)
+    return store, event_id
+
+
+def _call(*args: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sentry_inbox", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_lists_issues(filled_inbox):
+    """sentry_inbox prints one table row per issue with its count, level, title and culprit."""
+    _, event_id = filled_inbox
+    output = _call()
+    row = next(line for line in output.splitlines() if "LookupError" in line)
+    assert row.split()[:2] == ["2", "error"]
+    assert "_borrow_book" in row and event_id[:12] in row
+    assert "FIRST SEEN" in output and "LAST SEEN" in output
+
+
+def test_command_shows_one_event_as_json(filled_inbox):
+    """--show prints the stored event as JSON, by full id or by a unique prefix."""
+    _, event_id = filled_inbox
+    assert json.loads(_call("--show", event_id))["event_id"] == event_id
+    assert json.loads(_call("--show", event_id[:12]))["event_id"] == event_id
+
+
+def test_command_refuses_an_unknown_event(filled_inbox):
+    """--show with an id that is not stored raises CommandError naming it."""
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No event 'ffffffff'"):
+        _call("--show", "ffffffff")
+
+
+def test_command_lists_transactions_and_clears(filled_inbox):
+    """--transactions lists the transaction with its duration; --clear empties the inbox."""
+    store, _ = filled_inbox
+    output = _call("--transactions", "--limit", "5")
+    assert "GET /books" in output and " ms" in output
+    assert "Deleted 3 item(s)" in _call("--clear")
+    assert store.count() == 0
+    assert "No events" in _call()
