@@ -1,0 +1,122 @@
+"""Message and route normalization: variable parts become placeholders, in linear time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from infrastructure.grouping import normalize_message
+from infrastructure.grouping.normalize import normalize_route
+
+MB = 1_000_000
+
+
+def test_fifty_order_numbers_normalize_to_one_message():
+    """'Order <n> not found' for 50 different ids (short and long) yields one normalized string."""
+    ids = [*range(1, 26), *(10**k + 7 for k in range(6, 31))]
+    normalized = {normalize_message(f"Order {n} not found") for n in ids}
+    assert normalized == {"Order <num> not found"}
+
+
+VARIANTS = [
+    pytest.param("user 1b4e28ba-2fa1-11d2-883f-0016d3cca427 gone",
+                 "user 9f2c1a44-0000-4bbb-8ccc-1234567890ab gone", "user <uuid> gone", id="uuid"),
+    pytest.param("blob deadbeef1234 missing", "blob 0a1b2c3d4e5f6071 missing", "blob <hex> missing",
+                 id="hex"),
+    pytest.param("etag 9b2cf535f27731c974343645a3985328", "etag 0cc175b9c0f1b6a831c399e269772661",
+                 "etag <hex>", id="md5"),
+    pytest.param("mail to bob.smith+x@example.com failed", "mail to eve@mail.example.co.uk failed",
+                 "mail to <email> failed", id="email"),
+    pytest.param("from 10.0.0.1 denied", "from 192.168.201.17 denied", "from <ip> denied", id="ipv4"),
+    pytest.param("from fe80::1 denied", "from 2001:db8::8a2e:370:7334 denied", "from <ip> denied", id="ipv6"),
+    pytest.param("at 2024-01-02T03:04:05Z", "at 2025-11-30T23:59:59.123456+01:00", "at <ts>", id="iso-ts"),
+    pytest.param("due 2024-01-02 passed", "due 2025-12-31 passed", "due <ts> passed", id="date"),
+    pytest.param("no key 'user_id'", "no key 'email'", "no key <str>", id="single-quoted"),
+    pytest.param('field "title" invalid', 'field "isbn number" invalid', "field <str> invalid",
+                 id="double-quoted"),
+    pytest.param("took 1.5s of 30s", "took 12.25s of 60s", "took <num>s of <num>s", id="decimals-units"),
+    pytest.param("job tenant-42 user_7 failed", "job tenant-9000 user_12 failed",
+                 "job tenant-<num> user_<num> failed", id="ids-in-names"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), VARIANTS)
+def test_variable_parts_do_not_split_a_message(first, second, expected):
+    """Two messages differing only in one kind of variable value normalize to the same placeholder text."""
+    assert normalize_message(first) == normalize_message(second) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Can't find the user's shelf",
+    "[email] tried [Filtered] from [ip]",
+    "utf8 decoding failed in v2 of the S3 client",
+    "plain words only",
+])
+def test_stable_text_is_left_alone(text):
+    """Apostrophes, scrubber placeholders and digits inside words stay as written, so they never move."""
+    assert normalize_message(text) == text
+
+
+def test_scrubbed_placeholders_group_with_each_other():
+    """Scrubbed messages keep their placeholders while the surrounding ids are still normalized."""
+    assert normalize_message("Welcome mail to [email] for order 17 bounced") == \
+        normalize_message("Welcome mail to [email] for order 923 bounced") == \
+        "Welcome mail to [email] for order <num> bounced"
+
+
+@pytest.mark.parametrize("text", [
+    "Order 123 for bob@example.com at 2024-01-02T03:04:05Z from 10.0.0.1 id deadbeef12 'x'",
+    "no key 'user_id' in {'a': 1}",
+])
+def test_normalization_is_idempotent(text):
+    """Normalizing twice changes nothing more, so normalized text can be normalized again safely."""
+    once = normalize_message(text)
+    assert normalize_message(once) == once
+
+
+def _best_of(text: str, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        normalize_message(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+ADVERSARIAL = {
+    "email-runs": "a" * (MB // 2) + "@" + "a" * (MB // 2) + "@",
+    "at-signs": "a@" * (MB // 2),
+    "dotted-domain": "x@" + "a." * (MB // 2),
+    "digit-run": "1" * MB,
+    "dotted-digits": "1." * (MB // 2),
+    "colons": "1:" * (MB // 2),
+    "double-colons": "1::" * (MB // 3),
+    "quotes": "'" * MB,
+    "open-quotes": ("'" + "a" * 199) * (MB // 200),
+    "hex-run": "a1" * (MB // 2),
+    "date-like": "2024-01-0" * (MB // 9),
+}
+
+
+def test_adversarial_megabyte_costs_about_what_ordinary_text_costs():
+    """Each 1 MB adversarial input costs under 10x what 1 MB of ordinary log text costs: linear time."""
+    line = "Order 123 for bob@example.com at 2024-01-02T03:04:05Z from 10.0.0.1 id deadbeef12 'x' ok. "
+    ordinary = (line * (MB // len(line) + 1))[:MB]
+    anchor = _best_of(ordinary)
+    ratios = {name: _best_of(text) / anchor for name, text in ADVERSARIAL.items()}
+    # A quadratic pattern on 1 MB is thousands of times slower; 10x leaves room for noise.
+    assert max(ratios.values()) < 10, ratios
+
+
+@pytest.mark.parametrize(("route", "concrete", "expected"), [
+    ("/api/books/<int:pk>/", False, "/api/books/{pk}/"),
+    ("/api/books/{pk}/", False, "/api/books/{pk}/"),
+    ("/api/shelves/<slug>/books/<uuid:book>/", False, "/api/shelves/{slug}/books/{book}/"),
+    ("/api/books/42/loans/1b4e28ba-2fa1-11d2-883f-0016d3cca427/?page=2", True,
+     "/api/books/{id}/loans/{id}/"),
+    ("/api/v2/books/", True, "/api/v2/books/"),
+])
+def test_routes_take_one_shape(route, concrete, expected):
+    """Django converters and SDK braces give the same route, and ids in concrete paths become {id}."""
+    assert normalize_route(route, concrete=concrete) == expected
