@@ -13,7 +13,7 @@ from infrastructure.local import InboxStore
 
 _ISSUE_COLUMNS = (("COUNT", 6, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"), ("LAST SEEN", 19, "<"),
                   ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
-_TRANSACTION_COLUMNS = (("RECEIVED", 19, "<"), ("DURATION", 10, ">"), ("STATUS", 10, "<"),
+_TRANSACTION_COLUMNS = (("FINISHED", 19, "<"), ("DURATION", 10, ">"), ("STATUS", 10, "<"),
                         ("EVENT", 12, "<"), ("TRANSACTION", 60, "<"))
 
 
