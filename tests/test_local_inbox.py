@@ -16,7 +16,7 @@ import sentry_sdk
 from infrastructure.local import InboxStore, LocalInboxTransport, culprit_of, fingerprint_of, title_of
 from infrastructure.local import transport as transport_module
 from infrastructure.settings import Settings, load_settings
-from tests.support.receiver import isolated_client
+from tests.support.fixtures import isolated_client
 
 PLACEHOLDER_DSN = "http://local@127.0.0.1/0"  # never contacted: the transport takes every envelope
 

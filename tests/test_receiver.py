@@ -12,17 +12,13 @@ import brotli
 import pytest
 import sentry_sdk
 
+from tests.support.fixtures import isolated_client
 from tests.support.receiver import (
     EnvelopeError,
     EnvelopeReceiver,
     decode_body,
-    isolated_client,
     parse_envelope,
 )
-
-# The integrator registers these fixtures project-wide in tests/conftest.py; naming the plugin here
-# keeps this module runnable on its own.
-pytest_plugins = ["tests.support.fixtures"]
 
 
 def _explode() -> None:

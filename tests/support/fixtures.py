@@ -1,10 +1,13 @@
-"""Pytest fixtures for end-to-end tests through sentry-sdk's real HTTP transport."""
+"""Pytest fixtures and helpers for end-to-end tests through sentry-sdk's real transports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+import sentry_sdk
 
 from tests.support.receiver import EnvelopeReceiver
 
@@ -14,3 +17,19 @@ def envelope_receiver() -> Iterator[EnvelopeReceiver]:
     """A started loopback envelope receiver, stopped after the test."""
     with EnvelopeReceiver() as rx:
         yield rx
+
+
+@contextmanager
+def isolated_client(**options: Any) -> Iterator[sentry_sdk.Client]:
+    """A real sentry-sdk client that is current only inside the block; the global client stays."""
+    # Integrations patch process-wide hooks once; tests that want them must ask explicitly.
+    options.setdefault("default_integrations", False)
+    options.setdefault("auto_enabling_integrations", False)
+    client = sentry_sdk.Client(**options)
+    try:
+        with sentry_sdk.isolation_scope() as isolation:
+            isolation.set_client(client)
+            sentry_sdk.get_current_scope().set_client(client)
+            yield client
+    finally:
+        client.close(timeout=options.get("shutdown_timeout", 2))

@@ -7,13 +7,10 @@ import json
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import sentry_sdk
 
 MODES = ("ok", "429", "500", "hang")
 HANG_LIMIT = 30.0  # a forgotten "hang" must never wedge the test run
@@ -317,19 +314,3 @@ class EnvelopeReceiver:
                           {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
             return
         handler.reply(500, {"detail": "internal error"})
-
-
-@contextmanager
-def isolated_client(**options: Any) -> Iterator[sentry_sdk.Client]:
-    """A real sentry-sdk client that is current only inside the block; the global client stays."""
-    # Integrations patch process-wide hooks once; tests that want them must ask explicitly.
-    options.setdefault("default_integrations", False)
-    options.setdefault("auto_enabling_integrations", False)
-    client = sentry_sdk.Client(**options)
-    try:
-        with sentry_sdk.isolation_scope() as isolation:
-            isolation.set_client(client)
-            sentry_sdk.get_current_scope().set_client(client)
-            yield client
-    finally:
-        client.close(timeout=options.get("shutdown_timeout", 2))
