@@ -227,6 +227,28 @@ def test_broken_path_never_raises_into_the_sdk(tmp_path, caplog):
     assert [e["event_id"] for e in InboxStore(path).events()] == [kept]
 
 
+def test_failed_write_rolls_back_and_the_store_stays_usable(store):
+    """A write that SQLite aborts mid-transaction stores nothing and leaves the connection usable."""
+    store.add("event", {"event_id": "1" * 32, "message": "before"})
+    refuse = sqlite3.connect(store.path)
+    refuse.execute("CREATE TRIGGER refuse BEFORE INSERT ON inbox_items "
+                   "WHEN NEW.title = 'refused' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    refuse.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        store.add_many([("event", {"event_id": "2" * 32, "message": "kept?"}),
+                        ("event", {"event_id": "3" * 32, "message": "refused"})])
+    store.add("event", {"event_id": "4" * 32, "message": "after"})
+    refuse.close()
+    assert [e["message"] for e in store.events()] == ["after", "before"]
+
+
+def test_issues_of_every_type(store):
+    """issues(type=None) groups events and transactions together."""
+    store.add("event", {"event_id": "1" * 32, "message": "m"})
+    store.add("transaction", {"event_id": "2" * 32, "transaction": "GET /"})
+    assert sorted(i["title"] for i in store.issues(type=None)) == ["GET /", "m"]
+
+
 def test_unknown_and_dashed_event_ids(store):
     """get() returns None for an unknown id and accepts the dashed UUID form of a known one."""
     store.add("event", {"event_id": "0123456789abcdef0123456789abcdef", "message": "x"})

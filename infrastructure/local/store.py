@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ _ISSUES = """
 SELECT g.fingerprint, g.count, g.first_seen, g.last_seen, i.event_id, i.level, i.title, i.culprit
 FROM (SELECT fingerprint, COUNT(*) AS count, MIN(received) AS first_seen,
              MAX(received) AS last_seen, MAX(id) AS last_id
-      FROM inbox_items WHERE type = ? GROUP BY fingerprint) AS g
+      FROM inbox_items WHERE (? IS NULL OR type = ?) GROUP BY fingerprint) AS g
 JOIN inbox_items AS i ON i.id = g.last_id
 ORDER BY g.last_id DESC LIMIT ?
 """
@@ -202,10 +202,14 @@ class InboxStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # A failed COMMIT (disk full) leaves the transaction open; without this rollback
+                # every later BEGIN on this connection would fail too.
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def add(self, item_type: str, payload: dict[str, Any]) -> str:
         """Store one item and drop whatever now exceeds the cap; return its event id."""
@@ -223,10 +227,10 @@ class InboxStore:
             conn.execute("DELETE FROM inbox_items WHERE id <= ?", (last_id - self.max_events,))
         return [row[0] for row in rows]
 
-    def issues(self, limit: int = 50, type: str = "event") -> list[dict[str, Any]]:
-        """Items grouped by fingerprint, most recently seen first."""
+    def issues(self, limit: int = 50, type: str | None = "event") -> list[dict[str, Any]]:
+        """Items grouped by fingerprint, most recently seen first (type None: all types)."""
         with self._connection() as conn:
-            rows = conn.execute(_ISSUES, (type, limit)).fetchall()
+            rows = conn.execute(_ISSUES, (type, type, limit)).fetchall()
         keys = ("fingerprint", "count", "first_seen", "last_seen", "last_event_id", "level", "title",
                 "culprit")
         issues = [dict(zip(keys, row, strict=True)) for row in rows]

@@ -90,13 +90,16 @@ class LocalInboxTransport(Transport):
                 self._drop("write", exc, count=len(chunk))
 
     def _drop(self, problem: str, exc: BaseException, count: int = 1) -> None:
-        self.dropped += count
         now = time.monotonic()
-        last = self._warned_at.get(problem)
-        if last is not None and now - last < WARN_INTERVAL:
+        with self._lock:
+            self.dropped += count
+            last = self._warned_at.get(problem)
+            quiet = last is not None and now - last < WARN_INTERVAL
+            if not quiet:
+                self._warned_at[problem] = now  # one warning per problem per minute, not per event
+        if quiet:
             logger.debug("local inbox %s: dropped %d item(s): %s", problem, count, exc)
             return
-        self._warned_at[problem] = now  # one warning per problem per minute, not one per event
         logger.warning("Local Sentry inbox %s: dropped %d item(s) (%s: %s); further drops for the next "
                        "%d s are logged at debug level", self.store.path, count, problem, exc,
                        WARN_INTERVAL)
