@@ -1,0 +1,242 @@
+"""load_settings: defaults, every variable's good values, the bad-configuration table, secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from infrastructure.settings import DEFAULT_SERVICE_HOSTS, Settings, load_settings
+
+DSN = "https://abc123@o1.ingest.sentry.io/42"
+WEBHOOK = "https://hooks.slack.com/services/T/B/X"
+EMAIL_ON = "SENTRY_EMAIL_ALERTS_ENABLED"
+RECIPIENTS = "SENTRY_ALERT_EMAIL_RECIPIENTS"
+
+
+@pytest.mark.parametrize(
+    ("attr", "expected"),
+    [
+        pytest.param("environment", "development", id="environment"),
+        pytest.param("traces_sample_rate", 0.1, id="traces_sample_rate"),
+        pytest.param("profiles_sample_rate", 0.1, id="profiles_sample_rate"),
+        pytest.param("release", "muejam-backend@1.0.0", id="release"),
+        pytest.param("critical_error_threshold", 10, id="critical_error_threshold"),
+        pytest.param("error_rate_threshold", 0.01, id="error_rate_threshold"),
+        pytest.param("email_alerts_enabled", True, id="email_alerts_enabled"),
+        pytest.param("slack_alerts_enabled", False, id="slack_alerts_enabled"),
+        pytest.param("slack_channel", "#engineering-alerts", id="slack_channel"),
+        pytest.param("dsn", "", id="dsn"),
+        pytest.param("local_inbox", True, id="local_inbox"),
+        pytest.param("alert_email_recipients", (), id="alert_email_recipients"),
+        pytest.param("slack_webhook_url", "", id="slack_webhook_url"),
+        pytest.param("ignore_errors", (), id="ignore_errors"),
+        pytest.param("grouping_rules", (), id="grouping_rules"),
+        pytest.param("service_hosts", dict(DEFAULT_SERVICE_HOSTS), id="service_hosts"),
+    ],
+)
+def test_defaults_from_empty_mapping(attr, expected):
+    """An empty environment yields the documented default for each setting."""
+    assert getattr(load_settings({}), attr) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "attr", "expected"),
+    [
+        pytest.param({"SENTRY_DSN": DSN}, "dsn", DSN, id="dsn"),
+        pytest.param({"SENTRY_DSN": DSN}, "local_inbox", False, id="dsn-disables-inbox"),
+        pytest.param({"SENTRY_DSN": f"  {DSN}  "}, "dsn", DSN, id="dsn-stripped"),
+        pytest.param({"SENTRY_ENVIRONMENT": "production"}, "environment", "production", id="environment"),
+        pytest.param({"SENTRY_TRACES_SAMPLE_RATE": "0"}, "traces_sample_rate", 0.0, id="traces-0"),
+        pytest.param({"SENTRY_TRACES_SAMPLE_RATE": "1"}, "traces_sample_rate", 1.0, id="traces-1"),
+        pytest.param({"SENTRY_TRACES_SAMPLE_RATE": "0.25"}, "traces_sample_rate", 0.25, id="traces-0.25"),
+        pytest.param({"SENTRY_PROFILES_SAMPLE_RATE": "0"}, "profiles_sample_rate", 0.0, id="profiles-0"),
+        pytest.param({"SENTRY_PROFILES_SAMPLE_RATE": "1"}, "profiles_sample_rate", 1.0, id="profiles-1"),
+        pytest.param({"SENTRY_PROFILES_SAMPLE_RATE": "0.25"}, "profiles_sample_rate", 0.25,
+                     id="profiles-0.25"),
+        pytest.param({"APP_VERSION": "2.3.4"}, "release", "muejam-backend@2.3.4", id="release"),
+        pytest.param({"SENTRY_CRITICAL_ERROR_THRESHOLD": "25"}, "critical_error_threshold", 25,
+                     id="critical-threshold"),
+        pytest.param({"SENTRY_CRITICAL_ERROR_WINDOW_SECONDS": "120"}, "critical_error_window", 120,
+                     id="critical-window"),
+        pytest.param({"SENTRY_ERROR_RATE_THRESHOLD": "0.05"}, "error_rate_threshold", 0.05,
+                     id="error-rate-threshold"),
+        pytest.param({"SENTRY_ERROR_RATE_THRESHOLD": "1"}, "error_rate_threshold", 1.0,
+                     id="error-rate-threshold-1"),
+        pytest.param({"SENTRY_ERROR_RATE_WINDOW_SECONDS": "600"}, "error_rate_window", 600,
+                     id="error-rate-window"),
+        pytest.param({"SENTRY_ALERT_COOLDOWN_SECONDS": "30"}, "alert_cooldown", 30, id="cooldown"),
+        pytest.param({"SENTRY_ALERT_EMAIL_RECIPIENTS": " a@example.com , b.c@example.org "},
+                     "alert_email_recipients", ("a@example.com", "b.c@example.org"), id="recipients-spaces"),
+        pytest.param({"SENTRY_ALERT_EMAIL_RECIPIENTS": "a@b.com,,c@d.com"},
+                     "alert_email_recipients", ("a@b.com", "c@d.com"), id="recipients-empty-item-skipped"),
+        pytest.param({EMAIL_ON: "TRUE"}, "email_alerts_enabled", True, id="bool-TRUE"),
+        pytest.param({EMAIL_ON: "false"}, "email_alerts_enabled", False, id="bool-false"),
+        pytest.param({EMAIL_ON: "1"}, "email_alerts_enabled", True, id="bool-1"),
+        pytest.param({EMAIL_ON: "0"}, "email_alerts_enabled", False, id="bool-0"),
+        pytest.param({EMAIL_ON: "Yes"}, "email_alerts_enabled", True, id="bool-Yes"),
+        pytest.param({EMAIL_ON: "no"}, "email_alerts_enabled", False, id="bool-no"),
+        pytest.param({EMAIL_ON: "on"}, "email_alerts_enabled", True, id="bool-on"),
+        pytest.param({EMAIL_ON: "Off"}, "email_alerts_enabled", False, id="bool-Off"),
+        pytest.param({EMAIL_ON: ""}, "email_alerts_enabled", True, id="bool-empty-default"),
+        pytest.param({"SENTRY_SLACK_ALERTS_ENABLED": "true", "SENTRY_SLACK_WEBHOOK_URL": WEBHOOK},
+                     "slack_alerts_enabled", True, id="slack-enabled"),
+        pytest.param({"SENTRY_SLACK_ALERTS_ENABLED": "true", "SENTRY_SLACK_WEBHOOK_URL": WEBHOOK},
+                     "slack_webhook_url", WEBHOOK, id="slack-webhook-https"),
+        pytest.param({"SENTRY_SLACK_WEBHOOK_URL": "http://127.0.0.1:8080/hook"},
+                     "slack_webhook_url", "http://127.0.0.1:8080/hook", id="webhook-http-loopback-ip"),
+        pytest.param({"SENTRY_SLACK_WEBHOOK_URL": "http://localhost/x"},
+                     "slack_webhook_url", "http://localhost/x", id="webhook-http-localhost"),
+        pytest.param({"SENTRY_SLACK_CHANNEL": "#ops"}, "slack_channel", "#ops", id="slack-channel"),
+        pytest.param({"SENTRY_IGNORE_ERRORS": "Http404, django.core.exceptions.PermissionDenied"},
+                     "ignore_errors", ("Http404", "django.core.exceptions.PermissionDenied"),
+                     id="ignore-errors"),
+        pytest.param({"SENTRY_SERVICE_HOSTS": "files.example.com=s3"}, "service_hosts",
+                     {**DEFAULT_SERVICE_HOSTS, "files.example.com": "s3"}, id="service-hosts"),
+        pytest.param({"SENTRY_SERVICE_HOSTS": "Files.Example.COM = s3"}, "service_hosts",
+                     {**DEFAULT_SERVICE_HOSTS, "files.example.com": "s3"}, id="service-hosts-lowercased"),
+        pytest.param({"SENTRY_GROUPING_RULES": '[{"match": "timeout", "fingerprint": ["t"]}]'},
+                     "grouping_rules", ({"match": "timeout", "fingerprint": ["t"]},), id="grouping-rules"),
+    ],
+)
+def test_good_value_parses(env, attr, expected):
+    """Each variable set to a valid value is parsed into the expected typed setting."""
+    assert getattr(load_settings(env), attr) == expected
+
+
+BAD = [
+    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "abc", "[0, 1]", id="traces-abc"),
+    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "1.5", "[0, 1]", id="traces-1.5"),
+    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "-0.1", "[0, 1]", id="traces-negative"),
+    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "nan", "[0, 1]", id="traces-nan"),
+    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "inf", "[0, 1]", id="traces-inf"),
+    pytest.param("SENTRY_PROFILES_SAMPLE_RATE", "1.5", "[0, 1]", id="profiles-1.5"),
+    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "0", "whole number from 1", id="threshold-0"),
+    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "-3", "whole number from 1", id="threshold-negative"),
+    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "ten", "whole number from 1", id="threshold-ten"),
+    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "2.5", "whole number from 1", id="threshold-float"),
+    pytest.param("SENTRY_ERROR_RATE_THRESHOLD", "2", "(0, 1]", id="error-rate-2"),
+    pytest.param("SENTRY_ERROR_RATE_THRESHOLD", "0", "(0, 1]", id="error-rate-0"),
+    pytest.param(RECIPIENTS, "not-an-email", "email addresses", id="recipient-bad"),
+    pytest.param(RECIPIENTS, "a@b.com,,bad", "email addresses", id="recipient-bad-in-list"),
+    pytest.param("SENTRY_EMAIL_ALERTS_ENABLED", "maybe", "true/false", id="bool-maybe"),
+    pytest.param("SENTRY_SLACK_ALERTS_ENABLED", "maybe", "true/false", id="slack-bool-maybe"),
+    pytest.param("SENTRY_DSN", "not-a-dsn", "Sentry DSN", id="dsn-not-url"),
+    pytest.param("SENTRY_DSN", "https://o1.ingest.sentry.io/42", "Sentry DSN", id="dsn-no-key"),
+    pytest.param("SENTRY_DSN", "https://key@host/notanumber", "Sentry DSN", id="dsn-project-not-number"),
+    pytest.param("SENTRY_DSN", "ftp://key@host/1", "Sentry DSN", id="dsn-ftp"),
+    pytest.param("SENTRY_DSN", "https://key@host:99999/1", "Sentry DSN", id="dsn-bad-port"),
+    pytest.param("SENTRY_SLACK_WEBHOOK_URL", "http://hooks.slack.com/services/T/B/X", "https://",
+                 id="webhook-plain-http"),
+    pytest.param("SENTRY_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T/B/X", "https://",
+                 id="webhook-no-scheme"),
+    pytest.param("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", "0", "whole number from 1", id="critical-window-0"),
+    pytest.param("SENTRY_ERROR_RATE_WINDOW_SECONDS", "0", "whole number from 1", id="error-rate-window-0"),
+    pytest.param("SENTRY_ALERT_COOLDOWN_SECONDS", "0", "whole number from 1", id="cooldown-0"),
+    pytest.param("SENTRY_ENVIRONMENT", "prod env", "letters, digits", id="environment-space"),
+    pytest.param("APP_VERSION", "1.0 beta", "version", id="app-version-space"),
+    pytest.param("SENTRY_SERVICE_HOSTS", "files.example.com", "host=service", id="service-hosts-no-equals"),
+    pytest.param("SENTRY_GROUPING_RULES", "{not json", "JSON list", id="grouping-not-json"),
+    pytest.param("SENTRY_GROUPING_RULES", '{"a": 1}', "JSON list", id="grouping-not-list"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), BAD)
+def test_bad_value_raises_naming_variable_and_allowed(name, value, allowed):
+    """A bad value raises ImproperlyConfigured whose message names the variable and what is allowed."""
+    with pytest.raises(ImproperlyConfigured) as caught:
+        load_settings({name: value})
+    message = str(caught.value)
+    assert name in message
+    assert allowed in message
+
+
+def test_slack_enabled_without_webhook_raises():
+    """Enabling Slack alerts with no webhook URL raises, naming both variables and the fix."""
+    with pytest.raises(ImproperlyConfigured) as caught:
+        load_settings({"SENTRY_SLACK_ALERTS_ENABLED": "true"})
+    message = str(caught.value)
+    assert "SENTRY_SLACK_ALERTS_ENABLED" in message
+    assert "SENTRY_SLACK_WEBHOOK_URL" in message
+    assert "set the webhook URL or disable" in message
+
+
+@pytest.mark.parametrize(
+    ("env", "secret", "name"),
+    [
+        pytest.param({"SENTRY_DSN": "https://supersecretkey@host/abc"}, "supersecretkey", "SENTRY_DSN",
+                     id="dsn"),
+        pytest.param({"SENTRY_DSN": "supersecretkey@host/abc"}, "supersecretkey", "SENTRY_DSN",
+                     id="dsn-no-scheme"),
+        pytest.param({"SENTRY_SLACK_WEBHOOK_URL": "http://hooks.slack.com/services/T000/B000/SECRETSECRET"},
+                     "SECRETSECRET", "SENTRY_SLACK_WEBHOOK_URL", id="webhook"),
+        pytest.param({"SENTRY_SLACK_ALERTS_ENABLED": "on",
+                      "SENTRY_SLACK_WEBHOOK_URL": "http://hooks.slack.com/services/T000/B000/SECRETSECRET"},
+                     "SECRETSECRET", "SENTRY_SLACK_WEBHOOK_URL", id="webhook-enabled"),
+        pytest.param({"REDIS_URL": "ftp://user:supersecretkey@cache/0"}, "supersecretkey", "REDIS_URL",
+                     id="redis-url"),
+    ],
+)
+def test_secret_never_in_error_message(env, secret, name):
+    """A rejected secret-bearing value is masked: the message names the variable but not the secret."""
+    with pytest.raises(ImproperlyConfigured) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    assert name in message
+    assert secret not in message
+    assert secret not in repr(caught.value)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="bug: urlsplit() is called unguarded (settings.py lines 125, 147, 280, 287), so a "
+                          "bracketed host raises a bare ValueError('Invalid IPv6 URL'), not "
+                          "ImproperlyConfigured")
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"SENTRY_DSN": "https://key@[host/1"}, id="dsn"),
+        pytest.param({"SENTRY_SLACK_WEBHOOK_URL": "https://[hooks.slack.com/x"}, id="webhook"),
+        pytest.param({"SENTRY_URL": "https://[sentry.example.com"}, id="sentry-url"),
+        pytest.param({"REDIS_URL": "redis://[cache/0"}, id="redis-url"),
+    ],
+)
+def test_unparseable_url_raises_improperly_configured(env):
+    """A URL that urlsplit cannot parse is still reported as ImproperlyConfigured naming the variable."""
+    with pytest.raises(ImproperlyConfigured, match=next(iter(env))):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("attr", "value"),
+    [
+        pytest.param("environment", "production", id="environment"),
+        pytest.param("dsn", DSN, id="dsn"),
+        pytest.param("traces_sample_rate", 1.0, id="traces"),
+    ],
+)
+def test_settings_is_frozen(attr, value):
+    """Assigning to any Settings field raises FrozenInstanceError."""
+    settings = load_settings({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(settings, attr, value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "attr", "expected"),
+    [
+        pytest.param({"dsn": DSN}, "local_inbox", False, id="dsn"),
+        pytest.param({"app_version": "9.9.9"}, "release", "muejam-backend@9.9.9", id="release"),
+        pytest.param({"traces_sample_rate": 1.0}, "traces_sample_rate", 1.0, id="traces"),
+    ],
+)
+def test_with_overrides_returns_changed_copy(changes, attr, expected):
+    """with_overrides returns a new Settings with the change and leaves the original untouched."""
+    original = load_settings({})
+    before = getattr(original, attr)
+    copy = original.with_overrides(**changes)
+    assert isinstance(copy, Settings)
+    assert copy is not original
+    assert getattr(copy, attr) == expected
+    assert getattr(original, attr) == before
+    assert copy.with_overrides(**{k: getattr(original, k) for k in changes}) == original
