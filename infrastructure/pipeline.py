@@ -84,8 +84,11 @@ class Pipeline:
     def __call__(self, event: Event, hint: Hint | None) -> Event | None:
         hint = hint if hint is not None else {}
         for stage in self.stages:
+            # Steps that may fail without dropping get a shallow copy, so a step that raises half-way
+            # leaves no top-level change behind (fail-closed steps drop the event anyway).
+            given = event if stage.policy == FAIL_CLOSED else dict(event)
             try:
-                result = stage.step(event, hint)
+                result = stage.step(given, hint)
             except Exception as exc:
                 self.stats.record_failure(stage, exc)
                 if stage.policy == FAIL_CLOSED:
@@ -102,18 +105,38 @@ class Pipeline:
 
 
 class DropIgnored:
-    """Drops events whose exception is an expected one (Http404 and friends)."""
+    """Drops events whose exception is an expected one (Http404 and friends).
+
+    A dotted path is imported once here, so a re-export such as `django.http.Http404` matches
+    and a typo stops start-up instead of silently ignoring nothing. A plain name matches any
+    class of that name in the exception's MRO.
+    """
 
     def __init__(self, names: Iterable[str]):
         names = tuple(names)
-        self._dotted = frozenset(n for n in names if "." in n)
         self._plain = frozenset(n for n in names if "." not in n)
+        self._classes = tuple(_import_class(n) for n in names if "." in n)
 
     def __call__(self, event: Event, hint: Hint) -> Event | None:
         exc_info = hint.get("exc_info")
-        if not exc_info or exc_info[0] is None:
+        if not exc_info or not isinstance(exc_info[0], type):
             return event
-        for cls in getattr(exc_info[0], "__mro__", ()):
-            if cls.__name__ in self._plain or f"{cls.__module__}.{cls.__qualname__}" in self._dotted:
-                return None
+        if self._classes and issubclass(exc_info[0], self._classes):
+            return None
+        if any(cls.__name__ in self._plain for cls in exc_info[0].__mro__):
+            return None
         return event
+
+
+def _import_class(path: str) -> type:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.utils.module_loading import import_string
+
+    try:
+        found = import_string(path)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise ImproperlyConfigured(f"SENTRY_IGNORE_ERRORS: {path!r} is not an importable exception class; "
+                                   "use a dotted path such as django.http.Http404 or a plain class name.")
+    return found

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,11 +39,23 @@ def _bad(name: str, value: str, allowed: str, secret: bool = False) -> Improperl
 
 
 def mask(value: str) -> str:
-    """Show a secret's shape without its content: the scheme and host of a URL, else stars."""
-    parts = urlsplit(value) if "://" in value else None
-    if parts and parts.scheme and parts.hostname:
-        return f"'{parts.scheme}://***@{parts.hostname}/***'"
-    return "'***'" if value else "''"
+    """Show a secret's shape without its content: the scheme and, past credentials, the host."""
+    parts = _split(value) if "://" in value else None
+    if parts is None or not parts.scheme:
+        return "'***'" if value else "''"
+    # Without '@' a DSN's key would sit where the host is, so the host is shown only after one.
+    host = parts.hostname if "@" in parts.netloc else None
+    return f"'{parts.scheme}://***@{host}/***'" if host else f"'{parts.scheme}://***'"
+
+
+def _split(value: str):
+    """urlsplit, or None for a URL it cannot parse (e.g. an unclosed IPv6 bracket)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a malformed port
+        return parts
+    except ValueError:
+        return None
 
 
 class EnvReader:
@@ -122,15 +135,10 @@ def _validate_dsn(value: str) -> str:
         return value
     allowed = ("a Sentry DSN like https://<public_key>@<host>/<project_id>, "
                "or empty for the local inbox")
-    parts = urlsplit(value)
-    try:
-        _ = parts.port  # raises ValueError on a malformed port
-        project = parts.path.rstrip("/").rsplit("/", 1)[-1]
-        ok = parts.scheme in ("http", "https") and parts.username and parts.hostname
-        ok = bool(ok) and project.isdigit()
-    except ValueError:
-        ok = False
-    if not ok:
+    parts = _split(value)
+    project = parts.path.rstrip("/").rsplit("/", 1)[-1] if parts else ""
+    ok = parts is not None and parts.scheme in ("http", "https") and parts.username and parts.hostname
+    if not (ok and project.isascii() and project.isdigit()):
         raise _bad("SENTRY_DSN", value, allowed, secret=True)
     return value
 
@@ -144,11 +152,10 @@ def _validate_webhook(value: str, enabled: bool) -> str:
                 "set the webhook URL or disable Slack alerts."
             )
         return value
-    parts = urlsplit(value)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return value
-    if parts.scheme == "http" and _is_loopback(host):
+    parts = _split(value)
+    host = (parts.hostname or "") if parts else ""
+    if parts is not None and host and (parts.scheme == "https" or
+                                       (parts.scheme == "http" and _is_loopback(host))):
         return value
     raise _bad(name, value, "an https:// URL (plain http only for loopback hosts)", secret=True)
 
@@ -202,7 +209,8 @@ class Settings:
     ignore_errors: tuple[str, ...] = ()
     scrub_extra_keys: tuple[str, ...] = ()
     scrub_safe_keys: tuple[str, ...] = ()
-    service_hosts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_HOSTS))
+    service_hosts: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SERVICE_HOSTS)))
     grouping_rules: tuple[dict[str, Any], ...] = ()
     slow_query_ms: int = 100
     n_plus_one_threshold: int = 5
@@ -264,7 +272,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                  "comma-separated key names (letters, digits, '_', '-', '.')"),
         scrub_safe_keys=r.items("SENTRY_SCRUB_SAFE_KEYS", lambda v: bool(re.match(r"^[\w.-]+$", v)),
                                 "comma-separated key names (letters, digits, '_', '-', '.')"),
-        service_hosts=_parse_service_hosts(r.raw("SENTRY_SERVICE_HOSTS")),
+        service_hosts=MappingProxyType(_parse_service_hosts(r.raw("SENTRY_SERVICE_HOSTS"))),
         grouping_rules=_parse_rules(r.raw("SENTRY_GROUPING_RULES")),
         slow_query_ms=r.integer("SENTRY_SLOW_QUERY_MS", 100, 1, 600_000),
         n_plus_one_threshold=r.integer("SENTRY_N_PLUS_ONE_THRESHOLD", 5, 2, 10_000),
@@ -277,14 +285,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _validate_sentry_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = _split(value)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _bad("SENTRY_URL", value, "the base URL of your Sentry, e.g. https://sentry.io")
     return value.rstrip("/")
 
 
 def _validate_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
-    if value and urlsplit(value).scheme not in schemes:
+    parts = _split(value) if value else None
+    if value and (parts is None or parts.scheme not in schemes):
         raise _bad(name, value, f"a URL with scheme {', '.join(schemes)}", secret=True)
     return value
 

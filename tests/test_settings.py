@@ -188,10 +188,6 @@ def test_secret_never_in_error_message(env, secret, name):
     assert secret not in repr(caught.value)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="bug: urlsplit() is called unguarded (settings.py lines 125, 147, 280, 287), so a "
-                          "bracketed host raises a bare ValueError('Invalid IPv6 URL'), not "
-                          "ImproperlyConfigured")
 @pytest.mark.parametrize(
     "env",
     [
@@ -240,3 +236,23 @@ def test_with_overrides_returns_changed_copy(changes, attr, expected):
     assert getattr(copy, attr) == expected
     assert getattr(original, attr) == before
     assert copy.with_overrides(**{k: getattr(original, k) for k in changes}) == original
+
+
+@pytest.mark.parametrize("env, secret", [
+    pytest.param({"SENTRY_DSN": "https://supersecretkey/abc"}, "supersecretkey", id="dsn-without-at"),
+    pytest.param({"SENTRY_DSN": "https://k@h/\u00b2"}, None, id="dsn-superscript-project"),
+    pytest.param({"SENTRY_SLACK_WEBHOOK_URL": "https://hooks.slack.com:abc/x"}, None, id="webhook-bad-port"),
+])
+def test_more_malformed_urls_are_refused_without_showing_secrets(env, secret):
+    """A DSN without '@' never shows its key, a non-ASCII project id and a bad port are refused."""
+    with pytest.raises(ImproperlyConfigured) as caught:
+        load_settings(env)
+    assert next(iter(env)) in str(caught.value)
+    if secret:
+        assert secret not in str(caught.value)
+
+
+def test_service_hosts_cannot_be_changed_after_start_up():
+    """The parsed host map is read-only, like the rest of the settings."""
+    with pytest.raises(TypeError):
+        load_settings({}).service_hosts["x"] = "y"
