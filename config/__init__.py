@@ -1,0 +1,5 @@
+"""The MueJam Library Django project."""
+
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

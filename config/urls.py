@@ -1,0 +1,5 @@
+"""URL routes of the MueJam Library backend."""
+
+from django.urls import include, path
+
+urlpatterns = [path("api/", include("library.urls"))]

@@ -1,0 +1,1 @@
+"""The scripted demo behind `make demo`."""

@@ -1,0 +1,63 @@
+"""The demo's traffic: ordinary reads and writes, and failures of every category the spec groups."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+
+import requests
+
+from library.auth import issue_token
+
+
+@dataclass
+class Outcome:
+    """Status codes seen per step of the scenario."""
+
+    statuses: Counter = field(default_factory=Counter)
+    requests: int = 0
+
+    def add(self, label: str, status: int) -> None:
+        """Record one answer."""
+        self.requests += 1
+        self.statuses[(label, status)] += 1
+
+
+def run(base: str, outcome: Outcome) -> None:
+    """Drive the API at `base` through the whole script."""
+    http = requests.Session()
+    alice = {"Authorization": f"Bearer {issue_token('alice')}"}
+    due = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
+
+    def call(label: str, method: str, path: str, times: int = 1, **kwargs) -> None:
+        for _ in range(times):
+            outcome.add(label, http.request(method, base + path, timeout=15, **kwargs).status_code)
+
+    call("ordinary", "GET", "/api/books/", times=60)
+    for pk in range(1, 6):
+        call("ordinary", "GET", f"/api/books/{pk}/", times=4)
+    call("ordinary", "GET", "/api/me/", times=20, headers=alice)
+    call("ordinary", "POST", "/api/loans/", times=20, headers=alice,
+         json={"book": 1, "reader": "alice", "email": "alice@example.com", "due": due})
+    call("n+1 query", "GET", "/api/books/?naive=1", times=3)
+    call("db integrity (INSERT)", "POST", "/api/books/", times=3,
+         json={"title": "Duplicate", "isbn": "978-0000000001", "author": 1})
+    call("db integrity (UPDATE)", "PATCH", "/api/books/2/", times=2, json={"isbn": "978-0000000001"})
+    call("db timeout", "GET", "/api/reports/overdue/", times=2)
+    call("db connection", "GET", "/api/health/replica/", times=2)
+    call("auth invalid token", "GET", "/api/me/", times=3, headers={"Authorization": "Bearer forged.token"})
+    call("auth not authenticated", "POST", "/api/loans/", times=2, json={})
+    call("auth permission denied", "GET", "/api/admin/stats/", times=2, headers=alice)
+    call("external s3", "POST", "/api/books/1/cover/", times=2, data=b"\xff\xd8jpeg")
+    call("external clerk", "POST", "/api/auth/verify/", times=2,
+         json={"token": "sess_2abc", "email": "reader@example.com"})
+    call("external resend", "POST", "/api/loans/1/remind/", times=2)
+    call("validation", "POST", "/api/loans/", times=3, headers=alice,
+         json={"book": 1, "reader": "alice", "email": "not-an-email", "due": "1999-01-01"})
+    for pk in range(1, 6):  # reading fast enough to hit the per-client limit on the book page
+        call("rate limit", "GET", f"/api/books/{pk}/", times=8)
+    for number in range(1000, 1012):  # twelve ids, one issue: a critical burst
+        call("generic (order not found)", "GET", f"/api/orders/{number}/")
+    call("celery task", "POST", "/api/tasks/reminders/")
+    call("ordinary", "GET", "/api/books/", times=60)
