@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
+
+.PHONY: venv demo test lint bench inbox clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	@SENTRY_DSN= $(PY) manage.py migrate -v 0
+	@SENTRY_DSN= $(PY) manage.py demo
+
+lint: venv
+	$(PY) -m ruff check .
+
+test: lint
+	$(TEST_ENV) $(PY) -m pytest -m "not pg_app"
+	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) -m pytest -m pg_app
+
+bench: venv
+	$(TEST_ENV) $(PY) -m bench
+
+inbox: venv
+	@$(PY) manage.py sentry_inbox
+
+clean:
+	rm -rf var/test

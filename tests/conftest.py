@@ -1,0 +1,51 @@
+"""Shared fixtures: the envelope receiver, a process re-initialised against it, PostgreSQL checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sentry_sdk
+from django.conf import settings as django_settings
+
+from infrastructure.sentry_config import init_sentry
+from tests.support.receiver import EnvelopeReceiver
+from tests.support.services import require_postgres
+
+pytest_plugins = ["tests.support.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def _postgres_when_needed() -> None:
+    """The pg_app pass runs the app on PostgreSQL: a missing server skips (fails under CI=true)."""
+    if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        require_postgres()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(_postgres_when_needed, django_db_setup):
+    """pytest-django's database set-up, after the PostgreSQL reachability check."""
+    yield
+
+
+@pytest.fixture
+def tracked(envelope_receiver: EnvelopeReceiver, settings) -> Iterator[EnvelopeReceiver]:
+    """This process re-initialised to send every event and transaction to the loopback receiver."""
+    original = django_settings.SENTRY
+    runtime = init_sentry(original.with_overrides(dsn=envelope_receiver.dsn, traces_sample_rate=1.0,
+                                                  profiles_sample_rate=0.0))
+    envelope_receiver.runtime = runtime
+    try:
+        yield envelope_receiver
+    finally:
+        sentry_sdk.flush(timeout=5)
+        init_sentry(original)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Iterator[None]:
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
