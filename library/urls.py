@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/", views.Me.as_view()),
     path("admin/stats/", views.AdminStats.as_view()),
     path("reports/overdue/", views.OverdueReport.as_view()),
+    path("reports/popular/", views.PopularReport.as_view()),
     path("health/replica/", views.ReplicaHealth.as_view()),
     path("auth/verify/", views.SessionVerify.as_view()),
     path("orders/<int:number>/", views.OrderDetail.as_view()),

@@ -77,6 +77,16 @@ class OverdueReport(APIView):
         return Response({"rows": run_bounded_report(REPORT_TIMEOUT_MS)})
 
 
+class PopularReport(APIView):
+    """A report whose query is slow but finishes: a slow query in the trace, not an error."""
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
+                           "SELECT count(*) FROM n", [int(request.query_params.get("depth", 400_000))])
+            return Response({"rows": cursor.fetchone()[0]})
+
+
 class ReplicaHealth(APIView):
     """Checks the reporting replica, which the demo leaves unreachable."""
 
