@@ -3,8 +3,12 @@
 A script runs alone on the Redis server, so when four worker processes count the same issue
 the threshold is crossed, and the cooldown taken, by exactly one of them. Keys per alert key:
 `<prefix>w:<key>` a hash of slot counts plus `first` and `sup` (first seen and occurrences
-held back since the last alert), `<prefix>cd:<key>` the cooldown (SET NX EX), and for the
-rate rule `<prefix>on:<key>`, present while the rate alert is firing.
+held back since the last alert), `<prefix>cd:<key>` the cooldown, and for the rate rule
+`<prefix>on:<key>`, present while the rate alert is firing.
+
+The cooldown key holds the time it ends, by the callers' clock, and expires (EX) at that time:
+the script's check-and-set is already atomic, so no SET NX is needed, and comparing the stored
+time keeps cooldowns on the same injected clock as the windows (tests never sleep).
 """
 
 from __future__ import annotations
@@ -50,12 +54,12 @@ local threshold, cooldown, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(
 local count = sliding(h, now, window, {c = 1})['c'] or 0
 redis.call('HSETNX', h, 'first', ARGV[1])
 redis.call('EXPIRE', h, ttl)
-if redis.call('EXISTS', cd) == 1 then
+if now < tonumber(redis.call('GET', cd) or '0') then
   redis.call('HINCRBY', h, 'sup', 1)
   return {0, tostring(count), 0, false}
 end
 if count < threshold - 1e-9 then return {0, tostring(count), 0, false} end
-redis.call('SET', cd, '1', 'EX', cooldown)
+redis.call('SET', cd, tostring(now + cooldown), 'EX', cooldown)
 local sup = redis.call('HGET', h, 'sup') or '0'
 local first = redis.call('HGET', h, 'first')
 redis.call('HDEL', h, 'sup', 'first')
@@ -73,7 +77,8 @@ redis.call('EXPIRE', h, ttl)
 local since = redis.call('GET', on)
 if not since then
   local breach = total >= min_requests - 1e-9 and failed > threshold * total + 1e-9
-  if breach and redis.call('SET', cd, '1', 'NX', 'EX', cooldown) then
+  if breach and now >= tonumber(redis.call('GET', cd) or '0') then
+    redis.call('SET', cd, tostring(now + cooldown), 'EX', cooldown)
     redis.call('SET', on, ARGV[1], 'EX', ttl)
     return {'fire', tostring(total), tostring(failed), ARGV[1]}
   end
