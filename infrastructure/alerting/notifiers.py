@@ -22,9 +22,10 @@ logger = logging.getLogger("infrastructure.alerting")
 ScrubText = Callable[[str], str]
 WITHHELD = "[withheld: the scrubber is unavailable]"
 
-# slack_sdk logs each failed attempt at ERROR and, at DEBUG, the webhook URL: its messages go
-# to a logger of their own that is silent unless someone opts in.
-_SDK_LOGGER = logging.getLogger("infrastructure.alerting.slack_sdk")
+# slack_sdk logs each failed attempt at ERROR and, unless its logger's level is above DEBUG, the
+# webhook URL and body. Its logger is made outside logging's registry, so no dictConfig can
+# re-attach it to handlers, and its level keeps even the URL message from being formatted.
+_SDK_LOGGER = logging.Logger("infrastructure.alerting.slack_sdk", logging.CRITICAL + 1)
 _SDK_LOGGER.propagate = False
 _SDK_LOGGER.addHandler(logging.NullHandler())
 
