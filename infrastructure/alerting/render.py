@@ -146,7 +146,7 @@ def _link_blocks(alert: dict[str, Any]) -> list[dict[str, Any]]:
 
 def email_subject(alert: dict[str, Any]) -> str:
     """'[CRITICAL] Type: message (environment)' on one line, cut to SUBJECT_MAX characters."""
-    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {alert.get('error_type', '')}: ")
+    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {alert.get('error_type', '')}") + ": "
     suffix = f" ({one_line(str(alert.get('environment', '')))})" if alert.get("environment") else ""
     suffix = cut(suffix, 40)
     room = max(10, SUBJECT_MAX - len(prefix) - len(suffix))
