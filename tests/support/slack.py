@@ -1,0 +1,147 @@
+"""A loopback stand-in for a Slack incoming webhook: scripted answers, recorded bodies.
+
+Answers come from a script (`answer(...)`), then the default: OK, SERVER_ERROR, a 429 made by
+`rate_limited(seconds)`, BAD_REQUEST, or HANG (read the request, never answer until released).
+Like Slack, it answers 400 "invalid_blocks" when a payload breaks a Block Kit limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    body: str = "ok"
+    retry_after: int | None = None
+    hang: bool = False
+
+
+OK = Reply()
+SERVER_ERROR = Reply(500, "internal_error")
+BAD_REQUEST = Reply(400, "invalid_payload")
+HANG = Reply(hang=True)
+
+
+def rate_limited(seconds: int = 1) -> Reply:
+    """A 429 answer carrying Retry-After."""
+    return Reply(429, "rate_limited", retry_after=seconds)
+
+
+def block_kit_problems(payload: dict[str, Any]) -> list[str]:
+    """Which of Slack's Block Kit limits the payload breaks (empty when it is valid)."""
+    blocks = list(payload.get("blocks") or [])
+    for attachment in payload.get("attachments") or []:
+        blocks += attachment.get("blocks") or []
+    problems = ["more than 50 blocks"] if len(blocks) > 50 else []
+    for block in blocks:
+        problems += _block_problems(block)
+    return problems
+
+
+def _block_problems(block: dict[str, Any]) -> list[str]:
+    kind, problems = block.get("type"), []
+    text = (block.get("text") or {}).get("text", "")
+    if kind == "header" and (len(text) > 150 or block["text"].get("type") != "plain_text"):
+        problems.append("header text over 150 characters or not plain_text")
+    if kind == "section" and len(text) > 3000:
+        problems.append("section text over 3000 characters")
+    fields = block.get("fields") or []
+    if len(fields) > 10 or any(len(f.get("text", "")) > 2000 for f in fields):
+        problems.append("more than 10 fields or a field over 2000 characters")
+    for element in block.get("elements") or []:
+        if element.get("type") == "button" and (len(element["text"]["text"]) > 75
+                                                 or len(element.get("url", "")) > 3000):
+            problems.append("button text over 75 characters or url over 3000")
+        if element.get("type") == "mrkdwn" and len(element.get("text", "")) > 3000:
+            problems.append("context text over 3000 characters")
+    return problems
+
+
+class SlackStandIn:
+    """A threaded HTTP server on 127.0.0.1 that plays Slack's webhook endpoint."""
+
+    def __init__(self, default: Reply = OK):
+        self.default = default
+        self.received: list[dict[str, Any]] = []  # every body, in arrival order
+        self.accepted: list[dict[str, Any]] = []  # bodies answered 2xx
+        self._script: deque[Reply] = deque()
+        self._cond = threading.Condition()
+        self._release = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to configure (loopback http, allowed by the settings validation)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/services/T0TEST/B0TEST/standin"
+
+    def answer(self, *replies: Reply) -> None:
+        """Give these answers to the next requests, in order, before the default."""
+        with self._cond:
+            self._script.extend(replies)
+
+    def wait_for(self, accepted: int = 1, timeout: float = 10.0, received: int = 0) -> bool:
+        """Wait until at least `accepted` bodies were accepted (and `received` seen)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: len(self.accepted) >= accepted and len(self.received) >= received, timeout)
+
+    def release(self) -> None:
+        """Let hanging requests end (they close without an answer)."""
+        self._release.set()
+
+    def __enter__(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, body: dict[str, Any]) -> Reply:
+        with self._cond:
+            self.received.append(body)
+            reply = self._script.popleft() if self._script else self.default
+            if not reply.hang and reply.status < 300 and block_kit_problems(body):
+                reply = Reply(400, "invalid_blocks")
+            if 200 <= reply.status < 300 and not reply.hang:
+                self.accepted.append(body)
+            self._cond.notify_all()
+            return reply
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                reply = stand_in._next(body)
+                if reply.hang:
+                    stand_in._release.wait(30)
+                    self.close_connection = True
+                    return
+                data = reply.body.encode()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                if reply.retry_after is not None:
+                    self.send_header("Retry-After", str(reply.retry_after))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
