@@ -1,0 +1,129 @@
+"""Key rules: decide whether the name of a field marks its value as sensitive.
+
+A key is split into lowercase words (``X-Api-Key``, ``x_api_key`` and ``xApiKey`` all give
+``x api key``) and joined into a compact form (``xapikey``). It is sensitive when a word is a
+sensitive word, or the compact form contains a sensitive fragment, unless an allow rule says
+the name only describes a secret (``token_type``, ``session_count``) instead of holding one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Whole words that name a secret. Matching words (not substrings) keeps ``author``,
+# ``tokenizer``, ``passage`` and ``classname`` out without a long allowlist.
+SENSITIVE_WORDS = frozenset({
+    "password", "passwd", "pwd", "pass", "passphrase", "secret", "secrets", "token",
+    "tokens", "auth", "oauth", "authorization", "credential", "credentials", "creds",
+    "cookie", "cookies", "session", "sessionid", "sessid", "phpsessid", "sid", "csrf",
+    "csrftoken", "xsrf", "jwt", "bearer", "cvv", "cvv2", "cvc", "ssn", "pin", "otp",
+    "signature", "dsn", "iban",
+})
+
+# Fragments of the compact form: these catch run-together names such as ``csrftoken``,
+# ``xapikey``, ``clientsecret`` or ``httpxforwardedfor`` (the client IP headers).
+SENSITIVE_FRAGMENTS = (
+    "password", "passwd", "passphrase", "secret", "apikey", "privatekey", "accesskey",
+    "signingkey", "encryptionkey", "masterkey", "authkey", "authtoken", "accesstoken",
+    "refreshtoken", "idtoken", "sessionid", "sessid", "csrf", "xsrf", "jwt", "cookie",
+    "authorization", "credential", "creditcard", "cardnumber", "cardno", "ccnumber",
+    "ccnum", "cvv", "forwardedfor", "realip", "remoteaddr", "clientip", "connectingip",
+    "ipaddress", "ipaddr",
+)
+
+# Compact names that look sensitive but are ordinary.
+SAFE_NAMES = frozenset({
+    "secretary", "tokentype", "sessioncount", "authmethod", "isauthenticated",
+    "csrfcookiename", "csrfheadername", "sessioncookiename", "sessioncookieage",
+})
+
+# A last word that describes a secret rather than holding it: ``token_type``,
+# ``session_count``, ``auth_method``, ``password_length``. Never ``id``: ``session_id`` is one.
+DESCRIPTIVE_LAST_WORDS = frozenset({
+    "type", "types", "method", "methods", "count", "counts", "total", "length", "len",
+    "size", "ttl", "expires", "expiry", "expiration", "age", "kind", "scheme", "provider",
+    "backend", "version", "enabled", "required", "limit", "used", "remaining", "status",
+    "mode", "name", "names", "field", "fields", "url", "uri", "endpoint", "path",
+})
+
+# A first word that counts or bounds: ``max_tokens``, ``num_tokens``.
+DESCRIPTIVE_FIRST_WORDS = frozenset({"max", "min", "num", "total", "count"})
+
+# Lowercase fragments for a cheap pre-check of free text: every built-in sensitive key, however
+# it is spelled (``api_key``, ``X-Api-Key``, ``accessToken``), contains one of them.
+TEXT_ROOTS = (
+    "pass", "pwd", "secret", "token", "auth", "cred", "cookie", "sess", "sid", "csrf", "xsrf",
+    "jwt", "bearer", "cvv", "cvc", "ssn", "pin", "otp", "signature", "dsn", "iban", "key",
+    "card", "cc", "forwarded", "real", "remote", "client", "connecting", "addr",
+)
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_VALID_NAME = re.compile(r"[\w.\- ]{1,100}")
+_CACHE_LIMIT = 4096
+
+
+def key_words(key: str) -> list[str]:
+    """Split a key into lowercase words at separators, case changes and digits."""
+    return [w.lower() for w in _WORD.findall(key)]
+
+
+def _parse_names(names: Iterable[str], what: str) -> list[list[str]]:
+    """Validate configured key names and return the words of each."""
+    if isinstance(names, str):
+        raise TypeError(f"{what} must be an iterable of key names, not a single string")
+    out = []
+    for name in names:
+        if not isinstance(name, str) or not _VALID_NAME.fullmatch(name.strip()):
+            raise ValueError(f"{what}: {name!r} is not a key name (letters, digits, '_-.')")
+        words = key_words(name)
+        if not words:
+            raise ValueError(f"{what}: {name!r} has no letters or digits")
+        out.append(words)
+    return out
+
+
+class KeyRules:
+    """Decides, with a bounded cache, whether a key name marks a sensitive value."""
+
+    def __init__(self, extra_keys: Iterable[str] = (), safe_keys: Iterable[str] = ()) -> None:
+        extra = _parse_names(extra_keys, "extra_keys")
+        self.extra = frozenset("".join(words) for words in extra)
+        self.safe = frozenset("".join(words) for words in _parse_names(safe_keys, "safe_keys"))
+        # The longest word of an extra key is its text root: ``my_field`` is found in text
+        # as ``my_field``, ``MY-FIELD`` or ``myField`` because each contains ``field``.
+        self.roots = tuple(sorted(set(TEXT_ROOTS) | {max(w, key=len) for w in extra}))
+        # The walker reads this dict directly: keys repeat across events (header names,
+        # local variable names), so most decisions cost one dict lookup.
+        self.cache: dict[object, bool] = {}
+
+    def is_sensitive(self, key: object) -> bool:
+        """Return True when a value stored under ``key`` must be filtered."""
+        verdict = self.cache.get(key)
+        if verdict is None:
+            verdict = self._decide(key)
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            if not isinstance(key, str) or len(key) <= 100:
+                self.cache[key] = verdict
+        return verdict
+
+    def _decide(self, key: object) -> bool:
+        """Apply the rules to one key (uncached)."""
+        if isinstance(key, bytes):
+            key = key.decode("latin-1")
+        if not isinstance(key, str):
+            return False  # ints, None and tuples cannot name a secret
+        words = key_words(key[:200])
+        compact = "".join(words)
+        if compact in self.extra:
+            return True
+        if not words or compact in self.safe or compact in SAFE_NAMES:
+            return False
+        if len(words) > 1 and (
+            words[-1] in DESCRIPTIVE_LAST_WORDS or words[0] in DESCRIPTIVE_FIRST_WORDS
+        ):
+            return False
+        if any(w in SENSITIVE_WORDS for w in words):
+            return True
+        return any(f in compact for f in SENSITIVE_FRAGMENTS)
