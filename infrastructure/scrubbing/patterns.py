@@ -1,0 +1,191 @@
+"""Compiled patterns and validators used by the value detectors.
+
+Every quantifier is bounded or possessive and every pattern that could start anywhere begins
+with a character class (so ``re`` skips ahead with its fast prefix scan), which keeps the cost
+linear on adversarial megabyte inputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = r"[A-Za-z0-9_\-]"
+
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[^-]++|-(?!----END))*+"
+    r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
+)
+SLACK_WEBHOOK = re.compile(
+    r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]++"
+)
+URL_PASSWORD = re.compile(r"(://[^\s:/?#@\[\]\"'<>]{0,128}+:)[^\s/?#@\"'<>]{1,256}+@")
+JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+")
+BEARER = re.compile(r"([Bb]earer|BEARER)(\s{1,3})([A-Za-z0-9\-._~+/]{8,}+=*+)")
+AWS_KEY = re.compile(r"(?<![A-Za-z0-9])A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
+STRIPE_KEY = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}+")
+GITHUB_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_\w{20,}+)")
+SLACK_TOKEN = re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}+")
+GOOGLE_KEY = re.compile(r"(?<![A-Za-z0-9])AIza" + _TOKEN + r"{35}(?![A-Za-z0-9_\-])")
+COOKIE_HEADER = re.compile(r"((?:[Ss]et-)?[Cc]ookie|(?:SET-)?COOKIE)(\s{0,3}:\s{0,3})[^\r\n]++")
+
+# E-mail addresses are found from each '@': the local part is read backwards on the reversed
+# string, the domain forwards; both are bounded and possessive and the domain is validated in
+# Python. With many '@' the single EMAIL scan is used instead: its local part must start after
+# a non-local character, so a megabyte of ``aaaa…@`` is scanned once.
+LOCAL_REVERSED = re.compile(r"[A-Za-z0-9_.%+\-]{1,64}+")
+DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+")
+EMAIL = re.compile(
+    r"[A-Za-z0-9_.%+\-](?<![A-Za-z0-9_.%+\-][A-Za-z0-9_.%+\-])[A-Za-z0-9_.%+\-]{0,63}+"
+    r"@[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+"
+)
+
+# Every card, SSN, IPv4 address and IBAN holds seven digits, dots or dashes in a row, or
+# digits around a single space; this cheap scan spares most strings the detectors below.
+DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
+# One scan for the digit detectors. Every branch starts at a digit not preceded by a digit,
+# so a position inside a run is rejected by the first lookbehind. The IBAN branch starts at
+# the check digits; the caller splices in the two country letters before them.
+DIGITS = re.compile(
+    r"[0-9](?<![0-9][0-9])(?:"
+    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,30}+)"
+    r"|(?<![0-9][ \-][0-9])(?P<card>(?:[ \-]?[0-9]){12,40}+)(?![ \-]?[0-9])"
+    r"|(?<!-[0-9])(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?![0-9\-])"
+    r"|(?<![\w.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.[0-9])"
+    r")"
+)
+# Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
+# usual layouts, contiguous, 4-4-4-4(-3) and 4-6-5 / 4-6-4. A card glued into a run of more
+# than 41 digits is not recognised, which keeps megabyte digit runs linear.
+CARD_GROUPED = re.compile(
+    r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){3}(?:[ \-][0-9]{3})?"
+    r"|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9])"
+)
+IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}+:|:){2,8}+"
+    r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4}+)?(?![\w:.])"
+)
+
+# ``key=value`` / ``key: value`` / ``"key": "value"`` in free text, found from the separator:
+# on the reversed string the separator comes first, so the scan only stops at '=' and ':'
+# and the key is read backwards (its last character here is its first, a letter or '_').
+# Two patterns, each starting with its literal separator, because a literal prefix is found
+# with a fast search while a ``[=:]`` class costs a step per character.
+_KEY_REVERSED = r"\s{0,3}[\"']?\\?([A-Za-z0-9_.\-]{1,64}+)(?<=[A-Za-z_])"
+KEY_BEFORE_EQUALS = re.compile("=" + _KEY_REVERSED)
+KEY_BEFORE_COLON = re.compile(":" + _KEY_REVERSED)
+# The value after a separator: quoted (escape-aware, one line), or a run up to a delimiter,
+# optionally after an HTTP auth scheme.
+VALUE = re.compile(
+    r"\s{0,3}(?P<open>\[\s?(?=[\"']))?"
+    r"(?P<val>\"(?:[^\"\\\n]++|\\.)*+\"|'(?:[^'\\\n]++|\\.)*+'"
+    r"|\\[\"'](?:[^\\\n]++|\\(?![\"']).)*+\\[\"']"
+    r"|(?:(?:Basic|Bearer|Token|Digest|Negotiate|ApiKey|Key|Signature)\s{1,3})?"
+    r"[^\s&;,\"'<>(){}]++)"
+)
+KEEP_VALUE = re.compile(
+    r"(?:\[[A-Za-z_ ]{1,30}\]|None|null|NULL|true|false|True|False|%s|\?|\$[0-9]{1,3}|"
+    r"%\(\w{1,64}\)s|:\w{1,64}|\*+)"
+)
+
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
+
+# Luhn on bytes: summing a bytes object runs in C, and ``translate`` doubles every second digit
+# (0→0, 1→2, … 5→1 (10 → 1+0), … 9→9 (18 → 1+8)) without a Python loop.
+_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
+# IBAN mod-97: letters count as 10..35.
+_IBAN_NUMBERS = {ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return True when an ASCII digit string passes the Luhn checksum."""
+    b = digits.encode()
+    return (sum(b[-1::-2]) + sum(b[-2::-2].translate(_DOUBLED)) - 48 * len(b)) % 10 == 0
+
+
+def is_card(digits: str) -> bool:
+    """Return True for 13-19 digits with a card-network first digit and a valid Luhn sum."""
+    n = len(digits)
+    # Networks start with 2-6; this keeps millisecond timestamps (1…) and 13-digit numbers
+    # other than old Visa out even when their Luhn sum happens to be valid.
+    if not 13 <= n <= 19 or digits[0] not in "23456" or (n == 13 and digits[0] != "4"):
+        return False
+    return luhn_ok(digits)
+
+
+def is_ssn(text: str) -> bool:
+    """Return True for NNN-NN-NNNN with a valid area, group and serial."""
+    area, group, serial = text[:3], text[4:6], text[7:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def iban_end(text: str) -> int:
+    """Return the length of the valid IBAN at the start of ``text`` (spaces allowed), or 0."""
+    need = IBAN_LENGTHS.get(text[:2])
+    if need is None:
+        return 0
+    end, seen = 0, 0  # index in text, characters other than spaces before it
+    while True:
+        space = text.find(" ", end)
+        stop = len(text) if space == -1 else space
+        if seen + stop - end >= need:
+            end += need - seen
+            break
+        if space == -1:
+            return 0  # too short
+        seen, end = seen + stop - end, space + 1
+    if end < len(text) and text[end] != " ":
+        return 0  # glued to more characters: not an IBAN on its own
+    compact = text[:end].replace(" ", "")
+    return end if int((compact[4:] + compact[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
+
+
+def ipv4_ok(text: str) -> bool:
+    """Return True when four dotted parts are each 0-255."""
+    return all(int(part) <= 255 for part in text.split("."))
+
+
+def ipv6_ok(text: str) -> bool:
+    """Return True when ``text`` is an IPv6 address (``::`` alone does not count)."""
+    if "." in text:  # an IPv4 tail stands for the last two groups
+        head, _, tail = text.rpartition(":")
+        parts = tail.split(".")
+        if len(parts) != 4 or not all(x.isdigit() and int(x) <= 255 for x in parts):
+            return False
+        text = head + ":0:0"
+    if text.count("::") > 1:
+        return False
+    if "::" in text:
+        head, tail = text.split("::")
+        groups = (head.split(":") if head else []) + (tail.split(":") if tail else [])
+        if not groups or len(groups) > 7:
+            return False
+    else:
+        groups = text.split(":")
+        if len(groups) != 8:
+            return False
+    return all(0 < len(g) <= 4 and not g.strip(_HEX_DIGITS) for g in groups)
+
+
+def email_domain_ok(domain: str) -> int:
+    """Return how many leading characters of ``domain`` form a valid host with a TLD, or 0."""
+    labels = domain.split(".")
+    while len(labels) >= 2:
+        tld = labels[-1]
+        if 2 <= len(tld) <= 24 and tld.isalpha() and all(
+            lab and lab[0] != "-" and lab[-1] != "-" for lab in labels
+        ):
+            return len(".".join(labels))
+        labels.pop()
+    return 0
