@@ -99,7 +99,7 @@ def deliver(notifier: Notifier, alert: dict[str, Any], policy: RetryPolicy, outa
 
 
 class ChannelWorker:
-    """One channel's bounded queue and daemon thread (started on first use, again after a fork)."""
+    """One channel's bounded queue and daemon thread (started on first use, after a fork or close)."""
 
     def __init__(self, notifier: Notifier, policy: RetryPolicy, max_queue: int = 100):
         self.notifier, self.policy, self.outage = notifier, policy, OutageLog(notifier.name)
@@ -120,23 +120,24 @@ class ChannelWorker:
             self._cond.notify_all()
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._pid == os.getpid():
+        if self._thread is not None and self._pid == os.getpid() and not self._stop.is_set():
             return
-        # A forked child inherits the queue but not the thread: start a fresh one.
-        self._pid, self._busy = os.getpid(), False
-        self._thread = threading.Thread(target=self._run, name=f"alert-{self.notifier.name}", daemon=True)
+        # A forked child inherits the queue but not the thread; a closed worker may be used again.
+        self._pid, self._busy, self._stop = os.getpid(), False, threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
+                                        name=f"alert-{self.notifier.name}")
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             with self._cond:
-                while not self._queue and not self._stop.is_set():
+                while not self._queue and not stop.is_set():
                     self._cond.wait()
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 alert, self._busy = self._queue.popleft(), True
             try:
-                deliver(self.notifier, alert, self.policy, self.outage, self._stop.wait)
+                deliver(self.notifier, alert, self.policy, self.outage, stop.wait)
             finally:
                 with self._cond:
                     self._busy = False
@@ -153,7 +154,7 @@ class ChannelWorker:
         return True
 
     def close(self) -> None:
-        """Stop the thread, abandoning queued alerts and retries in progress."""
+        """Stop the thread and any retry in progress; a later submit starts a new one."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
