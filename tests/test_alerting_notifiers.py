@@ -1,0 +1,154 @@
+"""Notifiers against real parts: the loopback Slack stand-in and an aiosmtpd server on loopback."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.test import override_settings
+
+from infrastructure.alerting.notifiers import (
+    WITHHELD,
+    DeliveryError,
+    DjangoEmailNotifier,
+    SlackWebhookNotifier,
+    build_notifiers,
+)
+from infrastructure.alerting.render import build_alert
+from infrastructure.settings import Settings
+from tests.support.slack import BAD_REQUEST, HANG, OK, SERVER_ERROR, SlackStandIn, rate_limited
+from tests.support.smtp import free_port, smtp_server, smtp_settings
+
+RECIPIENTS = ("oncall@example.com", "engineering@example.com")
+HOOK = "https://hooks.slack.com/services/T/B/x"
+
+
+def alert(**changes):
+    """A typical firing alert."""
+    fields = dict(rule="database_connection", severity="critical", title="Database connection failure",
+                  error_type="OperationalError", message="could not connect to server",
+                  environment="production", release="muejam-backend@1.0.0", event_id="c" * 32)
+    fields.update(changes)
+    return build_alert(**fields)
+
+
+@pytest.fixture
+def slack():
+    with SlackStandIn() as stand_in:
+        yield stand_in
+
+
+def slack_notifier(stand_in: SlackStandIn, **kwargs) -> SlackWebhookNotifier:
+    return SlackWebhookNotifier(stand_in.url, channel="#alerts", timeout=kwargs.pop("timeout", 2.0), **kwargs)
+
+
+@pytest.mark.parametrize(("reply", "retryable", "retry_after"), [
+    (SERVER_ERROR, True, None),
+    (rate_limited(7), True, 7.0),
+    (BAD_REQUEST, False, None),
+    (HANG, True, None),
+])
+def test_slack_failures_say_whether_a_retry_can_help(slack, reply, retryable, retry_after):
+    """5xx, 429 (with Retry-After) and timeouts are retryable; other 4xx give up."""
+    slack.answer(reply)
+    with pytest.raises(DeliveryError) as caught:
+        slack_notifier(slack, timeout=0.5).send(alert())
+    assert (caught.value.retryable, caught.value.retry_after) == (retryable, retry_after)
+    assert slack.url not in str(caught.value) and "T0TEST" not in str(caught.value)
+
+
+def test_slack_ok_delivers_block_kit_to_the_channel(slack):
+    """A 200 answer is success, and the stand-in received a valid Block Kit body."""
+    slack_notifier(slack).send(alert())
+    body = slack.accepted[0]
+    assert body["channel"] == "#alerts" and body["blocks"][0]["type"] == "header"
+    assert "OperationalError" in body["blocks"][0]["text"]["text"]
+
+
+def test_a_10kb_message_is_delivered_cut_not_rejected(slack):
+    """The stand-in rejects invalid blocks like Slack; a 10 KB message still goes through."""
+    slack_notifier(slack).send(alert(message="y" * 10_240))
+    assert len(slack.accepted) == 1
+
+
+def test_slack_unreachable_is_retryable_and_names_no_url(caplog):
+    """A closed port is a retryable failure whose text names neither URL nor port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/services/T0SECRET/B0SECRET/xyz"
+    with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as caught:
+        SlackWebhookNotifier(url, timeout=0.5).send(alert())
+    assert caught.value.retryable
+    assert "T0SECRET" not in str(caught.value) + caplog.text and str(port) not in str(caught.value)
+
+
+def test_texts_are_scrubbed_before_sending_and_withheld_if_the_scrubber_fails(slack):
+    """The injected scrub_text runs on every free text; if it raises, the text is withheld."""
+    slack_notifier(slack, scrub_text=lambda t: t.replace("hunter2", "[Filtered]")).send(
+        alert(message="password=hunter2"))
+
+    def broken(text):
+        raise ValueError("scrubber bug")
+
+    slack_notifier(slack, scrub_text=broken).send(alert(message="password=hunter2"))
+    first, second = (str(body) for body in slack.accepted)
+    assert "hunter2" not in first and "[Filtered]" in first
+    assert "hunter2" not in second and WITHHELD in second
+
+
+def test_email_reaches_a_real_smtp_server_as_multipart_text_and_html():
+    """Django's SMTP backend delivers one text+HTML message to every recipient, from DEFAULT_FROM_EMAIL."""
+    with smtp_server() as server, override_settings(**smtp_settings(server.port),
+                                                    DEFAULT_FROM_EMAIL="alerts@muejam.local"):
+        DjangoEmailNotifier(RECIPIENTS).send(alert(message="<b>could not connect</b>"))
+        assert server.recorder.wait_for(1)
+    received = server.messages[0]
+    assert received.rcpt_tos == list(RECIPIENTS) and received.mail_from == "alerts@muejam.local"
+    assert received.message["Subject"] == "[CRITICAL] OperationalError: <b>could not connect</b> (production)"
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode()
+             for part in received.message.walk() if not part.is_multipart()}
+    assert set(parts) == {"text/plain", "text/html"}
+    assert "<b>could not connect</b>" in parts["text/plain"]
+    assert "&lt;b&gt;could not connect&lt;/b&gt;" in parts["text/html"]
+
+
+@pytest.mark.parametrize(("refuse", "retryable"), [
+    ("550 5.1.1 mailbox unavailable", False),
+    ("451 4.3.0 try again later", True),
+])
+def test_refused_recipients_are_permanent_or_temporary_by_code(refuse, retryable):
+    """A 5xx refusal gives up, a 4xx refusal is worth a retry; neither names the recipients."""
+    with smtp_server(refuse=refuse) as server, override_settings(**smtp_settings(server.port)), \
+            pytest.raises(DeliveryError) as caught:
+        DjangoEmailNotifier(RECIPIENTS).send(alert())
+    assert caught.value.retryable is retryable
+    assert "oncall@example.com" not in str(caught.value)
+
+
+def test_smtp_server_down_is_retryable():
+    """Nothing listening on the SMTP port is a retryable failure."""
+    with override_settings(**smtp_settings(free_port())), pytest.raises(DeliveryError) as caught:
+        DjangoEmailNotifier(RECIPIENTS).send(alert())
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize(("overrides", "names"), [
+    ({}, []),
+    ({"alert_email_recipients": RECIPIENTS}, ["email"]),
+    ({"alert_email_recipients": RECIPIENTS, "email_alerts_enabled": False}, []),
+    ({"slack_alerts_enabled": True, "slack_webhook_url": HOOK}, ["slack"]),
+    ({"slack_alerts_enabled": True, "slack_webhook_url": HOOK, "alert_email_recipients": RECIPIENTS},
+     ["slack", "email"]),
+])
+def test_enabled_channels_follow_settings(overrides, names):
+    """Only channels switched on and configured are built."""
+    assert [n.name for n in build_notifiers(Settings(**overrides), str)] == names
+
+
+def test_the_stand_in_answers_ok_by_default(slack):
+    """The stand-in's default answer is 200 ok, so scripted failures end on their own."""
+    slack.answer(SERVER_ERROR)
+    with pytest.raises(DeliveryError):
+        slack_notifier(slack).send(alert())
+    slack_notifier(slack).send(alert())
+    assert len(slack.received) == 2 and len(slack.accepted) == 1
+    assert slack.default == OK
