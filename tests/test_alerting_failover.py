@@ -1,0 +1,149 @@
+"""Redis going away mid-run: alerts still fire from memory, nothing raises, sharing resumes."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from infrastructure.alerting import build_engine, build_store
+from infrastructure.alerting.dispatch import Dispatcher
+from infrastructure.settings import Settings
+from tests.support.services import require_redis
+from tests.support.smtp import free_port
+
+
+class TcpProxy:
+    """A loopback TCP proxy in front of Redis that the test can stop and restart on the same port."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target, self.port = target, free_port()
+        self._listener: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Close the listener and cut every open connection."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+            listener, self._listener = self._listener, None
+        for sock in [listener, *sockets]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+class Recorder(Dispatcher):
+    """Keeps submitted alerts."""
+
+    def __init__(self) -> None:
+        self.alerts: list[dict[str, Any]] = []
+
+    def submit(self, alert: dict[str, Any]) -> None:
+        self.alerts.append(alert)
+
+
+def event(issue: str) -> dict[str, Any]:
+    exception = {"values": [{"type": "E", "value": issue}]}
+    return {"level": "error", "fingerprint": [issue], "exception": exception}
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_alerts_fire_from_memory_while_redis_is_away_and_sharing_resumes():
+    """Stop the proxy: alerts still fire and nothing raises; restart it: counts go to Redis again."""
+    require_redis()
+    import redis
+
+    proxy, prefix = TcpProxy(("127.0.0.1", 6379)), f"test-alerting:{uuid.uuid4().hex}:"
+    proxy.start()
+    settings = Settings(redis_url=f"redis://127.0.0.1:{proxy.port}/15")
+    store = build_store(settings, key_prefix=prefix, min_backoff=0.05)
+    sent = Recorder()
+    engine = build_engine(settings, scrub_text=str, store=store, dispatcher=sent, install=False)
+    direct = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    try:
+        engine.observe_event(event("before"))
+        assert direct.exists(f"{prefix}w:{_key('before')}") and store.shared
+
+        proxy.stop()
+        for _ in range(10):
+            engine.observe_event(event("during"))  # must not raise
+        engine.observe_request(True)
+        assert not store.shared
+        assert [a["message"] for a in sent.alerts] == ["during"]
+        assert not direct.exists(f"{prefix}w:{_key('during')}")
+
+        proxy.start()
+        assert wait_until(lambda: engine.observe_event(event("after")) or store.shared)
+        engine.observe_event(event("after"))
+        assert direct.exists(f"{prefix}w:{_key('after')}")
+    finally:
+        proxy.stop()
+        for key in direct.scan_iter(f"{prefix}*"):
+            direct.delete(key)
+
+
+def _key(issue: str) -> str:
+    from infrastructure.alerting.rules import digest
+
+    return f"burst:{digest((issue,))}"
+
+
+@pytest.mark.parametrize("errors", [1, 10])
+def test_a_redis_url_nobody_answers_still_alerts_from_memory(errors):
+    """With REDIS_URL pointing at a closed port, observe_event never raises and the burst still pages."""
+    settings = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    sent = Recorder()
+    engine = build_engine(settings, scrub_text=str, dispatcher=sent, install=False)
+    for _ in range(errors):
+        engine.observe_event(event("issue"))
+    for _ in range(150):
+        engine.observe_request(True)
+    assert [a["rule"] for a in sent.alerts].count("critical_burst") == (1 if errors == 10 else 0)
+    assert "error_rate" in [a["rule"] for a in sent.alerts]
