@@ -19,8 +19,6 @@ class InfrastructureConfig(AppConfig):
 
 
 def _instrument_connection(sender, connection, **kwargs) -> None:
-    from infrastructure.runtime import current_runtime
+    from infrastructure.performance import install
 
-    runtime = current_runtime()
-    if runtime is not None:
-        runtime.queries.install(connection)
+    install(connection)

@@ -93,10 +93,31 @@ class QueryInstrumentation:
             _annotate_transaction(stats)
         return stats
 
-    def install(self, connection) -> None:
-        """Add the wrapper to a connection once."""
-        if self not in connection.execute_wrappers:
-            connection.execute_wrappers.append(self)
+    def activate(self) -> None:
+        """Make this the instrumentation every connection's wrapper delegates to."""
+        global _active
+        _active = self
+
+
+_active: QueryInstrumentation | None = None
+
+
+def execute_wrapper(execute, sql, params, many, context):
+    """Installed once per connection; delegates to the active instrumentation.
+
+    Connections outlive a re-initialisation (tests, the demo), so they hold this indirection
+    rather than one QueryInstrumentation whose thresholds could go stale.
+    """
+    active = _active
+    if active is None:
+        return execute(sql, params, many, context)
+    return active(execute, sql, params, many, context)
+
+
+def install(connection) -> None:
+    """Add the query wrapper to a database connection once."""
+    if execute_wrapper not in connection.execute_wrappers:
+        connection.execute_wrappers.append(execute_wrapper)
 
 
 def _report_slow(sql: str, elapsed_ms: float) -> None:

@@ -35,8 +35,8 @@ class Runtime:
     transport: Any
     before_send: Pipeline
     before_send_transaction: Pipeline
-    before_breadcrumb: Any
-    before_send_log: Any
+    before_breadcrumb: Pipeline
+    before_send_log: Pipeline
     stats: PipelineStats
 
     def observe_request(self, failed: bool) -> None:
@@ -82,14 +82,14 @@ def build_runtime(settings: Settings) -> Runtime:
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
         transport=None if settings.dsn else transport_for(settings),
         before_send=before_send, before_send_transaction=before_send_transaction,
-        before_breadcrumb=_fail_closed(scrubber.scrub_breadcrumb, stats, "scrub_breadcrumb"),
-        before_send_log=_fail_closed(scrubber.scrub_log, stats, "scrub_log"),
+        before_breadcrumb=Pipeline([Stage("scrub_breadcrumb",
+                                          lambda item, hint: scrubber.scrub_breadcrumb(item),
+                                          FAIL_CLOSED)], stats),
+        before_send_log=Pipeline([Stage("scrub_log", lambda item, hint: scrubber.scrub_log(item),
+                                        FAIL_CLOSED)], stats),
         stats=stats,
     )
+    runtime.queries.activate()
     _runtime = runtime
     return runtime
 
-
-def _fail_closed(scrub, stats: PipelineStats, name: str):
-    pipeline = Pipeline([Stage(name, lambda item, hint: scrub(item), FAIL_CLOSED)], stats)
-    return pipeline
