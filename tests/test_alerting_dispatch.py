@@ -19,7 +19,7 @@ from infrastructure.alerting.notifiers import (
 )
 from infrastructure.alerting.render import build_alert
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
-from tests.support.smtp import smtp_server, smtp_settings
+from tests.support.smtp import free_port, smtp_server, smtp_settings
 
 FAST = RetryPolicy(attempts=5, base=0.01, factor=2.0, max_delay=0.05, budget=30.0, jitter=0.0)
 
@@ -169,3 +169,19 @@ def test_a_closed_worker_starts_again_on_the_next_alert():
     assert dispatcher.flush(10)
     assert [a["title"] for a in notifier.delivered] == ["alert 1", "alert 2"]
     dispatcher.close()
+
+
+def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
+    """With SMTP down and email waiting out a long backoff, Slack still delivers every alert."""
+    patient = RetryPolicy(attempts=5, base=30.0, max_delay=60.0, budget=300.0, jitter=0.0)
+    email = DjangoEmailNotifier(["oncall@example.com"])
+    with SlackStandIn() as slack, override_settings(**smtp_settings(free_port())), \
+            caplog.at_level(logging.WARNING, "infrastructure.alerting"):
+        dispatcher = ThreadDispatcher([email, SlackWebhookNotifier(slack.url, timeout=2.0)], patient)
+        for n in range(3):
+            dispatcher.submit(alert(n))
+        assert slack.wait_for(accepted=3)
+        assert dispatcher.flush(0.01) is False, "email is still waiting to retry"
+        dispatcher.close()
+    failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
+    assert len(failing) == 1 and failing[0].startswith("Alert channel email is failing")
