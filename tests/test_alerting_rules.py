@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -243,3 +244,19 @@ def test_a_failing_store_never_reaches_the_caller(clock, sent):
         engine.observe_request(True)
     engine.flush_requests()
     assert sent.alerts == []
+
+
+@pytest.mark.parametrize("timestamp", [
+    datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC), datetime(2023, 11, 14, 22, 13, 20),
+    "2023-11-14T22:13:20Z", "2023-11-14T22:13:20.000000", 1_700_000_000, 1_700_000_000.0,
+])
+def test_event_timestamps_are_read_as_utc_in_every_shape(timestamp):
+    """Aware and naive datetimes, ISO strings and epoch numbers all mean the same UTC instant."""
+    assert event_facts({"timestamp": timestamp}).timestamp == 1_700_000_000.0
+
+
+def test_a_bogus_timestamp_does_not_lose_the_alert(clock, sent):
+    """An event timestamp far outside the calendar still pages, with last seen left blank."""
+    engine = engine_for(clock, sent, critical_error_threshold=1)
+    engine.observe_event({**error_event(), "timestamp": 1e20})
+    assert len(sent.alerts) == 1 and sent.alerts[0]["last_seen"] == ""
