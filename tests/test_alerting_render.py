@@ -125,3 +125,9 @@ def test_issue_link_strips_unsafe_characters_from_event_ids():
     """An event id cannot smuggle shell or URL syntax into the command or the link."""
     _, command = issue_link(Settings(), "abc; rm -rf /")
     assert command == "python manage.py sentry_inbox --show abcrm-rf"
+
+
+def test_huge_texts_are_cut_when_the_alert_is_built():
+    """A 1 MB exception value becomes a 10,000-character message, so Celery tasks stay small."""
+    built = alert(message="z" * 1_000_000, endpoint="/x" * 5_000)
+    assert len(built["message"]) == 10_000 and len(built["endpoint"]) == 1_000

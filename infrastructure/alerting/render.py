@@ -21,6 +21,8 @@ SEVERITY_COLOURS = {
     "resolved": "#2EB67D",
 }
 TEXT_FIELDS = ("title", "error_type", "message", "endpoint", "service")
+# Alerts travel as Celery messages: a 1 MB exception value must not become a 1 MB task.
+MESSAGE_MAX, TEXT_MAX = 10_000, 1_000
 
 # Slack's documented limits (characters).
 HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, BUTTON_MAX, URL_MAX, BLOCKS_MAX = (
@@ -45,7 +47,10 @@ def when(timestamp: float | None) -> str:
     """A UTC timestamp as ISO 8601, or '' when unknown."""
     if timestamp is None:
         return ""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):  # a bogus event timestamp must not lose the alert
+        return ""
 
 
 def issue_link(settings: Any, event_id: str) -> tuple[str, str]:
@@ -69,10 +74,11 @@ def build_alert(*, rule: str, severity: str, title: str, error_type: str, messag
                 link: str = "", inbox_command: str = "", status: str = "firing") -> dict[str, Any]:
     """The channel-neutral alert: JSON-safe, built only from already-scrubbed values."""
     return {
-        "status": status, "rule": rule, "severity": severity, "title": title,
-        "error_type": error_type, "message": message, "occurrences": int(occurrences),
-        "window": window, "suppressed": int(suppressed), "environment": environment,
-        "release": release, "endpoint": endpoint, "service": service,
+        "status": status, "rule": rule, "severity": severity, "title": cut(title, TEXT_MAX),
+        "error_type": cut(error_type, TEXT_MAX), "message": cut(message, MESSAGE_MAX),
+        "occurrences": int(occurrences), "window": window, "suppressed": int(suppressed),
+        "environment": environment, "release": release, "endpoint": cut(endpoint, TEXT_MAX),
+        "service": cut(service, TEXT_MAX),
         "first_seen": when(first_seen), "last_seen": when(last_seen), "event_id": event_id,
         "link": link if link.startswith(("https://", "http://")) else "", "inbox_command": inbox_command,
     }
