@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.utils import OperationalError
 from rest_framework import generics, permissions, throttling
 from rest_framework.response import Response
@@ -147,11 +147,13 @@ class ReminderBatch(APIView):
 
 def run_bounded_report(timeout_ms: int) -> int:
     """Run a deliberately slow query under a statement timeout; the database cancels it."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        # SET LOCAL only lasts inside a transaction; outside one it would silently do nothing.
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
             cursor.execute("SELECT pg_sleep(2)")
             return 1
+    with connection.cursor() as cursor:
         return _sqlite_report(cursor, timeout_ms)
 
 

@@ -136,12 +136,17 @@ def _stacktraces(event: dict) -> list[list]:
 
 
 def crash_function(event: dict) -> str:
-    """'module.function' of the last in-app frame, else of the innermost frame, else 'unknown'."""
+    """'module.function' of the last in-app frame, else the DRF view that raised, else the innermost frame."""
     stacks = _stacktraces(event)
     for frames in stacks:
         for frame in reversed(frames):
             if isinstance(frame, dict) and frame.get("in_app") is True:
                 return clip(_frame_name(frame), 200)
+    # DRF raises permission, authentication and validation errors from its own code; the view the
+    # exception handler recorded is the application's place for them, and stable per endpoint.
+    view = get_path(event, "contexts", "drf", "view")
+    if isinstance(view, str) and view:
+        return clip(view, 200)
     last = stacks[0][-1] if stacks else None
     return clip(_frame_name(last), 200) if isinstance(last, dict) else "unknown"
 
