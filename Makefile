@@ -24,7 +24,7 @@ lint: venv
 	$(PY) -m ruff check .
 
 test: lint
-	$(TEST_ENV) $(PY) -m pytest -m "not pg_app"
+	$(TEST_ENV) $(PY) -m pytest
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) -m pytest -m pg_app
 
 bench: venv

@@ -49,3 +49,13 @@ def _fresh_throttles() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """pg_app tests need the app on PostgreSQL: `make test` runs them in a second pass with DATABASE_URL."""
+    if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("pg_app")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("pg_app")]
