@@ -97,6 +97,8 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With `celery beat` running, queue depth reaches Sentry as the gauge metric celery.queue.depth.
+CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "infrastructure.probe_queue_depth", "schedule": 60.0}}
 
 # External services the library calls; the demo points them at loopback stand-ins.
 S3_ENDPOINT_URL = _read.raw("S3_ENDPOINT_URL")

@@ -37,6 +37,7 @@ class Runtime:
     before_send_transaction: Pipeline
     before_breadcrumb: Pipeline
     before_send_log: Pipeline
+    before_send_metric: Pipeline
     stats: PipelineStats
 
     def observe_request(self, failed: bool) -> None:
@@ -87,6 +88,8 @@ def build_runtime(settings: Settings) -> Runtime:
                                           FAIL_CLOSED)], stats),
         before_send_log=Pipeline([Stage("scrub_log", lambda item, hint: scrubber.scrub_log(item),
                                         FAIL_CLOSED)], stats),
+        before_send_metric=Pipeline([Stage("scrub_metric", lambda item, hint: scrubber.scrub_value(item),
+                                           FAIL_CLOSED)], stats),
         stats=stats,
     )
     runtime.queries.activate()

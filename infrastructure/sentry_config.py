@@ -72,6 +72,7 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "before_send_transaction": runtime.before_send_transaction,
         "before_breadcrumb": runtime.before_breadcrumb,
         "before_send_log": runtime.before_send_log,
+        "before_send_metric": runtime.before_send_metric,
     }
 
 

@@ -62,3 +62,11 @@ def deliver_alert(self: Any, channel: str, alert: dict[str, Any]) -> bool:
         raise self.retry(countdown=POLICY.delay(self.request.retries, exc.retry_after), exc=exc) from None
     outage.delivered()
     return True
+
+
+@shared_task(bind=True, name="infrastructure.probe_queue_depth", ignore_result=True)
+def probe_queue_depth(self: Any, queues: list[str] | None = None) -> dict[str, int]:
+    """Report how many messages wait in each queue (celery beat runs this every minute)."""
+    from infrastructure.queue_depth import report
+
+    return report(self.app, queues)
