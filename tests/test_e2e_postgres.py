@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.pg_app, pytest.mark.postgres,
 def books():
     """Two books on PostgreSQL."""
     assert connection.vendor == "postgresql", "the pg_app pass runs with DATABASE_URL=postgres://..."
-    author = Author.objects.create(name="Ada")
+    author = Author.objects.create(id=1, name="Ada")
     Book.objects.create(id=1, title="One", isbn="isbn-1", author=author)
     Book.objects.create(id=2, title="Two", isbn="isbn-2", author=author)
 
