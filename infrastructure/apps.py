@@ -16,6 +16,18 @@ class InfrastructureConfig(AppConfig):
         from infrastructure import checks  # noqa: F401  (registers the checks)
 
         connection_created.connect(_instrument_connection, dispatch_uid="infrastructure.queries")
+        _connect_celery()
+
+
+def _connect_celery() -> None:
+    try:
+        from celery.signals import task_postrun, task_prerun
+    except ImportError:  # Celery is optional for the error-tracking app itself
+        return
+    from infrastructure.performance import task_finished, task_started
+
+    task_prerun.connect(task_started, weak=False, dispatch_uid="infrastructure.task_queries.start")
+    task_postrun.connect(task_finished, weak=False, dispatch_uid="infrastructure.task_queries.finish")
 
 
 def _instrument_connection(sender, connection, **kwargs) -> None:

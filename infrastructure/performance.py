@@ -23,7 +23,7 @@ _MAX_REPORTED = 5
 
 @dataclass
 class QueryStats:
-    """What one request (or task) did with the database."""
+    """What one request or Celery task did with the database."""
 
     slow_ms: int
     n_plus_one_threshold: int
@@ -120,25 +120,48 @@ def install(connection) -> None:
         connection.execute_wrappers.append(execute_wrapper)
 
 
+_task_tokens: dict[str, contextvars.Token] = {}
+
+
+def task_started(task_id: str | None = None, **kwargs: Any) -> None:
+    """celery task_prerun: collect the task's queries like a request's."""
+    if _active is not None and task_id:
+        _task_tokens[task_id] = _active.start()
+
+
+def task_finished(task_id: str | None = None, **kwargs: Any) -> None:
+    """celery task_postrun: stop collecting and annotate the task's transaction, still open here."""
+    token = _task_tokens.pop(task_id, None) if task_id else None
+    if token is not None and _active is not None:
+        _active.finish(token)
+
+
+def _findings(stats: QueryStats) -> dict[str, Any] | None:
+    if not stats.slow and stats.count < stats.n_plus_one_threshold:
+        return None
+    n_plus_one = stats.n_plus_one()
+    if not stats.slow and not n_plus_one:
+        return None
+    return {"queries": stats.count, "total_ms": round(stats.total_ms, 1),
+            "slow": stats.slow, "n_plus_one": n_plus_one}
+
+
 def _report_slow(sql: str, elapsed_ms: float) -> None:
     sentry_sdk.add_breadcrumb(category="db.slow_query", level="warning",
                               message=sql[:500], data={"duration_ms": round(elapsed_ms, 1)})
 
 
 def _annotate_transaction(stats: QueryStats) -> None:
-    if not stats.slow and stats.count < stats.n_plus_one_threshold:
+    details = _findings(stats)
+    if details is None:
         return
-    n_plus_one = stats.n_plus_one()
-    if not stats.slow and not n_plus_one:
-        return
+    flag = "yes" if details["n_plus_one"] else "no"
     scope = sentry_sdk.get_current_scope()
-    transaction = scope.transaction
     scope.set_tag("db.slow_queries", len(stats.slow))
-    scope.set_tag("db.n_plus_one", "yes" if n_plus_one else "no")
-    details = {"queries": stats.count, "total_ms": round(stats.total_ms, 1),
-               "slow": stats.slow, "n_plus_one": n_plus_one}
+    scope.set_tag("db.n_plus_one", flag)
     scope.set_context("db_performance", details)
+    transaction = scope.transaction
     if transaction is not None:
         transaction.set_tag("db.slow_queries", len(stats.slow))
-        transaction.set_tag("db.n_plus_one", "yes" if n_plus_one else "no")
+        transaction.set_tag("db.n_plus_one", flag)
         transaction.set_data("db_performance", details)

@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from infrastructure.performance import QueryStats
 from infrastructure.sentry_config import init_sentry
 from library.models import Author, Book
+from tests.support.services import require_redis
 
 
 @pytest.mark.parametrize("repeats, flagged", [(4, False), (5, True), (30, True)])
@@ -80,3 +81,26 @@ def test_a_slow_query_is_flagged_on_its_transaction_with_a_breadcrumb(envelope_r
     assert int(transaction["tags"]["db.slow_queries"]) >= 1
     slow = transaction["contexts"]["trace"]["data"]["db_performance"]["slow"]
     assert "WITH RECURSIVE" in slow[0]["sql"] and slow[0]["duration_ms"] >= 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_an_n_plus_one_in_a_celery_task_is_flagged_on_its_transaction(tracked, catalogue):
+    """A task on a real worker that looks up each book's author flags N+1 on the task's transaction."""
+    require_redis()
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from library.tasks import catalogue_report
+
+    previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "result_backend")}
+    app.conf.update(broker_url="redis://127.0.0.1:6379/13", task_always_eager=False, result_backend=None)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            catalogue_report.delay()
+            transaction = _transaction(tracked, "library.tasks.catalogue_report")
+    finally:
+        app.conf.update(previous)
+    assert transaction["tags"]["db.n_plus_one"] == "yes"
+    found = transaction["contexts"]["trace"]["data"]["db_performance"]["n_plus_one"]
+    assert found[0]["count"] >= 10 and "library_author" in found[0]["sql"]
