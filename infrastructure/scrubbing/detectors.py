@@ -4,8 +4,8 @@ Python's ``re`` walks a character class at a few nanoseconds per character, whil
 ``in`` test is a fast substring search, so each detector sits behind literal tests and the
 usual string (a class name, a short repr, a source line) costs a few ``in`` tests and at most
 one or two scans. Order matters where detectors overlap: credentials in URLs before e-mail
-addresses, tokens before ``key=value`` pairs (so ``api_key=[stripe_key]`` keeps its meaning),
-and all of these before the digit detectors.
+addresses, and every value detector before ``key=value`` pairs, so ``api_key=[stripe_key]``
+and ``password: [card]`` keep their meaning.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ _MIN_LEN = 5  # the shortest secret we look for is ``pwd=x``
 _MIN_TOKEN_LEN = 15  # the shortest bearer token, JWT or vendor key we recognise
 _QUOTES = "\"'\\"
 _CACHE_LIMIT = 4096
+_MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
+_SHORT_TEXT = 200
 _MAX_ANCHORS = 16  # above this many '@', one linear regex scan beats a loop per '@'
 
 
@@ -36,29 +38,51 @@ class TextScrubber:
         ``source=True`` is for source lines: a sensitive name's value is only filtered when
         it is a literal (quoted or digits), since ``password=password`` in code is a name.
         """
-        n = len(s)
-        if n < _MIN_LEN:
+        if len(s) < _MIN_LEN:
             return s
-        colon = ":" in s
-        if colon and "://" in s:
-            s = _urls(s)
-        if n >= _MIN_TOKEN_LEN:
-            s = _tokens(s)
-        if colon or "=" in s:
-            s = self._pairs(s, source)
-            if "::" in s or s.count(":") >= 7:
-                s = p.IPV6.sub(_ipv6, s)
-        if "@" in s:
-            s = _emails(s)
-        if n >= 7 and p.DIGIT_RUN.search(s) is not None:
-            s = _numbers(s)
+        # Another pass runs while one changed something that may hide more: a secret glued
+        # to another (``4111…AKIA…``, ``10.0.0.1 4111…``) only shows its boundary once the
+        # first one is a placeholder, and a spaced card turned ``[card]`` can join its
+        # neighbours into one token. A second scrub must find nothing left (idempotence).
+        new, rounds = self._pass(s, source), 1
+        while new is not s and rounds < _MAX_ROUNDS and _may_hide_more(s, new):
+            s, new, rounds = new, self._pass(new, source), rounds + 1
+        return new
+
+    def _pass(self, s: str, source: bool) -> str:
+        """Every value detector, then the pairs.
+
+        Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
+        than filtering the first group only, and placeholders already there are kept.
+        """
+        s = _values(s)
+        if "\\" in s:
+            return self._pairs_until_stable(s, source)
+        if ":" in s or "=" in s:
+            return self._pairs(s, source)
+        return s
+
+    def _pairs_until_stable(self, s: str, source: bool) -> str:
+        """Filter sensitive pairs until nothing changes (once if there is no backslash).
+
+        An unquoted value may end in a backslash: filtering it can turn ``\\"`` into a
+        closing quote another value was waiting for (``"secret": "password: x\\"``).
+        """
+        for _ in range(_MAX_ROUNDS):
+            new = self._pairs(s, source) if ":" in s or "=" in s else s
+            if new is s or new == s or "\\" not in s:
+                return new
+            s = new
         return s
 
     def _pairs(self, s: str, source: bool) -> str:
         """Filter the values of sensitive ``key=value`` pairs."""
         rev = s[::-1]
         known = self._reversed_keys
-        for pattern in _separators(s):
+        # One scan for both separators is cheaper on short strings; on long ones two scans
+        # for a literal separator each skip ahead faster than one scan for a class.
+        patterns = (p.KEY_BEFORE_SEPARATOR,) if len(s) < _SHORT_TEXT else _separators(s)
+        for pattern in patterns:
             for key in pattern.findall(rev):
                 verdict = known.get(key)
                 if verdict is None:
@@ -88,6 +112,31 @@ class TextScrubber:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+def _may_hide_more(old: str, new: str) -> bool:
+    """True when the change from ``old`` to ``new`` may let the detectors find more."""
+    if new == old:
+        return False
+    return p.GLUED_PLACEHOLDER.search(new) is not None or new.count(" ") != old.count(" ")
+
+
+def _values(s: str) -> str:
+    """One pass of every value detector, each behind its literal pre-check."""
+    n, colon = len(s), ":" in s
+    if colon and "://" in s:
+        s = _urls(s)
+    if n >= _MIN_TOKEN_LEN:
+        s = _tokens(s)
+    if colon and ("ookie" in s or "OOKIE" in s):
+        s = p.COOKIE_HEADER.sub(r"\1\2[Filtered]", s)
+    if "@" in s:
+        s = _emails(s)
+    if colon and ("::" in s or s.count(":") >= 7):
+        s = p.IPV6.sub(_ipv6, s)
+    if n >= 7 and p.DIGIT_RUN.search(s) is not None:
+        s = _numbers(s)
+    return s
 
 
 def _separators(s: str) -> tuple:
@@ -123,7 +172,7 @@ def _urls(s: str) -> str:
 
 
 def _tokens(s: str) -> str:
-    """Replace key blocks, JWTs, bearer tokens, vendor keys and cookie headers.
+    """Replace key blocks, JWTs, bearer tokens and vendor keys.
 
     A one-character test (a fast ``memchr``) guards each longer substring test.
     """
@@ -146,8 +195,6 @@ def _tokens(s: str) -> str:
             s = p.SLACK_TOKEN.sub("[slack_token]", s)
     if ("r" in s or "R" in s) and ("earer" in s or "EARER" in s):
         s = p.BEARER.sub(_bearer, s)
-    if ("k" in s or "K" in s) and ("ookie" in s or "OOKIE" in s):
-        s = p.COOKIE_HEADER.sub(r"\1\2[Filtered]", s)
     return s
 
 
@@ -199,31 +246,63 @@ def _ipv6(m: re.Match) -> str:
 
 def _numbers(s: str) -> str:
     """Replace cards, SSNs, IPv4 addresses and IBANs found by one scan."""
-    out, pos = [], 0
-    for m in p.DIGITS.finditer(s):
-        kind, (start, end) = m.lastgroup, m.span()
-        if kind == "iban":
-            start -= 2  # the country code sits before the check digits
-        new = _DIGIT_HANDLERS[kind](s[start:end])
-        if new is not None and start >= pos:
+    out, pos, at = [], 0, 0
+    while (m := p.DIGITS.search(s, at)) is not None:
+        start = m.start()
+        if m.lastgroup == "iban":
+            size = p.iban_end(s[start - 2:m.end()])  # the country code precedes the match
+            if size and start - 2 >= pos:
+                out += (s[pos:start - 2], "[iban]")
+                pos = at = start - 2 + size  # the match may run on into a next number
+                continue
+            m = p.DIGITS_NO_IBAN.match(s, start)  # not an IBAN: a card, SSN or IP?
+            if m is None:
+                at = start + 1
+                continue
+        kind, end = m.lastgroup, m.end()
+        if kind == "card":
+            new, end = _card_run(s, start, end)
+        else:
+            new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0])
+        if new is not None:
             out += (s[pos:start], new)
             pos = end
+        at = end
     return "".join(out) + s[pos:] if out else s
 
 
+def _card_run(s: str, start: int, end: int) -> tuple[str | None, int]:
+    """Scrub the digit run ``s[start:end]``; return its replacement and where it ends.
+
+    A run followed by '.' gives its last group back to the scan: ``4111… 10.0.0.1`` is a
+    card, then an IP address, not one run and a stray ``.0.0.1``.
+    """
+    run = s[start:end]
+    if s.startswith(".", end):
+        cut = max(run.rfind(" "), run.rfind("-"))
+        if cut > 0:
+            run, end = run[:cut], start + cut
+    return _card(run), end
+
+
 def _card(run: str) -> str | None:
-    """A whole run that is a card, else any card in a usual layout inside the run."""
+    """A whole run that is a card, else cards in usual layouts and SSNs inside the run."""
     digits = run.replace(" ", "").replace("-", "")
     if p.is_card(digits):
         return "[card]"
-    if len(digits) <= 13:
-        return None
-    new = p.CARD_GROUPED.sub(_grouped_card, run)
+    new = p.CARD_GROUPED.sub(_grouped_card, run) if len(digits) > 13 else run
+    if "-" in new:
+        new = p.SSN_IN_RUN.sub(_ssn_in_run, new)
     return new if new != run else None
 
 
+def _ssn_in_run(m: re.Match) -> str:
+    """Replace a valid SSN found inside a longer digit run."""
+    return "[ssn]" if p.is_ssn(m[0]) else m[0]
+
+
 def _grouped_card(m: re.Match) -> str:
-    """Replace a 4-4-4-4 style group inside a longer digit run when it is a card."""
+    """Replace a part of a longer digit run when it is a card."""
     return "[card]" if p.is_card(m[0].replace(" ", "").replace("-", "")) else m[0]
 
 
@@ -232,18 +311,6 @@ def _ssn(text: str) -> str | None:
     return "[ssn]" if p.is_ssn(text) else None
 
 
-def _iban(text: str) -> str | None:
-    """The valid IBAN at the start of ``text``; otherwise look for digit secrets in it."""
-    end = p.iban_end(text)
-    if end:
-        return "[iban]" + text[end:]
-    new = _numbers(text[2:])  # e.g. a card number glued to two capital letters
-    return text[:2] + new if new != text[2:] else None
-
-
 def _ipv4(text: str) -> str | None:
     """A dotted quad whose parts are 0-255."""
     return "[ip]" if p.ipv4_ok(text) else None
-
-
-_DIGIT_HANDLERS = {"card": _card, "ssn": _ssn, "iban": _iban, "ip": _ipv4}

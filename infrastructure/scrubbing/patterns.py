@@ -27,7 +27,9 @@ STRIPE_KEY = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,
 GITHUB_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_\w{20,}+)")
 SLACK_TOKEN = re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}+")
 GOOGLE_KEY = re.compile(r"(?<![A-Za-z0-9])AIza" + _TOKEN + r"{35}(?![A-Za-z0-9_\-])")
-COOKIE_HEADER = re.compile(r"((?:[Ss]et-)?[Cc]ookie|(?:SET-)?COOKIE)(\s{0,3}:\s{0,3})[^\r\n]++")
+COOKIE_HEADER = re.compile(
+    r"((?:[Ss]et-)?[Cc]ookie|(?:SET-)?COOKIE)(\s{0,3}:[ \t]{0,3})(?=[^\s])[^\r\n]++"
+)
 
 # E-mail addresses are found from each '@': the local part is read backwards on the reversed
 # string, the domain forwards; both are bounded and possessive and the domain is validated in
@@ -46,14 +48,21 @@ DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
 # One scan for the digit detectors. Every branch starts at a digit not preceded by a digit,
 # so a position inside a run is rejected by the first lookbehind. The IBAN branch starts at
 # the check digits; the caller splices in the two country letters before them.
-DIGITS = re.compile(
-    r"[0-9](?<![0-9][0-9])(?:"
-    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,30}+)"
+# A card run starts at its first digit group: a start after "digit + separator" is inside a
+# run, which keeps a megabyte of spaced digit groups to one attempt. A card cut off by an IP
+# address or IBAN just before it (``10.0.0.1 4111…``) is found on the detectors' next pass.
+_CARD_SSN_IP = (
     r"|(?<![0-9][ \-][0-9])(?P<card>(?:[ \-]?[0-9]){12,40}+)(?![ \-]?[0-9])"
     r"|(?<!-[0-9])(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?![0-9\-])"
     r"|(?<![\w.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.[0-9])"
-    r")"
 )
+DIGITS = re.compile(
+    r"[0-9](?<![0-9][0-9])(?:"
+    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,30}+)"
+    + _CARD_SSN_IP + ")"
+)
+# Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
+DIGITS_NO_IBAN = re.compile(r"[0-9](?<![0-9][0-9])(?:(?!)" + _CARD_SSN_IP + ")")
 # Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
 # usual layouts, contiguous, 4-4-4-4(-3) and 4-6-5 / 4-6-4. A card glued into a run of more
 # than 41 digits is not recognised, which keeps megabyte digit runs linear.
@@ -61,9 +70,24 @@ CARD_GROUPED = re.compile(
     r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){3}(?:[ \-][0-9]{3})?"
     r"|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9])"
 )
+# An SSN inside a digit run that the card branch took as a whole (``001-01-0001 4000…``).
+SSN_IN_RUN = re.compile(r"(?<![0-9\-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9\-])")
 IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}+:|:){2,8}+"
     r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4}+)?(?![\w:.])"
+)
+
+# A placeholder glued to a character that can end or start a secret, or with a digit group
+# next to it: only then can another pass of the detectors find more (TextScrubber.scrub).
+_PLACEHOLDER = (
+    r"\[(?:card|ssn|iban|email|ip|jwt|token|aws_key|stripe_key|github_token|slack_token"
+    r"|slack_webhook|google_api_key|private_key|password|Filtered)\]"
+)
+_GLUE = r"[^\s\"'()\[\]{},;&=<>|]"  # any character but whitespace and plain delimiters
+GLUED_PLACEHOLDER = re.compile(
+    r"(?:(?!:\[password\])" + _GLUE + ")" + _PLACEHOLDER  # a URL password is no glue
+    + r"|(?!\[password\]@)" + _PLACEHOLDER + _GLUE
+    + r"|[0-9][ \-]" + _PLACEHOLDER + "|" + _PLACEHOLDER + r"[ \-][0-9]"
 )
 
 # ``key=value`` / ``key: value`` / ``"key": "value"`` in free text, found from the separator:
@@ -74,6 +98,7 @@ IPV6 = re.compile(
 _KEY_REVERSED = r"\s{0,3}[\"']?\\?([A-Za-z0-9_.\-]{1,64}+)(?<=[A-Za-z_])"
 KEY_BEFORE_EQUALS = re.compile("=" + _KEY_REVERSED)
 KEY_BEFORE_COLON = re.compile(":" + _KEY_REVERSED)
+KEY_BEFORE_SEPARATOR = re.compile("[=:]" + _KEY_REVERSED)
 # The value after a separator: quoted (escape-aware, one line), or a run up to a delimiter,
 # optionally after an HTTP auth scheme.
 VALUE = re.compile(

@@ -63,6 +63,8 @@ class Walker:
                 if len(v) < _SHORT:
                     continue
                 nv = text(v)
+            elif type(v) is dict:
+                nv = self.walk_dict(v, inner, memo)
             else:
                 nv = self.walk(v, inner, memo)
             if nv is not v:
