@@ -1,0 +1,239 @@
+"""Property-based tests for infrastructure.scrubbing (hypothesis)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from infrastructure.scrubbing import Scrubber
+from infrastructure.scrubbing.patterns import IBAN_LENGTHS
+
+SCRUBBER = Scrubber()
+PROFILE = settings(max_examples=int(__import__('os').environ.get('HYP_N', 150)), deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow])
+
+DIGITS = "0123456789"
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LOWER = UPPER.lower()
+B64URL = UPPER + LOWER + DIGITS + "-_"
+# Card networks: (prefix, lengths).
+NETWORKS = [("4", (13, 16, 19)), ("51", (16,)), ("55", (16,)), ("2221", (16,)),
+            ("2720", (16,)), ("34", (15,)), ("37", (15,)), ("6011", (16, 19)),
+            ("65", (16,)), ("35", (16, 17, 18, 19)), ("36", (14,)), ("62", (16, 19))]
+
+
+def _chars(alphabet: str, lo: int, hi: int):
+    """Strings of ``lo``..``hi`` characters drawn from ``alphabet``."""
+    return st.text(alphabet, min_size=lo, max_size=hi)
+
+
+def _luhn_check_digit(body: str) -> str:
+    """The digit that makes ``body + digit`` pass Luhn."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return str((10 - total % 10) % 10)
+
+
+@st.composite
+def cards(draw):
+    """A Luhn-valid card number of a real network, contiguous or grouped."""
+    prefix, lengths = draw(st.sampled_from(NETWORKS))
+    length = draw(st.sampled_from(lengths))
+    body = prefix + draw(_chars(DIGITS, length - len(prefix) - 1, length - len(prefix) - 1))
+    number = body + _luhn_check_digit(body)
+    style = draw(st.sampled_from(["plain", "4s", "4d", "random"]))
+    if style == "plain":
+        return number
+    if style in ("4s", "4d"):
+        sep = " " if style == "4s" else "-"
+        return sep.join(number[i:i + 4] for i in range(0, len(number), 4))
+    out = number[0]
+    for ch in number[1:]:
+        out += draw(st.sampled_from(["", "", " ", "-"])) + ch
+    return out
+
+
+@st.composite
+def ssns(draw):
+    """A valid US SSN: area 001-899 except 666, group 01-99, serial 0001-9999."""
+    area = draw(st.integers(1, 899).filter(lambda a: a != 666))
+    return f"{area:03d}-{draw(st.integers(1, 99)):02d}-{draw(st.integers(1, 9999)):04d}"
+
+
+@st.composite
+def ibans(draw):
+    """A valid IBAN (digits-only BBAN), compact or in groups of four."""
+    country = draw(st.sampled_from(sorted(IBAN_LENGTHS)))
+    bban = draw(_chars(DIGITS, IBAN_LENGTHS[country] - 4, IBAN_LENGTHS[country] - 4))
+    numeric = bban + "".join(str(ord(c) - 55) for c in country) + "00"
+    iban = f"{country}{98 - int(numeric) % 97:02d}{bban}"
+    if draw(st.booleans()):
+        return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    return iban
+
+
+@st.composite
+def emails(draw):
+    """A plausible e-mail address."""
+    local = draw(_chars(LOWER + DIGITS, 1, 1)) + draw(_chars(LOWER + DIGITS + "._+-", 0, 15))
+    labels = draw(st.lists(_chars(LOWER + DIGITS, 1, 10), min_size=1, max_size=3))
+    return f"{local}@{'.'.join(labels)}.{draw(_chars(LOWER, 2, 6))}"
+
+
+@st.composite
+def ips(draw):
+    """An IPv4 address or a (possibly compressed) IPv6 address."""
+    if draw(st.booleans()):
+        return str(ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+    address = ipaddress.IPv6Address(draw(st.integers(1, 2**128 - 1)))
+    text = address.compressed if draw(st.booleans()) else address.exploded
+    # Strings under 5 characters are never scanned; the only addresses that short are
+    # reserved ones such as ``::1``, which identify nobody.
+    assume(len(text) >= 5)
+    return text
+
+
+def _tokens():
+    """JWTs, vendor keys and bearer tokens."""
+    alnum = UPPER + LOWER + DIGITS
+    return st.one_of(
+        st.builds(lambda a, b, c: f"eyJ{a}.eyJ{b}.{c}", _chars(B64URL, 5, 40),
+                  _chars(B64URL, 5, 60), _chars(B64URL, 0, 43)),
+        st.builds(lambda p, k: p + k, st.sampled_from(["AKIA", "ASIA"]),
+                  _chars(UPPER + DIGITS, 16, 16)),
+        st.builds(lambda p, k: p + k, st.sampled_from(["sk_live_", "sk_test_", "rk_live_"]),
+                  _chars(alnum, 24, 32)),
+        st.builds(lambda p, k: p + k, st.sampled_from(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+                  _chars(alnum, 36, 36)),
+        st.builds(lambda p, k: p + k, st.sampled_from(["xoxb-", "xoxp-", "xoxa-"]),
+                  _chars(alnum + "-", 10, 40)),
+        st.builds(lambda k: "AIza" + k, _chars(B64URL, 35, 35)),
+        st.builds(lambda k: "Bearer " + k, _chars(alnum + "-._~+/", 20, 40)),
+    )
+
+
+SECRETS = st.one_of(cards(), ssns(), ibans(), emails(), ips(), _tokens())
+# Text around secrets: words without digits, '@', ':', '=' or '_' (none of which can start
+# a secret), joined to the secret by whitespace or punctuation.
+WORDS = _chars(LOWER + UPPER + " ,!?;'\"()\n", 0, 40)
+SEPARATORS = st.sampled_from([" ", "\n", "\t", " (", ") ", ", ", "; ", " '", "' ", ' "', '" ',
+                              " <", "> ", " [", "] ", " |"])
+
+
+def _embedded(secret: str, draw) -> str:
+    """``secret`` placed inside random words."""
+    return draw(WORDS) + draw(SEPARATORS) + secret + draw(SEPARATORS) + draw(WORDS)
+
+
+def _url_password_case(draw):
+    """A ``scheme://user:password@host`` text and its password."""
+    # The digit keeps the password from also appearing in the digit-free words around it.
+    password = "pw9" + draw(_chars(UPPER + LOWER + DIGITS + "!$%^*", 8, 20))
+    user = draw(_chars(LOWER, 0, 8))
+    scheme = draw(st.sampled_from(["postgres", "redis", "https", "amqp"]))
+    return f"{scheme}://{user}:{password}@db.internal:5432/app", password
+
+
+def _key_value_case(draw):
+    """A ``key=value`` style text with a sensitive key and its value."""
+    value = "v9" + draw(_chars(UPPER + LOWER + DIGITS, 8, 24))
+    key = draw(st.sampled_from(["password", "api_key", "X-Api-Key", "secret", "token",
+                                "client_secret", "Authorization", "sessionid"]))
+    form = draw(st.sampled_from(["{k}={v}", "{k}: {v}", '"{k}": "{v}"', "'{k}': '{v}'",
+                                 "?{k}={v}&page=2"]))
+    return form.format(k=key, v=value), value
+
+
+@PROFILE
+@given(st.data())
+def test_generated_secrets_in_text_never_survive(data):
+    """Any generated secret inside random text is gone after scrubbing."""
+    secret = data.draw(SECRETS)
+    out = SCRUBBER.scrub_text(_embedded(secret, data.draw))
+    assert secret not in out
+
+
+@PROFILE
+@given(st.data())
+def test_url_passwords_and_sensitive_pairs_never_survive(data):
+    """Passwords in URLs and values of sensitive keys in text are gone."""
+    text, secret = data.draw(st.sampled_from([_url_password_case, _key_value_case]))(data.draw)
+    assert secret not in SCRUBBER.scrub_text(_embedded(text, data.draw))
+
+
+KEYS = st.sampled_from(["note", "data", "message", "payload", "items", "detail", "x-trace",
+                        "password", "token", "meta", "0"])
+
+
+@st.composite
+def nested(draw, secrets: list):
+    """A nested dict/list structure holding each secret somewhere, some inside JSON text."""
+    value: object = draw(WORDS)
+    for secret in secrets:
+        leaf = draw(st.sampled_from(["bare", "text", "json"]))
+        if leaf == "bare":
+            item: object = secret
+        elif leaf == "text":
+            item = _embedded(secret, draw)
+        else:
+            item = json.dumps({draw(KEYS): secret, "n": 1})
+        for _ in range(draw(st.integers(0, 4))):
+            item = {draw(KEYS): item} if draw(st.booleans()) else [draw(WORDS), item]
+        value = {draw(KEYS): item, "rest": value}
+    return value
+
+
+@PROFILE
+@given(st.lists(SECRETS, min_size=1, max_size=4).flatmap(
+    lambda secrets: st.tuples(st.just(secrets), nested(secrets))))
+def test_secrets_in_nested_structures_and_json_never_survive(case):
+    """Secrets nested in dicts, lists and JSON-encoded strings are gone from the whole event."""
+    secrets, value = case
+    event = SCRUBBER.scrub_event({"extra": {"payload": value}, "contexts": {"c": value}})
+    text = json.dumps(event)
+    assert [s for s in secrets if s in text or json.dumps(s)[1:-1] in text] == []
+
+
+@PROFILE
+@given(_chars(LOWER + UPPER + " ,.!?;'\"()\n", 0, 300))
+def test_text_without_secret_characters_passes_unchanged(text):
+    """Text with no digits, '@', ':', '=', '_' or '-' is returned exactly as it was."""
+    assert SCRUBBER.scrub_text(text) == text
+
+
+ANY_TEXT = _chars(LOWER + UPPER + DIGITS + " @:=.-_/'\"?&;,[]{}()\n", 0, 120)
+
+
+@PROFILE
+@given(st.lists(st.one_of(ANY_TEXT, SECRETS), min_size=1, max_size=4).map(" ".join))
+def test_scrubbing_is_idempotent(text):
+    """Scrubbing scrubbed text changes nothing: scrub(scrub(x)) == scrub(x)."""
+    once = SCRUBBER.scrub_text(text)
+    assert SCRUBBER.scrub_text(once) == once
+
+
+@PROFILE
+@given(st.lists(SECRETS, min_size=1, max_size=3), st.data())
+def test_event_scrubbing_is_idempotent(secrets, data):
+    """Scrubbing an already scrubbed event leaves it as it is."""
+    event = {"extra": data.draw(nested(secrets)), "user": {"id": 1, "email": secrets[0]}}
+    once = json.dumps(SCRUBBER.scrub_event(event))
+    assert json.dumps(SCRUBBER.scrub_event(json.loads(once))) == once
+
+
+def test_generated_ibans_and_cards_are_valid_by_construction():
+    """The generators above produce checksummed values (guards the other properties)."""
+    from infrastructure.scrubbing.patterns import iban_end, is_card
+
+    @given(cards(), ibans())
+    @settings(max_examples=50, deadline=None)
+    def check(card, iban):
+        assert is_card(card.replace(" ", "").replace("-", ""))
+        assert iban_end(iban) == len(iban)
+
+    check()
