@@ -81,9 +81,10 @@ class TextScrubber:
         known = self._reversed_keys
         # One scan for both separators is cheaper on short strings; on long ones two scans
         # for a literal separator each skip ahead faster than one scan for a class.
-        patterns = (p.KEY_BEFORE_SEPARATOR,) if len(s) < _SHORT_TEXT else _separators(s)
-        for pattern in patterns:
-            for key in pattern.findall(rev):
+        short = len(s) < _SHORT_TEXT
+        for pattern in (p.KEY_BEFORE_SEPARATOR,) if short else _separators(s):
+            keys = pattern.findall(rev)
+            for key in keys if short else set(keys):  # long texts repeat their keys
                 verdict = known.get(key)
                 if verdict is None:
                     verdict = self._sensitive(key[::-1])
@@ -132,7 +133,7 @@ def _values(s: str) -> str:
         s = p.COOKIE_HEADER.sub(r"\1\2[Filtered]", s)
     if "@" in s:
         s = _emails(s)
-    if colon and ("::" in s or s.count(":") >= 7):
+    if colon and ("::" in s or (s.count(":") >= 7 and p.IPV6_FULL.search(s) is not None)):
         s = p.IPV6.sub(_ipv6, s)
     if n >= 7 and p.DIGIT_RUN.search(s) is not None:
         s = _numbers(s)

@@ -72,9 +72,15 @@ CARD_GROUPED = re.compile(
 )
 # An SSN inside a digit run that the card branch took as a whole (``001-01-0001 4000…``).
 SSN_IN_RUN = re.compile(r"(?<![0-9\-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9\-])")
+# IPv6: eight groups, six and an IPv4 tail, or a form with '::'. Requiring one of these
+# shapes (not just "hex and colons") keeps times and ``a:b:c`` from reaching the validator.
+_H = r"[0-9A-Fa-f]{1,4}"
+# Pre-check for the form without '::' (starts with a class, so the scan skips ahead fast).
+IPV6_FULL = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f]{0,3}(?::[0-9A-Fa-f]{1,4}){7}")
+_V4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
 IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}+:|:){2,8}+"
-    r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4}+)?(?![\w:.])"
+    rf"(?<![\w:.])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{6}}{_V4}"
+    rf"|(?:{_H}(?::{_H}){{0,6}})?::(?:(?:{_H}:){{0,6}}(?:{_V4}|{_H}))?)(?![\w:.])"
 )
 
 # A placeholder glued to a character that can end or start a secret, or with a digit group

@@ -14,7 +14,7 @@ from .keys import KeyRules
 MAX_DEPTH = 64
 TOO_DEEP = "[too deep]"
 CYCLE = "[cycle]"
-_TRACK_DEPTH = 12
+_TRACK_DEPTH = 8
 # Values kept under a sensitive key: they reveal nothing (and ``is_authenticated=True`` or
 # ``password=None`` stay readable). Repr strings come from frame variables.
 _KEEP_STRINGS = frozenset({"", "None", "True", "False", "''", '""', "[]", "{}", FILTERED})
