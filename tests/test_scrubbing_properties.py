@@ -12,7 +12,7 @@ from infrastructure.scrubbing import Scrubber
 from infrastructure.scrubbing.patterns import IBAN_LENGTHS
 
 SCRUBBER = Scrubber()
-PROFILE = settings(max_examples=int(__import__('os').environ.get('HYP_N', 150)), deadline=None,
+PROFILE = settings(max_examples=150, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow])
 
 DIGITS = "0123456789"
