@@ -39,6 +39,7 @@ TEMPLATES = [
 
 def _database(url: str) -> dict:
     if not url:
+        (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "db.sqlite3"}
     try:
         config = environ.Env.db_url_config(url)
