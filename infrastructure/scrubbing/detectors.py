@@ -22,6 +22,12 @@ _QUOTES = "\"'\\"
 _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
 _SHORT_TEXT = 200
+_DELIMITERS = " \t\r\n\"'()[]{},;&=<>|"
+_PLACEHOLDERS = frozenset({
+    "card", "ssn", "iban", "email", "ip", "jwt", "token", "aws_key", "stripe_key",
+    "github_token", "slack_token", "slack_webhook", "google_api_key", "private_key",
+    "password", "Filtered",
+})
 _MAX_ANCHORS = 16  # above this many '@', one linear regex scan beats a loop per '@'
 
 
@@ -58,7 +64,7 @@ class TextScrubber:
         s = _values(s)
         if "\\" in s:
             return self._pairs_until_stable(s, source)
-        if ":" in s or "=" in s:
+        if "=" in s or (":" in s and s.count(":") != s.count("://")):  # not just a URL
             return self._pairs(s, source)
         return s
 
@@ -79,10 +85,8 @@ class TextScrubber:
         """Filter the values of sensitive ``key=value`` pairs."""
         rev = s[::-1]
         known = self._reversed_keys
-        # One scan for both separators is cheaper on short strings; on long ones two scans
-        # for a literal separator each skip ahead faster than one scan for a class.
         short = len(s) < _SHORT_TEXT
-        for pattern in (p.KEY_BEFORE_SEPARATOR,) if short else _separators(s):
+        for pattern in _separators(s, short):
             keys = pattern.findall(rev)
             for key in keys if short else set(keys):  # long texts repeat their keys
                 verdict = known.get(key)
@@ -98,7 +102,7 @@ class TextScrubber:
     def _rewrite_pairs(self, s: str, rev: str, source: bool) -> str:
         """Rebuild ``s`` with the value after each sensitive key filtered."""
         n, spans = len(s), []
-        for pattern in _separators(s):
+        for pattern in _separators(s, n < _SHORT_TEXT):
             for m in pattern.finditer(rev):
                 if self._sensitive(m[1][::-1]):
                     value = p.VALUE.match(s, n - m.start())
@@ -116,10 +120,40 @@ class TextScrubber:
 
 
 def _may_hide_more(old: str, new: str) -> bool:
-    """True when the change from ``old`` to ``new`` may let the detectors find more."""
+    """True when the change from ``old`` to ``new`` may let the detectors find more.
+
+    That is when a placeholder is glued to text that could end or start a secret, or when a
+    secret with spaces (a grouped card) became a placeholder touching anything but
+    whitespace, which can join its neighbours into one token (``a://u:x;[card],y@h``).
+    A loop over the few '[' is cheaper than a regex scan.
+    """
     if new == old:
         return False
-    return p.GLUED_PLACEHOLDER.search(new) is not None or new.count(" ") != old.count(" ")
+    spaced = new.count(" ") != old.count(" ")
+    if new.count("[") > _MAX_ANCHORS:
+        return spaced or p.GLUED_PLACEHOLDER.search(new) is not None
+    start = new.find("[")
+    while start != -1:
+        end = new.find("]", start)
+        if end == -1:
+            return False
+        if new[start + 1:end] in _PLACEHOLDERS and _glued(new, start, end, spaced):
+            return True
+        start = new.find("[", start + 1)
+    return False
+
+
+def _glued(s: str, start: int, end: int, spaced: bool) -> bool:
+    """True when the placeholder ``s[start:end + 1]`` touches a possible secret."""
+    before, after = s[start - 1:start], s[end + 1:end + 2]
+    if spaced and ((before and not before.isspace()) or (after and not after.isspace())):
+        return True
+    if s[start + 1:end] == "password":  # ``://user:[password]@`` always sits like this
+        before, after = ("" if before == ":" else before), ("" if after == "@" else after)
+    if (before and before not in _DELIMITERS) or (after and after not in _DELIMITERS):
+        return True
+    return (before in (" ", "-") and start >= 2 and s[start - 2].isdigit()) or (
+        after in (" ", "-") and s[end + 2:end + 3].isdigit())
 
 
 def _values(s: str) -> str:
@@ -130,7 +164,7 @@ def _values(s: str) -> str:
     if n >= _MIN_TOKEN_LEN:
         s = _tokens(s)
     if colon and ("ookie" in s or "OOKIE" in s):
-        s = p.COOKIE_HEADER.sub(r"\1\2[Filtered]", s)
+        s = p.COOKIE_HEADER.sub(_cookie_header, s)
     if "@" in s:
         s = _emails(s)
     if colon and ("::" in s or (s.count(":") >= 7 and p.IPV6_FULL.search(s) is not None)):
@@ -140,8 +174,14 @@ def _values(s: str) -> str:
     return s
 
 
-def _separators(s: str) -> tuple:
-    """The key patterns for the separators present in ``s``."""
+def _separators(s: str, short: bool) -> tuple:
+    """The key patterns for the separators present in ``s``.
+
+    One scan for both separators is cheaper on a short string; on a long one, two scans for
+    a literal separator each skip ahead faster than one scan for a class.
+    """
+    if short:
+        return (p.KEY_BEFORE_SEPARATOR,)
     if "=" in s:
         return (p.KEY_BEFORE_EQUALS, p.KEY_BEFORE_COLON) if ":" in s else (p.KEY_BEFORE_EQUALS,)
     return (p.KEY_BEFORE_COLON,)
@@ -168,8 +208,18 @@ def _urls(s: str) -> str:
     if "hooks.slack.com" in s:
         s = p.SLACK_WEBHOOK.sub("[slack_webhook]", s)
     if "@" in s:
-        s = p.URL_PASSWORD.sub(r"\1[password]@", s)
+        s = p.URL_PASSWORD.sub(_url_password, s)
     return s
+
+
+def _url_password(m: re.Match) -> str:
+    """Keep the scheme and user of a URL; replace its password."""
+    return m[1] + "[password]@"
+
+
+def _cookie_header(m: re.Match) -> str:
+    """Keep a Cookie / Set-Cookie header's name; filter its whole value."""
+    return m[1] + m[2] + FILTERED
 
 
 def _tokens(s: str) -> str:

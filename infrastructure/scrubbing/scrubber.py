@@ -36,6 +36,7 @@ SKIPPED_LOG_KEYS = frozenset({
 })
 REMOVED_USER_KEYS = ("email", "ip_address")
 _MISSING = object()
+_ONLY_STR = {str}
 _SOURCE_KEYS = frozenset({"pre_context", "post_context", "context_line"})
 _FRAME_SKIP_ALL = SKIPPED_FRAME_KEYS | _SOURCE_KEYS
 _SOURCE_CACHE_LIMIT = 1024
@@ -165,6 +166,19 @@ class Scrubber:
         the result splits back into the same lines; if it ever does not, each line is
         scrubbed on its own.
         """
+        pre, line, post = (frame.get(k) for k in ("pre_context", "context_line", "post_context"))
+        if type(pre) is list and type(line) is str and type(post) is list:
+            lines = [*pre, line, *post]
+            if set(map(type, lines)) == _ONLY_STR:  # the shape sentry-sdk always sends
+                parts = self._scrub_source("\n".join(lines), lines)
+                if parts is not None:
+                    pre[:], frame["context_line"], post[:] = (
+                        parts[:len(pre)], parts[len(pre)], parts[len(pre) + 1:])
+                return
+        self._odd_source(frame)
+
+    def _odd_source(self, frame: dict) -> None:
+        """Scrub source lines of an unusual shape (missing fields, non-str lines)."""
         lines, slots = [], []
         for key in ("pre_context", "context_line", "post_context"):
             value = frame.get(key)
@@ -178,16 +192,12 @@ class Scrubber:
                         slots.append((key, i))
                     else:
                         value[i] = self._walker.walk(line, 8, {})
-        if not lines:
-            return
-        joined = "\n".join(lines)
-        parts = self._scrub_source(joined, lines)
-        if parts is not None:
-            for (key, i), part in zip(slots, parts, strict=True):
-                if i is None:
-                    frame[key] = part
-                else:
-                    frame[key][i] = part
+        parts = self._scrub_source("\n".join(lines), lines) if lines else None
+        for (key, i), part in zip(slots, parts or (), strict=False):
+            if i is None:
+                frame[key] = part
+            else:
+                frame[key][i] = part
 
     def _scrub_source(self, joined: str, lines: list) -> list | None:
         """Return the scrubbed lines of a joined source text, or None when nothing changed.

@@ -48,6 +48,8 @@ class Walker:
 
     def walk_dict(self, d: dict, depth: int, memo: dict) -> object:
         """Scrub a dict in place: filter values of sensitive keys, walk the rest."""
+        if not d:
+            return d
         if depth >= _TRACK_DEPTH:
             seen = _visit(d, depth, memo, False)
             if seen is not None:
