@@ -283,6 +283,16 @@ def test_pem_block_in_source_lines_is_removed_and_lines_stay_aligned():
     assert frame["context_line"] == "load(KEY)"
 
 
+def test_source_lines_of_an_odd_shape_are_scrubbed():
+    """Missing context fields and non-str lines neither raise nor escape the scrub."""
+    frame = dict(FRAME_META, pre_context=[None, 'token = "abc123"', 7, b"pwd=hunter2"],
+                 post_context='KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"')
+    event = {"exception": {"values": [{"stacktrace": {"frames": [frame]}}]}}
+    SCRUBBER.scrub_event(event)
+    assert frame["pre_context"] == [None, 'token = "[Filtered]"', 7, "pwd=[Filtered]"]
+    assert frame["post_context"] == 'KEY = "[stripe_key]"'
+
+
 def test_breadcrumb_and_log_records():
     """scrub_breadcrumb and scrub_log scrub messages, data and attributes, not metadata."""
     crumb = {"type": "default", "category": "query", "timestamp": "2025-11-28T10:00:01Z",

@@ -1,0 +1,257 @@
+"""Benchmark: our Scrubber against sentry-sdk's EventScrubber(recursive=True), in one run.
+
+Run with ``.venv/bin/python -m bench.bench_scrubbing``. It prints per-event times for Django
+error events of about 5, 20 and 50 KB with planted secrets, the ratio to the anchor, how many
+planted secrets each scrubber leaves, and adversarial 1 MB inputs against a plain 1 MB string.
+It never asserts: absolute times on shared machines are noise, the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import time
+
+from sentry_sdk.scrubber import EventScrubber
+
+from infrastructure.scrubbing import Scrubber
+
+# Each planted secret is unique, so "left" counts exactly the secrets still in the output.
+SECRETS = {
+    "bearer": "Bearer 9fQ2xL7vK3pZ8rT1wY6uN4mB",
+    "sid": "k2h9x7q4w1e8r5t3y6u0i9o8p7a6s5d4",
+    "csrf": "Zx81Lq0Pm7Rt4Vn2Bc9Yd6Hs3Jk5Wf1G",
+    "password": "hunter2-Correct-Horse",
+    "card": "4111 1111 1111 1111",
+    "card_plain": "5555555555554444",
+    "email": "bob.smith@example.com",
+    "ip": "203.0.113.77",
+    "ip6": "2001:db8:85a3::8a2e:370:7334",
+    "ssn": "219-09-9999",
+    "iban": "DE89 3704 0044 0532 0130 00",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlX3ZhbHVl",
+    "aws": "AKIAIOSFODNN7EXAMPLE",
+    "stripe": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "github": "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "slack": "xoxb-263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1",
+    "webhook": "https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "google": "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
+    "db_password": "pg-s3cr3t-pw",
+    "api_key": "q7w8e9r0t1y2u3i4o5p6",
+    "pem": "MIIEowIBAAKCAQEA7bq98kdj1Pq0",
+}
+
+_S = SECRETS
+_CODE = [
+    "    def post(self, request, *args, **kwargs):",
+    "        serializer = self.get_serializer(data=request.data)",
+    "        serializer.is_valid(raise_exception=True)",
+    "        order = Order.objects.select_related('customer').get(pk=kwargs['pk'])",
+    "        if order.status != Order.Status.PENDING:",
+    "            raise ValidationError({'status': 'order is not pending'})",
+    "        result = self.gateway.charge(order.total, currency=order.currency)",
+    "        logger.info('charged order %s for %s', order.pk, order.total)",
+    "        return Response(self.get_serializer(order).data, status=201)",
+    "",
+    "    # retry once: the gateway drops idle keep-alive connections",
+]
+
+
+def _frame(i: int, in_app: bool, secret_vars: bool) -> dict:
+    """One realistic frame: location, 5+1+5 source lines and serialized local variables."""
+    module = f"library.api.views.payments{i}" if in_app else f"django.core.handlers.base{i}"
+    frame_vars = {
+        "self": f"<library.api.views.PaymentView object at 0x7f3a1c2{i:05x}>",
+        "request": "<WSGIRequest: POST '/api/v1/orders/42/pay?page=2'>",
+        "args": [],
+        "kwargs": {"pk": "'42'"},
+        "order": f"<Order: Order #{1000 + i} (pending)>",
+        "total": "Decimal('129.90')",
+        "attempt": str(i % 3),
+    }
+    if secret_vars:
+        frame_vars |= {
+            "password": f"'{_S['password']}'",
+            "card": f"'{_S['card']}'",
+            "payload": {"email": f"'{_S['email']}'", "note": "'call back tomorrow'",
+                        "aws_key": f"'{_S['aws']}'"},
+        }
+    src = _CODE[i % 5: i % 5 + 5]
+    return {
+        "filename": module.replace(".", "/") + ".py",
+        "abs_path": "/srv/app/" + module.replace(".", "/") + ".py",
+        "function": "post", "module": module, "lineno": 40 + i, "in_app": in_app,
+        "pre_context": src, "context_line": _CODE[(i + 5) % len(_CODE)],
+        "post_context": _CODE[(i + 6) % 11: (i + 6) % 11 + 5], "vars": frame_vars,
+    }
+
+
+def _crumbs(n: int) -> list:
+    """Breadcrumbs: SQL queries, log lines and HTTP calls, some carrying secrets."""
+    out = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            out.append({"type": "default", "category": "query", "timestamp": "2025-11-28T10:00:01Z",
+                        "message": 'SELECT "orders"."id", "orders"."total" FROM "orders" '
+                                   f'WHERE "orders"."customer_id" = %s LIMIT {i + 1}',
+                        "data": {"db.params": [str(40 + i)], "db.paramstyle": "format"}})
+        elif kind == 1:
+            out.append({"type": "log", "category": "library.payments", "level": "info",
+                        "timestamp": "2025-11-28T10:00:02Z",
+                        "message": f"charged order {1000 + i} for 129.90 EUR", "data": {}})
+        else:
+            out.append({"type": "http", "category": "httplib", "timestamp": "2025-11-28T10:00:03Z",
+                        "data": {"url": "https://api.gateway.example/v2/charges", "method": "POST",
+                                 "status_code": 200, "reason": "OK"}})
+    out[0]["message"] = f"SELECT * FROM users WHERE email = '{_S['email']}'"
+    out[1]["message"] = f"verify failed for ssn {_S['ssn']} from {_S['ip6']}"
+    out[2]["data"]["url"] = f"https://api.gateway.example/v2/charges?api_key={_S['api_key']}"
+    return out
+
+
+def build_event(frames: int, crumbs: int, modules: int = 40) -> dict:
+    """A serialized Django error event as before_send receives it, with planted secrets."""
+    stack = [_frame(i, in_app=i >= frames - 3, secret_vars=i == frames - 1) for i in range(frames)]
+    stack[-2]["context_line"] = f'    STRIPE_KEY = "{_S["stripe"]}"'
+    return {
+        "event_id": "9d1c2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "level": "error", "platform": "python",
+        "timestamp": "2025-11-28T10:00:04.123456Z", "environment": "production",
+        "release": "1.0.0", "server_name": "web-1", "transaction": "/api/v1/orders/{pk}/pay",
+        "exception": {"values": [{
+            "type": "PaymentError", "module": "library.payments",
+            "value": f"charge declined for card {_S['card']} ({_S['email']})",
+            "mechanism": {"type": "django", "handled": False},
+            "stacktrace": {"frames": stack},
+        }]},
+        "request": {
+            "url": "https://api.muejam.example/api/v1/orders/42/pay", "method": "POST",
+            "query_string": f"api_key={_S['api_key']}&page=2",
+            "headers": {"Host": "api.muejam.example", "User-Agent": "Mozilla/5.0 (X11; Linux)",
+                        "Authorization": _S["bearer"], "Content-Type": "application/json",
+                        "Cookie": f"sessionid={_S['sid']}; csrftoken={_S['csrf']}",
+                        "X-Forwarded-For": _S["ip"], "Accept-Language": "en-GB,en;q=0.9"},
+            "cookies": {"sessionid": _S["sid"], "csrftoken": _S["csrf"], "theme": "dark"},
+            "data": {"username": "bob", "password": _S["password"],
+                     "card_number": _S["card_plain"], "comment": f"my iban is {_S['iban']}"},
+            "env": {"REMOTE_ADDR": _S["ip"], "SERVER_NAME": "web-1", "SERVER_PORT": "8000"},
+        },
+        "user": {"id": 42, "username": "bob", "email": _S["email"], "ip_address": _S["ip"]},
+        "contexts": {
+            "trace": {"trace_id": "4c79f60c11214eb38604f4ae0781bfb2", "span_id": "fa90fdead5f74052",
+                      "op": "http.server", "status": "internal_error"},
+            "runtime": {"name": "CPython", "version": "3.11.7"},
+            "payment": {"gateway": "stripe", "secret_key": _S["stripe"], "amount": "129.90",
+                        "webhook": _S["webhook"], "maps": _S["google"]},
+        },
+        "tags": {"client_ip": _S["ip"], "endpoint": "orders-pay", "http.status_code": "500"},
+        "extra": {"session_token": _S["jwt"], "deploy_note": f"ci token {_S['github']}",
+                  "notify": f"slack {_S['slack']}",
+                  "database": f"postgres://app:{_S['db_password']}@db.internal:5432/app",
+                  "key_pem": f"-----BEGIN RSA PRIVATE KEY-----\n{_S['pem']}\n"
+                             "-----END RSA PRIVATE KEY-----"},
+        "breadcrumbs": {"values": _crumbs(crumbs)},
+        "sdk": {"name": "sentry.python.django", "version": "2.75.0"},
+        "modules": {f"package-{i}": f"1.{i}.0" for i in range(modules)},
+    }
+
+
+# (frames, breadcrumbs, modules) for events of about 5, 20 and 50 KB.
+SIZES = ((2, 5, 15), (10, 32, 60), (28, 90, 80))
+
+
+def _size(event: dict) -> int:
+    """JSON size in bytes, as it would go over the wire."""
+    return len(json.dumps(event, default=str))
+
+
+def _left(event: dict) -> int:
+    """How many planted secrets still appear anywhere in the event."""
+    text = json.dumps(event, default=str, ensure_ascii=False).replace("\\n", "\n")
+    return sum(1 for secret in SECRETS.values() if secret in text)
+
+
+_TAGS = itertools.count()
+
+
+def _fresh_source(event: dict) -> dict:
+    """A deep copy whose source lines were never seen: defeats the source-line cache."""
+    item = copy.deepcopy(event)
+    tag = next(_TAGS)
+    for frame in item["exception"]["values"][0]["stacktrace"]["frames"]:
+        frame["context_line"] += f"  # {tag}"
+    return item
+
+
+def _compare(ours, anchor, event: dict, copier=copy.deepcopy, rounds=15, batch=30) -> tuple:
+    """Best round's time per event for each scrubber (rounds alternate, fresh copies).
+
+    The minimum is the run least disturbed by other processes on a shared machine.
+    """
+    times: dict = {ours: [], anchor: []}
+    for _ in range(rounds):
+        for scrub in (ours, anchor):
+            copies = [copier(event) for _ in range(batch)]
+            start = time.perf_counter()
+            for item in copies:
+                scrub(item)
+            times[scrub].append((time.perf_counter() - start) / batch)
+    return min(times[ours]), min(times[anchor])
+
+
+def adversarial_inputs(size: int = 1_000_000) -> dict[str, str]:
+    """Inputs built to make regular expressions backtrack, plus the plain baseline."""
+    return {
+        "plain lowercase": ("lorem ipsum dolor sit amet " * size)[:size],
+        "digits": ("1234567890" * size)[:size],
+        "digits with single spaces": ("1234 " * size)[:size],
+        "'@' repeated": "@" * size,
+        "'a'*N + '@' + 'a'*N": "a" * (size // 2) + "@" + "a" * (size // 2),
+        "a@a.a@ repeated": ("a@a." * size)[:size],
+        "nested quotes": ('"a=\\"' * size)[:size],
+        "dotted run 1.1.1…": ("1." * size)[:size],
+        "'=' run": "token" + "=" * size,
+        "':' run": ":" * size,
+        "'://' repeated": ("a://b:" * size)[:size],
+        "password=x& repeated (90 000 real secrets)": ("password=x&" * size)[:size],
+    }
+
+
+def _time_text(scrub, text: str, rounds: int = 3) -> float:
+    """Best of a few runs of one text scrub."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        scrub(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    """Print the event comparison and the adversarial timings."""
+    ours, anchor = Scrubber(), EventScrubber(recursive=True)
+    print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds")
+    for frames, crumbs, modules in SIZES:
+        event = build_event(frames, crumbs, modules)
+        t_ours, t_anchor = _compare(ours.scrub_event, anchor.scrub_event, event)
+        t_cold, t_anchor2 = _compare(ours.scrub_event, anchor.scrub_event, event, _fresh_source)
+        left_ours = _left(ours.scrub_event(copy.deepcopy(event)))
+        ev_anchor = copy.deepcopy(event)
+        anchor.scrub_event(ev_anchor)
+        print(f"  {_size(event) / 1024:5.1f} KB: EventScrubber {t_anchor * 1e6:6.1f} us; ours "
+              f"{t_ours * 1e6:6.1f} us = {t_ours / t_anchor:4.2f}x (source lines seen before), "
+              f"{t_cold * 1e6:6.1f} us = {t_cold / t_anchor2:4.2f}x (new source lines); "
+              f"planted secrets left of {len(SECRETS)}: ours {left_ours}, "
+              f"EventScrubber {_left(ev_anchor)}")
+    print("Adversarial 1 MB inputs to scrub_text (best of 3), relative to plain 1 MB text")
+    inputs = adversarial_inputs()
+    plain = _time_text(ours.scrub_text, inputs.pop("plain lowercase"))
+    print(f"  plain lowercase: {plain * 1e3:8.2f} ms (1.0x)")
+    for name, text in inputs.items():
+        t = _time_text(ours.scrub_text, text)
+        print(f"  {name}: {t * 1e3:8.2f} ms ({t / plain:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
