@@ -111,6 +111,41 @@ def _crumbs(n: int) -> list:
     return out
 
 
+def _request() -> dict:
+    """The request interface with auth headers, cookies, a form and the client IP."""
+    return {
+        "url": "https://api.muejam.example/api/v1/orders/42/pay", "method": "POST",
+        "query_string": f"api_key={_S['api_key']}&page=2",
+        "headers": {"Host": "api.muejam.example", "User-Agent": "Mozilla/5.0 (X11; Linux)",
+                    "Authorization": _S["bearer"], "Content-Type": "application/json",
+                    "Cookie": f"sessionid={_S['sid']}; csrftoken={_S['csrf']}",
+                    "X-Forwarded-For": _S["ip"], "Accept-Language": "en-GB,en;q=0.9"},
+        "cookies": {"sessionid": _S["sid"], "csrftoken": _S["csrf"], "theme": "dark"},
+        "data": {"username": "bob", "password": _S["password"],
+                 "card_number": _S["card_plain"], "comment": f"my iban is {_S['iban']}"},
+        "env": {"REMOTE_ADDR": _S["ip"], "SERVER_NAME": "web-1", "SERVER_PORT": "8000"},
+    }
+
+
+def _contexts_tags_extra() -> dict:
+    """Contexts, tags and extra as an app's own capture calls would set them."""
+    return {
+        "contexts": {
+            "trace": {"trace_id": "4c79f60c11214eb38604f4ae0781bfb2", "span_id": "fa90fdead5f74052",
+                      "op": "http.server", "status": "internal_error"},
+            "runtime": {"name": "CPython", "version": "3.11.7"},
+            "payment": {"gateway": "stripe", "secret_key": _S["stripe"], "amount": "129.90",
+                        "webhook": _S["webhook"], "maps": _S["google"]},
+        },
+        "tags": {"client_ip": _S["ip"], "endpoint": "orders-pay", "http.status_code": "500"},
+        "extra": {"session_token": _S["jwt"], "deploy_note": f"ci token {_S['github']}",
+                  "notify": f"slack {_S['slack']}",
+                  "database": f"postgres://app:{_S['db_password']}@db.internal:5432/app",
+                  "key_pem": f"-----BEGIN RSA PRIVATE KEY-----\n{_S['pem']}\n"
+                             "-----END RSA PRIVATE KEY-----"},
+    }
+
+
 def build_event(frames: int, crumbs: int, modules: int = 40) -> dict:
     """A serialized Django error event as before_send receives it, with planted secrets."""
     stack = [_frame(i, in_app=i >= frames - 3, secret_vars=i == frames - 1) for i in range(frames)]
@@ -125,32 +160,9 @@ def build_event(frames: int, crumbs: int, modules: int = 40) -> dict:
             "mechanism": {"type": "django", "handled": False},
             "stacktrace": {"frames": stack},
         }]},
-        "request": {
-            "url": "https://api.muejam.example/api/v1/orders/42/pay", "method": "POST",
-            "query_string": f"api_key={_S['api_key']}&page=2",
-            "headers": {"Host": "api.muejam.example", "User-Agent": "Mozilla/5.0 (X11; Linux)",
-                        "Authorization": _S["bearer"], "Content-Type": "application/json",
-                        "Cookie": f"sessionid={_S['sid']}; csrftoken={_S['csrf']}",
-                        "X-Forwarded-For": _S["ip"], "Accept-Language": "en-GB,en;q=0.9"},
-            "cookies": {"sessionid": _S["sid"], "csrftoken": _S["csrf"], "theme": "dark"},
-            "data": {"username": "bob", "password": _S["password"],
-                     "card_number": _S["card_plain"], "comment": f"my iban is {_S['iban']}"},
-            "env": {"REMOTE_ADDR": _S["ip"], "SERVER_NAME": "web-1", "SERVER_PORT": "8000"},
-        },
+        "request": _request(),
         "user": {"id": 42, "username": "bob", "email": _S["email"], "ip_address": _S["ip"]},
-        "contexts": {
-            "trace": {"trace_id": "4c79f60c11214eb38604f4ae0781bfb2", "span_id": "fa90fdead5f74052",
-                      "op": "http.server", "status": "internal_error"},
-            "runtime": {"name": "CPython", "version": "3.11.7"},
-            "payment": {"gateway": "stripe", "secret_key": _S["stripe"], "amount": "129.90",
-                        "webhook": _S["webhook"], "maps": _S["google"]},
-        },
-        "tags": {"client_ip": _S["ip"], "endpoint": "orders-pay", "http.status_code": "500"},
-        "extra": {"session_token": _S["jwt"], "deploy_note": f"ci token {_S['github']}",
-                  "notify": f"slack {_S['slack']}",
-                  "database": f"postgres://app:{_S['db_password']}@db.internal:5432/app",
-                  "key_pem": f"-----BEGIN RSA PRIVATE KEY-----\n{_S['pem']}\n"
-                             "-----END RSA PRIVATE KEY-----"},
+        **_contexts_tags_extra(),
         "breadcrumbs": {"values": _crumbs(crumbs)},
         "sdk": {"name": "sentry.python.django", "version": "2.75.0"},
         "modules": {f"package-{i}": f"1.{i}.0" for i in range(modules)},

@@ -233,6 +233,7 @@ def test_generated_ibans_and_cards_are_valid_by_construction():
     @given(cards(), ibans())
     @settings(max_examples=50, deadline=None)
     def check(card, iban):
+        """Each generated card passes Luhn and each IBAN validates over its whole length."""
         assert is_card(card.replace(" ", "").replace("-", ""))
         assert iban_end(iban) == len(iban)
 
