@@ -74,7 +74,7 @@ class TextScrubber:
         rev = s[::-1]
         known = self._reversed_keys
         short = len(s) < _SHORT_TEXT
-        for pattern in _separators(s, short):
+        for pattern in (p.KEY_BEFORE_SEPARATOR,) if short else _separators(s, short):
             keys = pattern.findall(rev)
             for key in keys if short else set(keys):  # long texts repeat their keys
                 verdict = known.get(key)

@@ -82,7 +82,14 @@ class Walker:
             sensitive = cache.get(k)
             if sensitive is None:
                 sensitive = self._decide(k)
-            nv = self.filter(v, depth, memo) if sensitive else self.walk(v, depth, memo)
+            if sensitive:
+                nv = self.filter(v, depth, memo)
+            elif type(v) is str:
+                if len(v) < _SHORT:
+                    continue
+                nv = self.text(v)
+            else:
+                nv = self.walk(v, depth, memo)
             if nv is not v:
                 d[k] = nv
 
