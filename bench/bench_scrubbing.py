@@ -243,17 +243,19 @@ def _time_text(scrub, text: str, rounds: int = 3) -> float:
 def main() -> None:
     """Print the event comparison and the adversarial timings."""
     ours, anchor = Scrubber(), EventScrubber(recursive=True)
-    print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds")
+    print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds"
+          " (EventScrubber: best of 30)")
     for frames, crumbs, modules in SIZES:
         event = build_event(frames, crumbs, modules)
         t_ours, t_anchor = _compare(ours.scrub_event, anchor.scrub_event, event)
-        t_cold, t_anchor2 = _compare(ours.scrub_event, anchor.scrub_event, event, _fresh_source)
+        t_cold, t_again = _compare(ours.scrub_event, anchor.scrub_event, event, _fresh_source)
+        t_anchor = min(t_anchor, t_again)  # the anchor's best of both series
         left_ours = _left(ours.scrub_event(copy.deepcopy(event)))
         ev_anchor = copy.deepcopy(event)
         anchor.scrub_event(ev_anchor)
         print(f"  {_size(event) / 1024:5.1f} KB: EventScrubber {t_anchor * 1e6:6.1f} us; ours "
               f"{t_ours * 1e6:6.1f} us = {t_ours / t_anchor:4.2f}x (source lines seen before), "
-              f"{t_cold * 1e6:6.1f} us = {t_cold / t_anchor2:4.2f}x (new source lines); "
+              f"{t_cold * 1e6:6.1f} us = {t_cold / t_anchor:4.2f}x (new source lines); "
               f"planted secrets left of {len(SECRETS)}: ours {left_ours}, "
               f"EventScrubber {_left(ev_anchor)}")
     print("Adversarial 1 MB inputs to scrub_text (best of 3), relative to plain 1 MB text")
