@@ -50,14 +50,6 @@ DESCRIPTIVE_LAST_WORDS = frozenset({
 # A first word that counts or bounds: ``max_tokens``, ``num_tokens``.
 DESCRIPTIVE_FIRST_WORDS = frozenset({"max", "min", "num", "total", "count"})
 
-# Lowercase fragments for a cheap pre-check of free text: every built-in sensitive key, however
-# it is spelled (``api_key``, ``X-Api-Key``, ``accessToken``), contains one of them.
-TEXT_ROOTS = (
-    "pass", "pwd", "secret", "token", "auth", "cred", "cookie", "sess", "sid", "csrf", "xsrf",
-    "jwt", "bearer", "cvv", "cvc", "ssn", "pin", "otp", "signature", "dsn", "iban", "key",
-    "card", "cc", "forwarded", "real", "remote", "client", "connecting", "addr",
-)
-
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _VALID_NAME = re.compile(r"[\w.\- ]{1,100}")
 _CACHE_LIMIT = 4096
@@ -90,9 +82,6 @@ class KeyRules:
         extra = _parse_names(extra_keys, "extra_keys")
         self.extra = frozenset("".join(words) for words in extra)
         self.safe = frozenset("".join(words) for words in _parse_names(safe_keys, "safe_keys"))
-        # The longest word of an extra key is its text root: ``my_field`` is found in text
-        # as ``my_field``, ``MY-FIELD`` or ``myField`` because each contains ``field``.
-        self.roots = tuple(sorted(set(TEXT_ROOTS) | {max(w, key=len) for w in extra}))
         # The walker reads this dict directly: keys repeat across events (header names,
         # local variable names), so most decisions cost one dict lookup.
         self.cache: dict[object, bool] = {}
