@@ -2,8 +2,8 @@
 
 Cost matters here: the wrapper runs for every statement. It does one perf_counter pair and one
 dict increment keyed by the SQL template (Django keeps parameters apart, so the template already
-is the query's shape). Findings are written onto the current Sentry span and transaction only
-when there are some.
+is the query's shape). Findings are written onto the request's or task's transaction only when
+there are some; each slow statement also leaves a breadcrumb for a later error event.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ _current: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
 
 
 class QueryInstrumentation:
-    """The execute wrapper; installed on every database connection when it is created."""
+    """Times statements and collects per-request findings; `execute_wrapper` calls the active one."""
 
     def __init__(self, slow_ms: int, n_plus_one_threshold: int):
         self.slow_ms = slow_ms
@@ -155,13 +155,8 @@ def _annotate_transaction(stats: QueryStats) -> None:
     details = _findings(stats)
     if details is None:
         return
-    flag = "yes" if details["n_plus_one"] else "no"
-    scope = sentry_sdk.get_current_scope()
-    scope.set_tag("db.slow_queries", len(stats.slow))
-    scope.set_tag("db.n_plus_one", flag)
-    scope.set_context("db_performance", details)
-    transaction = scope.transaction
-    if transaction is not None:
+    transaction = sentry_sdk.get_current_scope().transaction
+    if transaction is not None:  # an unsampled request still has one; outside a request there is none
         transaction.set_tag("db.slow_queries", len(stats.slow))
-        transaction.set_tag("db.n_plus_one", flag)
+        transaction.set_tag("db.n_plus_one", "yes" if details["n_plus_one"] else "no")
         transaction.set_data("db_performance", details)
