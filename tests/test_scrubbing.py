@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 
 import pytest
 
@@ -100,8 +101,52 @@ NEAR_MISSES = [
     "password=None", "WHERE password = %s", "password=[Filtered]", "token=''",
 ]
 
+
+
+def _luhn_ok(digits: str) -> bool:
+    """The Luhn checksum, written out independently of the code under test."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _card_like_fractions(count: int = 6) -> list[str]:
+    """Float reprs and decimals whose 13-19 fraction digits look like a card number.
+
+    Each fraction starts with 2-6 (a card network digit; 4 when it has 13 digits) and passes
+    Luhn, so only the rule "a card is never the fraction of a decimal number" keeps them
+    readable.
+    """
+    rng, floats, decimals = random.Random(2025), [], []
+    while len(floats) < count:  # real float reprs, such as DRF's Throttled wait time
+        text = repr(rng.uniform(1, 1000))
+        frac = text.partition(".")[2]
+        first = "4" if len(frac) == 13 else "23456"
+        if 13 <= len(frac) <= 19 and frac[0] in first and _luhn_ok(frac):
+            floats.append(text)
+    for length in range(13, 20):  # Decimal-style texts, one per fraction length
+        while True:
+            first = rng.choice("4" if length == 13 else "23456")
+            frac = first + "".join(rng.choices("0123456789", k=length - 1))
+            if _luhn_ok(frac):
+                decimals.append(f"{rng.randint(0, 99999)}.{frac}")
+                break
+    return floats + decimals
+
+
+CARD_LIKE_FRACTIONS = _card_like_fractions()
+
 # Ordinary values that must survive unchanged.
 FALSE_POSITIVES = [
+    *CARD_LIKE_FRACTIONS,
+    *(f"Throttled({x})" for x in CARD_LIKE_FRACTIONS[:3]),
+    *(f'"wait": "{x}"' for x in CARD_LIKE_FRACTIONS[3:6]),
+    f"Request was throttled. Expected available in {CARD_LIKE_FRACTIONS[0]} seconds.",
+    "-" + CARD_LIKE_FRACTIONS[1], "1.5e-3 and " + CARD_LIKE_FRACTIONS[2],
+    "1732812345.123456", "ts=1732812345.1234567 dur=0.004321",  # Unix time with a fraction
+    "0x7fa787266150", "<object at 0x7fa787266150>", "0x5555555555554444",  # addresses
     "order 4111111111111112",  # a 16-digit order id that fails Luhn
     "1732812345",  # Unix timestamp
     "1732812345678",  # millisecond timestamp
@@ -118,6 +163,22 @@ FALSE_POSITIVES = [
     "charged order 1004 for 129.90 EUR",
     'SELECT "orders"."id" FROM "orders" WHERE "orders"."customer_id" = %s LIMIT 21',
 ]
+
+
+def test_card_like_fraction_generator_really_produces_card_shaped_digits():
+    """Guards the table above: every generated fraction would be a card on its own."""
+    for text in CARD_LIKE_FRACTIONS:
+        assert SCRUBBER.scrub_text(text.partition(".")[2]) == "[card]"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("4111111111111111.0", "[card].0"),  # a card stored as a number keeps being scrubbed
+    ("card 4111111111111111. Thanks", "card [card]. Thanks"),
+    ("ssn 219-09-9999.", "ssn [ssn]."),
+])
+def test_integer_part_and_sentence_end_are_still_searched(text, expected):
+    """Only the fraction of a decimal number is exempt, not a card before a '.'."""
+    assert SCRUBBER.scrub_text(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), DETECTED)

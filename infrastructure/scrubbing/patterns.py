@@ -46,8 +46,11 @@ EMAIL = re.compile(
 # digits around a single space; this cheap scan spares most strings the detectors below.
 DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
 # One scan for the digit detectors. Every branch starts at a digit not preceded by a digit,
-# so a position inside a run is rejected by the first lookbehind. The IBAN branch starts at
-# the check digits; the caller splices in the two country letters before them.
+# so a position inside a run is rejected by the first lookbehind, nor by "digit + '.'" (the
+# fraction of a decimal number such as a float repr ``49.41837293847291`` is never a card),
+# nor by ``0x`` (a hex address). The integer part of a decimal is still searched: a card
+# stored as a number shows up as ``4111111111111111.0``. The IBAN branch starts at the check
+# digits; the caller splices in the two country letters before them.
 # A card run starts at its first digit group: a start after "digit + separator" is inside a
 # run, which keeps a megabyte of spaced digit groups to one attempt. A card cut off by an IP
 # address or IBAN just before it (``10.0.0.1 4111…``) is found on the detectors' next pass.
@@ -56,13 +59,14 @@ _CARD_SSN_IP = (
     r"|(?<!-[0-9])(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?![0-9\-])"
     r"|(?<![\w.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.[0-9])"
 )
+_RUN_START = r"[0-9](?<![0-9][0-9])(?<![0-9]\.[0-9])(?<!0[xX][0-9])"
 DIGITS = re.compile(
-    r"[0-9](?<![0-9][0-9])(?:"
+    _RUN_START + r"(?:"
     r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,30}+)"
     + _CARD_SSN_IP + ")"
 )
 # Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
-DIGITS_NO_IBAN = re.compile(r"[0-9](?<![0-9][0-9])(?:(?!)" + _CARD_SSN_IP + ")")
+DIGITS_NO_IBAN = re.compile(_RUN_START + r"(?:(?!)" + _CARD_SSN_IP + ")")
 # Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
 # usual layouts, contiguous, 4-4-4-4(-3) and 4-6-5 / 4-6-4. A card glued into a run of more
 # than 41 digits is not recognised, which keeps megabyte digit runs linear.
