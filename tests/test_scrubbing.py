@@ -36,14 +36,20 @@ DETECTED = [
     # e-mail addresses
     ("mail bob@example.com.", "mail [email]."),
     ("first.last+tag@sub.example.co.uk", "[email]"),
-    # IP addresses (a 4-part dotted number is ambiguous and treated as an IP)
+    # IP addresses (a 4-part dotted number is ambiguous and treated as an IP), public and
+    # private alike: private ranges map internal infrastructure
     ("from 10.0.0.1", "from [ip]"),
     ("203.0.113.77:8000", "[ip]:8000"),
     ("v 1.2.3.4", "v [ip]"),
+    ("db at 192.168.1.20:5432", "db at [ip]:5432"),
+    ("172.16.0.5 refused", "[ip] refused"),
+    ("126.255.255.255 128.0.0.1 0.0.0.1", "[ip] [ip] [ip]"),  # just outside loopback
     ("peer 2001:db8:85a3::8a2e:370:7334", "peer [ip]"),
-    ("from ::1 at", "from [ip] at"),
+    ("from ::2 at", "from [ip] at"),
     ("fe80::1%eth0", "[ip]%eth0"),
+    ("fd12:3456::1 (private)", "[ip] (private)"),
     ("::ffff:10.0.0.1", "[ip]"),
+    ("::ffff:128.0.0.1", "[ip]"),
     # JWTs and bearer tokens
     ("t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "t=[jwt]"),
     ("Authorization: Bearer 9fQ2xL7vK3pZ8rT1", "Authorization: Bearer [token]"),
@@ -179,6 +185,30 @@ def test_card_like_fraction_generator_really_produces_card_shaped_digits():
 def test_integer_part_and_sentence_end_are_still_searched(text, expected):
     """Only the fraction of a decimal number is exempt, not a card before a '.'."""
     assert SCRUBBER.scrub_text(text) == expected
+
+
+# Loopback (127.0.0.0/8, ::1) and unspecified (0.0.0.0, ::) addresses identify no person
+# and no host outside the machine; hiding them costs debugging, so they are kept.
+LOOPBACK_KEPT = [
+    "127.0.0.1", "http://127.0.0.1:8000/api/v1/orders/", "Host: 127.0.0.1:8000",
+    'connection to server at "127.0.0.1", port 1 failed: Connection refused',
+    "127.0.1.1 web-1", "127.255.255.254", "listening on 0.0.0.0:8000",
+    "from ::1 at", "http://[::1]:8000/", "[::]:80", "0:0:0:0:0:0:0:1",
+    "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1", "::ffff:0.0.0.0",
+    "redis://127.0.0.1:6379/0 and postgres://[::1]:5432/app",
+]
+
+
+@pytest.mark.parametrize("text", LOOPBACK_KEPT)
+def test_loopback_and_unspecified_addresses_are_kept(text):
+    """Addresses that never leave the machine stay readable."""
+    assert SCRUBBER.scrub_text(text) == text
+
+
+def test_loopback_is_kept_while_a_public_and_a_private_address_next_to_it_go():
+    """Keeping loopback does not let the other addresses of the same text through."""
+    text = "127.0.0.1 -> 203.0.113.77, ::1 -> 10.1.2.3 and 2001:db8::1"
+    assert SCRUBBER.scrub_text(text) == "127.0.0.1 -> [ip], ::1 -> [ip] and [ip]"
 
 
 @pytest.mark.parametrize(("text", "expected"), DETECTED)

@@ -85,12 +85,22 @@ def emails(draw):
     return f"{local}@{'.'.join(labels)}.{draw(_chars(LOWER, 2, 6))}"
 
 
+def _kept_address(address) -> bool:
+    """Loopback and unspecified addresses (also IPv4-mapped) are kept by design."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or address.is_unspecified or (
+        mapped is not None and (mapped.is_loopback or mapped.is_unspecified))
+
+
 @st.composite
 def ips(draw):
-    """An IPv4 address or a (possibly compressed) IPv6 address."""
+    """An IPv4 address or a (possibly compressed) IPv6 address, other than a kept one."""
     if draw(st.booleans()):
-        return str(ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+        address = ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+        assume(not _kept_address(address))
+        return str(address)
     address = ipaddress.IPv6Address(draw(st.integers(1, 2**128 - 1)))
+    assume(not _kept_address(address))
     text = address.compressed if draw(st.booleans()) else address.exploded
     # Strings under 5 characters are never scanned; the only addresses that short are
     # reserved ones such as ``::1``, which identify nobody.

@@ -192,6 +192,39 @@ def ipv4_ok(text: str) -> bool:
     return all(int(part) <= 255 for part in text.split("."))
 
 
+def ipv4_local(text: str) -> bool:
+    """True for a loopback (127.0.0.0/8) or the unspecified (0.0.0.0) IPv4 address.
+
+    They name no person and no host outside the machine, and hiding them costs debugging
+    (``connection to server at "127.0.0.1" failed``), so the detector keeps them.
+    """
+    first, _, rest = text.partition(".")
+    value = int(first)
+    return value == 127 or (value == 0 and not rest.strip("0."))
+
+
+def ipv6_local(text: str) -> bool:
+    """True for ``::1``, ``::`` and IPv4-mapped loopback or unspecified addresses.
+
+    ``text`` is a valid address (``ipv6_ok``). Every other address is scrubbed, private and
+    link-local ones included: they map internal infrastructure.
+    """
+    if "." in text:  # the IPv4 tail as the last two groups
+        head, _, tail = text.rpartition(":")
+        a, b, c, d = (int(x) for x in tail.split("."))
+        text = f"{head}:{a * 256 + b:x}:{c * 256 + d:x}"
+    head, gap, tail = text.partition("::")
+    front = [int(g, 16) for g in head.split(":")] if head else []
+    back = [int(g, 16) for g in tail.split(":")] if tail else []
+    groups = front + [0] * (8 - len(front) - len(back)) + back if gap else front
+    if not any(groups[:5]):
+        if groups[5] == 0 and groups[6] == 0 and groups[7] <= 1:
+            return True  # :: and ::1
+        if groups[5] == 0xFFFF:  # ::ffff:a.b.c.d
+            return groups[6] >> 8 == 127 or not (groups[6] or groups[7])
+    return False
+
+
 def ipv6_ok(text: str) -> bool:
     """Return True when ``text`` is an IPv6 address (``::`` alone does not count)."""
     if "." in text:  # an IPv4 tail stands for the last two groups

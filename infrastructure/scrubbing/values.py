@@ -165,8 +165,9 @@ def _email(m: re.Match) -> str:
 
 
 def _ipv6(m: re.Match) -> str:
-    """Replace a valid IPv6 address."""
-    return "[ip]" if p.ipv6_ok(m[0]) else m[0]
+    """Replace a valid IPv6 address, except loopback and unspecified ones."""
+    text = m[0]
+    return "[ip]" if p.ipv6_ok(text) and not p.ipv6_local(text) else text
 
 
 def _numbers(s: str) -> str:
@@ -237,5 +238,5 @@ def _ssn(text: str) -> str | None:
 
 
 def _ipv4(text: str) -> str | None:
-    """A dotted quad whose parts are 0-255."""
-    return "[ip]" if p.ipv4_ok(text) else None
+    """A dotted quad whose parts are 0-255, except loopback and unspecified addresses."""
+    return "[ip]" if p.ipv4_ok(text) and not p.ipv4_local(text) else None
