@@ -114,12 +114,32 @@ def url_host(url: Any) -> tuple[str, int | None]:
         return "", None
 
 
-def _frame_name(frame: dict) -> str:
+def _frame_name(frame: dict, qualnames: dict) -> str:
     module = frame.get("module") or ""
     if not module and isinstance(frame.get("filename"), str):
         module = frame["filename"].rsplit("/", 1)[-1].removesuffix(".py")
     function = frame.get("function") or "<unknown>"
+    function = qualnames.get((frame.get("module"), function, frame.get("lineno")), function)
     return f"{module}.{function}" if module else str(function)
+
+
+def live_qualnames(exc: BaseException | None) -> dict:
+    """(module, function, line) -> qualified name ('LoanCreate.post') for a live traceback.
+
+    sentry-sdk records a frame's bare function name, so two views' ``post`` methods in one
+    module would share a fingerprint; the live code object knows the class.
+    """
+    names: dict = {}
+    try:
+        tb = exc.__traceback__ if exc is not None else None
+        while tb is not None and len(names) < MAX_FRAMES:
+            code = tb.tb_frame.f_code
+            module = tb.tb_frame.f_globals.get("__name__")
+            names[(module, code.co_name, tb.tb_lineno)] = code.co_qualname
+            tb = tb.tb_next
+    except Exception:
+        return names
+    return names
 
 
 def _stacktraces(event: dict) -> list[list]:
@@ -135,20 +155,24 @@ def _stacktraces(event: dict) -> list[list]:
     return found
 
 
-def crash_function(event: dict) -> str:
-    """'module.function' of the last in-app frame, else the DRF view that raised, else the innermost frame."""
+def crash_function(event: dict, qualnames: dict | None = None) -> str:
+    """'module.Class.function' of the last in-app frame, else the DRF view, else the innermost frame.
+
+    ``qualnames`` (from ``live_qualnames``) adds the class; without it the bare name is used.
+    """
+    qualnames = qualnames or {}
     stacks = _stacktraces(event)
     for frames in stacks:
         for frame in reversed(frames):
             if isinstance(frame, dict) and frame.get("in_app") is True:
-                return clip(_frame_name(frame), 200)
+                return clip(_frame_name(frame, qualnames), 200)
     # DRF raises permission, authentication and validation errors from its own code; the view the
     # exception handler recorded is the application's place for them, and stable per endpoint.
     view = get_path(event, "contexts", "drf", "view")
     if isinstance(view, str) and view:
         return clip(view, 200)
     last = stacks[0][-1] if stacks else None
-    return clip(_frame_name(last), 200) if isinstance(last, dict) else "unknown"
+    return clip(_frame_name(last, qualnames), 200) if isinstance(last, dict) else "unknown"
 
 
 def event_route(event: dict) -> str:
@@ -241,8 +265,8 @@ class Facts:
 
     @cached_property
     def function(self) -> str:
-        """'module.function' of the in-app frame that raised."""
-        return crash_function(self.event)
+        """'module.Class.function' of the in-app frame that raised."""
+        return crash_function(self.event, live_qualnames(self.exc))
 
     @cached_property
     def route(self) -> str:
