@@ -77,6 +77,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["library.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_RATES": {"book_detail": _read.raw("LIBRARY_BOOK_RATE") or "30/minute",
+                               "reports": "10/minute",
                                "user": "1000/hour", "anon": "100/minute"},
     "UNAUTHENTICATED_USER": None,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sentry_sdk
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from rest_framework import exceptions
+from rest_framework import exceptions, throttling
 from rest_framework.views import exception_handler as drf_exception_handler
 
 REPORTED = (
@@ -27,9 +27,9 @@ def exception_handler(exc, context):
         view = context.get("view")
         request = context.get("request")
         if isinstance(exc, exceptions.Throttled) and not hasattr(exc, "scope"):
-            # DRF's throttles key by user when signed in and by client IP otherwise.
-            user = getattr(request, "user", None)
-            exc.scope = "user" if getattr(user, "is_authenticated", False) else "ip"
+            scope = throttle_scope(view, request)
+            if scope:
+                exc.scope = scope
         with sentry_sdk.new_scope() as scope:
             scope.set_level("warning")
             if view is not None:
@@ -38,3 +38,43 @@ def exception_handler(exc, context):
                 scope.set_context("drf", {"view": f"{cls.__module__}.{cls.__qualname__}"})
             sentry_sdk.capture_exception(exc)
     return drf_exception_handler(exc, context)
+
+
+def throttle_scope(view, request) -> str | None:
+    """What the throttle that refused ``request`` counts by: 'user', 'ip' or its own scope.
+
+    DRF's ``Throttled`` does not say which throttle failed, so each of the view's rate throttles
+    is asked, without counting the request again, whether its window is full. The user, anon
+    and scoped throttles count per user when signed in and per client IP otherwise; any other
+    throttle (an API-wide budget) is named by its scope. None when no throttle can be read.
+    """
+    try:
+        for throttle in view.get_throttles():
+            if isinstance(throttle, throttling.SimpleRateThrottle) and _window_full(throttle, view, request):
+                if isinstance(throttle, throttling.AnonRateThrottle):
+                    return "ip"
+                if isinstance(throttle, (throttling.UserRateThrottle, throttling.ScopedRateThrottle)):
+                    user = getattr(request, "user", None)
+                    return "user" if getattr(user, "is_authenticated", False) else "ip"
+                return str(throttle.scope or "api")
+    except Exception:  # a custom throttle's failure must not turn a 429 into a 500
+        return None
+    return None
+
+
+def _window_full(throttle, view, request) -> bool:
+    """True when ``throttle`` would refuse one more request now (reads its history only)."""
+    if isinstance(throttle, throttling.ScopedRateThrottle):
+        throttle.scope = getattr(view, throttle.scope_attr, None)
+        if not throttle.scope:
+            return False
+        throttle.rate = throttle.get_rate()
+        throttle.num_requests, throttle.duration = throttle.parse_rate(throttle.rate)
+    if throttle.rate is None:
+        return False
+    key = throttle.get_cache_key(request, view)
+    if key is None:
+        return False
+    now = throttle.timer()
+    recent = [t for t in throttle.cache.get(key, []) if t > now - throttle.duration]
+    return len(recent) >= throttle.num_requests

@@ -77,8 +77,19 @@ class OverdueReport(APIView):
         return Response({"rows": run_bounded_report(REPORT_TIMEOUT_MS)})
 
 
+class ReportsThrottle(throttling.SimpleRateThrottle):
+    """One budget for the whole API: the report scans a lot, whoever asks (an API limit)."""
+
+    scope = "reports"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": "all"}
+
+
 class PopularReport(APIView):
     """A report whose query is slow but finishes: a slow query in the trace, not an error."""
+
+    throttle_classes = [ReportsThrottle]
 
     def get(self, request):
         with connection.cursor() as cursor:

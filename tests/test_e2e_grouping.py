@@ -61,7 +61,8 @@ def test_an_id_in_the_message_never_splits_an_issue(tracked, live_server, books)
         _call(live_server, "GET", f"/api/orders/{number}/")
     groups = _groups(tracked, "generic")
     assert list(groups.values()) == [50]
-    assert next(iter(groups)) == ("generic", "LookupError", "Order <num> not found", "library.views.get")
+    assert next(iter(groups)) == (
+        "generic", "LookupError", "Order <num> not found", "library.views.OrderDetail.get")
 
 
 def test_the_cancelled_report_and_the_dead_replica_are_timeout_and_connection(tracked, live_server, books):
@@ -107,6 +108,19 @@ def test_rate_limits_group_by_route_not_by_url(tracked, live_server, books):
     assert _groups(tracked, "rate_limit") == {("rate_limit", "ip", "/api/books/{pk}/"): 20}
 
 
+def test_rate_limit_kinds_come_from_the_throttle_that_refused(tracked, live_server, books):
+    """The book page counts per signed-in user; the report has one budget for the whole API."""
+    alice = {"Authorization": f"Bearer {issue_token('alice')}"}
+    statuses = _call(live_server, "GET", "/api/books/1/", times=32, headers=alice)
+    assert statuses == [200] * 30 + [429] * 2
+    statuses = _call(live_server, "GET", "/api/reports/popular/?depth=10", times=12)
+    assert statuses == [200] * 10 + [429] * 2
+    assert _groups(tracked, "rate_limit") == {
+        ("rate_limit", "user", "/api/books/{pk}/"): 2,
+        ("rate_limit", "api", "/api/reports/popular/"): 2,
+    }
+
+
 def test_auth_and_validation_errors_group_by_the_function_or_view_that_raised(tracked, live_server, books):
     """Bad tokens group at the authenticator; DRF-raised denials and validation group by view."""
     alice = {"Authorization": f"Bearer {issue_token('alice')}"}
@@ -116,7 +130,7 @@ def test_auth_and_validation_errors_group_by_the_function_or_view_that_raised(tr
     _call(live_server, "POST", "/api/loans/", times=2, headers=alice,
           json={"book": 1, "reader": "a", "email": "nope", "due": "1999-01-01"})
     assert _groups(tracked, "auth") == {
-        ("auth", "invalid_token", "library.auth.authenticate"): 2,
+        ("auth", "invalid_token", "library.auth.BearerTokenAuthentication.authenticate"): 2,
         ("auth", "permission_denied", "library.views.AdminStats"): 1,
         ("auth", "authentication_failed", "library.views.LoanCreate"): 1,
     }

@@ -178,6 +178,22 @@ def test_auth_and_validation_group_by_raising_function_not_message(capture):
     assert loans[0] == loans[1] == ["validation", "tests.test_grouping.create_loan"]
 
 
+class LoanView:
+    def post(self): raise drf.ValidationError({"book": ["unknown"]})
+
+
+class ReviewView:
+    def post(self): raise drf.ValidationError({"book": ["unknown"]})
+
+
+def test_same_named_methods_of_two_classes_are_two_issues(capture):
+    """sentry-sdk records the bare name 'post'; the live code object adds the class."""
+    loan = classify(capture, caught(LoanView().post))["fingerprint"]
+    review = classify(capture, caught(ReviewView().post))["fingerprint"]
+    assert loan == ["validation", "tests.test_grouping.LoanView.post"]
+    assert review == ["validation", "tests.test_grouping.ReviewView.post"]
+
+
 def test_rate_limits_group_by_route_pattern_never_concrete_url(capture):
     """Throttling on /api/books/7/ and /api/books/8/ is one issue, whether the route is a pattern or a URL."""
     prints = [
@@ -456,6 +472,13 @@ def test_user_rules_come_first_and_first_match_wins(capture):
     assert quota["level"] == "error"  # the rule sets none and 'external' has no default level
     other = classify(capture, caught(lambda: find_user("x")), classifier)
     assert other["tags"]["error.category"] == "generic"  # builtins.KeyError is not under 'tests'
+
+
+def test_a_rule_without_a_level_gets_its_categorys_level(capture):
+    """Like the built-in classification, a rule's auth, rate-limit or validation event is a warning."""
+    classifier = Classifier(HOSTS, [{"type": "LookupError", "category": "validation"}])
+    event = classify(capture, caught(lambda: find_order(5)), classifier)
+    assert event["tags"]["error.category"] == "validation" and event["level"] == "warning"
 
 
 def test_rules_match_log_messages_by_logger(capture):

@@ -142,7 +142,13 @@ class Rule:
         values = {"category": self.category, "kind": self.kind}
         fingerprint = tuple(clip(_render(t, facts, values)) for t in self.fingerprint)
         tags = {"error.category": self.category, "error.kind": self.kind}
-        return Verdict(self.category, self.kind, fingerprint, tags, self.level)
+        return Verdict(self.category, self.kind, fingerprint, tags,
+                       self.level or CATEGORY_LEVELS.get(self.category))
+
+
+# The level a category gets when a rule names none, as the built-in classification gives it:
+# expected client errors are warnings (they never count towards a critical burst).
+CATEGORY_LEVELS = {"auth": "warning", "rate_limit": "warning", "validation": "warning"}
 
 
 def _under(name: str, prefix: str) -> bool:

@@ -58,6 +58,8 @@ def run(base: str, outcome: Outcome) -> None:
          json={"book": 1, "reader": "alice", "email": "not-an-email", "due": "1999-01-01"})
     for pk in range(1, 6):  # reading fast enough to hit the per-client limit on the book page
         call("rate limit", "GET", f"/api/books/{pk}/", times=8)
+    call("rate limit", "GET", "/api/books/1/", times=32, headers=alice)  # alice's own budget
+    call("rate limit", "GET", "/api/reports/popular/?depth=10", times=10)  # the API-wide budget
     for number in range(1000, 1012):  # twelve ids, one issue: a critical burst
         call("generic (order not found)", "GET", f"/api/orders/{number}/")
     call("celery task", "POST", "/api/tasks/reminders/")
