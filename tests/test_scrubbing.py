@@ -338,6 +338,36 @@ FRAME_META = {"filename": "app/views.py", "abs_path": "/srv/app/views.py", "modu
               "function": "pay", "lineno": 12, "in_app": True, "package": None}
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("email=jane.reader%40example.com&page=2", "email=[email]&page=2"),
+    ("card=4111+1111+1111+1111&x=1", "card=[card]&x=1"),
+    ("card=4111%201111%201111%201111", "card=[card]"),
+    ("next=%2Fhome%3Fpassword%3Dhunter2", "next=/home?password=[Filtered]"),
+    ("https://x.example/?ip=203.0.113.9%2C10.0.0.1", "https://x.example/?ip=[ip],[ip]"),
+    ("ref=%3Cbob%40example.com%3E", "ref=<[email]>"),
+])
+def test_url_encoded_secrets_are_found_in_their_decoded_form(text, expected):
+    """A query string carries secrets percent- or plus-encoded; the decoded text is scrubbed."""
+    assert SCRUBBER.scrub_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "q=hello%20world&page=2", "log %s of %d items (100%)", "a + b = c", "SELECT 1 + 2 = %s",
+    "https://x.example/search?q=c%2B%2B+books",
+])
+def test_encoded_text_without_secrets_keeps_its_encoding(text):
+    assert SCRUBBER.scrub_text(text) == text
+
+
+def test_dict_keys_that_hold_a_secret_are_replaced_by_their_scrubbed_text():
+    """Per-user maps key by address: the key is scrubbed, the value kept; clashes get a number."""
+    event = {"extra": {"alice@example.com": 1, "per_user": {"bob@example.com": {"n": 2}, "[email]": 0},
+                       "password": {"carol@example.com": "x"}, "session_count": 3}}
+    SCRUBBER.scrub_event(event)
+    assert event["extra"] == {"[email]": 1, "per_user": {"[email]": 0, "[email] (2)": {"n": 2}},
+                              "password": {"[email]": "[Filtered]"}, "session_count": 3}
+
+
 def test_frame_metadata_and_event_metadata_are_left_untouched():
     """Locations, ids, timestamps, the SDK and module lists are skipped as they are."""
     event = {"event_id": "9d1c2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "timestamp": "2025-11-28T10:00:04Z",

@@ -8,6 +8,9 @@ costs a few hundred, while a literal ``in`` test is a fast substring search; the
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote, unquote_plus
+
 from . import patterns as p
 from .keys import KeyRules
 from .values import FILTERED, may_hide_more, replace_values
@@ -17,6 +20,7 @@ _QUOTES = "\"'\\"
 _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
 _SHORT_TEXT = 200
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 class TextScrubber:
@@ -34,6 +38,32 @@ class TextScrubber:
         """
         if len(s) < _MIN_LEN:
             return s
+        new = self._scrub(s, source)
+        if "%" in new or ("+" in new and "=" in new):
+            return self._decoded(new, source)
+        return new
+
+    def _decoded(self, s: str, source: bool) -> str:
+        """Scrub the URL-decoded form of ``s`` too: ``email=jane%40example.com`` is an address.
+
+        When decoding reveals a secret, the scrubbed decoded text is returned (the event shows
+        ``email=[email]``); otherwise ``s`` is kept as it was, encoding and all. ``+`` counts as
+        a space only in query-string shaped text (with ``=``).
+        """
+        plus = "=" in s and "+" in s
+        if "%" in s and _ESCAPE.search(s):
+            decoded = unquote_plus(s) if plus else unquote(s)
+        elif plus:
+            decoded = s.replace("+", " ")
+        else:
+            return s
+        if decoded == s:
+            return s
+        scrubbed = self._scrub(decoded, source)
+        return s if scrubbed is decoded or scrubbed == decoded else scrubbed
+
+    def _scrub(self, s: str, source: bool) -> str:
+        """All detectors until stable, on the text as it is."""
         # Another pass runs while one changed something that may hide more: a secret glued
         # to another (``4111…AKIA…``, ``10.0.0.1 4111…``) only shows its boundary once the
         # first one is a placeholder, and a spaced card turned ``[card]`` can join its

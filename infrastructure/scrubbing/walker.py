@@ -21,6 +21,7 @@ _KEEP_STRINGS = frozenset({"", "None", "True", "False", "''", '""', "[]", "{}", 
 _SHORT = 5  # strings shorter than this hold no secret the detectors look for
 _BIG_INT = 10**12  # ints outside [10**12, 10**19) cannot be card numbers
 _HUGE_INT = 10**19
+_VERDICTS_LIMIT = 4096
 
 
 class Walker:
@@ -30,6 +31,22 @@ class Walker:
         self._cache = keys.cache
         self._decide = keys.is_sensitive
         self.text = text.scrub
+        # Dict key -> True (sensitive), False, or the key's scrubbed text when the key itself
+        # holds a secret (``{"alice@example.com": 3}``). Keys repeat across events.
+        self._verdicts: dict[object, bool | str] = {}
+
+    def _key_verdict(self, key) -> bool | str:
+        """Decide (and remember) what a dict key means for its value and for itself."""
+        verdict: bool | str = self._decide(key)
+        if verdict is False and type(key) is str and len(key) >= _SHORT:
+            new = self.text(key)
+            if new != key:
+                verdict = new
+        if len(self._verdicts) >= _VERDICTS_LIMIT:
+            self._verdicts.clear()
+        if type(key) is not str or len(key) <= 200:
+            self._verdicts[key] = verdict
+        return verdict
 
     def walk(self, obj, depth: int, memo: dict) -> object:
         """Return ``obj`` scrubbed: strings replaced, containers scrubbed in place."""
@@ -54,11 +71,15 @@ class Walker:
             seen = _visit(d, depth, memo, False)
             if seen is not None:
                 return seen
-        cache, text, inner = self._cache, self.text, depth + 1
+        cache, text, inner, renames = self._verdicts, self.text, depth + 1, None
         for k, v in d.items():
             sensitive = cache.get(k)
             if sensitive is None:
-                sensitive = self._decide(k)
+                sensitive = self._key_verdict(k)
+            if sensitive is not True and sensitive is not False:  # the key itself holds a secret
+                renames = renames or []
+                renames.append((k, sensitive))
+                sensitive = False
             if sensitive:
                 nv = self.filter(v, inner, memo)
             elif type(v) is str:
@@ -71,6 +92,8 @@ class Walker:
                 nv = self.walk(v, inner, memo)
             if nv is not v:
                 d[k] = nv
+        if renames:
+            _rename(d, renames)
         return _done(d, depth, memo, False) if depth >= _TRACK_DEPTH else d
 
     def walk_record(self, d: dict, skipped: frozenset, depth: int, memo: dict) -> None:
@@ -138,6 +161,10 @@ class Walker:
                 new = self.filter(old, depth + 1, memo)
                 if new is not old:  # keeps a placeholder set deeper down on a cycle
                     v[k] = new
+            if t is dict:  # the values are filtered; a key may still be an address
+                renames = [(k, new) for k in v if type(k) is str and (new := self.text(k)) != k]
+                if renames:
+                    _rename(v, renames)
             return _done(v, depth, memo, True)
         if t in (tuple, set, frozenset):
             return self._walk_other(v, depth, memo, True)
@@ -164,6 +191,16 @@ class Walker:
         if isinstance(obj, list):
             return self._walk_list(obj, depth, memo)
         return FILTERED if filtering and not isinstance(obj, (bool, float)) else obj
+
+
+def _rename(d: dict, renames: list) -> None:
+    """Replace keys that hold a secret by their scrubbed text; a clash gets a number."""
+    for old, new in renames:
+        name, n = new, 1
+        while name in d:
+            n += 1
+            name = f"{new} ({n})"
+        d[name] = d.pop(old)
 
 
 def _is_pair(v) -> bool:
