@@ -72,6 +72,15 @@ def test_slack_control_sequences_in_messages_are_escaped():
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp; more" in text
 
 
+@pytest.mark.parametrize(("char", "escaped"), [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")])
+def test_a_message_dense_with_escaped_characters_keeps_as_much_as_fits(char, escaped):
+    """Escaping grows '&' fivefold; the cut still keeps most of the room instead of an empty '…'."""
+    payload = slack_payload(alert(message=char * 10_000 + " tail"))
+    assert block_kit_problems(payload) == []
+    text = attachment_blocks(payload)[0]["text"]["text"]
+    assert 2800 <= len(text) <= 3000 and text.count(escaped) > 500
+
+
 def test_without_a_link_the_local_inbox_command_is_named():
     """With no Sentry link the message tells how to inspect the event locally."""
     payload = slack_payload(alert(link="", inbox_command="python manage.py sentry_inbox --show abc"))
@@ -96,6 +105,11 @@ def test_long_email_subject_is_cut_but_keeps_the_environment():
     """A long message is cut so the subject stays within 150 characters and still names the environment."""
     subject = email_subject(alert(message="could not connect " * 40))
     assert len(subject) <= 150 and subject.endswith("… (production)")
+
+
+def test_a_long_error_type_never_pushes_the_environment_out_of_the_subject():
+    subject = email_subject(alert(error_type="library.payments.gateway." + "Nested" * 40 + "Error"))
+    assert len(subject) <= 150 and subject.endswith(" (production)") and "could not connect" in subject
 
 
 def test_email_html_escapes_everything():

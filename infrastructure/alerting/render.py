@@ -33,6 +33,9 @@ _SPACE = re.compile(r"\s+")
 _EVENT_ID = re.compile(r"[^0-9A-Za-z-]")
 
 
+ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of the subject
+
+
 def cut(text: str, limit: int) -> str:
     """`text` shortened to at most `limit` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
@@ -101,13 +104,25 @@ def _details(alert: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _mrkdwn(text: str, limit: int) -> str:
-    """Escape Slack's control characters, cutting first so the escaped text fits the limit."""
-    raw = cut(text, limit)
-    escaped = _slack_escape(raw)
-    while len(escaped) > limit:
-        raw = cut(raw, max(1, len(raw) - (len(escaped) - limit) - 1))
-        escaped = _slack_escape(raw)
-    return escaped
+    """Escape Slack's control characters, keeping as much text as fits the limit escaped.
+
+    Escaping can grow a text fivefold (``&`` -> ``&amp;``), so the cut is found character by
+    character over at most ``limit`` characters, never by shrinking the whole text blindly.
+    """
+    escaped = _slack_escape(text[: limit + 1])
+    if len(text) <= limit and len(escaped) <= limit:
+        return escaped
+    out, size = [], 0
+    for ch in text[:limit]:
+        piece = _ESCAPES.get(ch, ch)
+        if size + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out) + "…"
+
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _slack_escape(text: str) -> str:
@@ -152,7 +167,8 @@ def _link_blocks(alert: dict[str, Any]) -> list[dict[str, Any]]:
 
 def email_subject(alert: dict[str, Any]) -> str:
     """'[CRITICAL] Type: message (environment)' on one line, cut to SUBJECT_MAX characters."""
-    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {alert.get('error_type', '')}") + ": "
+    error_type = cut(one_line(str(alert.get("error_type", ""))), ERROR_TYPE_MAX)
+    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {error_type}") + ": "
     suffix = f" ({one_line(str(alert.get('environment', '')))})" if alert.get("environment") else ""
     suffix = cut(suffix, 40)
     room = max(10, SUBJECT_MAX - len(prefix) - len(suffix))
