@@ -42,8 +42,11 @@ _CONNECTION_TEXT = re.compile(
     r"|unable to open database file|ssl syscall error",
     re.IGNORECASE,
 )
+# "interrupted": SQLite's answer when a progress handler or sqlite3_interrupt() cancels a
+# statement (its only way to bound a query), and MySQL's "Query execution was interrupted".
 _TIMEOUT_TEXT = re.compile(
-    r"statement timeout|lock timeout|canceling statement|database is locked", re.IGNORECASE
+    r"statement timeout|lock timeout|canceling statement|database is locked|\binterrupted\b",
+    re.IGNORECASE,
 )
 _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
