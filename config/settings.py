@@ -1,6 +1,8 @@
 """Django settings for the MueJam Library backend: the environment is read once, here."""
 
 from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -106,6 +108,12 @@ CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "infrastructure.probe_queue_dept
 S3_ENDPOINT_URL = _read.raw("S3_ENDPOINT_URL")
 CLERK_API_URL = _read.raw("CLERK_API_URL") or "https://api.clerk.com"
 RESEND_API_URL = _read.raw("RESEND_API_URL") or "https://api.resend.com"
+# The endpoints configured above group and page as their services (an S3-compatible store on
+# its own host is still 's3'); SENTRY_SERVICE_HOSTS entries win.
+_configured = (("s3", S3_ENDPOINT_URL), ("clerk", CLERK_API_URL), ("resend", RESEND_API_URL))
+SENTRY = SENTRY.with_overrides(service_hosts=MappingProxyType({
+    **{urlsplit(url).netloc.lower(): name for name, url in _configured if url and urlsplit(url).netloc},
+    **SENTRY.service_hosts}))
 
 LOGGING = {
     "version": 1,

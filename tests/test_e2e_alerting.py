@@ -92,3 +92,34 @@ def test_the_error_rate_pages_only_over_threshold_and_volume(envelope_receiver, 
     rate_mails = [m for m in smtp.messages if "ErrorRate" in _subject(m)]
     rate_posts = [p for p in slack.accepted if "ErrorRate" in str(p)]
     assert len(rate_mails) == pages and len(rate_posts) == pages
+
+
+def test_each_failing_external_service_pages_once_on_both_channels(envelope_receiver, live_server, settings):
+    """S3, Clerk and Resend answering 503 page once each; a second failure of one, in cooldown, does not."""
+    from library.demo import standins
+    from library.models import Author, Book, Loan
+
+    author = Author.objects.create(id=1, name="Ada")
+    Book.objects.create(id=1, title="One", isbn="isbn-1", author=author)
+    Loan.objects.create(id=1, book_id=1, reader="r", email="r@example.com", due="2030-01-01")
+    stubs = {name: standins.unavailable_service() for name in ("s3", "clerk", "resend")}
+    try:
+        settings.S3_ENDPOINT_URL, settings.CLERK_API_URL = stubs["s3"].url, stubs["clerk"].url
+        settings.RESEND_API_URL = stubs["resend"].url
+        hosts = {**django_settings.SENTRY.service_hosts,
+                 **{stub.url.split("//", 1)[1]: name for name, stub in stubs.items()}}
+        with paging(envelope_receiver, service_hosts=hosts, critical_error_threshold=1000,
+                    error_rate_min_requests=10_000) as (_, smtp, slack):
+            for _ in range(2):
+                requests.post(live_server.url + "/api/books/1/cover/", data=b"jpeg", timeout=30)
+                requests.post(live_server.url + "/api/auth/verify/", json={"token": "sess_1"}, timeout=30)
+                requests.post(live_server.url + "/api/loans/1/remind/", timeout=30)
+            assert flush(10)
+            assert smtp.recorder.wait_for(3) and slack.wait_for(3)
+    finally:
+        for stub in stubs.values():
+            stub.stop()
+    assert len(smtp.messages) == 3 and len(slack.accepted) == 3
+    services = sorted(str(p).split("*Service*\\n", 1)[1].split("'", 1)[0] for p in slack.accepted)
+    assert services == ["clerk", "resend", "s3"]
+    assert all(_subject(m).startswith("[ERROR] ") for m in smtp.messages)
