@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+import sentry_sdk
+from django.conf import settings as django_settings
 
 from library.auth import issue_token
+from library.models import Author, Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,14 +47,18 @@ def test_unhandled_view_error_arrives_with_everything_a_developer_needs(tracked,
     crumbs = event["breadcrumbs"]["values"]
     assert any(c.get("message") == "looking up order 42" for c in crumbs)
     assert any(c.get("category") == "query" and "library_book" in c.get("message", "") for c in crumbs)
-    assert event["release"] == "muejam-backend@1.0.0"
-    assert event["environment"] == "development"
+    assert event["release"] == django_settings.SENTRY.release
+    assert event["environment"] == django_settings.SENTRY.environment
     assert event["tags"]["feature"] == "orders"
 
 
 def test_each_request_is_traced_under_its_url_pattern(tracked, live_server):
-    """A request produces one transaction named after its route pattern, not its concrete URL."""
-    requests.get(f"{live_server.url}/api/books/", timeout=10)
+    """A request for a concrete book is named after its route pattern, never its concrete URL."""
+    author = Author.objects.create(id=1, name="Ada")  # explicit: SQLite keeps counting ids across tests
+    Book.objects.create(id=1, title="One", isbn="isbn-1", author=author)
+    assert requests.get(f"{live_server.url}/api/books/1/", timeout=10).status_code == 200
+    sentry_sdk.flush(timeout=10)
     assert tracked.wait_for(lambda rx: rx.transactions(), timeout=10)
     names = {t["transaction"] for t in tracked.transactions()}
-    assert "/api/books/" in names
+    assert "/api/books/{pk}/" in names
+    assert "/api/books/1/" not in names

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
 import sentry_sdk
 
-from tests.planted_urls import SECRETS
+from tests.planted_urls import SECRETS, UPSTREAM
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.planted_urls")]
 
@@ -17,6 +21,34 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.p
 def reader(django_user_model):
     """A signed-in user whose email must not leave the process."""
     return django_user_model.objects.create_user("jane", email=SECRETS["email"])
+
+
+class _UpstreamHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def upstream(monkeypatch) -> Iterator[list[str]]:
+    """A listening loopback stub for the view's outgoing call; yields the paths it was asked for."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _UpstreamHandler)
+    server.paths = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setitem(UPSTREAM, "url", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield server.paths
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def _send_planted_request(live_server) -> requests.Response:
@@ -33,20 +65,44 @@ def _send_planted_request(live_server) -> requests.Response:
         timeout=15)
 
 
-def test_no_planted_secret_reaches_the_receiver(tracked, live_server, reader):
-    """Nineteen kinds of secret in headers, cookies, query, body, locals, logs, SQL, tags, contexts,
-    spans and the exception message: none arrives, and the event stays readable."""
+def test_no_planted_secret_reaches_the_receiver(tracked, live_server, reader, upstream):
+    """Every planted secret, in headers, cookies, query, body, locals, logs, SQL, tags, contexts, extra,
+    dict keys, an outgoing call's span and breadcrumb and the exception message, arrives neither as
+    planted nor percent-encoded; typed placeholders stand where value detectors alone could find it."""
     assert _send_planted_request(live_server).status_code == 500
     sentry_sdk.flush(timeout=10)
     assert tracked.wait_for(lambda rx: rx.events() and rx.transactions(), timeout=10)
+    # The outgoing call really went out, with the address percent-encoded in its query string.
+    assert any(f"email={quote(SECRETS['email'], safe='')}" in path for path in upstream)
+    event = next(e for e in tracked.events() if e.get("exception"))
+    transaction = next(t for t in tracked.transactions() if t["transaction"] == "/pay/")
+    span = next(s for s in transaction["spans"] if s.get("op") == "http.client"
+                and s["description"].endswith("/charge"))
+    http_crumb = next(c for c in event["breadcrumbs"]["values"] if c.get("category") == "httplib"
+                      and c["data"]["url"].endswith("/charge"))
+    for query in (span["data"]["http.query"], http_crumb["data"]["http.query"]):
+        assert "email=[email]" in query and "page=2" in query, query
+
     received = json.dumps([payload for _, payload in tracked.items()])
     leaked = {name: value for name, value in SECRETS.items() if value in received}
     assert leaked == {}
+    encoded = {name: form for name, value in SECRETS.items()
+               for form in {quote(value), quote(value, safe=""), quote_plus(value)} if form in received}
+    assert encoded == {}
     for placeholder in ("[card]", "[email]", "[ip]", "[iban]", "[Filtered]", "[aws_key]", "[stripe_key]",
-                        ":[password]@", "[github_token]", "[google_api_key]"):
+                        ":[password]@", "[github_token]", "[google_api_key]", "[jwt]", "[token]",
+                        "[slack_token]"):
         assert placeholder in received, placeholder
 
-    event = next(e for e in tracked.events() if e.get("exception"))
+    messages = [c.get("message") for c in event["breadcrumbs"]["values"]]
+    assert "calling the ledger with Bearer [token]" in messages
+    assert "ledger handed back [jwt]" in messages
+    assert "after the ledger refused Bearer [token]" in event["exception"]["values"][-1]["value"]
+    assert event["extra"]["ledger_reply"] == "session [jwt] for [email]"
+    assert event["extra"]["notify_via"] == "slack [slack_token]"
+    assert event["extra"]["recipients"] == {"[email]": 1}
+    assert event["contexts"]["mailing"] == {"[email]": "subscribed", "bot": "[slack_token]"}
+
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
     assert event["request"]["url"].endswith("/pay/") and "page=2" in event["request"]["query_string"]
     assert event["user"] == {"id": str(reader.pk), "username": "jane"}

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from infrastructure import runtime as runtime_module
+from infrastructure.grouping import Classifier
+from infrastructure.runtime import build_runtime
 from infrastructure.settings import DEFAULT_SERVICE_HOSTS, Settings, load_settings
 
 DSN = "https://abc123@o1.ingest.sentry.io/42"
 WEBHOOK = "https://hooks.slack.com/services/T/B/X"
 EMAIL_ON = "SENTRY_EMAIL_ALERTS_ENABLED"
 RECIPIENTS = "SENTRY_ALERT_EMAIL_RECIPIENTS"
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_RULE = {"message": "timeout", "category": "external", "fingerprint": ["t"]}
 
 
 @pytest.mark.parametrize(
@@ -96,8 +106,8 @@ def test_defaults_from_empty_mapping(attr, expected):
                      {**DEFAULT_SERVICE_HOSTS, "files.example.com": "s3"}, id="service-hosts"),
         pytest.param({"SENTRY_SERVICE_HOSTS": "Files.Example.COM = s3"}, "service_hosts",
                      {**DEFAULT_SERVICE_HOSTS, "files.example.com": "s3"}, id="service-hosts-lowercased"),
-        pytest.param({"SENTRY_GROUPING_RULES": '[{"match": "timeout", "fingerprint": ["t"]}]'},
-                     "grouping_rules", ({"match": "timeout", "fingerprint": ["t"]},), id="grouping-rules"),
+        pytest.param({"SENTRY_GROUPING_RULES": json.dumps([GOOD_RULE])},
+                     "grouping_rules", (GOOD_RULE,), id="grouping-rules"),
     ],
 )
 def test_good_value_parses(env, attr, expected):
@@ -105,51 +115,110 @@ def test_good_value_parses(env, attr, expected):
     assert getattr(load_settings(env), attr) == expected
 
 
+def _bad(name: str, value: str, allowed: str, id: str, shown: str | None = None):
+    """One bad-value case; ``shown`` is how the message quotes the value (its repr unless masked)."""
+    return pytest.param(name, value, allowed, repr(value) if shown is None else shown, id=id)
+
+
 BAD = [
-    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "abc", "[0, 1]", id="traces-abc"),
-    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "1.5", "[0, 1]", id="traces-1.5"),
-    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "-0.1", "[0, 1]", id="traces-negative"),
-    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "nan", "[0, 1]", id="traces-nan"),
-    pytest.param("SENTRY_TRACES_SAMPLE_RATE", "inf", "[0, 1]", id="traces-inf"),
-    pytest.param("SENTRY_PROFILES_SAMPLE_RATE", "1.5", "[0, 1]", id="profiles-1.5"),
-    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "0", "whole number from 1", id="threshold-0"),
-    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "-3", "whole number from 1", id="threshold-negative"),
-    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "ten", "whole number from 1", id="threshold-ten"),
-    pytest.param("SENTRY_CRITICAL_ERROR_THRESHOLD", "2.5", "whole number from 1", id="threshold-float"),
-    pytest.param("SENTRY_ERROR_RATE_THRESHOLD", "2", "(0, 1]", id="error-rate-2"),
-    pytest.param("SENTRY_ERROR_RATE_THRESHOLD", "0", "(0, 1]", id="error-rate-0"),
-    pytest.param(RECIPIENTS, "not-an-email", "email addresses", id="recipient-bad"),
-    pytest.param(RECIPIENTS, "a@b.com,,bad", "email addresses", id="recipient-bad-in-list"),
-    pytest.param("SENTRY_EMAIL_ALERTS_ENABLED", "maybe", "true/false", id="bool-maybe"),
-    pytest.param("SENTRY_SLACK_ALERTS_ENABLED", "maybe", "true/false", id="slack-bool-maybe"),
-    pytest.param("SENTRY_DSN", "not-a-dsn", "Sentry DSN", id="dsn-not-url"),
-    pytest.param("SENTRY_DSN", "https://o1.ingest.sentry.io/42", "Sentry DSN", id="dsn-no-key"),
-    pytest.param("SENTRY_DSN", "https://key@host/notanumber", "Sentry DSN", id="dsn-project-not-number"),
-    pytest.param("SENTRY_DSN", "ftp://key@host/1", "Sentry DSN", id="dsn-ftp"),
-    pytest.param("SENTRY_DSN", "https://key@host:99999/1", "Sentry DSN", id="dsn-bad-port"),
-    pytest.param("SENTRY_SLACK_WEBHOOK_URL", "http://hooks.slack.com/services/T/B/X", "https://",
-                 id="webhook-plain-http"),
-    pytest.param("SENTRY_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T/B/X", "https://",
-                 id="webhook-no-scheme"),
-    pytest.param("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", "0", "whole number from 1", id="critical-window-0"),
-    pytest.param("SENTRY_ERROR_RATE_WINDOW_SECONDS", "0", "whole number from 1", id="error-rate-window-0"),
-    pytest.param("SENTRY_ALERT_COOLDOWN_SECONDS", "0", "whole number from 1", id="cooldown-0"),
-    pytest.param("SENTRY_ENVIRONMENT", "prod env", "letters, digits", id="environment-space"),
-    pytest.param("APP_VERSION", "1.0 beta", "version", id="app-version-space"),
-    pytest.param("SENTRY_SERVICE_HOSTS", "files.example.com", "host=service", id="service-hosts-no-equals"),
-    pytest.param("SENTRY_GROUPING_RULES", "{not json", "JSON list", id="grouping-not-json"),
-    pytest.param("SENTRY_GROUPING_RULES", '{"a": 1}', "JSON list", id="grouping-not-list"),
+    _bad("SENTRY_TRACES_SAMPLE_RATE", "abc", "[0, 1]", "traces-abc"),
+    _bad("SENTRY_TRACES_SAMPLE_RATE", "1.5", "[0, 1]", "traces-1.5"),
+    _bad("SENTRY_TRACES_SAMPLE_RATE", "-0.1", "[0, 1]", "traces-negative"),
+    _bad("SENTRY_TRACES_SAMPLE_RATE", "nan", "[0, 1]", "traces-nan"),
+    _bad("SENTRY_TRACES_SAMPLE_RATE", "inf", "[0, 1]", "traces-inf"),
+    _bad("SENTRY_PROFILES_SAMPLE_RATE", "1.5", "[0, 1]", "profiles-1.5"),
+    _bad("SENTRY_CRITICAL_ERROR_THRESHOLD", "0", "whole number from 1", "threshold-0"),
+    _bad("SENTRY_CRITICAL_ERROR_THRESHOLD", "-3", "whole number from 1", "threshold-negative"),
+    _bad("SENTRY_CRITICAL_ERROR_THRESHOLD", "ten", "whole number from 1", "threshold-ten"),
+    _bad("SENTRY_CRITICAL_ERROR_THRESHOLD", "2.5", "whole number from 1", "threshold-float"),
+    _bad("SENTRY_ERROR_RATE_THRESHOLD", "2", "(0, 1]", "error-rate-2"),
+    _bad("SENTRY_ERROR_RATE_THRESHOLD", "0", "(0, 1]", "error-rate-0"),
+    _bad("SENTRY_ERROR_RATE_MIN_REQUESTS", "0", "whole number from 1", "error-rate-min-requests-0"),
+    _bad("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", "0", "whole number from 1", "external-threshold-0"),
+    _bad(RECIPIENTS, "not-an-email", "email addresses", "recipient-bad"),
+    _bad(RECIPIENTS, "a@b.com,,bad", "email addresses", "recipient-bad-in-list", shown="'bad'"),
+    _bad("SENTRY_EMAIL_ALERTS_ENABLED", "maybe", "true/false", "bool-maybe"),
+    _bad("SENTRY_SLACK_ALERTS_ENABLED", "maybe", "true/false", "slack-bool-maybe"),
+    _bad("SENTRY_DSN", "not-a-dsn", "Sentry DSN", "dsn-not-url", shown="'***'"),
+    _bad("SENTRY_DSN", "https://o1.ingest.sentry.io/42", "Sentry DSN", "dsn-no-key", shown="'https://***'"),
+    _bad("SENTRY_DSN", "https://key@host/notanumber", "Sentry DSN", "dsn-project-not-number",
+         shown="'https://***@host/***'"),
+    _bad("SENTRY_DSN", "ftp://key@host/1", "Sentry DSN", "dsn-ftp", shown="'ftp://***@host/***'"),
+    _bad("SENTRY_DSN", "https://key@host:99999/1", "Sentry DSN", "dsn-bad-port", shown="'***'"),
+    _bad("SENTRY_SLACK_WEBHOOK_URL", "http://hooks.slack.com/services/T/B/X", "https://",
+         "webhook-plain-http", shown="'http://***'"),
+    _bad("SENTRY_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T/B/X", "https://", "webhook-no-scheme",
+         shown="'***'"),
+    _bad("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", "0", "whole number from 1", "critical-window-0"),
+    _bad("SENTRY_ERROR_RATE_WINDOW_SECONDS", "0", "whole number from 1", "error-rate-window-0"),
+    _bad("SENTRY_ALERT_COOLDOWN_SECONDS", "0", "whole number from 1", "cooldown-0"),
+    _bad("SENTRY_ENVIRONMENT", "prod env", "letters, digits", "environment-space"),
+    _bad("APP_VERSION", "1.0 beta", "version", "app-version-space"),
+    _bad("SENTRY_SERVICE_HOSTS", "files.example.com", "host=service", "service-hosts-no-equals"),
+    _bad("SENTRY_GROUPING_RULES", "{not json", "JSON list", "grouping-not-json"),
+    _bad("SENTRY_GROUPING_RULES", '{"a": 1}', "JSON list", "grouping-not-list"),
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "allowed"), BAD)
-def test_bad_value_raises_naming_variable_and_allowed(name, value, allowed):
-    """A bad value raises ImproperlyConfigured whose message names the variable and what is allowed."""
+@pytest.mark.parametrize(("name", "value", "allowed", "shown"), BAD)
+def test_bad_value_raises_naming_variable_value_and_allowed(name, value, allowed, shown):
+    """A bad value raises ImproperlyConfigured whose message names the variable, quotes the offending
+    value (masked for a DSN or webhook, whose raw value then never appears) and says what is allowed."""
     with pytest.raises(ImproperlyConfigured) as caught:
         load_settings({name: value})
     message = str(caught.value)
     assert name in message
+    assert f"{name}={shown} is invalid" in message
     assert allowed in message
+    if "***" in shown:
+        assert value not in message
+
+
+BAD_RULES = [
+    pytest.param({"message": "timeout (", "category": "external"}, "bad regex 'timeout ('", id="bad-regex"),
+    pytest.param({"match": "timeout", "fingerprint": ["t"]}, "field 'match'", id="unknown-field"),
+    pytest.param({"type": "TimeoutError", "category": "slow"}, "'slow' is not allowed", id="bad-category"),
+]
+
+
+@pytest.mark.parametrize(("rule", "problem"), BAD_RULES)
+def test_a_bad_grouping_rule_stops_start_up_naming_the_rule(rule, problem, monkeypatch):
+    """Valid JSON carrying an invalid rule passes load_settings but stops the runtime build that
+    init_sentry() runs at start-up, with ImproperlyConfigured naming the rule's index and problem."""
+    monkeypatch.setattr(runtime_module, "_runtime", runtime_module.current_runtime())  # restored after
+    settings = load_settings({"SENTRY_GROUPING_RULES": json.dumps([GOOD_RULE, rule])})
+    with pytest.raises(ImproperlyConfigured) as caught:
+        build_runtime(settings)
+    assert "SENTRY_GROUPING_RULES[1]" in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_the_good_grouping_rule_is_accepted_and_applied_by_the_classifier():
+    """The rule the good-value table uses is a valid rule, not just valid JSON: the classifier the
+    runtime builds from it accepts it and groups a matching error by its fingerprint."""
+    settings = load_settings({"SENTRY_GROUPING_RULES": json.dumps([GOOD_RULE])})
+    classifier = Classifier(settings.service_hosts, settings.grouping_rules)
+    event = {"exception": {"values": [{"type": "OSError", "value": "read timeout"}]}}
+    verdict = classifier.classify(event, {})
+    assert (verdict.category, verdict.fingerprint) == ("external", ("t",))
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        pytest.param({"SENTRY_TRACES_SAMPLE_RATE": "1.5"}, "SENTRY_TRACES_SAMPLE_RATE='1.5'",
+                     id="traces-1.5"),
+        pytest.param({"SENTRY_GROUPING_RULES": '[{"message": "timeout (", "category": "external"}]'},
+                     "SENTRY_GROUPING_RULES[0]", id="bad-grouping-rule"),
+    ],
+)
+def test_manage_py_check_refuses_to_start_with_a_bad_setting(env, named):
+    """`manage.py check` with a bad variable exits non-zero, and stderr names the variable and the error."""
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
 
 
 def test_slack_enabled_without_webhook_raises():
