@@ -8,7 +8,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from infrastructure.sentry_config import init_sentry
-from infrastructure.settings import EnvReader, load_settings
+from infrastructure.settings import EnvReader, load_settings, mask
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 environ.Env.read_env(BASE_DIR / ".env", parse_comments=True)  # never overrides variables already set
@@ -39,19 +39,18 @@ TEMPLATES = [
 ]
 
 
-def _database(url: str) -> dict:
+def _database(url: str, name: str = "DATABASE_URL") -> dict:
     if not url:
         (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "db.sqlite3"}
+    allowed = ("use postgres://user:password@host:5432/name or sqlite:///path/to/db.sqlite3, "
+               "or leave it unset for the SQLite default")
     try:
         config = environ.Env.db_url_config(url)
     except Exception:
-        raise ImproperlyConfigured(
-            "DATABASE_URL is invalid: use postgres://user:password@host:5432/name or "
-            "sqlite:///path/to/db.sqlite3, or leave it unset for the SQLite default."
-        ) from None
+        raise ImproperlyConfigured(f"{name}={mask(url)} is invalid: {allowed}.") from None
     if config.get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
-        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL.")
+        raise ImproperlyConfigured(f"{name}={mask(url)} is not supported: {allowed}.")
     if config["ENGINE"].endswith("postgresql"):
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     return config
@@ -60,7 +59,8 @@ def _database(url: str) -> dict:
 DATABASES = {
     "default": _database(_read.raw("DATABASE_URL")),
     # The reporting replica; the demo points it at a closed port to show a connection failure.
-    "replica": {**_database(_read.raw("REPLICA_DATABASE_URL") or "postgres://muejam@127.0.0.1:1/replica"),
+    "replica": {**_database(_read.raw("REPLICA_DATABASE_URL") or "postgres://muejam@127.0.0.1:1/replica",
+                            "REPLICA_DATABASE_URL"),
                 "TEST": {"MIRROR": "default"}},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -210,15 +210,25 @@ def test_the_good_grouping_rule_is_accepted_and_applied_by_the_classifier():
                      id="traces-1.5"),
         pytest.param({"SENTRY_GROUPING_RULES": '[{"message": "timeout (", "category": "external"}]'},
                      "SENTRY_GROUPING_RULES[0]", id="bad-grouping-rule"),
+        pytest.param({"DATABASE_URL": "mysql://root:hunter2pw@db/app"},
+                     "DATABASE_URL='mysql://***@db/***' is not supported", id="database-url-engine"),
+        pytest.param({"DATABASE_URL": "postgres://u:hunter2pw@db:port/app"}, "DATABASE_URL='***' is invalid",
+                     id="database-url-malformed"),
+        pytest.param({"REPLICA_DATABASE_URL": "redis://127.0.0.1:6379/0"},
+                     "REPLICA_DATABASE_URL='redis://***'", id="replica-url"),
+        pytest.param({"EMAIL_PORT": "70000"}, "EMAIL_PORT='70000'", id="email-port"),
+        pytest.param({"EMAIL_USE_TLS": "maybe"}, "EMAIL_USE_TLS='maybe'", id="email-tls"),
+        pytest.param({"DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG='perhaps'", id="django-debug"),
     ],
 )
 def test_manage_py_check_refuses_to_start_with_a_bad_setting(env, named):
-    """`manage.py check` with a bad variable exits non-zero, and stderr names the variable and the error."""
+    """`manage.py check` with a bad variable exits non-zero; stderr names it (masked) and the error."""
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**os.environ, **env},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr
+    assert "hunter2pw" not in result.stderr
 
 
 def test_slack_enabled_without_webhook_raises():
