@@ -1,15 +1,17 @@
-"""Celery delivery with a real worker: the task delivers to the Slack stand-in and retries a 429."""
+"""Celery delivery with a real worker on Redis and on RabbitMQ: the task delivers and retries a 429."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
-from kombu import Queue
+from celery import Celery, bootsteps
+from celery.contrib.testing.worker import TestWorkController, start_worker
+from celery.signals import task_postrun, task_received
+from kombu import Exchange, Queue
 
 import infrastructure.tasks  # registers the shared task with every app
 from infrastructure import settings as settings_module
@@ -18,18 +20,71 @@ from infrastructure.alerting.counters import MemoryStore
 from infrastructure.alerting.dispatch import DELIVER_TASK, RetryPolicy, celery_publisher
 from infrastructure.alerting.render import build_alert
 from infrastructure.settings import Settings
-from tests.support.services import require_redis
+from tests.support.services import require_rabbitmq, require_redis
 from tests.support.slack import SERVER_ERROR, SlackStandIn, rate_limited
 from tests.support.smtp import free_port
 
-# Redis as the test broker: a pyamqp worker takes about ten seconds to shut down in start_worker,
-# which would dominate the suite; the delivery code does not depend on the transport.
-BROKER = "redis://127.0.0.1:6379/14"
+# Each worker test runs once per broker the project supports; each param requires its service
+# (a skip on a laptop, a failure under CI=true). Redis uses db 14; RabbitMQ the default vhost.
+BROKERS = {
+    "redis": ("redis://127.0.0.1:6379/14", require_redis),
+    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672//", require_rabbitmq),
+}
 
 
 def alert() -> dict[str, Any]:
     return build_alert(rule="database_connection", severity="critical", title="Database connection failure",
                        error_type="OperationalError", message="could not connect", environment="test")
+
+
+class TaskRuns:
+    """The delivery task's trips through the worker, recorded from Celery's signals in the worker thread.
+
+    `received` holds (task id, worker node name, queue) for each message the worker's consumer took
+    off the broker: task_received is sent by the consumer only, never in eager mode. `runs` holds
+    (task id, state, result) for each execution; a retry's result is the name of its exception.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, str]] = []
+        self.runs: list[tuple[str, str, Any]] = []
+        self._cond = threading.Condition()
+
+    def on_received(self, sender: Any = None, request: Any = None, **_: Any) -> None:
+        if request.name == DELIVER_TASK:
+            with self._cond:
+                self.received.append((request.id, request.hostname, request.delivery_info.get("routing_key")))
+                self._cond.notify_all()
+
+    def on_postrun(self, sender: Any = None, task_id: str = "", state: str = "", retval: Any = None,
+                   **_: Any) -> None:
+        if getattr(sender, "name", None) == DELIVER_TASK:
+            result = retval if isinstance(retval, bool) else type(retval).__name__
+            with self._cond:
+                self.runs.append((task_id, state, result))
+                self._cond.notify_all()
+
+    def wait_for(self, runs: int, timeout: float = 30.0) -> bool:
+        """Wait until at least `runs` executions finished."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.runs) >= runs, timeout)
+
+
+class WakeUp(bootsteps.StartStopStep):
+    """Wakes the worker's event loop every 0.1 s, so it sees start_worker's stop request at once.
+
+    Without a timer due sooner, kombu's hub polls for up to ten seconds: a pyamqp worker then
+    outlives start_worker's shutdown_timeout and the fixture fails at teardown.
+    """
+
+    def start(self, c: Any) -> None:
+        if c.hub is not None:
+            c.hub.call_repeatedly(0.1, lambda: None)
+
+
+def via_worker(task_id: str, worker: TestWorkController) -> tuple[str, str, str]:
+    """What `received` holds for a task the worker took off its private queue."""
+    return task_id, worker.hostname, worker.app.conf.task_default_queue
 
 
 @pytest.fixture
@@ -50,33 +105,76 @@ def worker_settings(slack: SlackStandIn) -> Iterator[Settings]:
     settings_module._current = saved
 
 
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def broker(request: pytest.FixtureRequest) -> str:
+    """The broker URL for this param, once its service is known to be up."""
+    url, require = BROKERS[request.param]
+    require()
+    return url
+
+
 @pytest.fixture
-def celery_app(worker_settings) -> Iterator[Celery]:
-    """A test Celery app on Redis db 14 and a private queue, with a real worker thread consuming it."""
-    require_redis()
+def task_runs() -> Iterator[TaskRuns]:
+    """Records delivery-task runs; connected before the worker starts, disconnected after it stops."""
+    runs = TaskRuns()
+    task_received.connect(runs.on_received, weak=False)
+    task_postrun.connect(runs.on_postrun, weak=False)
+    yield runs
+    task_postrun.disconnect(runs.on_postrun)
+    task_received.disconnect(runs.on_received)
+
+
+@pytest.fixture
+def celery_worker(broker: str, worker_settings, task_runs) -> Iterator[TestWorkController]:
+    """A real worker thread consuming a private, per-run queue on the broker; the queue is deleted after."""
     queue = f"alerting-test-{uuid.uuid4().hex}"
-    app = Celery("alerting-test", broker=BROKER, set_as_current=False)
+    app = Celery("alerting-test", broker=broker, set_as_current=False)
     app.conf.update(task_default_queue=queue, task_queues=[Queue(queue, auto_delete=True, durable=False)],
-                    broker_connection_retry_on_startup=False, worker_hijack_root_logger=False)
+                    broker_connection_retry_on_startup=False, worker_hijack_root_logger=False,
+                    worker_enable_remote_control=False)  # no pidbox queue and exchange to leave behind
+    app.steps["consumer"].add(WakeUp)
     assert DELIVER_TASK in app.tasks
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-        yield app
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        delete_queue(app, queue)
+
+
+def delete_queue(app: Celery, queue: str) -> None:
+    """Remove the run's queue, anything left in it, and the exchange Celery declared for it."""
     with app.connection_for_write() as connection:
-        client = connection.default_channel.client
-        for key in client.scan_iter(f"*{queue}*"):  # the queue and kombu's bindings for it
-            client.delete(key)
+        channel = connection.default_channel
+        if connection.transport.driver_type == "redis":
+            for key in channel.client.scan_iter(f"*{queue}*"):  # the queue and kombu's bindings for it
+                channel.client.delete(key)
+            return
+        # RabbitMQ drops an auto_delete queue with its last consumer; delete it anyway (idempotent),
+        # and the durable direct exchange named after it, which would otherwise outlive the run.
+        channel.queue_delete(queue)
+        Exchange(queue).bind(channel).delete()
 
 
-def test_the_task_delivers_and_retries_a_429_after_retry_after(celery_app, slack):
-    """A 429 with Retry-After makes the task retry via countdown; the alert then arrives once."""
+@pytest.fixture
+def celery_app(celery_worker: TestWorkController) -> Celery:
+    return celery_worker.app
+
+
+def test_the_task_delivers_and_retries_a_429_after_retry_after(celery_app, celery_worker, task_runs, slack):
+    """A 429 with Retry-After makes the worker retry the same task via the broker; the alert arrives once."""
     slack.answer(rate_limited(1))
-    celery_publisher(app=celery_app)("slack", alert())
+    sent = celery_publisher(app=celery_app)("slack", alert())
     assert slack.wait_for(accepted=1, timeout=30)
     assert len(slack.received) == 2 and len(slack.accepted) == 1
     assert slack.accepted[0]["blocks"][0]["text"]["text"] == "[CRITICAL] OperationalError"
+    assert task_runs.wait_for(runs=2)
+    assert task_runs.received == [via_worker(sent.id, celery_worker)] * 2
+    assert task_runs.runs == [(sent.id, "RETRY", "Retry"), (sent.id, "SUCCESS", True)]
 
 
-def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, slack, worker_settings):
+def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, celery_worker, task_runs, slack,
+                                                                  worker_settings):
     """A rule firing in the engine is published as a task and delivered by the worker."""
     dispatcher = build_dispatcher(worker_settings, str, publish=celery_publisher(app=celery_app))
     engine = build_engine(worker_settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher,
@@ -87,11 +185,17 @@ def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, sla
     assert engine.flush(10)
     assert slack.wait_for(accepted=1, timeout=30)
     dispatcher.close()
+    assert task_runs.wait_for(runs=1)
+    [(task_id, _, _)] = task_runs.received
+    assert task_runs.received == [via_worker(task_id, celery_worker)]
+    assert task_runs.runs == [(task_id, "SUCCESS", True)]
 
 
-def test_a_dead_broker_falls_back_to_direct_delivery(slack, worker_settings):
+@pytest.mark.parametrize("scheme", ["redis://127.0.0.1:{port}/0", "amqp://guest:guest@127.0.0.1:{port}//"],
+                         ids=["redis", "rabbitmq"])
+def test_a_dead_broker_falls_back_to_direct_delivery(slack, worker_settings, scheme):
     """If the broker cannot take the task, the alert is still delivered, from the process itself."""
-    dead = celery_publisher(f"redis://127.0.0.1:{free_port()}/0")
+    dead = celery_publisher(scheme.format(port=free_port()))
     dispatcher = build_dispatcher(worker_settings, str, publish=dead,
                                   policy=RetryPolicy(attempts=3, base=0.01, jitter=0.0))
     dispatcher.submit(alert())
@@ -100,12 +204,15 @@ def test_a_dead_broker_falls_back_to_direct_delivery(slack, worker_settings):
     dispatcher.close()
 
 
-def test_the_task_gives_up_after_bounded_retries(celery_app, slack, monkeypatch):
-    """A Slack that keeps failing is retried a bounded number of times, then given up."""
+def test_the_task_gives_up_after_bounded_retries(celery_app, celery_worker, task_runs, slack, monkeypatch):
+    """A Slack that keeps failing is retried a bounded number of times by the worker, then given up."""
     monkeypatch.setattr(infrastructure.tasks, "POLICY", RetryPolicy(attempts=3, base=0.05, jitter=0.0))
     task = celery_app.tasks[DELIVER_TASK]
     monkeypatch.setattr(task, "max_retries", 2)
     slack.default = SERVER_ERROR
-    celery_publisher(app=celery_app)("slack", alert())
+    sent = celery_publisher(app=celery_app)("slack", alert())
     assert slack.wait_for(accepted=0, received=3, timeout=30)
     assert not slack.wait_for(accepted=0, received=4, timeout=1.0)
+    assert task_runs.wait_for(runs=3)
+    assert task_runs.received == [via_worker(sent.id, celery_worker)] * 3
+    assert task_runs.runs == [(sent.id, "RETRY", "Retry")] * 2 + [(sent.id, "SUCCESS", False)]
