@@ -142,6 +142,7 @@ _DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 # IBAN mod-97: letters count as 10..35.
 _IBAN_NUMBERS = {ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
 _HEX_DIGITS = "0123456789abcdefABCDEF"
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def luhn_ok(digits: str) -> bool:

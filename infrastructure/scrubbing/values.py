@@ -188,6 +188,8 @@ def _numbers(s: str) -> str:
         kind, end = m.lastgroup, m.end()
         if kind == "card":
             new, end = _card_run(s, start, end)
+            if new is not None and _in_hex_id(s, start, end):
+                new = None
         else:
             new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0])
         if new is not None:
@@ -195,6 +197,31 @@ def _numbers(s: str) -> str:
             pos = end
         at = end
     return "".join(out) + s[pos:] if out else s
+
+
+_HEX_ID_CHARS = frozenset("0123456789abcdefABCDEF-")
+_HEX_LETTERS = frozenset("abcdefABCDEF")
+_ID_REACH = 64  # the longest id looked at: a SHA-256 in hex
+
+
+def _in_hex_id(s: str, start: int, end: int) -> bool:
+    """True when ``s[start:end]`` lies inside a UUID or a hex id of 24+ characters.
+
+    Their digit groups line up into a Luhn-valid run now and then (one UUID4 in about 1,400),
+    but an id is never a card. The look around is bounded, so a megabyte of hex costs no more
+    than a megabyte of digits.
+    """
+    a, b, n = start, end, len(s)
+    while a > 0 and start - a < _ID_REACH and s[a - 1] in _HEX_ID_CHARS:
+        a -= 1
+    while b < n and b - end < _ID_REACH and s[b] in _HEX_ID_CHARS:
+        b += 1
+    token = s[a:b].strip("-")
+    if not _HEX_LETTERS.intersection(token):
+        return False  # all digits: a run the card rules decide on
+    if "-" in token:
+        return bool(p.UUID.fullmatch(token))
+    return 24 <= len(token) <= _ID_REACH
 
 
 def _card_run(s: str, start: int, end: int) -> tuple[str | None, int]:
