@@ -1,4 +1,4 @@
-"""Redis going away mid-run: alerts still fire from memory, nothing raises, sharing resumes."""
+"""Redis going away mid-run: alerts still fire from memory, requests keep their status, sharing resumes."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
+import requests
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from infrastructure.alerting import build_engine, build_store
 from infrastructure.alerting.dispatch import Dispatcher
+from infrastructure.sentry_alerts import flush
+from infrastructure.sentry_config import init_sentry
 from infrastructure.settings import Settings
 from tests.support.services import require_redis
-from tests.support.smtp import free_port
+from tests.support.slack import SlackStandIn
+from tests.support.smtp import free_port, smtp_server, smtp_settings
 
 
 class TcpProxy:
@@ -96,7 +104,7 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 
 def test_alerts_fire_from_memory_while_redis_is_away_and_sharing_resumes():
-    """Stop the proxy: alerts still fire and nothing raises; restart it: counts go to Redis again."""
+    """Stop the proxy: alerts still fire from memory, not Redis; restart it: counts go to Redis again."""
     require_redis()
     import redis
 
@@ -113,7 +121,7 @@ def test_alerts_fire_from_memory_while_redis_is_away_and_sharing_resumes():
 
         proxy.stop()
         for _ in range(10):
-            engine.observe_event(event("during"))  # must not raise
+            engine.observe_event(event("during"))
         engine.observe_request(True)
         assert not store.shared
         assert [a["message"] for a in sent.alerts] == ["during"]
@@ -133,6 +141,82 @@ def _key(issue: str) -> str:
     from infrastructure.alerting.rules import digest
 
     return f"burst:{digest((issue,))}"
+
+
+@contextlib.contextmanager
+def paging(rx, **overrides) -> Iterator[tuple]:
+    """The app wired to the receiver, a real SMTP server and a Slack stand-in; restored afterwards."""
+    original = django_settings.SENTRY
+    with SlackStandIn() as slack, smtp_server() as smtp, override_settings(**smtp_settings(smtp.port)):
+        runtime = init_sentry(original.with_overrides(
+            dsn=rx.dsn, traces_sample_rate=0.0, profiles_sample_rate=0.0,
+            email_alerts_enabled=True, alert_email_recipients=("oncall@example.com",),
+            slack_alerts_enabled=True, slack_webhook_url=slack.url, **overrides))
+        try:
+            yield runtime, smtp, slack
+        finally:
+            flush(10)
+            init_sentry(original)
+
+
+def _statuses(live_server, *paths: str) -> list[int]:
+    return [requests.get(live_server.url + path, timeout=10).status_code for path in paths]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_requests_keep_their_status_and_a_database_failure_pages_from_memory_while_redis_is_away(
+        envelope_receiver, live_server):
+    """With the alert counters' Redis stopped, real requests get their usual 200 or 500, the refused
+    replica connection pages once (counted in memory: nothing reaches Redis), and once Redis is back
+    the app's request and error counts land in Redis again."""
+    require_redis()
+    import redis
+
+    proxy, environment = TcpProxy(("127.0.0.1", 6379)), f"failover-{uuid.uuid4().hex[:12]}"
+    prefix = f"muejam:alerts:{environment}:"  # build_store's prefix for this environment
+    direct = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    proxy.start()
+    try:
+        with paging(envelope_receiver, environment=environment,
+                    redis_url=f"redis://127.0.0.1:{proxy.port}/15",
+                    critical_error_threshold=1000, error_rate_min_requests=10_000) as (runtime, smtp, slack):
+            store = runtime.alerts.store
+            assert _statuses(live_server, "/api/books/") == [200]
+            runtime.alerts.flush_requests()
+            assert store.shared and direct.exists(f"{prefix}w:rate:requests")
+            direct.delete(f"{prefix}w:rate:requests")
+
+            proxy.stop()
+            paths = ["/api/books/", "/api/reports/overdue/", "/api/health/replica/", "/api/books/",
+                     "/api/health/replica/", "/api/books/"]
+            assert _statuses(live_server, *paths) == [200, 500, 500, 200, 500, 200]
+            runtime.alerts.flush_requests()
+            assert flush(10)
+            assert smtp.recorder.wait_for(1) and slack.wait_for(1)
+            assert not store.shared
+            assert list(direct.scan_iter(f"{prefix}*")) == []
+            assert len(smtp.messages) == 1 and len(slack.accepted) == 1
+            subject = str(make_header(decode_header(smtp.messages[0].message["Subject"])))
+            assert subject.startswith("[CRITICAL] OperationalError")
+            assert "Database connection failure" in str(slack.accepted[0])
+
+            proxy.start()
+
+            def shared_again() -> bool:
+                assert _statuses(live_server, "/api/books/") == [200]
+                runtime.alerts.flush_requests()  # a store call lets the store probe Redis
+                return store.shared
+
+            assert wait_until(shared_again, timeout=20)
+            assert _statuses(live_server, "/api/reports/overdue/", "/api/books/") == [500, 200]
+            runtime.alerts.flush_requests()
+            assert direct.exists(f"{prefix}w:rate:requests")
+            assert list(direct.scan_iter(f"{prefix}w:burst:*"))
+        assert len(smtp.messages) == 1 and len(slack.accepted) == 1
+    finally:
+        proxy.stop()
+        for key in direct.scan_iter(f"{prefix}*"):
+            direct.delete(key)
 
 
 @pytest.mark.parametrize("errors", [1, 10])
