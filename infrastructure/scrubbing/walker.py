@@ -2,7 +2,9 @@
 
 Containers are mutated in place. Depth is bounded, and below ``_TRACK_DEPTH`` every container
 is remembered so that cycles become a placeholder and shared sub-trees are walked once, which
-keeps the cost linear even for hostile structures.
+keeps the cost linear even for hostile structures. The same memo maps each string already
+scrubbed in this event to its result: a request repr or a large value passed down the stack
+shows up in the variables of every frame, and is scanned once.
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ class Walker:
         """Return ``obj`` scrubbed: strings replaced, containers scrubbed in place."""
         t = type(obj)
         if t is str:
-            return self.text(obj)
+            new = memo.get(obj)
+            if new is None:
+                new = memo[obj] = self.text(obj)
+            return new
         if t is dict:
             return self.walk_dict(obj, depth, memo)
         if t is list:
@@ -85,7 +90,9 @@ class Walker:
             elif type(v) is str:
                 if len(v) < _SHORT:
                     continue
-                nv = text(v)
+                nv = memo.get(v)
+                if nv is None:
+                    nv = memo[v] = text(v)
             elif type(v) is dict:
                 nv = self.walk_dict(v, inner, memo)
             else:
@@ -110,7 +117,9 @@ class Walker:
             elif type(v) is str:
                 if len(v) < _SHORT:
                     continue
-                nv = self.text(v)
+                nv = memo.get(v)
+                if nv is None:
+                    nv = memo[v] = self.text(v)
             else:
                 nv = self.walk(v, depth, memo)
             if nv is not v:
@@ -125,7 +134,9 @@ class Walker:
         text, depth = self.text, depth + 1
         for i, v in enumerate(items):
             if type(v) is str:
-                nv = text(v)
+                nv = memo.get(v)
+                if nv is None:
+                    nv = memo[v] = text(v)
             elif _is_pair(v) and self._decide(v[0]):
                 nv = self._filter_pair(v, depth, memo)
             else:
