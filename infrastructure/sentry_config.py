@@ -11,7 +11,7 @@ from typing import Any
 
 import sentry_sdk
 
-from infrastructure.runtime import Runtime, build_runtime, current_runtime
+from infrastructure.runtime import Runtime, build_runtime
 from infrastructure.settings import Settings, get_settings, set_settings
 
 __all__ = ["ErrorTracker", "init_sentry"]
@@ -133,8 +133,3 @@ class ErrorTracker:
     def set_context(name: str, context: dict[str, Any]) -> None:
         """Attach a named context block to later events of this request or task."""
         sentry_sdk.set_context(str(name), context if isinstance(context, dict) else {"value": context})
-
-    @staticmethod
-    def runtime() -> Runtime | None:
-        """The process's wiring (pipelines, alert engine), once init_sentry() has run."""
-        return current_runtime()

@@ -169,3 +169,24 @@ def test_automatic_capture_snippet_reports_the_view_error(tracked, live_server):
     assert tracked.wait_for(lambda r: any(
         e.get("exception", {}).get("values", [{}])[-1].get("value") == "Something went wrong!"
         for e in r.events()), timeout=10)
+
+
+def test_error_tracker_has_exactly_the_specs_methods_and_signatures():
+    """The public face is the spec's five methods with the spec's parameters and defaults, nothing more."""
+    import inspect
+
+    from infrastructure.sentry_config import ErrorTracker
+
+    public = {name for name in vars(ErrorTracker) if not name.startswith("_")}
+    assert public == {"capture_exception", "capture_message", "set_user", "set_tag", "set_context"}
+    for name, expected in {
+        "capture_exception": "(exception, context=None, level='error')",
+        "capture_message": "(message, level='info', context=None)",
+        "set_user": "(user_id, email=None, username=None)",
+        "set_tag": "(key, value)",
+        "set_context": "(name, context)",
+    }.items():
+        params = inspect.signature(getattr(ErrorTracker, name)).parameters.values()
+        bare = ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+                         for p in params)
+        assert f"({bare})" == expected, name
