@@ -110,10 +110,10 @@ CLERK_API_URL = _read.raw("CLERK_API_URL") or "https://api.clerk.com"
 RESEND_API_URL = _read.raw("RESEND_API_URL") or "https://api.resend.com"
 # The endpoints configured above group and page as their services (an S3-compatible store on
 # its own host is still 's3'); SENTRY_SERVICE_HOSTS entries win.
-_configured = (("s3", S3_ENDPOINT_URL), ("clerk", CLERK_API_URL), ("resend", RESEND_API_URL))
-SENTRY = SENTRY.with_overrides(service_hosts=MappingProxyType({
-    **{urlsplit(url).netloc.lower(): name for name, url in _configured if url and urlsplit(url).netloc},
-    **SENTRY.service_hosts}))
+_configured = {urlsplit(url or "").netloc.lower(): name for name, url in
+               (("s3", S3_ENDPOINT_URL), ("clerk", CLERK_API_URL), ("resend", RESEND_API_URL))}
+_configured.pop("", None)  # unset, or not a URL with a host
+SENTRY = SENTRY.with_overrides(service_hosts=MappingProxyType({**_configured, **SENTRY.service_hosts}))
 
 LOGGING = {
     "version": 1,

@@ -7,23 +7,19 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
 import requests
-from django.conf import settings as django_settings
-from django.test import override_settings
 
 from infrastructure.alerting import build_engine, build_store
 from infrastructure.alerting.dispatch import Dispatcher
 from infrastructure.sentry_alerts import flush
-from infrastructure.sentry_config import init_sentry
 from infrastructure.settings import Settings
+from tests.support.paging import paging
 from tests.support.services import require_redis
-from tests.support.slack import SlackStandIn
-from tests.support.smtp import free_port, smtp_server, smtp_settings
+from tests.support.smtp import free_port
 
 
 class TcpProxy:
@@ -141,22 +137,6 @@ def _key(issue: str) -> str:
     from infrastructure.alerting.rules import digest
 
     return f"burst:{digest((issue,))}"
-
-
-@contextlib.contextmanager
-def paging(rx, **overrides) -> Iterator[tuple]:
-    """The app wired to the receiver, a real SMTP server and a Slack stand-in; restored afterwards."""
-    original = django_settings.SENTRY
-    with SlackStandIn() as slack, smtp_server() as smtp, override_settings(**smtp_settings(smtp.port)):
-        runtime = init_sentry(original.with_overrides(
-            dsn=rx.dsn, traces_sample_rate=0.0, profiles_sample_rate=0.0,
-            email_alerts_enabled=True, alert_email_recipients=("oncall@example.com",),
-            slack_alerts_enabled=True, slack_webhook_url=slack.url, **overrides))
-        try:
-            yield runtime, smtp, slack
-        finally:
-            flush(10)
-            init_sentry(original)
 
 
 def _statuses(live_server, *paths: str) -> list[int]:

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.header import decode_header, make_header
 
 import pytest
 import requests
-from django.conf import settings as django_settings
-from django.test import override_settings
 
 from infrastructure.sentry_alerts import flush
-from infrastructure.sentry_config import init_sentry
-from tests.support.slack import SlackStandIn
-from tests.support.smtp import smtp_server, smtp_settings
+from tests.support.external import unavailable_services
+from tests.support.paging import paging
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def paging(rx, **overrides) -> Iterator[tuple]:
-    """The app wired to the receiver, a real SMTP server and a Slack stand-in; restored afterwards."""
-    original = django_settings.SENTRY
-    with SlackStandIn() as slack, smtp_server() as smtp, override_settings(**smtp_settings(smtp.port)):
-        runtime = init_sentry(original.with_overrides(
-            dsn=rx.dsn, traces_sample_rate=0.0, profiles_sample_rate=0.0,
-            email_alerts_enabled=True, alert_email_recipients=("oncall@example.com",),
-            slack_alerts_enabled=True, slack_webhook_url=slack.url, **overrides))
-        try:
-            yield runtime, smtp, slack
-        finally:
-            flush(10)
-            init_sentry(original)
 
 
 def _subject(received) -> str:
@@ -96,29 +75,20 @@ def test_the_error_rate_pages_only_over_threshold_and_volume(envelope_receiver, 
 
 def test_each_failing_external_service_pages_once_on_both_channels(envelope_receiver, live_server, settings):
     """S3, Clerk and Resend answering 503 page once each; a second failure of one, in cooldown, does not."""
-    from library.demo import standins
     from library.models import Author, Book, Loan
 
     author = Author.objects.create(id=1, name="Ada")
     Book.objects.create(id=1, title="One", isbn="isbn-1", author=author)
     Loan.objects.create(id=1, book_id=1, reader="r", email="r@example.com", due="2030-01-01")
-    stubs = {name: standins.unavailable_service() for name in ("s3", "clerk", "resend")}
-    try:
-        settings.S3_ENDPOINT_URL, settings.CLERK_API_URL = stubs["s3"].url, stubs["clerk"].url
-        settings.RESEND_API_URL = stubs["resend"].url
-        hosts = {**django_settings.SENTRY.service_hosts,
-                 **{stub.url.split("//", 1)[1]: name for name, stub in stubs.items()}}
-        with paging(envelope_receiver, service_hosts=hosts, critical_error_threshold=1000,
-                    error_rate_min_requests=10_000) as (_, smtp, slack):
-            for _ in range(2):
-                requests.post(live_server.url + "/api/books/1/cover/", data=b"jpeg", timeout=30)
-                requests.post(live_server.url + "/api/auth/verify/", json={"token": "sess_1"}, timeout=30)
-                requests.post(live_server.url + "/api/loans/1/remind/", timeout=30)
-            assert flush(10)
-            assert smtp.recorder.wait_for(3) and slack.wait_for(3)
-    finally:
-        for stub in stubs.values():
-            stub.stop()
+    with unavailable_services(settings) as hosts, paging(
+            envelope_receiver, service_hosts=hosts, critical_error_threshold=1000,
+            error_rate_min_requests=10_000) as (_, smtp, slack):
+        for _ in range(2):
+            requests.post(live_server.url + "/api/books/1/cover/", data=b"jpeg", timeout=30)
+            requests.post(live_server.url + "/api/auth/verify/", json={"token": "sess_1"}, timeout=30)
+            requests.post(live_server.url + "/api/loans/1/remind/", timeout=30)
+        assert flush(10)
+        assert smtp.recorder.wait_for(3) and slack.wait_for(3)
     assert len(smtp.messages) == 3 and len(slack.accepted) == 3
     services = sorted(str(p).split("*Service*\\n", 1)[1].split("'", 1)[0] for p in slack.accepted)
     assert services == ["clerk", "resend", "s3"]

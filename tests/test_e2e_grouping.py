@@ -11,8 +11,8 @@ from django.conf import settings as django_settings
 
 from infrastructure.sentry_config import init_sentry
 from library.auth import issue_token
-from library.demo import standins
 from library.models import Author, Book
+from tests.support.external import unavailable_services
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -78,23 +78,15 @@ def test_the_cancelled_report_and_the_dead_replica_are_timeout_and_connection(tr
 
 def test_external_failures_group_by_service(tracked, live_server, books, settings):
     """S3, Clerk and Resend failures are three issues, one per service, however often they fail."""
-    stubs = {name: standins.unavailable_service() for name in ("s3", "clerk", "resend")}
-    try:
-        hosts = {**django_settings.SENTRY.service_hosts,
-                 **{stub.url.split("//", 1)[1]: name for name, stub in stubs.items()}}
+    with unavailable_services(settings) as hosts:
         init_sentry(django_settings.SENTRY.with_overrides(dsn=tracked.dsn, service_hosts=hosts,
                                                           profiles_sample_rate=0.0))
-        settings.S3_ENDPOINT_URL, settings.CLERK_API_URL = stubs["s3"].url, stubs["clerk"].url
-        settings.RESEND_API_URL = stubs["resend"].url
         from library.models import Loan
 
         Loan.objects.create(id=1, book_id=1, reader="r", email="r@example.com", due="2030-01-01")
         _call(live_server, "POST", "/api/books/1/cover/", times=2, data=b"jpeg")
         _call(live_server, "POST", "/api/auth/verify/", times=2, json={"token": "sess_1"})
         _call(live_server, "POST", "/api/loans/1/remind/", times=2)
-    finally:
-        for stub in stubs.values():
-            stub.stop()
     groups = _groups(tracked, "external")
     assert groups == {("external", "s3", "http_5xx"): 2, ("external", "clerk", "http_5xx"): 2,
                       ("external", "resend", "http_5xx"): 2}
