@@ -1,25 +1,29 @@
 """Django settings for the MueJam Library backend: the environment is read once, here."""
 
+import os
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-import environ
-from django.core.exceptions import ImproperlyConfigured
-
+from config.env import ProjectEnv
+from infrastructure.envvars import SettingsError, collect, read_dotenv
 from infrastructure.sentry_config import init_sentry
-from infrastructure.settings import EnvReader, load_settings, mask
+from infrastructure.settings import collect_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-environ.Env.read_env(BASE_DIR / ".env", parse_comments=True)  # never overrides variables already set
-_env = environ.Env()
-_read = EnvReader(_env.ENVIRON)
+read_dotenv(BASE_DIR / ".env", os.environ)  # never overrides variables already set
 
-SENTRY = load_settings(_env.ENVIRON)
+# Both tables in one pass, so an operator sees every bad variable at once (manage.py, wsgi.py
+# and asgi.py print the lines without a traceback).
+_problems: list = []
+SENTRY = collect_settings(os.environ, _problems)
+ENV = ProjectEnv(**collect(ProjectEnv, os.environ, _problems))
+if _problems:
+    raise SettingsError(_problems)
 
-SECRET_KEY = _read.raw("DJANGO_SECRET_KEY") or "dev-only-insecure-key-change-me"
-DEBUG = _read.boolean("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = list(_read.items("DJANGO_ALLOWED_HOSTS")) or ["localhost", "127.0.0.1", "testserver"]
+SECRET_KEY = ENV.secret_key
+DEBUG = ENV.debug
+ALLOWED_HOSTS = list(ENV.allowed_hosts)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -39,28 +43,15 @@ TEMPLATES = [
 ]
 
 
-def _database(url: str, name: str = "DATABASE_URL") -> dict:
-    if not url:
-        (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "db.sqlite3"}
-    allowed = ("use postgres://user:password@host:5432/name or sqlite:///path/to/db.sqlite3, "
-               "or leave it unset for the SQLite default")
-    try:
-        config = environ.Env.db_url_config(url)
-    except Exception:
-        raise ImproperlyConfigured(f"{name}={mask(url)} is invalid: {allowed}.") from None
-    if config.get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
-        raise ImproperlyConfigured(f"{name}={mask(url)} is not supported: {allowed}.")
-    if config["ENGINE"].endswith("postgresql"):
-        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    return config
-
-
+if ENV.database is None:
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
 DATABASES = {
-    "default": _database(_read.raw("DATABASE_URL")),
+    "default": ENV.database or {"ENGINE": "django.db.backends.sqlite3",
+                                "NAME": BASE_DIR / "var" / "db.sqlite3"},
     # The reporting replica; the demo points it at a closed port to show a connection failure.
-    "replica": {**_database(_read.raw("REPLICA_DATABASE_URL") or "postgres://muejam@127.0.0.1:1/replica",
-                            "REPLICA_DATABASE_URL"),
+    "replica": {**(ENV.replica or {"ENGINE": "django.db.backends.postgresql", "NAME": "replica",
+                                   "USER": "muejam", "HOST": "127.0.0.1", "PORT": 1,
+                                   "OPTIONS": {"connect_timeout": 5}}),
                 "TEST": {"MIRROR": "default"}},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -78,21 +69,21 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "infrastructure.drf.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["library.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_THROTTLE_RATES": {"book_detail": _read.raw("LIBRARY_BOOK_RATE") or "30/minute",
+    "DEFAULT_THROTTLE_RATES": {"book_detail": ENV.library_book_rate,
                                "reports": "10/minute",
                                "user": "1000/hour", "anon": "100/minute"},
     "UNAUTHENTICATED_USER": None,
 }
 
 # Email: Django's mail API carries the alert emails; any Django email backend works.
-EMAIL_BACKEND = _read.raw("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = _read.raw("EMAIL_HOST", "localhost")
-EMAIL_PORT = _read.integer("EMAIL_PORT", 25, 1, 65535)
-EMAIL_HOST_USER = _read.raw("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = _read.raw("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = _read.boolean("EMAIL_USE_TLS", False)
+EMAIL_BACKEND = ENV.email_backend
+EMAIL_HOST = ENV.email_host
+EMAIL_PORT = ENV.email_port
+EMAIL_HOST_USER = ENV.email_host_user
+EMAIL_HOST_PASSWORD = ENV.email_host_password
+EMAIL_USE_TLS = ENV.email_use_tls
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = _read.raw("DEFAULT_FROM_EMAIL") or "MueJam alerts <alerts@muejam.local>"
+DEFAULT_FROM_EMAIL = ENV.default_from_email
 
 # Celery: with no broker the tasks run in-process, so the demo needs nothing installed.
 CELERY_BROKER_URL = SENTRY.celery_broker_url or "memory://localhost/"
@@ -105,9 +96,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "infrastructure.probe_queue_depth", "schedule": 60.0}}
 
 # External services the library calls; the demo points them at loopback stand-ins.
-S3_ENDPOINT_URL = _read.raw("S3_ENDPOINT_URL")
-CLERK_API_URL = _read.raw("CLERK_API_URL") or "https://api.clerk.com"
-RESEND_API_URL = _read.raw("RESEND_API_URL") or "https://api.resend.com"
+S3_ENDPOINT_URL = ENV.s3_endpoint_url
+CLERK_API_URL = ENV.clerk_api_url
+RESEND_API_URL = ENV.resend_api_url
 # The endpoints configured above group and page as their services (an S3-compatible store on
 # its own host is still 's3'); SENTRY_SERVICE_HOSTS entries win.
 _configured = {urlsplit(url or "").netloc.lower(): name for name, url in
@@ -120,7 +111,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "level": _read.raw("LOG_LEVEL") or "WARNING"}},
+                             "level": ENV.log_level.upper()}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # INFO records of our own code become Sentry breadcrumbs; the console still shows WARNING and up.
     "loggers": {name: {"level": "INFO"} for name in ("library", "infrastructure", "config")},

@@ -1,223 +1,206 @@
-"""One immutable, validated settings object built from the environment, once, at start-up."""
+"""Every variable the error-tracking system reads, declared once, parsed once at start-up.
+
+Each field of `Settings` names its environment variable, parser, default and doc line
+(infrastructure/envvars.py). `load_settings(environ)` reads them all from one mapping and
+reports every bad variable at once; nothing here reads `os.environ` behind a caller's back.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from infrastructure.envvars import (
+    Invalid,
+    Problem,
+    SettingsError,
+    allows,
+    boolean,
+    collect,
+    env,
+    frozen_map,
+    integer,
+    is_loopback,
+    items,
+    mask,
+    matching,
+    number,
+    split_url,
+    url,
+)
+
+__all__ = ["BASE_DIR", "DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
-)
-_ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
-
+DEFAULT_INBOX = BASE_DIR / "var" / "sentry_inbox.sqlite3"
 DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
     "*.amazonaws.com": "s3",
     "api.clerk.com": "clerk",
     "api.resend.com": "resend",
 }
+DEFAULT_CHANNELS = ("infrastructure.alerting.channels.slack.SlackChannel",
+                    "infrastructure.alerting.channels.email.EmailChannel")
+_SPEC_PLACEHOLDER_DSN = "https://your-sentry-dsn@sentry.io/project-id"
+_DSN_ALLOWED = "a Sentry DSN like https://<public_key>@<host>/<project_id>, or empty for the local inbox"
+_KEYS = "comma-separated key names (letters, digits, '_', '-', '.')"
 
 
-def _bad(name: str, value: str, allowed: str, secret: bool = False) -> ImproperlyConfigured:
-    shown = mask(value) if secret else repr(value)
-    return ImproperlyConfigured(f"{name}={shown} is invalid: {allowed}.")
+@allows(_DSN_ALLOWED)
+def _dsn(raw: str) -> str:
+    parts = split_url(raw)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(_DSN_ALLOWED)
+    if not parts.username:
+        raise Invalid(_DSN_ALLOWED, "the public key before '@' is missing")
+    project = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if not (project.isascii() and project.isdigit()):
+        hint = f"the project id {project!r} must be a number"
+        if raw == _SPEC_PLACEHOLDER_DSN:
+            hint += (" (this is the spec's placeholder: copy your project's DSN from Sentry's "
+                     "Client Keys page)")
+        raise Invalid(_DSN_ALLOWED, hint)
+    return raw
 
 
-def mask(value: str) -> str:
-    """Show a secret's shape without its content: the scheme and, past credentials, the host."""
-    parts = _split(value) if "://" in value else None
-    if parts is None or not parts.scheme:
-        return "'***'" if value else "''"
-    # Without '@' a DSN's key would sit where the host is, so the host is shown only after one.
-    host = parts.hostname if "@" in parts.netloc else None
-    return f"'{parts.scheme}://***@{host}/***'" if host else f"'{parts.scheme}://***'"
-
-
-def _split(value: str):
-    """urlsplit, or None for a URL it cannot parse (e.g. an unclosed IPv6 bracket)."""
-    try:
-        parts = urlsplit(value)
-        _ = parts.port  # raises ValueError on a malformed port
-        return parts
-    except ValueError:
-        return None
-
-
-class EnvReader:
-    """Reads typed values from one mapping, naming the variable in every error."""
-
-    def __init__(self, environ: Mapping[str, str]):
-        self._env = environ
-
-    def raw(self, name: str, default: str = "") -> str:
-        return str(self._env.get(name, default)).strip()
-
-    def string(self, name: str, default: str, pattern: re.Pattern | None = None,
-               allowed: str = "") -> str:
-        value = self.raw(name, default)
-        if pattern is not None and not pattern.match(value):
-            raise _bad(name, value, allowed)
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value == "":
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise _bad(name, value, "use one of true/false, 1/0, yes/no, on/off (any case)")
-
-    def number(self, name: str, default: float, low: float, high: float,
-               low_open: bool = False) -> float:
-        value = self.raw(name)
-        if value == "":
-            return default
-        bracket = "(" if low_open else "["
-        allowed = f"a number in {bracket}{low:g}, {high:g}]"
-        try:
-            number = float(value)
-        except ValueError:
-            raise _bad(name, value, allowed) from None
-        if number != number or number > high or number < low or (low_open and number == low):
-            raise _bad(name, value, allowed)
-        return number
-
-    def integer(self, name: str, default: int, low: int = 1, high: int = 10**9) -> int:
-        value = self.raw(name)
-        if value == "":
-            return default
-        allowed = f"a whole number from {low} to {high}"
-        try:
-            number = int(value)
-        except ValueError:
-            raise _bad(name, value, allowed) from None
-        if not low <= number <= high:
-            raise _bad(name, value, allowed)
-        return number
-
-    def items(self, name: str, check: Callable[[str], bool] | None = None,
-              allowed: str = "") -> tuple[str, ...]:
-        values = tuple(v.strip() for v in self.raw(name).split(",") if v.strip())
-        for v in values:
-            if check is not None and not check(v):
-                raise _bad(name, v, allowed)
-        return values
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _validate_dsn(value: str) -> str:
-    if value == "":
-        return value
-    allowed = ("a Sentry DSN like https://<public_key>@<host>/<project_id>, "
-               "or empty for the local inbox")
-    parts = _split(value)
-    project = parts.path.rstrip("/").rsplit("/", 1)[-1] if parts else ""
-    ok = parts is not None and parts.scheme in ("http", "https") and parts.username and parts.hostname
-    if not (ok and project.isascii() and project.isdigit()):
-        raise _bad("SENTRY_DSN", value, allowed, secret=True)
-    return value
-
-
-def _validate_webhook(value: str, enabled: bool) -> str:
-    name = "SENTRY_SLACK_WEBHOOK_URL"
-    if value == "":
-        if enabled:
-            raise ImproperlyConfigured(
-                "SENTRY_SLACK_ALERTS_ENABLED is true but SENTRY_SLACK_WEBHOOK_URL is empty: "
-                "set the webhook URL or disable Slack alerts."
-            )
-        return value
-    parts = _split(value)
+@allows("an https:// URL (plain http only for loopback hosts)")
+def _webhook(raw: str) -> str:
+    parts = split_url(raw)
     host = (parts.hostname or "") if parts else ""
     if parts is not None and host and (parts.scheme == "https" or
-                                       (parts.scheme == "http" and _is_loopback(host))):
-        return value
-    raise _bad(name, value, "an https:// URL (plain http only for loopback hosts)", secret=True)
+                                       (parts.scheme == "http" and is_loopback(host))):
+        return raw
+    raise Invalid("an https:// URL (plain http only for loopback hosts)")
 
 
-def _parse_service_hosts(raw: str) -> dict[str, str]:
+@allows("comma-separated host=service pairs, e.g. storage.example.com=s3")
+def _service_hosts(raw: str) -> Mapping[str, str]:
     hosts = dict(DEFAULT_SERVICE_HOSTS)
     for item in (i.strip() for i in raw.split(",") if i.strip()):
         host, sep, service = item.partition("=")
-        if not sep or not host.strip() or not re.match(r"^[a-z0-9_-]{1,40}$", service.strip()):
-            raise _bad("SENTRY_SERVICE_HOSTS", item,
-                       "comma-separated host=service pairs, e.g. storage.example.com=s3")
+        if not sep or not host.strip() or not re.fullmatch(r"[a-z0-9_-]{1,40}", service.strip()):
+            raise Invalid(f"comma-separated host=service pairs, e.g. storage.example.com=s3 "
+                          f"({item!r} is not)")
         hosts[host.strip().lower()] = service.strip()
-    return hosts
+    return frozen_map(hosts)
 
 
-def _parse_rules(raw: str) -> tuple[dict[str, Any], ...]:
-    if raw == "":
-        return ()
+@allows("a JSON list of rule objects")
+def _rules(raw: str) -> tuple[dict[str, Any], ...]:
     try:
         rules = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise _bad("SENTRY_GROUPING_RULES", raw[:80], f"a JSON list of rule objects ({exc})") from None
+        raise Invalid(f"a JSON list of rule objects ({exc})") from None
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
-        raise _bad("SENTRY_GROUPING_RULES", raw[:80], "a JSON list of rule objects")
+        raise Invalid("a JSON list of rule objects")
     return tuple(rules)
+
+
+@allows("the base URL of your Sentry, e.g. https://sentry.io")
+def _base_url(raw: str) -> str:
+    parts = split_url(raw)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("the base URL of your Sentry, e.g. https://sentry.io")
+    return raw.rstrip("/")
+
+
+_DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
+_KEY = matching(r"[\w.-]+", "a key name")
+_ENVIRONMENT = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                        "letters, digits, '.', '_' or '-' (e.g. development, staging, production), "
+                        "at most 64 characters")
+_VERSION = matching(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}", "a version like 1.0.0 (letters, digits, '.', '_', "
+                    "'+', '-')")
+_CHANNEL = matching(r"[#@]?[a-z0-9][a-z0-9._-]{0,79}",
+                    "a Slack channel like #engineering-alerts (lower case, no spaces)")
+_ORG = matching(r"[a-z0-9_-]{0,64}", "a Sentry organization slug (lower case letters, digits, '-', '_')")
+_EMAIL = matching(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?",
+                  "an email address")
+_EXCEPTIONS = items(_DOTTED, "comma-separated exception class names or dotted paths")
+_RECIPIENTS = items(_EMAIL, "comma-separated email addresses like oncall@example.com")
+
+
+@allows("a file path")
+def _path(raw: str) -> Path:
+    return Path(raw)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the error-tracking system reads from the environment, validated."""
 
-    dsn: str = field(default="", repr=False)
-    environment: str = "development"
-    traces_sample_rate: float = 0.1
-    profiles_sample_rate: float = 0.1
-    app_version: str = "1.0.0"
-    critical_error_threshold: int = 10
-    critical_error_window: int = 60
-    error_rate_threshold: float = 0.01
-    error_rate_window: int = 300
-    error_rate_min_requests: int = 100
-    alert_cooldown: int = 300
-    external_service_threshold: int = 1
-    email_alerts_enabled: bool = True
-    alert_email_recipients: tuple[str, ...] = ()
-    slack_alerts_enabled: bool = False
-    slack_webhook_url: str = field(default="", repr=False)
-    slack_channel: str = "#engineering-alerts"
-    sentry_org: str = ""
-    sentry_url: str = "https://sentry.io"
-    ignore_errors: tuple[str, ...] = ()
-    scrub_extra_keys: tuple[str, ...] = ()
-    scrub_safe_keys: tuple[str, ...] = ()
-    service_hosts: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType(dict(DEFAULT_SERVICE_HOSTS)))
-    grouping_rules: tuple[dict[str, Any], ...] = ()
-    slow_query_ms: int = 100
-    n_plus_one_threshold: int = 5
-    inbox_path: Path = BASE_DIR / "var" / "sentry_inbox.sqlite3"
-    inbox_max_events: int = 10_000
-    redis_url: str = field(default="", repr=False)
-    celery_broker_url: str = field(default="", repr=False)
+    # --- the spec's variables
+    dsn: str = env("SENTRY_DSN", "", _dsn, "Where events go; empty keeps them in the local inbox",
+                   secret=True, example="https://<public_key>@o1.ingest.sentry.io/<project_id>")
+    environment: str = env("SENTRY_ENVIRONMENT", "development", _ENVIRONMENT,
+                           "Deployment environment (development, staging, production)")
+    traces_sample_rate: float = env("SENTRY_TRACES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
+                                    "Share of requests and tasks traced")
+    profiles_sample_rate: float = env("SENTRY_PROFILES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
+                                      "Share of sessions profiled (trace lifecycle)")
+    app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is muejam-backend@<APP_VERSION>")
+    critical_error_threshold: int = env("SENTRY_CRITICAL_ERROR_THRESHOLD", 10, integer(),
+                                        "Errors of one issue within the burst window that page")
+    error_rate_threshold: float = env("SENTRY_ERROR_RATE_THRESHOLD", 0.01, number(0.0, 1.0, low_open=True),
+                                      "Share of failed requests within the window that pages")
+    email_alerts_enabled: bool = env("SENTRY_EMAIL_ALERTS_ENABLED", True, boolean, "Send alerts by email")
+    alert_email_recipients: tuple[str, ...] = env("SENTRY_ALERT_EMAIL_RECIPIENTS", (), _RECIPIENTS,
+                                                  "Who gets alert emails",
+                                                  example="oncall@example.com,engineering@example.com")
+    slack_alerts_enabled: bool = env("SENTRY_SLACK_ALERTS_ENABLED", False, boolean, "Send alerts to Slack")
+    slack_webhook_url: str = env("SENTRY_SLACK_WEBHOOK_URL", "", _webhook,
+                                 "Slack incoming webhook; required when Slack alerts are on", secret=True,
+                                 show_path=False, example="https://hooks.slack.com/services/T000/B000/XXXX")
+    slack_channel: str = env("SENTRY_SLACK_CHANNEL", "#engineering-alerts", _CHANNEL,
+                             "Channel named in the Slack message")
+    # --- alert tuning
+    critical_error_window: int = env("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", 60, integer(1, 86_400),
+                                     "Window of the burst rule, seconds")
+    error_rate_window: int = env("SENTRY_ERROR_RATE_WINDOW_SECONDS", 300, integer(1, 86_400),
+                                 "Window of the error-rate rule, seconds")
+    error_rate_min_requests: int = env("SENTRY_ERROR_RATE_MIN_REQUESTS", 100, integer(),
+                                       "No error-rate alert below this many requests in the window")
+    alert_cooldown: int = env("SENTRY_ALERT_COOLDOWN_SECONDS", 300, integer(1, 86_400),
+                              "One alert per rule and issue per cooldown, seconds")
+    external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
+                                          "Failures of one service within the burst window that page")
+    alert_channels: tuple[str, ...] = env("SENTRY_ALERT_CHANNELS", DEFAULT_CHANNELS,
+                                          items(_DOTTED, "comma-separated dotted paths of channel classes"),
+                                          "Alert channel backends (docs/alerting.md)")
+    sentry_org: str = env("SENTRY_ORG", "", _ORG, "With SENTRY_DSN: alerts link to the issue in Sentry")
+    sentry_url: str = env("SENTRY_URL", "https://sentry.io", _base_url, "Your Sentry's web address")
+    # --- scrubbing, grouping, performance
+    ignore_errors: tuple[str, ...] = env("SENTRY_IGNORE_ERRORS", (), _EXCEPTIONS, "More exceptions to drop",
+                                         example="myapp.errors.Expected")
+    scrub_extra_keys: tuple[str, ...] = env("SENTRY_SCRUB_EXTRA_KEYS", (), items(_KEY, _KEYS),
+                                            "More key names to scrub", example="loyalty_number")
+    scrub_safe_keys: tuple[str, ...] = env("SENTRY_SCRUB_SAFE_KEYS", (), items(_KEY, _KEYS),
+                                           "Key names that must survive scrubbing", example="token_count")
+    service_hosts: Mapping[str, str] = env("SENTRY_SERVICE_HOSTS", dict(DEFAULT_SERVICE_HOSTS),
+                                           _service_hosts, "host=service pairs added to the service map",
+                                           example="storage.example.com=s3")
+    grouping_rules: tuple[dict[str, Any], ...] = env("SENTRY_GROUPING_RULES", (), _rules,
+                                                     "Grouping rules tried before the built-in ones "
+                                                     "(docs/grouping.md)")
+    slow_query_ms: int = env("SENTRY_SLOW_QUERY_MS", 100, integer(1, 600_000),
+                             "A statement slower than this many milliseconds is a slow query")
+    n_plus_one_threshold: int = env("SENTRY_N_PLUS_ONE_THRESHOLD", 5, integer(2, 10_000),
+                                    "Repeats of one SELECT shape in a request that make an N+1")
+    inbox_path: Path = env("SENTRY_INBOX_PATH", DEFAULT_INBOX, _path,
+                           "The local inbox file (default var/sentry_inbox.sqlite3)")
+    inbox_max_events: int = env("SENTRY_INBOX_MAX_EVENTS", 10_000, integer(10, 10_000_000),
+                                "Events and transactions the local inbox keeps")
+    # --- shared services
+    redis_url: str = env("REDIS_URL", "", url(("redis", "rediss", "unix")),
+                         "Shares alert counters across processes", secret=True,
+                         example="redis://127.0.0.1:6379/0")
+    celery_broker_url: str = env("CELERY_BROKER_URL", "", url(("redis", "rediss", "amqp", "amqps", "pyamqp",
+                                                                "memory")),
+                                 "Alert delivery through Celery; empty: in-process threads", secret=True,
+                                 example="amqp://guest:guest@127.0.0.1:5672//")
 
     @property
     def release(self) -> str:
@@ -234,82 +217,22 @@ class Settings:
         return replace(self, **changes)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Parse and validate the environment; raise ImproperlyConfigured naming the bad variable."""
-    r = EnvReader(os.environ if environ is None else environ)
-    slack_enabled = r.boolean("SENTRY_SLACK_ALERTS_ENABLED", False)
-    inbox = r.raw("SENTRY_INBOX_PATH")
-    return Settings(
-        dsn=_validate_dsn(r.raw("SENTRY_DSN")),
-        environment=r.string("SENTRY_ENVIRONMENT", "development", _ENVIRONMENT,
-                             "letters, digits, '.', '_' or '-' (e.g. development, staging, "
-                             "production), at most 64 characters"),
-        traces_sample_rate=r.number("SENTRY_TRACES_SAMPLE_RATE", 0.1, 0.0, 1.0),
-        profiles_sample_rate=r.number("SENTRY_PROFILES_SAMPLE_RATE", 0.1, 0.0, 1.0),
-        app_version=r.string("APP_VERSION", "1.0.0", _VERSION,
-                             "a version like 1.0.0 (letters, digits, '.', '_', '+', '-')"),
-        critical_error_threshold=r.integer("SENTRY_CRITICAL_ERROR_THRESHOLD", 10),
-        critical_error_window=r.integer("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", 60, 1, 86_400),
-        error_rate_threshold=r.number("SENTRY_ERROR_RATE_THRESHOLD", 0.01, 0.0, 1.0, low_open=True),
-        error_rate_window=r.integer("SENTRY_ERROR_RATE_WINDOW_SECONDS", 300, 1, 86_400),
-        error_rate_min_requests=r.integer("SENTRY_ERROR_RATE_MIN_REQUESTS", 100),
-        alert_cooldown=r.integer("SENTRY_ALERT_COOLDOWN_SECONDS", 300, 1, 86_400),
-        external_service_threshold=r.integer("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1),
-        email_alerts_enabled=r.boolean("SENTRY_EMAIL_ALERTS_ENABLED", True),
-        alert_email_recipients=r.items("SENTRY_ALERT_EMAIL_RECIPIENTS", lambda v: bool(_EMAIL.match(v)),
-                                       "comma-separated email addresses like oncall@example.com"),
-        slack_alerts_enabled=slack_enabled,
-        slack_webhook_url=_validate_webhook(r.raw("SENTRY_SLACK_WEBHOOK_URL"), slack_enabled),
-        slack_channel=r.string("SENTRY_SLACK_CHANNEL", "#engineering-alerts", _CHANNEL,
-                               "a Slack channel like #engineering-alerts (lower case, no spaces)"),
-        sentry_org=r.string("SENTRY_ORG", "", re.compile(r"^[a-z0-9_-]{0,64}$"),
-                            "a Sentry organization slug (lower case letters, digits, '-', '_')"),
-        sentry_url=_validate_sentry_url(r.raw("SENTRY_URL", "https://sentry.io")),
-        ignore_errors=r.items("SENTRY_IGNORE_ERRORS",
-                              lambda v: bool(re.match(r"^[A-Za-z_][\w.]*$", v)),
-                              "comma-separated exception class names or dotted paths"),
-        scrub_extra_keys=r.items("SENTRY_SCRUB_EXTRA_KEYS", lambda v: bool(re.match(r"^[\w.-]+$", v)),
-                                 "comma-separated key names (letters, digits, '_', '-', '.')"),
-        scrub_safe_keys=r.items("SENTRY_SCRUB_SAFE_KEYS", lambda v: bool(re.match(r"^[\w.-]+$", v)),
-                                "comma-separated key names (letters, digits, '_', '-', '.')"),
-        service_hosts=MappingProxyType(_parse_service_hosts(r.raw("SENTRY_SERVICE_HOSTS"))),
-        grouping_rules=_parse_rules(r.raw("SENTRY_GROUPING_RULES")),
-        slow_query_ms=r.integer("SENTRY_SLOW_QUERY_MS", 100, 1, 600_000),
-        n_plus_one_threshold=r.integer("SENTRY_N_PLUS_ONE_THRESHOLD", 5, 2, 10_000),
-        inbox_path=Path(inbox) if inbox else BASE_DIR / "var" / "sentry_inbox.sqlite3",
-        inbox_max_events=r.integer("SENTRY_INBOX_MAX_EVENTS", 10_000, 10, 10_000_000),
-        redis_url=_validate_url("REDIS_URL", r.raw("REDIS_URL"), ("redis", "rediss", "unix")),
-        celery_broker_url=_validate_url("CELERY_BROKER_URL", r.raw("CELERY_BROKER_URL"),
-                                        ("redis", "rediss", "amqp", "amqps", "pyamqp", "memory")),
-    )
+def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Settings:
+    """Settings from `environ`; every bad variable is added to `problems` (and keeps its default)."""
+    settings = Settings(**collect(Settings, environ, problems))
+    if settings.slack_alerts_enabled and not settings.slack_webhook_url and \
+            not any(p.name == "SENTRY_SLACK_WEBHOOK_URL" for p in problems):
+        shown = repr(str(environ.get("SENTRY_SLACK_ALERTS_ENABLED", "")).strip())
+        problems.append(Problem("SENTRY_SLACK_ALERTS_ENABLED", shown, "Slack alerts need a webhook",
+                                "SENTRY_SLACK_WEBHOOK_URL is empty: set the webhook URL or disable "
+                                "Slack alerts"))
+    return settings
 
 
-def _validate_sentry_url(value: str) -> str:
-    parts = _split(value)
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad("SENTRY_URL", value, "the base URL of your Sentry, e.g. https://sentry.io")
-    return value.rstrip("/")
-
-
-def _validate_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
-    parts = _split(value) if value else None
-    if value and (parts is None or parts.scheme not in schemes):
-        raise _bad(name, value, f"a URL with scheme {', '.join(schemes)}", secret=True)
-    return value
-
-
-_current: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The settings in force: those init_sentry() was given, else parsed from the environment."""
-    global _current
-    if _current is None:
-        _current = load_settings()
-    return _current
-
-
-def set_settings(settings: Settings) -> None:
-    """Install settings for the process (init_sentry and tests)."""
-    global _current
-    _current = settings
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse and validate `environ`; SettingsError (an ImproperlyConfigured) lists every bad variable."""
+    problems: list[Problem] = []
+    settings = collect_settings(environ, problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings

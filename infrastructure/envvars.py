@@ -1,0 +1,286 @@
+"""Settings declared once: a variable is a dataclass field that carries its parser and doc line.
+
+    dsn: str = env("SENTRY_DSN", "", dsn_url, doc="...", secret=True)
+
+`load(cls, environ)` reads every declared variable of a frozen dataclass from one mapping and
+collects every problem before raising, so an operator sees all bad variables at once, one line
+each. The same declarations feed `.env.example` and docs/configuration.md (tests keep them in
+step), so a default is written in exactly one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class Invalid(ValueError):
+    """A parser's refusal: `allowed` says what would have been accepted, `hint` how to fix it."""
+
+    def __init__(self, allowed: str, hint: str = ""):
+        super().__init__(allowed)
+        self.allowed, self.hint = allowed, hint
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable: its parser, what it allows, whether it is secret, its doc line."""
+
+    name: str
+    parse: Callable[[str], Any]
+    allowed: str
+    doc: str
+    secret: bool = False
+    example: str = ""
+    show_path: bool = True  # False when a URL's path is the secret (a webhook)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad variable, already safe to print (a secret value is masked)."""
+
+    name: str
+    shown: str
+    allowed: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        line = f"{self.name}={self.shown} is invalid: {self.allowed}."
+        return f"{line} Hint: {self.hint}" if self.hint else line
+
+
+class SettingsError(ImproperlyConfigured):
+    """Every bad variable of one start-up, one line each; `problems` holds them."""
+
+    def __init__(self, problems: Iterable[Problem | str]):
+        self.problems = tuple(problems)
+        lines = [str(p) for p in self.problems]
+        text = lines[0] if len(lines) == 1 else (
+            f"{len(lines)} configuration problems:\n" + "\n".join(f"  {line}" for line in lines))
+        super().__init__(text)
+
+
+def env(name: str, default: Any, parse: Callable[[str], Any], doc: str, *, allowed: str = "",
+        secret: bool = False, example: str = "", show_path: bool = True) -> Any:
+    """A dataclass field read from the environment variable `name` (empty or unset: `default`).
+
+    `allowed` defaults to the parser's own description (its `allowed` attribute). A secret's value
+    is shown masked in errors; `show_path=False` masks a URL's path too.
+    """
+    meta = {"var": Var(name, parse, allowed or getattr(parse, "allowed", ""), doc, secret, example,
+                       show_path)}
+    if isinstance(default, dict):
+        frozen = dict(default)
+        return dataclasses.field(default_factory=lambda: frozen_map(frozen), metadata=meta, repr=not secret)
+    return dataclasses.field(default=default, metadata=meta, repr=not secret)
+
+
+def variables(cls: type) -> list[tuple[dataclasses.Field, Var]]:
+    """The (field, Var) pairs a settings dataclass declares, in declaration order."""
+    return [(f, f.metadata["var"]) for f in dataclasses.fields(cls) if "var" in f.metadata]
+
+
+def collect(cls: type[T], environ: Mapping[str, str], problems: list[Problem]) -> dict[str, Any]:
+    """Parse every declared variable of `cls`; bad ones go to `problems` and keep their default."""
+    values: dict[str, Any] = {}
+    for field, var in variables(cls):
+        raw = str(environ.get(var.name, "") or "").strip()
+        if raw == "":
+            continue
+        try:
+            values[field.name] = var.parse(raw)
+        except Invalid as exc:
+            shown = mask(raw, var.show_path) if var.secret else repr(raw)
+            problems.append(Problem(var.name, shown, exc.allowed or var.allowed, exc.hint))
+    return values
+
+
+def load(cls: type[T], environ: Mapping[str, str]) -> T:
+    """An instance of `cls` from `environ`; SettingsError lists every bad variable at once."""
+    problems: list[Problem] = []
+    values = collect(cls, environ, problems)
+    if problems:
+        raise SettingsError(problems)
+    return cls(**values)
+
+
+def frozen_map(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy."""
+    from types import MappingProxyType
+
+    return MappingProxyType(dict(mapping))
+
+
+def read_dotenv(path: Path, environ: dict[str, str]) -> None:
+    """Add the variables of a .env file to `environ`, never overriding one already set."""
+    if not path.is_file():
+        return
+    from dotenv import dotenv_values
+
+    # python-dotenv reads a '#' as a comment only after white space, so the spec's own
+    # SENTRY_SLACK_CHANNEL=#engineering-alerts keeps its value.
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            environ.setdefault(name, value)
+
+
+# ---- masking ------------------------------------------------------------------------------
+
+def split_url(value: str):
+    """urlsplit, or None for a URL it cannot parse (an unclosed IPv6 bracket, a bad port)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a malformed port
+        return parts
+    except ValueError:
+        return None
+
+
+def mask(value: str, show_path: bool = True) -> str:
+    """A secret URL's shape without its credentials: scheme, host, port and (unless told) the path.
+
+    Without '@' a DSN's key would sit where the host is, so the host is shown only after one. A
+    webhook's secret is its path: pass show_path=False.
+    """
+    parts = split_url(value) if "://" in value else None
+    if parts is None or not parts.scheme:
+        return "'***'" if value else "''"
+    if "@" not in parts.netloc:
+        return f"'{parts.scheme}://{parts.netloc}/***'" if not show_path and parts.hostname \
+            else f"'{parts.scheme}://***'"
+    host = parts.netloc.rsplit("@", 1)[1]
+    path = parts.path if show_path else ("/***" if parts.path.strip("/") else "")
+    return f"'{parts.scheme}://***@{host}{path}'"
+
+
+# ---- parsers ------------------------------------------------------------------------------
+
+def allows(text: str) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Attach the description of what a parser accepts (read by env() and the docs)."""
+
+    def mark(parse: Callable[[str], T]) -> Callable[[str], T]:
+        parse.allowed = text  # type: ignore[attr-defined]
+        return parse
+
+    return mark
+
+
+@allows("one of true/false, 1/0, yes/no, on/off (any case)")
+def boolean(raw: str) -> bool:
+    """true/false, 1/0, yes/no, on/off in any case."""
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise Invalid(boolean.allowed)  # type: ignore[attr-defined]
+
+
+def number(low: float, high: float, low_open: bool = False) -> Callable[[str], float]:
+    """A parser for a float in [low, high] (or (low, high])."""
+    allowed = f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise Invalid(allowed) from None
+        if math.isnan(value) or value > high or value < low or (low_open and value == low):
+            raise Invalid(allowed)
+        return value
+
+    return allows(allowed)(parse)
+
+
+def integer(low: int = 1, high: int = 10**9) -> Callable[[str], int]:
+    """A parser for a whole number from low to high."""
+    allowed = f"a whole number from {low} to {high}"
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Invalid(allowed) from None
+        if not low <= value <= high:
+            raise Invalid(allowed)
+        return value
+
+    return allows(allowed)(parse)
+
+
+def matching(pattern: str, allowed: str) -> Callable[[str], str]:
+    """A parser for a string that fully matches `pattern`."""
+    compiled = re.compile(pattern)
+
+    def parse(raw: str) -> str:
+        if not compiled.fullmatch(raw):
+            raise Invalid(allowed)
+        return raw
+
+    return allows(allowed)(parse)
+
+
+def items(check: Callable[[str], Any], allowed: str) -> Callable[[str], tuple]:
+    """A parser for a comma-separated list; each item goes through `check` (a parser)."""
+
+    def parse(raw: str) -> tuple:
+        out = []
+        for item in (i.strip() for i in raw.split(",")):
+            if not item:
+                continue
+            try:
+                out.append(check(item))
+            except Invalid:
+                raise Invalid(f"{allowed} ({item!r} is not)") from None
+        return tuple(out)
+
+    return allows(allowed)(parse)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser for a URL with one of `schemes`."""
+    allowed = f"a URL with scheme {', '.join(schemes)}"
+
+    def parse(raw: str) -> str:
+        parts = split_url(raw)
+        if parts is None or parts.scheme not in schemes:
+            raise Invalid(allowed)
+        return raw
+
+    return allows(allowed)(parse)
+
+
+def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
+    """Run `start` (a WSGI/ASGI or management entry point); on bad settings print them and exit.
+
+    The problems are one line each and already masked: a traceback would only bury them.
+    """
+    import sys
+
+    try:
+        return start()
+    except SettingsError as exc:
+        sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
+        raise SystemExit(code) from None
