@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +11,7 @@ from pathlib import Path
 import boto3
 import botocore.config
 import botocore.exceptions
+import django.db
 import httpx
 import pytest
 import requests
@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf
 
-from infrastructure.grouping import Classifier, mark_failed_query
+from infrastructure.grouping import Classifier
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = {"*.amazonaws.com": "s3", "api.clerk.com": "clerk", "api.resend.com": "resend"}
@@ -284,44 +284,60 @@ def test_level_changes_only_the_sdk_default(capture, given, expected):
 
 # ---------------------------------------------------------------- database (unit; real DBs in _postgres)
 
+@pytest.fixture
+def own_sqlite(django_db_blocker) -> Iterator[None]:
+    """These tests open their own in-memory database, never the project's: lift pytest-django's block."""
+    with django_db_blocker.unblock():
+        yield
+
+
 def _sqlite_integrity() -> BaseException:
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-    db.execute("INSERT INTO t VALUES (1)")
-    sql = "INSERT INTO t VALUES (1)"
+    """An IntegrityError raised through Django's cursor, as the ORM raises it (own in-memory database)."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    settings = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "OPTIONS": {}, "TIME_ZONE": None,
+                "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True, "ATOMIC_REQUESTS": False,
+                "TEST": {}}
+    conn = DatabaseWrapper(settings, alias="grouping_sqlite")
     try:
-        db.execute(sql)
-    except sqlite3.IntegrityError as exc:
-        mark_failed_query(exc, sql)
-        return exc
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            cur.execute("INSERT INTO t VALUES (1)")
+            try:
+                cur.execute("INSERT INTO t VALUES (1)")
+            except Exception as exc:  # django.db.IntegrityError wrapping sqlite3's
+                return exc
+    finally:
+        conn.close()
     raise AssertionError("expected IntegrityError")
 
 
-def test_marked_database_error_groups_by_verb_and_route(capture):
-    """A marked sqlite3 IntegrityError becomes ['database', 'integrity', 'INSERT', route] with query_type."""
+def test_database_error_groups_by_verb_and_route(capture, own_sqlite):
+    """An IntegrityError from Django's cursor becomes ['database', 'integrity', 'INSERT', route] with
+    query_type: the verb is read from the failing statement in Django's cursor frame."""
     event = classify(capture, _sqlite_integrity(), transaction="/api/loans/")
     assert event["fingerprint"] == ["database", "integrity", "INSERT", "/api/loans/"]
     assert event["tags"]["query_type"] == "INSERT" and event["tags"]["error.category"] == "database"
     assert event["level"] == "error"
 
 
-def test_validation_raised_from_a_database_error_is_validation(capture):
+def test_validation_raised_from_a_database_error_is_validation(capture, own_sqlite):
     """The raised exception speaks first: a ValidationError made from an IntegrityError is validation."""
     def save():
         try:
             raise _sqlite_integrity()
-        except sqlite3.IntegrityError as exc:
+        except django.db.IntegrityError as exc:
             raise drf.ValidationError("duplicate") from exc
 
     assert classify(capture, caught(save))["tags"]["error.category"] == "validation"
 
 
-def test_unrecognised_wrapper_of_a_database_error_is_a_database_error(capture):
+def test_unrecognised_wrapper_of_a_database_error_is_a_database_error(capture, own_sqlite):
     """A plain RuntimeError raised from an IntegrityError is classified by its database cause."""
     def save():
         try:
             raise _sqlite_integrity()
-        except sqlite3.IntegrityError as exc:
+        except django.db.IntegrityError as exc:
             raise RuntimeError("could not save loan 12") from exc
 
     event = classify(capture, caught(save))

@@ -11,7 +11,8 @@ from django.db import DatabaseError
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
-from infrastructure.grouping import Classifier, mark_failed_query
+from infrastructure.grouping import Classifier
+from infrastructure.runtime import execute_wrapper
 from tests.test_grouping import HOSTS, _Capture, caught
 
 pytestmark = pytest.mark.postgres
@@ -45,13 +46,9 @@ def _postgres(port: int = PG["port"]) -> PostgresWrapper:
                            alias="grouping_pg")
 
 
-def mark(execute, sql, params, many, context):
-    """The execute wrapper the project installs: mark the failing statement's verb, re-raise."""
-    try:
-        return execute(sql, params, many, context)
-    except Exception as exc:
-        mark_failed_query(exc, sql)
-        raise
+# The wrapper the project installs on every connection; grouping reads the failing statement
+# from Django's own cursor frame in the traceback, wrapper or not.
+mark = execute_wrapper
 
 
 @pytest.fixture(autouse=True)

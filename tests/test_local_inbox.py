@@ -38,12 +38,10 @@ def store(tmp_path: Path) -> Iterator[InboxStore]:
 
 
 @pytest.fixture
-def inbox_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Process settings whose inbox lives in tmp_path; the previous settings come back afterwards."""
-    settings = load_settings({"SENTRY_INBOX_PATH": str(tmp_path / "settings-inbox.sqlite3"),
-                              "SENTRY_INBOX_MAX_EVENTS": "50"})
-    monkeypatch.setattr("infrastructure.settings._current", settings)
-    return settings
+def inbox_settings(tmp_path: Path) -> Settings:
+    """Settings whose inbox lives in tmp_path."""
+    return load_settings({"SENTRY_INBOX_PATH": str(tmp_path / "settings-inbox.sqlite3"),
+                          "SENTRY_INBOX_MAX_EVENTS": "50"})
 
 
 def _capture_borrow_errors(times: int) -> list[str]:
@@ -73,16 +71,6 @@ def test_captured_exception_lands_in_sqlite_grouped(store, dsn):
     event = store.get(ids[0])
     assert (event["release"], event["environment"]) == ("muejam-backend@1.2.3", "test")
     assert event["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "_borrow_book"
-
-
-def test_transport_class_takes_its_inbox_from_settings(inbox_settings):
-    """transport=LocalInboxTransport (the class) writes to the inbox named by the process settings."""
-    with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport) as client:
-        assert client.transport.store.path == inbox_settings.inbox_path
-        assert client.transport.store.max_events == 50
-        sentry_sdk.capture_message("configured by settings")
-        client.flush(timeout=5)
-    assert InboxStore(inbox_settings.inbox_path).events()[0]["message"] == "configured by settings"
 
 
 def test_events_pass_through_before_send(store):
@@ -302,8 +290,9 @@ def test_summary_fields(item_type, event, title, culprit, fingerprint):
 
 
 @pytest.fixture
-def filled_inbox(inbox_settings) -> tuple[InboxStore, str]:
-    """The settings inbox holding two grouped errors and one transaction; returns (store, event id)."""
+def filled_inbox(inbox_settings, error_tracking) -> tuple[InboxStore, str]:
+    """The runtime's inbox holding two grouped errors and one transaction; returns (store, event id)."""
+    error_tracking(inbox_path=inbox_settings.inbox_path, inbox_max_events=inbox_settings.inbox_max_events)
     store = InboxStore.from_settings(inbox_settings)
     with isolated_client(dsn=PLACEHOLDER_DSN, transport=LocalInboxTransport.for_store(store),
                          traces_sample_rate=1.0) as client:

@@ -1,8 +1,7 @@
-"""Error classification and fingerprinting: a before_send step plus the SQL-verb hook it reads."""
+"""Error classification and fingerprinting: the before_send step that gives each event its Verdict."""
 
 from infrastructure.grouping.classify import Classifier
-from infrastructure.grouping.database import mark_failed_query
 from infrastructure.grouping.normalize import normalize_message
 from infrastructure.grouping.sources import Verdict
 
-__all__ = ["Classifier", "Verdict", "mark_failed_query", "normalize_message"]
+__all__ = ["Classifier", "Verdict", "normalize_message"]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from infrastructure.event import VERDICT, expand_fingerprint
 from infrastructure.grouping.app_errors import app_verdict
 from infrastructure.grouping.database import database_verdict
 from infrastructure.grouping.external import ServiceMap, external_verdict
 from infrastructure.grouping.rules import compile_rules
-from infrastructure.grouping.sources import Facts, Verdict, clip, is_default_fingerprint
-
-log = logging.getLogger(__name__)
+from infrastructure.grouping.sources import Facts, Verdict, clip
 
 # The SDK's level for capture_exception and logger.error: the only level we replace, so an
 # explicit warning/info/fatal chosen by a caller or a logger always stands.
@@ -20,20 +17,22 @@ SDK_DEFAULT_LEVEL = "error"
 
 
 class Classifier:
-    """Pipeline step: set the event's fingerprint, error.* tags and level from its exception."""
+    """Pipeline step: set the event's fingerprint, error.* tags and level from its exception.
+
+    The Verdict is also left in the hint (event.VERDICT) for the alerting step. A failure
+    here is the pipeline's to count: under its SKIP policy the event goes on ungrouped.
+    """
 
     def __init__(self, service_hosts: Mapping[str, str], rules: Sequence[dict] = ()):
         self._services = ServiceMap(service_hosts)
         self._rules = compile_rules(rules)
 
     def __call__(self, event: dict, hint: dict) -> dict:
-        """Classify and annotate the event in place; return it (never None, never raises)."""
-        try:
-            if isinstance(event, dict):
-                _apply(event, self.classify(event, hint if isinstance(hint, dict) else {}))
-        except Exception:
-            # Grouping is an improvement, not a gate: the event still goes out as it was.
-            log.debug("grouping: classification skipped", exc_info=True)
+        """Classify and annotate the event in place; return it."""
+        verdict = self.classify(event, hint)
+        _apply(event, verdict)
+        if isinstance(hint, dict):
+            hint[VERDICT] = verdict
         return event
 
     def classify(self, event: dict, hint: dict) -> Verdict:
@@ -65,18 +64,6 @@ def _generic(facts: Facts) -> Verdict:
     return Verdict("generic", "exception", parts, tags)
 
 
-def merged_fingerprint(current: Any, ours: tuple[str, ...]) -> list[str] | None:
-    """Ours when the event has none; the caller's when it set one, '{{ default }}' expanded."""
-    if not isinstance(current, list | tuple) or not current:
-        return list(ours)
-    if not any(is_default_fingerprint(p) for p in current):
-        return None
-    merged: list[str] = []
-    for part in current:
-        merged.extend(ours if is_default_fingerprint(part) else (part,))
-    return merged
-
-
 def _set_tags(event: dict, tags: dict[str, str]) -> None:
     current = event.get("tags")
     if isinstance(current, list):  # the protocol also allows [[key, value], ...]
@@ -89,9 +76,7 @@ def _set_tags(event: dict, tags: dict[str, str]) -> None:
 
 
 def _apply(event: dict, verdict: Verdict) -> None:
-    fingerprint = merged_fingerprint(event.get("fingerprint"), verdict.fingerprint)
-    if fingerprint is not None:
-        event["fingerprint"] = fingerprint
+    event["fingerprint"] = expand_fingerprint(event.get("fingerprint"), verdict.fingerprint)
     _set_tags(event, verdict.tags)
     if verdict.level and event.get("level", SDK_DEFAULT_LEVEL) == SDK_DEFAULT_LEVEL:
         event["level"] = verdict.level

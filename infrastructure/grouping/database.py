@@ -14,9 +14,6 @@ from infrastructure.grouping.sources import (
     traceback_frames,
 )
 
-# Stored on the exception object itself: the only thing that travels from the execute
-# wrapper (where the SQL is known) to before_send (where the event is built).
-VERB_ATTR = "_sentry_grouping_query_verb"
 VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 UNKNOWN = "unknown"
 
@@ -52,10 +49,29 @@ _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def query_verb(sql: Any) -> str:
-    """'SELECT', 'INSERT', 'UPDATE', 'DELETE' or 'OTHER' for one SQL statement."""
+    """'SELECT', 'INSERT', 'UPDATE', 'DELETE' or 'OTHER' for one SQL statement.
+
+    sqlparse reads the statement type (comments, CTEs); our small scan covers what it leaves
+    UNKNOWN, such as a parenthesised '(SELECT ...) UNION ...'.
+    """
     if isinstance(sql, bytes | bytearray):
         sql = bytes(sql[:_HEAD]).decode("utf-8", "replace")
     head = sql[:_HEAD] if isinstance(sql, str) else str(sql)[:_HEAD]
+    verb = _sqlparse_verb(head)
+    return verb if verb in VERBS else _scanned_verb(head)
+
+
+def _sqlparse_verb(head: str) -> str:
+    import sqlparse
+
+    try:
+        statements = sqlparse.parse(head)
+    except Exception:  # sqlparse refuses some inputs (e.g. nesting limits); our scan still answers
+        return ""
+    return statements[0].get_type() if statements else ""
+
+
+def _scanned_verb(head: str) -> str:
     word = _WORD.match(head, _LEADING.match(head).end())
     verb = word.group(0).upper() if word else ""
     if verb == "WITH":
@@ -76,22 +92,8 @@ def _verb_after_cte(head: str) -> str:
     return "OTHER"
 
 
-def mark_failed_query(exc: BaseException, sql: Any) -> None:
-    """Record on `exc` the verb of the SQL statement that raised it; the first mark wins."""
-    try:
-        if getattr(exc, VERB_ATTR, None) is None:
-            setattr(exc, VERB_ATTR, query_verb(sql))
-    except Exception:
-        pass  # a read-only exception just stays unmarked; grouping then says 'unknown'
-
-
 def failed_verb(chain: tuple[BaseException, ...]) -> str:
-    """The marked verb, else the 'sql' of Django's failing cursor frame, else 'unknown'."""
-    for exc in chain:
-        verb = safe_attr(exc, VERB_ATTR)
-        if isinstance(verb, str):
-            return verb
-    # Without the execute wrapper, Django's CursorWrapper._execute frame still holds the SQL.
+    """The verb of the 'sql' in Django's failing CursorWrapper frame, else 'unknown'."""
     for exc in chain:
         for frame in traceback_frames(exc):
             code = frame.f_code.co_name

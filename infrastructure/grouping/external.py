@@ -142,4 +142,4 @@ def external_verdict(exc: BaseException, services: ServiceMap) -> Verdict | None
         return None
     service = clip(str(service), 100)
     tags = {"error.category": "external", "error.kind": kind, "service": service}
-    return Verdict("external", kind, ("external", service, kind), tags)
+    return Verdict("external", kind, ("external", service, kind), tags, service=service)

@@ -10,12 +10,12 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from infrastructure.event import LEVELS
 from infrastructure.grouping.sources import Facts, Verdict, clip
 
 MATCH_FIELDS = ("type", "module", "message", "logger")
 OUTPUT_FIELDS = ("category", "kind", "fingerprint", "level")
 CATEGORIES = ("database", "external", "auth", "rate_limit", "validation", "generic")
-LEVELS = ("fatal", "error", "warning", "info", "debug")
 TEMPLATE_VARS = ("type", "module", "function", "route", "message", "logger")
 DEFAULT_FINGERPRINT = ("{category}", "{kind}", "{type}", "{message}")
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]{0,199}$")

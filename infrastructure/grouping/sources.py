@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from infrastructure import event as ev
 from infrastructure.grouping.normalize import normalize_message, normalize_route
+from infrastructure.text import cut
 
 MAX_CHAIN = 10
 MAX_FRAMES = 200
@@ -18,18 +19,18 @@ MAX_FRAMES = 200
 # stable across ids of different lengths.
 MAX_TEXT_IN = 64 * 1024
 MAX_PART = 512
-_DEFAULT_FINGERPRINT = re.compile(r"^\{\{\s*default\s*\}\}$")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The classifier's answer for one event: category, kind, fingerprint, tags and level."""
+    """The classifier's answer for one event: category, kind, fingerprint, tags, level, service."""
 
     category: str
     kind: str
     fingerprint: tuple[str, ...]
     tags: dict[str, str] = field(default_factory=dict)
     level: str | None = None
+    service: str = ""
 
 
 def safe_attr(obj: Any, name: str, default: Any = None) -> Any:
@@ -51,8 +52,8 @@ def get_path(data: Any, *keys: Any) -> Any:
 
 
 def clip(text: str, limit: int = MAX_PART) -> str:
-    """Cut text to a fingerprint-part or tag size."""
-    return text if len(text) <= limit else text[:limit]
+    """Cut text to a fingerprint-part or tag size (no marker: a fingerprint must stay stable)."""
+    return cut(text, limit, marker="")
 
 
 @lru_cache(maxsize=1024)
@@ -142,37 +143,21 @@ def live_qualnames(exc: BaseException | None) -> dict:
     return names
 
 
-def _stacktraces(event: dict) -> list[list]:
-    """Frame lists from the event, the raised exception's first, then its causes, then threads."""
-    found = []
-    for key in ("exception", "threads"):
-        values = get_path(event, key, "values")
-        if isinstance(values, list):
-            for value in reversed(values):
-                frames = get_path(value, "stacktrace", "frames")
-                if isinstance(frames, list) and frames:
-                    found.append(frames)
-    return found
-
-
 def crash_function(event: dict, qualnames: dict | None = None) -> str:
-    """'module.Class.function' of the last in-app frame, else the DRF view, else the innermost frame.
+    """'module.Class.function' of the crash frame: the in-app one, else the DRF view, else the innermost.
 
     ``qualnames`` (from ``live_qualnames``) adds the class; without it the bare name is used.
     """
     qualnames = qualnames or {}
-    stacks = _stacktraces(event)
-    for frames in stacks:
-        for frame in reversed(frames):
-            if isinstance(frame, dict) and frame.get("in_app") is True:
-                return clip(_frame_name(frame, qualnames), 200)
-    # DRF raises permission, authentication and validation errors from its own code; the view the
-    # exception handler recorded is the application's place for them, and stable per endpoint.
-    view = get_path(event, "contexts", "drf", "view")
-    if isinstance(view, str) and view:
-        return clip(view, 200)
-    last = stacks[0][-1] if stacks else None
-    return clip(_frame_name(last, qualnames), 200) if isinstance(last, dict) else "unknown"
+    frame = ev.crash_frame(event, in_app_only=True)
+    if frame is None:
+        # DRF raises permission, authentication and validation errors from its own code; the view
+        # the exception handler recorded is the application's place for them, stable per endpoint.
+        view = get_path(event, "contexts", "drf", "view")
+        if isinstance(view, str) and view:
+            return clip(view, 200)
+        frame = ev.crash_frame(event)
+    return clip(_frame_name(frame, qualnames), 200) if frame is not None else "unknown"
 
 
 def event_route(event: dict) -> str:
@@ -192,14 +177,6 @@ def event_route(event: dict) -> str:
     return "unknown"
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):  # the older protocol shape {"message": ..., "formatted": ...}
-        return _text(value.get("formatted") or value.get("message"))
-    return ""
-
-
 class Facts:
     """What the classifier reads about one event: the live exception chain and scrubbed text."""
 
@@ -213,9 +190,7 @@ class Facts:
     @cached_property
     def top_value(self) -> dict:
         """The event's entry for the raised exception (the last in 'exception.values')."""
-        values = get_path(self.event, "exception", "values")
-        top = values[-1] if isinstance(values, list) and values else None
-        return top if isinstance(top, dict) else {}
+        return ev.main_exception(self.event) or {}
 
     @cached_property
     def is_message(self) -> bool:
@@ -249,18 +224,14 @@ class Facts:
     def message(self) -> str:
         """The scrubbed text users see: the exception value, or the formatted log message."""
         if not self.is_message:
-            return _text(self.top_value.get("value"))
-        logentry = self.event.get("logentry")
-        return _text(logentry) or _text(self.event.get("message"))
+            value = self.top_value.get("value")
+            return value if isinstance(value, str) else ""
+        return ev.message(self.event)
 
     @cached_property
     def group_text(self) -> str:
         """The normalized text that groups: the log template when there is one."""
-        text = self.message
-        if self.is_message:
-            logentry = self.event.get("logentry")
-            template = logentry.get("message") if isinstance(logentry, dict) else None
-            text = template if isinstance(template, str) and template else text
+        text = ev.message(self.event, template=True) if self.is_message else self.message
         return clip(normalize_message(text[:MAX_TEXT_IN]))
 
     @cached_property
@@ -278,8 +249,3 @@ class Facts:
         """The logger name of a logging event, else ''."""
         logger = self.event.get("logger")
         return logger if isinstance(logger, str) else ""
-
-
-def is_default_fingerprint(part: Any) -> bool:
-    """True for Sentry's '{{ default }}' placeholder in any spacing."""
-    return isinstance(part, str) and _DEFAULT_FINGERPRINT.match(part) is not None

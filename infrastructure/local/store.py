@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infrastructure.settings import Settings, get_settings
+from infrastructure import event as ev
+from infrastructure.settings import Settings
+from infrastructure.text import cut
 
 TITLE_MAX = 200
 _SCHEMA_VERSION = 1
@@ -50,38 +52,16 @@ _INHERITED: list[sqlite3.Connection] = []
 
 def _text(value: Any, limit: int = TITLE_MAX) -> str:
     text = "" if value is None else str(value)
-    text = text.strip().splitlines()[0] if text.strip() else ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _main_exception(event: dict[str, Any]) -> dict[str, Any] | None:
-    values = (event.get("exception") or {}).get("values") or []
-    return values[-1] if values else None  # Sentry orders chained exceptions oldest first
-
-
-def _crash_frame(event: dict[str, Any]) -> dict[str, Any] | None:
-    exception = _main_exception(event) or {}
-    threads = (event.get("threads") or {}).get("values") or [{}]
-    for source in (exception, threads[0], event):
-        frames = (source.get("stacktrace") or {}).get("frames") or []
-        if frames:
-            in_app = [f for f in frames if f.get("in_app")]
-            return (in_app or frames)[-1]
-    return None
+    return cut(text.strip().splitlines()[0] if text.strip() else "", limit)
 
 
 def _message(event: dict[str, Any], template: bool) -> str:
-    entry = event.get("logentry") or {}
-    keys = ("message", "formatted") if template else ("formatted", "message")
-    for value in (*(entry.get(k) for k in keys), event.get("message")):
-        if value:
-            return _text(value)
-    return ""
+    return _text(ev.message(event, template=template))
 
 
 def title_of(item_type: str, event: dict[str, Any]) -> str:
     """A one-line title: `Type: value` for errors, the message, or the transaction name."""
-    exception = _main_exception(event)
+    exception = ev.main_exception(event)
     if item_type == "transaction":
         return _text(event.get("transaction")) or "<unnamed transaction>"
     if exception is not None:
@@ -95,7 +75,7 @@ def culprit_of(item_type: str, event: dict[str, Any]) -> str:
     explicit = event.get("culprit") if item_type != "transaction" else None
     if explicit or event.get("transaction"):
         return _text(explicit or event.get("transaction"))
-    frame = _crash_frame(event)
+    frame = ev.crash_frame(event)
     if frame is None:
         return ""
     where = frame.get("module") or frame.get("filename") or "?"
@@ -105,9 +85,9 @@ def culprit_of(item_type: str, event: dict[str, Any]) -> str:
 def _default_fingerprint(item_type: str, event: dict[str, Any]) -> list[str]:
     if item_type == "transaction":
         return [_text(event.get("transaction")) or "<unnamed transaction>"]
-    exception = _main_exception(event)
+    exception = ev.main_exception(event)
     if exception is not None:
-        frame = _crash_frame(event)
+        frame = ev.crash_frame(event)
         if frame is None:  # no code location: the value is all that tells errors apart
             return [exception.get("type") or "Error", _text(exception.get("value"))]
         where = frame.get("module") or frame.get("filename") or "?"
@@ -118,17 +98,7 @@ def _default_fingerprint(item_type: str, event: dict[str, Any]) -> list[str]:
 
 def fingerprint_of(item_type: str, event: dict[str, Any]) -> list[str]:
     """The grouping key: the event's own fingerprint, with `{{ default }}` expanded."""
-    custom = event.get("fingerprint")
-    default = _default_fingerprint(item_type, event)
-    if not custom or not isinstance(custom, list):
-        return default
-    parts: list[str] = []
-    for part in custom:
-        if str(part).replace(" ", "") == "{{default}}":
-            parts.extend(default)
-        else:
-            parts.append(str(part))
-    return parts
+    return ev.expand_fingerprint(event.get("fingerprint"), _default_fingerprint(item_type, event))
 
 
 def _row(item_type: str, payload: dict[str, Any]) -> tuple[Any, ...]:
@@ -160,9 +130,8 @@ class InboxStore:
         self._pid = os.getpid()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> InboxStore:
+    def from_settings(cls, settings: Settings) -> InboxStore:
         """The store at SENTRY_INBOX_PATH, capped at SENTRY_INBOX_MAX_EVENTS."""
-        settings = settings if settings is not None else get_settings()
         return cls(settings.inbox_path, settings.inbox_max_events)
 
     def _open(self) -> sqlite3.Connection:

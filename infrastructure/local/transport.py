@@ -29,10 +29,9 @@ BATCH_SIZE = 200  # items per SQLite transaction: one lock hand-off between proc
 class LocalInboxTransport(Transport):
     """Writes each event and transaction to an InboxStore off the request thread; never raises."""
 
-    def __init__(self, options: dict[str, Any] | None = None, *, store: InboxStore | None = None,
-                 queue_size: int = 1000):
+    def __init__(self, options: dict[str, Any] | None = None, *, store: InboxStore, queue_size: int = 1000):
         super().__init__(options)
-        self.store = store if store is not None else InboxStore.from_settings()
+        self.store = store
         self.queue_size = queue_size
         self.dropped = 0
         self._warned_at: dict[str, float] = {}

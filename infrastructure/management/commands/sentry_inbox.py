@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from infrastructure.event import timestamp
 from infrastructure.local import InboxStore
+from infrastructure.runtime import require_runtime
+from infrastructure.text import cut, when
 
 _ISSUE_COLUMNS = (("COUNT", 6, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"), ("LAST SEEN", 19, "<"),
                   ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
@@ -18,9 +20,7 @@ _TRANSACTION_COLUMNS = (("FINISHED", 19, "<"), ("DURATION", 10, ">"), ("STATUS",
 
 
 def _cell(value: Any, width: int, align: str) -> str:
-    text = str(value)
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return f"{text:{align}{width}}"
+    return f"{cut(str(value), width):{align}{width}}"
 
 
 def _table(columns: tuple[tuple[str, int, str], ...], rows: list[tuple[Any, ...]]) -> str:
@@ -32,27 +32,11 @@ def _table(columns: tuple[tuple[str, int, str], ...], rows: list[tuple[Any, ...]
 
 def _when(value: Any) -> str:
     """A received or SDK timestamp (ISO string or epoch seconds) as 'YYYY-MM-DD HH:MM:SS' UTC."""
-    try:
-        if isinstance(value, int | float):
-            moment = datetime.fromtimestamp(value, UTC)
-        else:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
-    except (TypeError, ValueError, OverflowError):
-        return str(value or "")
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except (TypeError, ValueError):
-        return None
+    return when(timestamp(value), "%Y-%m-%d %H:%M:%S") or str(value or "")
 
 
 def _duration(transaction: dict[str, Any]) -> str:
-    start, end = _seconds(transaction.get("start_timestamp")), _seconds(transaction.get("timestamp"))
+    start, end = timestamp(transaction.get("start_timestamp")), timestamp(transaction.get("timestamp"))
     return "" if start is None or end is None else f"{(end - start) * 1000:.1f} ms"
 
 
@@ -73,7 +57,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
-        store = InboxStore.from_settings()
+        store = InboxStore.from_settings(require_runtime().settings)
         try:
             if options["show"]:
                 self._show(store, options["show"])
