@@ -24,13 +24,14 @@ def _connect_celery() -> None:
         from celery.signals import task_postrun, task_prerun
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
-    from infrastructure.performance import task_finished, task_started
+    from infrastructure.runtime import task_finished, task_started
 
     task_prerun.connect(task_started, weak=False, dispatch_uid="infrastructure.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="infrastructure.task_queries.finish")
 
 
 def _instrument_connection(sender, connection, **kwargs) -> None:
-    from infrastructure.performance import install
+    from infrastructure.runtime import execute_wrapper
 
-    install(connection)
+    if execute_wrapper not in connection.execute_wrappers:
+        connection.execute_wrappers.append(execute_wrapper)

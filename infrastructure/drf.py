@@ -44,13 +44,15 @@ def throttle_scope(view, request) -> str | None:
     """What the throttle that refused ``request`` counts by: 'user', 'ip' or its own scope.
 
     DRF's ``Throttled`` does not say which throttle failed, so each of the view's rate throttles
-    is asked, without counting the request again, whether its window is full. The user, anon
-    and scoped throttles count per user when signed in and per client IP otherwise; any other
-    throttle (an API-wide budget) is named by its scope. None when no throttle can be read.
+    is asked again, by DRF's own ``allow_request``, over a read-only view of its cache: the
+    window is judged exactly as DRF judged it, and the request is not counted a second time.
+    The user, anon and scoped throttles count per user when signed in and per client IP
+    otherwise; any other throttle (an API-wide budget) is named by its scope. None when no
+    throttle can be read.
     """
     try:
         for throttle in view.get_throttles():
-            if isinstance(throttle, throttling.SimpleRateThrottle) and _window_full(throttle, view, request):
+            if isinstance(throttle, throttling.SimpleRateThrottle) and _would_refuse(throttle, view, request):
                 if isinstance(throttle, throttling.AnonRateThrottle):
                     return "ip"
                 if isinstance(throttle, (throttling.UserRateThrottle, throttling.ScopedRateThrottle)):
@@ -62,19 +64,20 @@ def throttle_scope(view, request) -> str | None:
     return None
 
 
-def _window_full(throttle, view, request) -> bool:
-    """True when ``throttle`` would refuse one more request now (reads its history only)."""
-    if isinstance(throttle, throttling.ScopedRateThrottle):
-        throttle.scope = getattr(view, throttle.scope_attr, None)
-        if not throttle.scope:
-            return False
-        throttle.rate = throttle.get_rate()
-        throttle.num_requests, throttle.duration = throttle.parse_rate(throttle.rate)
-    if throttle.rate is None:
-        return False
-    key = throttle.get_cache_key(request, view)
-    if key is None:
-        return False
-    now = throttle.timer()
-    recent = [t for t in throttle.cache.get(key, []) if t > now - throttle.duration]
-    return len(recent) >= throttle.num_requests
+class _ReadOnlyCache:
+    """A cache that answers reads from the real one and drops writes."""
+
+    def __init__(self, cache):
+        self._cache = cache
+
+    def get(self, key, default=None):
+        return self._cache.get(key, default)
+
+    def set(self, *args, **kwargs) -> None:
+        return None
+
+
+def _would_refuse(throttle, view, request) -> bool:
+    """True when ``throttle`` (a fresh instance from get_throttles) refuses one more request now."""
+    throttle.cache = _ReadOnlyCache(throttle.cache)
+    return not throttle.allow_request(request, view)

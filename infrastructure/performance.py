@@ -15,8 +15,6 @@ from typing import Any
 
 import sentry_sdk
 
-from infrastructure.grouping import mark_failed_query
-
 _MAX_SHAPES = 200  # a request with more distinct statements stops tracking new shapes
 _MAX_REPORTED = 5
 
@@ -66,14 +64,14 @@ class QueryInstrumentation:
     def __init__(self, slow_ms: int, n_plus_one_threshold: int):
         self.slow_ms = slow_ms
         self.n_plus_one_threshold = n_plus_one_threshold
+        self._task_tokens: dict[str, contextvars.Token] = {}
 
     def __call__(self, execute, sql, params, many, context):
+        # A failing statement needs nothing from us: grouping reads its verb from Django's own
+        # CursorWrapper frame in the traceback.
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
-        except Exception as exc:
-            mark_failed_query(exc, sql)
-            raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             stats = _current.get()
@@ -93,47 +91,15 @@ class QueryInstrumentation:
             _annotate_transaction(stats)
         return stats
 
-    def activate(self) -> None:
-        """Make this the instrumentation every connection's wrapper delegates to."""
-        global _active
-        _active = self
+    def task_started(self, task_id: str) -> None:
+        """Begin collecting for one Celery task (task_prerun)."""
+        self._task_tokens[task_id] = self.start()
 
-
-_active: QueryInstrumentation | None = None
-
-
-def execute_wrapper(execute, sql, params, many, context):
-    """Installed once per connection; delegates to the active instrumentation.
-
-    Connections outlive a re-initialisation (tests, the demo), so they hold this indirection
-    rather than one QueryInstrumentation whose thresholds could go stale.
-    """
-    active = _active
-    if active is None:
-        return execute(sql, params, many, context)
-    return active(execute, sql, params, many, context)
-
-
-def install(connection) -> None:
-    """Add the query wrapper to a database connection once."""
-    if execute_wrapper not in connection.execute_wrappers:
-        connection.execute_wrappers.append(execute_wrapper)
-
-
-_task_tokens: dict[str, contextvars.Token] = {}
-
-
-def task_started(task_id: str | None = None, **kwargs: Any) -> None:
-    """celery task_prerun: collect the task's queries like a request's."""
-    if _active is not None and task_id:
-        _task_tokens[task_id] = _active.start()
-
-
-def task_finished(task_id: str | None = None, **kwargs: Any) -> None:
-    """celery task_postrun: stop collecting and annotate the task's transaction, still open here."""
-    token = _task_tokens.pop(task_id, None) if task_id else None
-    if token is not None and _active is not None:
-        _active.finish(token)
+    def task_finished(self, task_id: str) -> None:
+        """Stop collecting for one Celery task and annotate its transaction (task_postrun)."""
+        token = self._task_tokens.pop(task_id, None)
+        if token is not None:
+            self.finish(token)
 
 
 def _findings(stats: QueryStats) -> dict[str, Any] | None:

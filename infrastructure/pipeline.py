@@ -5,17 +5,24 @@ exception inside it means:
   FAIL_CLOSED  drop the event: used for scrubbing, where sending unscrubbed data is the worse outcome;
   SKIP         keep the event as the previous step left it: used for enrichment such as grouping;
   OBSERVE      ignore the result: used for alerting, which must never change or block an event.
-Failures are counted per step and logged once per (step, exception type), never with event data.
+Only the pipeline catches a step's exception: steps themselves let errors out. Every failure is
+counted per step and logged once per (step, exception type) with its traceback, but never with
+the exception's message, which may quote event data. Entry points that are not steps (request
+accounting, flushes) run under `PipelineStats.guard`, which applies the same rule.
+
+Steps talk to later steps through the hint: the classifier leaves its Verdict under
+event.VERDICT, so alerting never has to parse it back out of tags.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 Event = dict[str, Any]
 Hint = dict[str, Any]
@@ -25,6 +32,7 @@ FAIL_CLOSED = "fail_closed"
 SKIP = "skip"
 OBSERVE = "observe"
 _POLICIES = frozenset({FAIL_CLOSED, SKIP, OBSERVE})
+T = TypeVar("T")
 
 logger = logging.getLogger("infrastructure.pipeline")
 
@@ -57,21 +65,39 @@ class PipelineStats:
             self.dropped[reason] += 1
 
     def record_failure(self, stage: Stage, exc: BaseException) -> None:
-        """Count a step's exception and log it once per (step, exception type)."""
+        """Count a step's exception and log it once per (step, exception type), with its traceback."""
         cause = (stage.name, type(exc).__name__)
         with self._lock:
             self.failures[f"{stage.name}:{cause[1]}"] += 1
             first = cause not in self._logged
             self._logged.add(cause)
         if first:
-            # The exception text may quote event data, so only its type is logged.
             logger.error("error-tracking step %r failed with %s (policy %s); further failures "
-                         "of this kind are counted silently", stage.name, cause[1], stage.policy)
+                         "of this kind are counted silently. Where it failed:\n%s", stage.name,
+                         cause[1], stage.policy, where_it_failed(exc))
+
+    def guard(self, name: str, call: Callable[..., T], *args: Any, default: T | None = None) -> T | None:
+        """Run an entry point that is not a pipeline step; a failure is counted and logged like one."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            self.record_failure(Stage(name, _unused, OBSERVE), exc)
+            return default
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """A copy of the counters."""
         with self._lock:
             return {"dropped": dict(self.dropped), "failures": dict(self.failures)}
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """The traceback's frames (file, line, function, source line) without the exception's message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return "".join(traceback.format_list(frames)).rstrip() or "  (no traceback)"
+
+
+def _unused(event: Event, hint: Hint) -> Event:
+    return event
 
 
 class Pipeline:

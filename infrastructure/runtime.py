@@ -1,10 +1,21 @@
-"""The process's wiring: one scrubber, classifier, alert engine and transport, built from settings."""
+"""The process's one registry: settings, pipelines, alert engine, query instrumentation, transport.
+
+`install(settings)` builds everything for these settings and makes it current, closing what it
+replaces; `reset()` closes it and leaves nothing installed. `current_runtime()` is the only way
+any part of the system finds another: there is no other process-wide state.
+"""
 
 from __future__ import annotations
 
+import atexit
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from sentry_sdk.transport import Transport
+
+from infrastructure.alerting import AlertEngine, build_engine
 from infrastructure.grouping import Classifier
 from infrastructure.performance import QueryInstrumentation
 from infrastructure.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
@@ -25,14 +36,14 @@ DEFAULT_IGNORED = (
 
 @dataclass
 class Runtime:
-    """Everything init_sentry() built; the SDK calls the before_* members."""
+    """Everything built for one set of settings; the SDK calls the before_* members."""
 
     settings: Settings
     scrubber: Scrubber
     classifier: Classifier
-    alerts: Any
+    alerts: AlertEngine
     queries: QueryInstrumentation
-    transport: Any
+    transport: Transport | None
     before_send: Pipeline
     before_send_transaction: Pipeline
     before_breadcrumb: Pipeline
@@ -41,58 +52,128 @@ class Runtime:
     stats: PipelineStats
 
     def observe_request(self, failed: bool) -> None:
-        """Count one finished request for the error-rate rule."""
-        self.alerts.observe_request(failed)
+        """Count one finished request for the error-rate rule; never raises."""
+        self.stats.guard("observe_request", self.alerts.observe_request, failed)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Judge pending request counts and wait up to `timeout` s for queued alerts; never raises."""
+        return bool(self.stats.guard("flush_alerts", self.alerts.flush, timeout, default=False))
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Let queued alerts finish briefly, then stop background work; never raises."""
+        self.flush(timeout)
+        self.stats.guard("close_alerts", self.alerts.close)
 
 
-_runtime: Runtime | None = None
+def build(settings: Settings, **parts: Any) -> Runtime:
+    """Validate and precompile every step for these settings (not installed).
 
-
-def current_runtime() -> Runtime | None:
-    """The runtime built by the last init_sentry(), if any."""
-    return _runtime
-
-
-def build_runtime(settings: Settings) -> Runtime:
-    """Validate and precompile every step for these settings, and make it the process's runtime."""
-    global _runtime
-    from infrastructure.alerting import build_engine
+    `parts` replace built members, e.g. `alerts=` or `transport=` in tests and benchmarks.
+    """
     from infrastructure.local import transport_for
 
     stats = PipelineStats()
-    scrubber = Scrubber(extra_keys=settings.scrub_extra_keys, safe_keys=settings.scrub_safe_keys)
+    scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
+                                                       safe_keys=settings.scrub_safe_keys)
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
-    alerts = build_engine(settings, scrub_text=scrubber.scrub_text)
+    alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text)
     ignored = DropIgnored(DEFAULT_IGNORED + settings.ignore_errors)
 
     def scrub(event: dict, hint: dict) -> dict:
         return scrubber.scrub_event(event)
 
-    def observe(event: dict, hint: dict) -> None:
-        alerts.observe_event(event)
+    def one(name: str, step: Any) -> Pipeline:
+        return Pipeline([Stage(name, lambda item, hint: step(item), FAIL_CLOSED)], stats)
 
-    before_send = Pipeline([
-        Stage("ignore", ignored, SKIP),
-        Stage("scrub", scrub, FAIL_CLOSED),
-        Stage("classify", classifier, SKIP),
-        Stage("alert", observe, OBSERVE),
-    ], stats)
-    before_send_transaction = Pipeline([Stage("scrub", scrub, FAIL_CLOSED)], stats)
-    runtime = Runtime(
+    values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
         transport=None if settings.dsn else transport_for(settings),
-        before_send=before_send, before_send_transaction=before_send_transaction,
-        before_breadcrumb=Pipeline([Stage("scrub_breadcrumb",
-                                          lambda item, hint: scrubber.scrub_breadcrumb(item),
-                                          FAIL_CLOSED)], stats),
-        before_send_log=Pipeline([Stage("scrub_log", lambda item, hint: scrubber.scrub_log(item),
-                                        FAIL_CLOSED)], stats),
-        before_send_metric=Pipeline([Stage("scrub_metric", lambda item, hint: scrubber.scrub_value(item),
-                                           FAIL_CLOSED)], stats),
+        before_send=Pipeline([
+            Stage("ignore", ignored, SKIP),
+            Stage("scrub", scrub, FAIL_CLOSED),
+            Stage("classify", classifier, SKIP),
+            Stage("alert", alerts.observe_event, OBSERVE),
+        ], stats),
+        before_send_transaction=Pipeline([Stage("scrub", scrub, FAIL_CLOSED)], stats),
+        before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
+        before_send_log=one("scrub_log", scrubber.scrub_log),
+        before_send_metric=one("scrub_metric", scrubber.scrub_value),
         stats=stats,
     )
-    runtime.queries.activate()
-    _runtime = runtime
+    values.update(parts)
+    return Runtime(**values)
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+_exit_hook = False
+
+
+def install(settings: Settings, **parts: Any) -> Runtime:
+    """Build a runtime for these settings, make it current, and close the one it replaces."""
+    global _runtime, _exit_hook
+    runtime = build(settings, **parts)
+    with _lock:
+        previous, _runtime = _runtime, runtime
+        if not _exit_hook:
+            atexit.register(_at_exit)
+            _exit_hook = True
+    if previous is not None:
+        previous.close()
     return runtime
 
+
+def reset() -> None:
+    """Close the current runtime and leave none installed (tests)."""
+    global _runtime
+    with _lock:
+        previous, _runtime = _runtime, None
+    if previous is not None:
+        previous.close()
+
+
+def current_runtime() -> Runtime | None:
+    """The installed runtime, if init_sentry() has run."""
+    return _runtime
+
+
+def require_runtime() -> Runtime:
+    """The installed runtime; ImproperlyConfigured when init_sentry() has not run."""
+    runtime = _runtime
+    if runtime is None:
+        raise ImproperlyConfigured("Error tracking is not initialised: call "
+                                   "infrastructure.sentry_config.init_sentry() at the end of settings.py.")
+    return runtime
+
+
+def _at_exit() -> None:
+    runtime = _runtime
+    if runtime is not None:
+        runtime.flush(5.0)
+
+
+def execute_wrapper(execute, sql, params, many, context):
+    """Installed once per database connection; times the statement with the current runtime.
+
+    Connections outlive a re-initialisation, so they hold this lookup rather than one
+    QueryInstrumentation whose thresholds could go stale.
+    """
+    runtime = _runtime
+    if runtime is None:
+        return execute(sql, params, many, context)
+    return runtime.queries(execute, sql, params, many, context)
+
+
+def task_started(task_id: str | None = None, **kwargs: Any) -> None:
+    """celery task_prerun: collect the task's queries like a request's."""
+    runtime = _runtime
+    if runtime is not None and task_id:
+        runtime.queries.task_started(task_id)
+
+
+def task_finished(task_id: str | None = None, **kwargs: Any) -> None:
+    """celery task_postrun: stop collecting and annotate the task's transaction, still open here."""
+    runtime = _runtime
+    if runtime is not None and task_id:
+        runtime.queries.task_finished(task_id)

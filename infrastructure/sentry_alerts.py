@@ -1,11 +1,11 @@
-"""The spec's alerting face: SlackNotifier, EmailNotifier, flush(), and the process's AlertEngine.
+"""The spec's alerting face: SlackNotifier, EmailNotifier and flush().
 
     from infrastructure.sentry_alerts import SlackNotifier
     SlackNotifier().send_error_notification(error_message="...", error_type="TestError")
 
 `send_error_notification` sends synchronously with a bounded retry (returning within about
-10 s) and never raises. Rule-driven alerts go through the engine (`get_engine()` / `configure()`), which
-delivers off the request path.
+10 s) and never raises. Rule-driven alerts go through the runtime's AlertEngine, which delivers
+off the request path; `flush()` waits for those.
 """
 
 from __future__ import annotations
@@ -14,20 +14,15 @@ import logging
 import time
 from typing import Any
 
-from infrastructure.alerting import AlertEngine, build_engine, current_engine
-from infrastructure.alerting import flush as _flush_engine
+from infrastructure.alerting.channels import Channel
+from infrastructure.alerting.channels.email import EmailChannel
+from infrastructure.alerting.channels.slack import SlackChannel
 from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, deliver
-from infrastructure.alerting.notifiers import (
-    DjangoEmailNotifier,
-    Notifier,
-    ScrubText,
-    SlackWebhookNotifier,
-    default_scrub_text,
-)
 from infrastructure.alerting.render import build_alert
-from infrastructure.settings import Settings, get_settings
+from infrastructure.runtime import current_runtime
+from infrastructure.settings import Settings
 
-__all__ = ["EmailNotifier", "SlackNotifier", "configure", "flush", "get_engine"]
+__all__ = ["EmailNotifier", "SlackNotifier", "flush"]
 
 logger = logging.getLogger("infrastructure.alerting")
 
@@ -47,35 +42,39 @@ class _SpecNotifier:
 
     channel = "notifier"
 
-    def __init__(self, settings: Settings | None = None, *, scrub_text: ScrubText | None = None,
-                 policy: RetryPolicy | None = None):
-        self.settings = settings or get_settings()
-        self._scrub = scrub_text
+    def __init__(self, settings: Settings | None = None, *, policy: RetryPolicy | None = None):
+        runtime = current_runtime()
+        self.settings = settings if settings is not None else (runtime.settings if runtime else None)
+        self._scrub = runtime.scrubber.scrub_text if runtime else None
         self._policy = policy or SYNC_POLICY
 
     @property
     def enabled(self) -> bool:
         """True when this channel is switched on and configured."""
-        raise NotImplementedError
+        return self.settings is not None and self._channel() is not None
 
-    def _notifier(self, scrub_text: ScrubText) -> Notifier:
+    def _channel(self) -> Channel | None:
         raise NotImplementedError
 
     def send_error_notification(self, error_message: str, error_type: str, error_count: int = 1,
                                 sentry_url: str | None = None) -> bool:
         """Send one alert now; True when delivered, False when disabled or failed. Never raises."""
         try:
-            if not self.enabled:
+            if self.settings is None or self._scrub is None:
+                # The texts must be scrubbed, and only the runtime has the configured scrubber.
+                logger.error("%s notification not sent: init_sentry() has not run.", self.channel)
                 return False
-            scrub = self._scrub or default_scrub_text(self.settings)
+            channel = self._channel()
+            if channel is None:
+                return False
             alert = build_alert(
                 rule="manual", severity="error", title=f"{error_type} reported ({error_count}x)",
                 error_type=str(error_type), message=str(error_message), occurrences=int(error_count),
                 environment=self.settings.environment, release=self.settings.release,
-                last_seen=time.time(), link=sentry_url or "",
+                last_seen=time.time(), link=sentry_url or "", scrub=self._scrub,
             )
             outage = _outages.setdefault(self.channel, OutageLog(self.channel))
-            return deliver(self._notifier(scrub), alert, self._policy, outage, _sleep)
+            return deliver(channel, alert, self._policy, outage, _sleep)
         except Exception as exc:
             logger.error("%s notification failed (%s).", self.channel, type(exc).__name__)
             return False
@@ -87,18 +86,16 @@ class SlackNotifier(_SpecNotifier):
     channel = "slack"
 
     def __init__(self, settings: Settings | None = None, *, client: Any = None, timeout: float = 3.0,
-                 scrub_text: ScrubText | None = None, policy: RetryPolicy | None = None):
-        super().__init__(settings, scrub_text=scrub_text, policy=policy)
+                 policy: RetryPolicy | None = None):
+        super().__init__(settings, policy=policy)
         self._client, self._timeout = client, timeout
 
-    @property
-    def enabled(self) -> bool:
-        """True when Slack alerts are enabled and a webhook is configured."""
-        return self.settings.slack_alerts_enabled and bool(self.settings.slack_webhook_url or self._client)
-
-    def _notifier(self, scrub_text: ScrubText) -> Notifier:
-        return SlackWebhookNotifier(self.settings.slack_webhook_url, channel=self.settings.slack_channel,
-                                    client=self._client, timeout=self._timeout, scrub_text=scrub_text)
+    def _channel(self) -> Channel | None:
+        s = self.settings
+        if not (s.slack_alerts_enabled and (s.slack_webhook_url or self._client is not None)):
+            return None
+        return SlackChannel(s.slack_webhook_url, channel=s.slack_channel, client=self._client,
+                            timeout=self._timeout)
 
 
 class EmailNotifier(_SpecNotifier):
@@ -107,35 +104,18 @@ class EmailNotifier(_SpecNotifier):
     channel = "email"
 
     def __init__(self, settings: Settings | None = None, *, timeout: float = 4.0,
-                 scrub_text: ScrubText | None = None, policy: RetryPolicy | None = None):
-        super().__init__(settings, scrub_text=scrub_text, policy=policy)
+                 policy: RetryPolicy | None = None):
+        super().__init__(settings, policy=policy)
         self._timeout = timeout
 
-    @property
-    def enabled(self) -> bool:
-        """True when email alerts are enabled and there is at least one recipient."""
-        return self.settings.email_alerts_enabled and bool(self.settings.alert_email_recipients)
-
-    def _notifier(self, scrub_text: ScrubText) -> Notifier:
-        return DjangoEmailNotifier(self.settings.alert_email_recipients, scrub_text=scrub_text,
-                                   timeout=self._timeout)
-
-
-def configure(settings: Settings | None = None, **options: Any) -> AlertEngine:
-    """Build the process's AlertEngine from settings (default: get_settings()) and install it.
-
-    `options` go to `infrastructure.alerting.build_engine` (scrub_text, clock, store, dispatcher,
-    key_prefix, celery_app).
-    """
-    settings = settings or get_settings()
-    return build_engine(settings, **options)
-
-
-def get_engine() -> AlertEngine:
-    """The process's AlertEngine, built from get_settings() on first use."""
-    return current_engine() or configure()
+    def _channel(self) -> Channel | None:
+        s = self.settings
+        if not (s.email_alerts_enabled and s.alert_email_recipients):
+            return None
+        return EmailChannel(s.alert_email_recipients, timeout=self._timeout)
 
 
 def flush(timeout: float = 5.0) -> bool:
     """Wait up to `timeout` seconds for queued alerts to be delivered; True when all were handled."""
-    return _flush_engine(timeout)
+    runtime = current_runtime()
+    return True if runtime is None else runtime.flush(timeout)

@@ -2,8 +2,8 @@
 
 The tasks are `shared_task`s: the project's Celery app registers them when it includes this
 module (`include=["infrastructure.tasks"]` or `autodiscover_tasks`). A task carries only the
-rendered, scrubbed alert dict, and reads the channel's configuration from `get_settings()`
-in the worker.
+rendered alert, already scrubbed when it was built, and delivers it through the channel of the
+worker's own runtime (its settings say where the webhook and the mail server are).
 """
 
 from __future__ import annotations
@@ -13,41 +13,21 @@ from typing import Any
 
 from celery import shared_task
 
+from infrastructure.alerting.channels import DeliveryError
 from infrastructure.alerting.dispatch import DELIVER_TASK, OutageLog, RetryPolicy
-from infrastructure.alerting.notifiers import (
-    DeliveryError,
-    Notifier,
-    ScrubText,
-    build_notifiers,
-    default_scrub_text,
-)
-from infrastructure.settings import get_settings
+from infrastructure.runtime import require_runtime
 
 logger = logging.getLogger("infrastructure.alerting")
 
 POLICY = RetryPolicy()
 _outages: dict[str, OutageLog] = {}
-_scrub_text: ScrubText | None = None
-
-
-def set_scrub_text(scrub_text: ScrubText | None) -> None:
-    """Use this scrubber for alert texts in this worker (default: the project's Scrubber)."""
-    global _scrub_text
-    _scrub_text = scrub_text
-
-
-def channel_notifier(channel: str) -> Notifier | None:
-    """The enabled notifier named `channel` for the current settings, or None."""
-    settings = get_settings()
-    scrub = _scrub_text or default_scrub_text(settings)
-    return next((n for n in build_notifiers(settings, scrub) if n.name == channel), None)
 
 
 @shared_task(bind=True, name=DELIVER_TASK, max_retries=POLICY.attempts - 1, ignore_result=True,
              acks_late=True)
 def deliver_alert(self: Any, channel: str, alert: dict[str, Any]) -> bool:
     """Deliver one alert to one channel; retry with backoff, honouring Slack's Retry-After."""
-    notifier = channel_notifier(channel)
+    notifier = require_runtime().alerts.channel(channel)
     if notifier is None:
         logger.warning("Alert channel %s is not enabled in this worker's settings; alert dropped.", channel)
         return False

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import sentry_sdk
 from django.conf import settings as django_settings
 
-from infrastructure.sentry_config import init_sentry
 from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_postgres
 
@@ -31,15 +29,11 @@ def django_db_setup(_postgres_when_needed, django_db_setup):
 @pytest.fixture
 def tracked(envelope_receiver: EnvelopeReceiver, settings) -> Iterator[EnvelopeReceiver]:
     """This process re-initialised to send every event and transaction to the loopback receiver."""
-    original = django_settings.SENTRY
-    runtime = init_sentry(original.with_overrides(dsn=envelope_receiver.dsn, traces_sample_rate=1.0,
-                                                  profiles_sample_rate=0.0))
-    envelope_receiver.runtime = runtime
-    try:
+    from tests.support.fixtures import tracking  # a plugin module: imported once pytest rewrites it
+
+    with tracking(dsn=envelope_receiver.dsn, traces_sample_rate=1.0, profiles_sample_rate=0.0) as runtime:
+        envelope_receiver.runtime = runtime
         yield envelope_receiver
-    finally:
-        sentry_sdk.flush(timeout=5)
-        init_sentry(original)
 
 
 @pytest.fixture(autouse=True)

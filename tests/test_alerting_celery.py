@@ -14,11 +14,12 @@ from celery.signals import task_postrun, task_received
 from kombu import Exchange, Queue
 
 import infrastructure.tasks  # registers the shared task with every app
-from infrastructure import settings as settings_module
 from infrastructure.alerting import build_dispatcher, build_engine
 from infrastructure.alerting.counters import MemoryStore
 from infrastructure.alerting.dispatch import DELIVER_TASK, RetryPolicy, celery_publisher
 from infrastructure.alerting.render import build_alert
+from infrastructure.event import VERDICT
+from infrastructure.grouping import Verdict
 from infrastructure.settings import Settings
 from tests.support.services import require_rabbitmq, require_redis
 from tests.support.slack import SERVER_ERROR, SlackStandIn, rate_limited
@@ -34,7 +35,8 @@ BROKERS = {
 
 def alert() -> dict[str, Any]:
     return build_alert(rule="database_connection", severity="critical", title="Database connection failure",
-                       error_type="OperationalError", message="could not connect", environment="test")
+                       error_type="OperationalError", message="could not connect", environment="test",
+                       scrub=None)
 
 
 class TaskRuns:
@@ -94,15 +96,10 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def worker_settings(slack: SlackStandIn) -> Iterator[Settings]:
-    """The settings the worker reads through get_settings(): Slack on, pointing at the stand-in."""
-    saved = settings_module._current
-    current = Settings(slack_alerts_enabled=True, slack_webhook_url=slack.url, email_alerts_enabled=False)
-    settings_module.set_settings(current)
-    infrastructure.tasks.set_scrub_text(str)
-    yield current
-    infrastructure.tasks.set_scrub_text(None)
-    settings_module._current = saved
+def worker_settings(slack: SlackStandIn, error_tracking) -> Settings:
+    """The worker thread's runtime (this process's): Slack on, pointing at the stand-in."""
+    return error_tracking(slack_alerts_enabled=True, slack_webhook_url=slack.url,
+                          email_alerts_enabled=False).settings
 
 
 @pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis),
@@ -176,12 +173,11 @@ def test_the_task_delivers_and_retries_a_429_after_retry_after(celery_app, celer
 def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, celery_worker, task_runs, slack,
                                                                   worker_settings):
     """A rule firing in the engine is published as a task and delivered by the worker."""
-    dispatcher = build_dispatcher(worker_settings, str, publish=celery_publisher(app=celery_app))
-    engine = build_engine(worker_settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher,
-                          install=False)
-    tags = {"error.category": "database", "error.kind": "connection"}
-    engine.observe_event({"level": "error", "tags": tags,
-                          "exception": {"values": [{"type": "OperationalError", "value": "refused"}]}})
+    dispatcher = build_dispatcher(worker_settings, publish=celery_publisher(app=celery_app))
+    engine = build_engine(worker_settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher)
+    engine.observe_event({"level": "error",
+                          "exception": {"values": [{"type": "OperationalError", "value": "refused"}]}},
+                         {VERDICT: Verdict("database", "connection", ("database",))})
     assert engine.flush(10)
     assert slack.wait_for(accepted=1, timeout=30)
     dispatcher.close()
@@ -196,7 +192,7 @@ def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, cel
 def test_a_dead_broker_falls_back_to_direct_delivery(slack, worker_settings, scheme):
     """If the broker cannot take the task, the alert is still delivered, from the process itself."""
     dead = celery_publisher(scheme.format(port=free_port()))
-    dispatcher = build_dispatcher(worker_settings, str, publish=dead,
+    dispatcher = build_dispatcher(worker_settings, publish=dead,
                                   policy=RetryPolicy(attempts=3, base=0.01, jitter=0.0))
     dispatcher.submit(alert())
     assert dispatcher.flush(30)

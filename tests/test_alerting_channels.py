@@ -1,4 +1,4 @@
-"""Notifiers against real parts: the loopback Slack stand-in and an aiosmtpd server on loopback."""
+"""Channels against real parts (the loopback Slack stand-in, aiosmtpd), and channels as backends."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ import logging
 import pytest
 from django.test import override_settings
 
-from infrastructure.alerting.notifiers import (
-    WITHHELD,
-    DeliveryError,
-    DjangoEmailNotifier,
-    SlackWebhookNotifier,
-    build_notifiers,
-)
-from infrastructure.alerting.render import build_alert
-from infrastructure.settings import Settings
+from infrastructure.alerting.channels import DeliveryError, load_channels
+from infrastructure.alerting.channels.email import EmailChannel
+from infrastructure.alerting.channels.slack import SlackChannel
+from infrastructure.alerting.render import WITHHELD, build_alert
+from infrastructure.envvars import SettingsError
+from infrastructure.settings import DEFAULT_CHANNELS, Settings
 from tests.support.slack import BAD_REQUEST, HANG, OK, SERVER_ERROR, SlackStandIn, rate_limited
 from tests.support.smtp import free_port, smtp_server, smtp_settings
+from tests.support.webhook_channel import WebhookChannel
 
 RECIPIENTS = ("oncall@example.com", "engineering@example.com")
 HOOK = "https://hooks.slack.com/services/T/B/x"
@@ -29,6 +27,7 @@ def alert(**changes):
                   error_type="OperationalError", message="could not connect to server",
                   environment="production", release="muejam-backend@1.0.0", event_id="c" * 32)
     fields.update(changes)
+    fields.setdefault("scrub", None)
     return build_alert(**fields)
 
 
@@ -38,8 +37,8 @@ def slack():
         yield stand_in
 
 
-def slack_notifier(stand_in: SlackStandIn, **kwargs) -> SlackWebhookNotifier:
-    return SlackWebhookNotifier(stand_in.url, channel="#alerts", timeout=kwargs.pop("timeout", 2.0), **kwargs)
+def slack_notifier(stand_in: SlackStandIn, **kwargs) -> SlackChannel:
+    return SlackChannel(stand_in.url, channel="#alerts", timeout=kwargs.pop("timeout", 2.0), **kwargs)
 
 
 @pytest.mark.parametrize(("reply", "retryable", "retry_after"), [
@@ -76,20 +75,20 @@ def test_slack_unreachable_is_retryable_and_names_no_url(caplog):
     port = free_port()
     url = f"http://127.0.0.1:{port}/services/T0SECRET/B0SECRET/xyz"
     with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as caught:
-        SlackWebhookNotifier(url, timeout=0.5).send(alert())
+        SlackChannel(url, timeout=0.5).send(alert())
     assert caught.value.retryable
     assert "T0SECRET" not in str(caught.value) + caplog.text and str(port) not in str(caught.value)
 
 
-def test_texts_are_scrubbed_before_sending_and_withheld_if_the_scrubber_fails(slack):
-    """The injected scrub_text runs on every free text; if it raises, the text is withheld."""
-    slack_notifier(slack, scrub_text=lambda t: t.replace("hunter2", "[Filtered]")).send(
-        alert(message="password=hunter2"))
-
+def test_texts_are_scrubbed_once_when_the_alert_is_built_and_withheld_if_the_scrubber_fails(slack):
+    """build_alert runs the scrubber on every free text; if it raises, the text is withheld."""
     def broken(text):
         raise ValueError("scrubber bug")
 
-    slack_notifier(slack, scrub_text=broken).send(alert(message="password=hunter2"))
+    clean = alert(message="password=hunter2", scrub=lambda t: t.replace("hunter2", "[Filtered]"))
+    withheld = alert(message="password=hunter2", scrub=broken)
+    slack_notifier(slack).send(clean)
+    slack_notifier(slack).send(withheld)
     first, second = (str(body) for body in slack.accepted)
     assert "hunter2" not in first and "[Filtered]" in first
     assert "hunter2" not in second and WITHHELD in second
@@ -99,7 +98,7 @@ def test_email_reaches_a_real_smtp_server_as_multipart_text_and_html():
     """Django's SMTP backend delivers one text+HTML message to every recipient, from DEFAULT_FROM_EMAIL."""
     with smtp_server() as server, override_settings(**smtp_settings(server.port),
                                                     DEFAULT_FROM_EMAIL="alerts@muejam.local"):
-        DjangoEmailNotifier(RECIPIENTS).send(alert(message="<b>could not connect</b>"))
+        EmailChannel(RECIPIENTS).send(alert(message="<b>could not connect</b>"))
         assert server.recorder.wait_for(1)
     received = server.messages[0]
     assert received.rcpt_tos == list(RECIPIENTS) and received.mail_from == "alerts@muejam.local"
@@ -119,7 +118,7 @@ def test_refused_recipients_are_permanent_or_temporary_by_code(refuse, retryable
     """A 5xx refusal gives up, a 4xx refusal is worth a retry; neither names the recipients."""
     with smtp_server(refuse=refuse) as server, override_settings(**smtp_settings(server.port)), \
             pytest.raises(DeliveryError) as caught:
-        DjangoEmailNotifier(RECIPIENTS).send(alert())
+        EmailChannel(RECIPIENTS).send(alert())
     assert caught.value.retryable is retryable
     assert "oncall@example.com" not in str(caught.value)
 
@@ -127,7 +126,7 @@ def test_refused_recipients_are_permanent_or_temporary_by_code(refuse, retryable
 def test_smtp_server_down_is_retryable():
     """Nothing listening on the SMTP port is a retryable failure."""
     with override_settings(**smtp_settings(free_port())), pytest.raises(DeliveryError) as caught:
-        DjangoEmailNotifier(RECIPIENTS).send(alert())
+        EmailChannel(RECIPIENTS).send(alert())
     assert caught.value.retryable
 
 
@@ -141,7 +140,31 @@ def test_smtp_server_down_is_retryable():
 ])
 def test_enabled_channels_follow_settings(overrides, names):
     """Only channels switched on and configured are built."""
-    assert [n.name for n in build_notifiers(Settings(**overrides), str)] == names
+    assert [n.name for n in load_channels(Settings(**overrides))] == names
+
+
+def test_a_new_channel_is_one_module_and_one_setting():
+    """A webhook channel from its own module joins Slack and email through SENTRY_ALERT_CHANNELS only."""
+    from infrastructure.settings import load_settings
+
+    with SlackStandIn() as hook:
+        settings = load_settings({"SENTRY_ALERT_CHANNELS": ",".join(
+            (*DEFAULT_CHANNELS, "tests.support.webhook_channel.WebhookChannel")),
+            "SENTRY_ALERT_EMAIL_RECIPIENTS": "oncall@example.com"})
+        with override_settings(ALERT_WEBHOOK_URL=hook.url):
+            channels = load_channels(settings)
+            assert [c.name for c in channels] == ["email", "webhook"]
+            channels[1].send(alert(message="disk full"))
+        assert hook.accepted[0]["message"] == "disk full"
+        assert isinstance(channels[1], WebhookChannel)
+
+
+@pytest.mark.parametrize("path", ["tests.support.webhook_channel.Missing", "os.path.join",
+                                  "infrastructure.settings.Settings"])
+def test_a_path_that_is_not_a_channel_names_the_setting(path):
+    """A dotted path that does not import to a Channel subclass stops start-up naming the variable."""
+    with pytest.raises(SettingsError, match="SENTRY_ALERT_CHANNELS"):
+        load_channels(Settings(), paths=[path])
 
 
 def test_the_stand_in_answers_ok_by_default(slack):

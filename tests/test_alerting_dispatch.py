@@ -10,13 +10,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from infrastructure.alerting.channels import Channel, DeliveryError
+from infrastructure.alerting.channels.email import EmailChannel
+from infrastructure.alerting.channels.slack import SlackChannel
 from infrastructure.alerting.dispatch import ChannelWorker, OutageLog, RetryPolicy, ThreadDispatcher, deliver
-from infrastructure.alerting.notifiers import (
-    DeliveryError,
-    DjangoEmailNotifier,
-    Notifier,
-    SlackWebhookNotifier,
-)
 from infrastructure.alerting.render import build_alert
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import free_port, smtp_server, smtp_settings
@@ -27,10 +24,10 @@ FAST = RetryPolicy(attempts=5, base=0.01, factor=2.0, max_delay=0.05, budget=30.
 def alert(n: int = 0) -> dict[str, Any]:
     """A small firing alert, numbered."""
     return build_alert(rule="critical_burst", severity="critical", title=f"alert {n}", error_type="E",
-                       message=f"message {n}", environment="test")
+                       message=f"message {n}", environment="test", scrub=None)
 
 
-class Scripted(Notifier):
+class Scripted(Channel):
     """Fails with the scripted errors, then succeeds; records what it delivered."""
 
     def __init__(self, *errors: DeliveryError, name: str = "scripted", gate: threading.Event | None = None):
@@ -78,7 +75,7 @@ def test_slack_down_then_back_delivers_exactly_once_and_logs_the_outage_once(cap
     """Two 500s then ok: the alert arrives once; one 'failing' and one 'recovered' log line."""
     with SlackStandIn() as slack, caplog.at_level(logging.WARNING, "infrastructure.alerting"):
         slack.answer(SERVER_ERROR, SERVER_ERROR)
-        dispatcher = ThreadDispatcher([SlackWebhookNotifier(slack.url, timeout=2.0)], FAST)
+        dispatcher = ThreadDispatcher([SlackChannel(slack.url, timeout=2.0)], FAST)
         dispatcher.submit(alert())
         assert dispatcher.flush(10)
         assert (len(slack.received), len(slack.accepted)) == (3, 1)
@@ -93,8 +90,8 @@ def test_a_hanging_slack_never_delays_email():
     """While Slack hangs, the email channel's own worker delivers to the SMTP server."""
     with SlackStandIn(default=HANG) as slack, smtp_server() as smtp, \
             override_settings(**smtp_settings(smtp.port)):
-        dispatcher = ThreadDispatcher([SlackWebhookNotifier(slack.url, timeout=30.0),
-                                       DjangoEmailNotifier(["oncall@example.com"])], FAST)
+        dispatcher = ThreadDispatcher([SlackChannel(slack.url, timeout=30.0),
+                                       EmailChannel(["oncall@example.com"])], FAST)
         dispatcher.submit(alert())
         assert smtp.recorder.wait_for(1)
         assert slack.wait_for(accepted=0, received=1)
@@ -108,8 +105,8 @@ def test_smtp_refusing_is_logged_once_and_slack_still_gets_every_alert(caplog):
     with SlackStandIn() as slack, smtp_server(refuse="550 5.7.1 relaying denied") as smtp, \
             override_settings(**smtp_settings(smtp.port)), \
             caplog.at_level(logging.WARNING, "infrastructure.alerting"):
-        dispatcher = ThreadDispatcher([DjangoEmailNotifier(["oncall@example.com"]),
-                                       SlackWebhookNotifier(slack.url, timeout=2.0)], FAST)
+        dispatcher = ThreadDispatcher([EmailChannel(["oncall@example.com"]),
+                                       SlackChannel(slack.url, timeout=2.0)], FAST)
         for n in range(3):
             dispatcher.submit(alert(n))
         assert dispatcher.flush(20)
@@ -174,10 +171,10 @@ def test_a_closed_worker_starts_again_on_the_next_alert():
 def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
     """With SMTP down and email waiting out a long backoff, Slack still delivers every alert."""
     patient = RetryPolicy(attempts=5, base=30.0, max_delay=60.0, budget=300.0, jitter=0.0)
-    email = DjangoEmailNotifier(["oncall@example.com"])
+    email = EmailChannel(["oncall@example.com"])
     with SlackStandIn() as slack, override_settings(**smtp_settings(free_port())), \
             caplog.at_level(logging.WARNING, "infrastructure.alerting"):
-        dispatcher = ThreadDispatcher([email, SlackWebhookNotifier(slack.url, timeout=2.0)], patient)
+        dispatcher = ThreadDispatcher([email, SlackChannel(slack.url, timeout=2.0)], patient)
         for n in range(3):
             dispatcher.submit(alert(n))
         assert slack.wait_for(accepted=3)

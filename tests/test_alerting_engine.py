@@ -7,9 +7,9 @@ import tracemalloc
 from typing import Any
 
 from infrastructure.alerting import build_engine
+from infrastructure.alerting.channels import Channel as ChannelBase
 from infrastructure.alerting.counters import MemoryStore
 from infrastructure.alerting.dispatch import RetryPolicy, ThreadDispatcher
-from infrastructure.alerting.notifiers import Notifier
 from infrastructure.settings import Settings
 
 FAST = RetryPolicy(attempts=3, base=0.01, max_delay=0.05, jitter=0.0)
@@ -25,7 +25,7 @@ class Clock:
         return self.now
 
 
-class Channel(Notifier):
+class Channel(ChannelBase):
     """A channel that records what it was asked to deliver."""
 
     def __init__(self, name: str):
@@ -65,7 +65,7 @@ def test_a_storm_of_one_issue_gives_one_alert_per_channel_and_flat_memory():
     slack, email = Channel("slack"), Channel("email")
     dispatcher = ThreadDispatcher([slack, email], FAST)
     engine = build_engine(Settings(), scrub_text=str, clock=clock, store=MemoryStore(),
-                          dispatcher=dispatcher, install=False)
+                          dispatcher=dispatcher)
     for n in range(100):  # warm up caches and interned strings before measuring
         engine.observe_event(storm_event(n))
     gc.collect()
@@ -88,7 +88,7 @@ def test_each_event_costs_at_most_one_store_call():
     """observe_event asks the counter store (one Redis round trip) once per counted event."""
     store = CountingStore()
     engine = build_engine(Settings(), scrub_text=str, clock=Clock(), store=store,
-                          dispatcher=ThreadDispatcher([]), install=False)
+                          dispatcher=ThreadDispatcher([]))
     for n in range(50):
         engine.observe_event(storm_event(n))
     engine.observe_event({"level": "info", "message": "hello"})  # not counted by any rule
@@ -99,7 +99,7 @@ def test_requests_reach_the_store_in_batches():
     """observe_request hands counts over per 100 requests (or per second), not per request."""
     clock, store = Clock(), CountingStore()
     engine = build_engine(Settings(), scrub_text=str, clock=clock, store=store,
-                          dispatcher=ThreadDispatcher([]), install=False)
+                          dispatcher=ThreadDispatcher([]))
     for _ in range(1000):
         engine.observe_request(False)
     assert store.rates == 10
@@ -114,7 +114,7 @@ def test_flush_hands_over_pending_requests_and_waits_for_alerts():
     slack = Channel("slack")
     dispatcher = ThreadDispatcher([slack], FAST)
     engine = build_engine(Settings(error_rate_min_requests=10), scrub_text=str, clock=Clock(),
-                          store=MemoryStore(), dispatcher=dispatcher, install=False)
+                          store=MemoryStore(), dispatcher=dispatcher)
     for i in range(20):
         engine.observe_request(i % 2 == 0)
     assert engine.flush(10)
@@ -128,7 +128,7 @@ def test_the_alert_carries_only_fields_from_the_scrubbed_event():
     channel = Channel("slack")
     dispatcher = ThreadDispatcher([channel], FAST)
     engine = build_engine(Settings(critical_error_threshold=1), scrub_text=str, clock=Clock(),
-                          store=MemoryStore(), dispatcher=dispatcher, install=False)
+                          store=MemoryStore(), dispatcher=dispatcher)
     event = storm_event(7)
     event["request"] = {"url": "https://api.example.com/books/?token=[Filtered]", "headers": {"x": "y"}}
     event["transaction"] = ""

@@ -1,16 +1,16 @@
-"""The spec's face: SlackNotifier's snippet verbatim, EmailNotifier, flush() and the process engine."""
+"""The spec's face: SlackNotifier's snippet verbatim, EmailNotifier, flush() and the runtime's engine."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+import sentry_sdk
 from django.test import override_settings
 
-from infrastructure import alerting
-from infrastructure import settings as settings_module
 from infrastructure.alerting.dispatch import RetryPolicy
-from infrastructure.sentry_alerts import EmailNotifier, SlackNotifier, configure, flush, get_engine
+from infrastructure.runtime import current_runtime
+from infrastructure.sentry_alerts import EmailNotifier, SlackNotifier, flush
 from infrastructure.settings import Settings
 from tests.support.slack import BAD_REQUEST, HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import smtp_server, smtp_settings
@@ -37,14 +37,11 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def process_settings(slack: SlackStandIn) -> Iterator[Settings]:
-    """get_settings() returns Slack-enabled settings pointing at the stand-in, for this test only."""
-    saved_settings, saved_engine = settings_module._current, alerting._engine
-    current = Settings(slack_alerts_enabled=True, slack_webhook_url=slack.url,
-                       slack_channel="#engineering-alerts", alert_email_recipients=("oncall@example.com",))
-    settings_module.set_settings(current)
-    yield current
-    settings_module._current, alerting._engine = saved_settings, saved_engine
+def process_settings(slack: SlackStandIn, error_tracking) -> Settings:
+    """The process re-initialised with Slack pointing at the stand-in, for this test only."""
+    return error_tracking(slack_alerts_enabled=True, slack_webhook_url=slack.url,
+                          slack_channel="#engineering-alerts", scrub_extra_keys=("loyalty",),
+                          alert_email_recipients=("oncall@example.com",)).settings
 
 
 def test_the_spec_snippet_posts_to_slack(process_settings, slack):
@@ -90,17 +87,12 @@ def test_disabled_channels_return_false_without_sending(slack):
     assert slack.received == []
 
 
-def test_texts_passed_to_the_spec_api_are_scrubbed(process_settings, slack):
-    """The injected scrub_text cleans the caller's message before it leaves the process."""
-    notifier = SlackNotifier(scrub_text=lambda text: text.replace("s3cr3t", "[Filtered]"))
-    assert notifier.send_error_notification("token=s3cr3t rejected", "AuthError")
-    assert "s3cr3t" not in str(slack.accepted[0]) and "[Filtered]" in str(slack.accepted[0])
-
-
-def test_the_default_scrubber_is_the_projects(process_settings, slack):
-    """Without an injected scrubber, the project's Scrubber cleans the message."""
-    SlackNotifier().send_error_notification("login failed password=hunter2", "AuthError")
-    assert "hunter2" not in str(slack.accepted[0])
+def test_texts_passed_to_the_spec_api_pass_the_runtimes_scrubber(process_settings, slack):
+    """The runtime's scrubber, with its configured extra keys, cleans the caller's texts."""
+    notifier = SlackNotifier()
+    assert notifier.send_error_notification("loyalty=LY-99812 password=hunter2 rejected", "AuthError")
+    sent = str(slack.accepted[0])
+    assert "LY-99812" not in sent and "hunter2" not in sent and "[Filtered]" in sent
 
 
 def test_email_notifier_sends_through_django_smtp(process_settings):
@@ -113,22 +105,32 @@ def test_email_notifier_sends_through_django_smtp(process_settings):
     assert message.message["Subject"] == "[ERROR] OSError: disk full (development)"
 
 
-def test_flush_waits_for_the_process_engines_alerts(process_settings, slack):
-    """configure() installs the process engine; flush() returns True once its alerts are delivered."""
-    engine = configure(process_settings.with_overrides(alert_email_recipients=()), scrub_text=str)
-    assert get_engine() is engine
-    event = {"level": "error", "tags": {"error.category": "external", "service": "s3"},
-             "exception": {"values": [{"type": "ClientError", "value": "SlowDown"}]}}
-    engine.observe_event(event)
+def _external_failure() -> None:
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate"}},
+                        "PutObject")
+    sentry_sdk.capture_exception(error)
+
+
+def test_flush_waits_for_the_runtimes_alerts(process_settings, slack):
+    """An event through the SDK reaches the runtime's engine; flush() returns once it is delivered."""
+    _external_failure()
     assert flush(10) is True
     assert len(slack.accepted) == 1
-    assert "External service failure: s3" in str(slack.accepted[0])
-    engine.close()
+    assert "External service failure: aws" in str(slack.accepted[0])  # botocore's service, no host
 
 
-def test_get_engine_builds_one_from_settings_when_none_exists(process_settings):
-    """get_engine() without configure() builds the engine from get_settings() once."""
-    alerting._engine = None
-    first = get_engine()
-    assert get_engine() is first and first.settings is process_settings
-    first.close()
+def test_re_initialising_feeds_the_new_engine_and_closes_the_old(process_settings, slack, error_tracking):
+    """After init_sentry() runs again, before_send feeds the new runtime's engine, not the closed one.
+
+    (The old public configure() installed a second engine beside the one before_send fed.)
+    """
+    first = current_runtime()
+    second = error_tracking(slack_alerts_enabled=True, slack_webhook_url=slack.url,
+                            alert_email_recipients=())
+    assert current_runtime() is second and second.alerts is not first.alerts
+    assert all(w._stop.is_set() for w in first.alerts.dispatcher.workers)  # the old engine was closed
+    _external_failure()
+    assert second.flush(10) is True
+    assert len(slack.accepted) == 1

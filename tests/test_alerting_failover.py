@@ -109,7 +109,7 @@ def test_alerts_fire_from_memory_while_redis_is_away_and_sharing_resumes():
     settings = Settings(redis_url=f"redis://127.0.0.1:{proxy.port}/15")
     store = build_store(settings, key_prefix=prefix, min_backoff=0.05)
     sent = Recorder()
-    engine = build_engine(settings, scrub_text=str, store=store, dispatcher=sent, install=False)
+    engine = build_engine(settings, scrub_text=str, store=store, dispatcher=sent)
     direct = redis.Redis(host="127.0.0.1", port=6379, db=15)
     try:
         engine.observe_event(event("before"))
@@ -204,7 +204,7 @@ def test_a_redis_url_nobody_answers_still_alerts_from_memory(errors):
     """With REDIS_URL pointing at a closed port, observe_event never raises and the burst still pages."""
     settings = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     sent = Recorder()
-    engine = build_engine(settings, scrub_text=str, dispatcher=sent, install=False)
+    engine = build_engine(settings, scrub_text=str, dispatcher=sent)
     for _ in range(errors):
         engine.observe_event(event("issue"))
     for _ in range(150):

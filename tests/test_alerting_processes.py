@@ -20,7 +20,7 @@ def _worker(webhook: str, prefix: str, errors: int, start: multiprocessing.synch
 
     settings = Settings(redis_url=REDIS_URL, slack_alerts_enabled=True, slack_webhook_url=webhook,
                         email_alerts_enabled=False)
-    engine = build_engine(settings, scrub_text=str, key_prefix=prefix, install=False)
+    engine = build_engine(settings, scrub_text=str, key_prefix=prefix)
     event = {"event_id": uuid.uuid4().hex, "level": "error", "fingerprint": ["shared-issue"],
              "exception": {"values": [{"type": "OperationalError", "value": "could not connect"}]}}
     start.wait(30)  # all four start counting together

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.alerting.render import (
-    SEVERITY_COLOURS,
-    build_alert,
-    email_bodies,
-    email_subject,
-    issue_link,
-    slack_payload,
-)
+from infrastructure.alerting.channels.email import email_bodies, email_subject
+from infrastructure.alerting.channels.slack import SEVERITY_COLOURS
+from infrastructure.alerting.channels.slack import slack_message as slack_payload
+from infrastructure.alerting.render import build_alert, issue_link
 from infrastructure.settings import Settings
 from tests.support.slack import block_kit_problems
 
@@ -26,7 +22,7 @@ def alert(**changes):
                   endpoint="/api/books/{id}", first_seen=1_700_000_000.0, last_seen=1_700_000_030.0,
                   event_id="a" * 32, link="https://sentry.io/organizations/acme/issues/?query=" + "a" * 32)
     fields.update(changes)
-    return build_alert(**fields)
+    return build_alert(scrub=None, **fields)
 
 
 def attachment_blocks(payload):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
 
 from infrastructure import checks
 from infrastructure.sentry_config import init_sentry
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -22,16 +29,26 @@ def configured():
     init_sentry(original)
 
 
-def _ids() -> set[str]:
-    return {message.id for message in checks.check_error_tracking()}
+def _ids(deploy: bool = False) -> set[str]:
+    from django.core.checks import run_checks
+
+    return {m.id for m in run_checks(tags=[checks.TAG], include_deployment_checks=deploy)}
 
 
-def test_email_alerts_without_recipients_warn(configured):
-    """Email alerts on with no recipients is W001; with recipients it is silent."""
-    configured(email_alerts_enabled=True, alert_email_recipients=())
-    assert checks.W001 in _ids()
-    configured(email_alerts_enabled=True, alert_email_recipients=("oncall@example.com",))
-    assert checks.W001 not in _ids()
+@pytest.mark.parametrize(("environment", "deploy", "warned"), [
+    ("development", False, False),  # the spec's defaults must not nag on every command
+    ("development", True, True),
+    ("production", False, True),
+    ("production", True, True),
+])
+def test_email_alerts_without_recipients_warn_in_production_or_under_deploy(configured, environment, deploy,
+                                                                            warned):
+    """Email alerts on with no recipients is W001 in production or under --deploy, silent otherwise."""
+    configured(environment=environment, email_alerts_enabled=True, alert_email_recipients=())
+    assert (checks.W001 in _ids(deploy)) is warned
+    configured(environment=environment, email_alerts_enabled=True,
+               alert_email_recipients=("oncall@example.com",))
+    assert checks.W001 not in _ids(deploy)
 
 
 def test_production_without_dsn_warns(configured):
@@ -58,6 +75,18 @@ def test_missing_or_late_middleware_warns(configured, middleware):
 
 
 def test_the_project_itself_passes_its_checks(configured):
-    """The shipped settings with recipients configured raise no error-tracking check."""
-    configured(alert_email_recipients=("oncall@example.com",))
+    """The shipped settings raise no error-tracking check in development, --deploy aside."""
+    configured()
     assert _ids() == set()
+
+
+def test_a_development_command_prints_no_warning_and_check_deploy_does():
+    """`manage.py sentry_inbox` in development prints no W001; `check --deploy` names it."""
+    env = {**os.environ, "SENTRY_ENVIRONMENT": "development", "SENTRY_ALERT_EMAIL_RECIPIENTS": "",
+           "SENTRY_EMAIL_ALERTS_ENABLED": "true"}
+    quiet = subprocess.run([sys.executable, "manage.py", "sentry_inbox"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and "W001" not in quiet.stdout + quiet.stderr
+    deploy = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--tag", checks.TAG], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert "infrastructure.W001" in deploy.stdout + deploy.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from infrastructure.local import InboxStore
@@ -14,13 +13,9 @@ from tests.support.slack import SlackStandIn
 
 
 @pytest.fixture
-def local_inbox(tmp_path):
+def local_inbox(tmp_path, error_tracking):
     """The process re-initialised on a fresh local inbox file."""
-    original = django_settings.SENTRY
-    runtime = init_sentry(original.with_overrides(dsn="", inbox_path=tmp_path / "inbox.sqlite3",
-                                                  profiles_sample_rate=0.0))
-    yield runtime
-    init_sentry(original)
+    return error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0)
 
 
 def test_the_test_event_lands_in_the_local_inbox(local_inbox):

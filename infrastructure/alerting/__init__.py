@@ -1,17 +1,16 @@
-"""Alerting: rules over scrubbed events and request outcomes, shared counters, delivery.
+"""Alerting: rules over scrubbed events and request outcomes, shared counters, channels, delivery.
 
-`build_engine(settings, scrub_text=...)` wires an AlertEngine from settings and makes it the
-process's engine (`current_engine()`); `flush()` waits for its queued alerts and runs at exit.
+`build_engine(settings, scrub_text=...)` wires an AlertEngine from settings; the runtime
+(infrastructure/runtime.py) owns the one the process uses.
 """
 
 from __future__ import annotations
 
-import atexit
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from infrastructure.alerting.channels import Channel, load_channels
 from infrastructure.alerting.counters import CounterStore, FailoverStore, MemoryStore
 from infrastructure.alerting.dispatch import (
     CeleryDispatcher,
@@ -21,13 +20,9 @@ from infrastructure.alerting.dispatch import (
     celery_publisher,
 )
 from infrastructure.alerting.engine import AlertEngine
-from infrastructure.alerting.notifiers import ScrubText, build_notifiers, default_scrub_text
+from infrastructure.alerting.render import ScrubText
 
-__all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store", "current_engine", "flush"]
-
-_lock = threading.Lock()
-_engine: AlertEngine | None = None
-_atexit_registered = False
+__all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store"]
 
 
 def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: float = 1.0) -> CounterStore:
@@ -45,53 +40,23 @@ def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: fl
                          errors=(redis.RedisError, OSError))
 
 
-def build_dispatcher(settings: Any, scrub_text: ScrubText | None, *, policy: RetryPolicy | None = None,
-                     slack_client: Any = None, celery_app: Any = None,
+def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None,
+                     policy: RetryPolicy | None = None, celery_app: Any = None,
                      publish: Callable[[str, dict[str, Any]], Any] | None = None) -> Dispatcher:
     """Celery delivery when CELERY_BROKER_URL is set (or an app or `publish` is given), else threads."""
-    notifiers = build_notifiers(settings, scrub_text, slack_client=slack_client)
+    channels = load_channels(settings) if channels is None else list(channels)
     if publish is None and (celery_app is not None or settings.celery_broker_url):
         publish = celery_publisher(settings.celery_broker_url, celery_app)
     if publish is not None:
-        return CeleryDispatcher(notifiers, publish, policy)
-    return ThreadDispatcher(notifiers, policy)
+        return CeleryDispatcher(channels, publish, policy)
+    return ThreadDispatcher(channels, policy)
 
 
-def build_engine(settings: Any, scrub_text: ScrubText | None = None, *,
-                 clock: Callable[[], float] = time.time, store: CounterStore | None = None,
-                 dispatcher: Dispatcher | None = None, key_prefix: str | None = None,
-                 celery_app: Any = None, install: bool = True) -> AlertEngine:
-    """An AlertEngine for these settings; with install=True it becomes the process's engine."""
-    if scrub_text is None:
-        scrub_text = default_scrub_text(settings)
+def build_engine(settings: Any, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
+                 store: CounterStore | None = None, dispatcher: Dispatcher | None = None,
+                 key_prefix: str | None = None, celery_app: Any = None) -> AlertEngine:
+    """An AlertEngine for these settings; alert texts pass `scrub_text` once, when built."""
     if dispatcher is None:
-        dispatcher = build_dispatcher(settings, scrub_text, celery_app=celery_app)
+        dispatcher = build_dispatcher(settings, celery_app=celery_app)
     store = store if store is not None else build_store(settings, key_prefix=key_prefix)
-    engine = AlertEngine(settings, store, dispatcher, clock=clock)
-    if install:
-        _install(engine)
-    return engine
-
-
-def _install(engine: AlertEngine) -> None:
-    global _engine, _atexit_registered
-    with _lock:
-        previous, _engine = _engine, engine
-        if not _atexit_registered:
-            atexit.register(flush)
-            _atexit_registered = True
-    if previous is not None and previous is not engine:
-        # Let the replaced engine finish what it queued, briefly, then stop its threads.
-        previous.flush(1.0)
-        previous.close()
-
-
-def current_engine() -> AlertEngine | None:
-    """The engine the last build_engine(install=True) made, if any."""
-    return _engine
-
-
-def flush(timeout: float = 5.0) -> bool:
-    """Wait up to `timeout` seconds for the process engine's queued alerts; True when all were handled."""
-    engine = _engine
-    return True if engine is None else engine.flush(timeout)
+    return AlertEngine(settings, store, dispatcher, scrub_text=scrub_text, clock=clock)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.alerting.notifiers import DeliveryError, Notifier
+from infrastructure.alerting.channels import Channel, DeliveryError
 
 logger = logging.getLogger("infrastructure.alerting")
 
@@ -76,16 +76,16 @@ class OutageLog:
                            self._channel, failures, lost)
 
 
-def deliver(notifier: Notifier, alert: dict[str, Any], policy: RetryPolicy, outage: OutageLog,
+def deliver(channel: Channel, alert: dict[str, Any], policy: RetryPolicy, outage: OutageLog,
             wait: Callable[[float], bool], monotonic: Callable[[], float] = time.monotonic) -> bool:
     """Send with retries; `wait(seconds)` returns True to abandon. Returns whether it was delivered."""
     started = monotonic()
     for attempt in range(policy.attempts):
         try:
-            notifier.send(alert)
+            channel.send(alert)
         except Exception as exc:
             error = exc if isinstance(exc, DeliveryError) else DeliveryError(
-                f"{notifier.name}: {type(exc).__name__} (not retried)", retryable=False)
+                f"{channel.name}: {type(exc).__name__} (not retried)", retryable=False)
             outage.failed(error)
             pause = policy.delay(attempt, error.retry_after)
             last = attempt + 1 >= policy.attempts
@@ -101,8 +101,8 @@ def deliver(notifier: Notifier, alert: dict[str, Any], policy: RetryPolicy, outa
 class ChannelWorker:
     """One channel's bounded queue and daemon thread (started on first use, after a fork or close)."""
 
-    def __init__(self, notifier: Notifier, policy: RetryPolicy, max_queue: int = 100):
-        self.notifier, self.policy, self.outage = notifier, policy, OutageLog(notifier.name)
+    def __init__(self, channel: Channel, policy: RetryPolicy, max_queue: int = 100):
+        self.channel, self.policy, self.outage = channel, policy, OutageLog(channel.name)
         self.dropped = 0
         self._max, self._queue = max_queue, deque()
         self._cond, self._stop = threading.Condition(), threading.Event()
@@ -125,7 +125,7 @@ class ChannelWorker:
         # A forked child inherits the queue but not the thread; a closed worker may be used again.
         self._pid, self._busy, self._stop = os.getpid(), False, threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
-                                        name=f"alert-{self.notifier.name}")
+                                        name=f"alert-{self.channel.name}")
         self._thread.start()
 
     def _run(self, stop: threading.Event) -> None:
@@ -137,7 +137,7 @@ class ChannelWorker:
                     return
                 alert, self._busy = self._queue.popleft(), True
             try:
-                deliver(self.notifier, alert, self.policy, self.outage, stop.wait)
+                deliver(self.channel, alert, self.policy, self.outage, stop.wait)
             finally:
                 with self._cond:
                     self._busy = False
@@ -163,6 +163,12 @@ class ChannelWorker:
 class Dispatcher:
     """Takes fired alerts off the caller's thread; `flush` waits for them."""
 
+    channels: tuple[Channel, ...] = ()
+
+    def channel(self, name: str) -> Channel | None:
+        """The channel called `name`, or None."""
+        return next((c for c in self.channels if c.name == name), None)
+
     def submit(self, alert: dict[str, Any]) -> None:
         """Queue one alert for every channel; never blocks."""
         raise NotImplementedError
@@ -178,10 +184,11 @@ class Dispatcher:
 class ThreadDispatcher(Dispatcher):
     """In-process delivery: one ChannelWorker per channel."""
 
-    def __init__(self, notifiers: Iterable[Notifier], policy: RetryPolicy | None = None,
+    def __init__(self, channels: Iterable[Channel], policy: RetryPolicy | None = None,
                  max_queue: int = 100):
         policy = policy or RetryPolicy()
-        self.workers = [ChannelWorker(n, policy, max_queue) for n in notifiers]
+        self.channels = tuple(channels)
+        self.workers = [ChannelWorker(c, policy, max_queue) for c in self.channels]
 
     def submit(self, alert: dict[str, Any]) -> None:
         """Queue one alert for every channel; never blocks."""
@@ -199,10 +206,10 @@ class ThreadDispatcher(Dispatcher):
             worker.close()
 
 
-class _CeleryHandoff(Notifier):
+class _CeleryHandoff(Channel):
     """Publishes a channel's task; if the broker refuses, delivers the alert directly instead."""
 
-    def __init__(self, channel: Notifier, publish: Callable[[str, dict[str, Any]], Any]):
+    def __init__(self, channel: Channel, publish: Callable[[str, dict[str, Any]], Any]):
         self.name, self._channel, self._publish = channel.name, channel, publish
         self._broker = OutageLog("celery-broker")
 
@@ -223,10 +230,11 @@ class CeleryDispatcher(ThreadDispatcher):
     `publish(channel_name, alert)` queues the task, e.g. `deliver_alert.apply_async(...)`.
     """
 
-    def __init__(self, notifiers: Iterable[Notifier], publish: Callable[[str, dict[str, Any]], Any],
+    def __init__(self, channels: Iterable[Channel], publish: Callable[[str, dict[str, Any]], Any],
                  policy: RetryPolicy | None = None, max_queue: int = 100):
-        handoffs = [_CeleryHandoff(n, publish) for n in notifiers]
-        super().__init__(handoffs, policy, max_queue)
+        channels = tuple(channels)
+        super().__init__([_CeleryHandoff(c, publish) for c in channels], policy, max_queue)
+        self.channels = channels  # the real channels, which a worker in this process delivers through
 
 
 def celery_publisher(broker_url: str = "", app: Any = None) -> Callable[[str, dict[str, Any]], Any]:

@@ -1,14 +1,14 @@
 """The alert engine: counts scrubbed events and requests, and hands fired alerts to a dispatcher.
 
-Both entry points run on the caller's thread and so never raise and never wait on delivery:
-`observe_event` costs at most one counter-store call (one Redis round trip), and
+Both entry points run on the caller's thread and never wait on delivery: `observe_event` (a
+pipeline step) costs at most one counter-store call (one Redis round trip), and
 `observe_request` only bumps two local integers, handing the batch to the store at most once
-per `flush_seconds` or every `flush_requests` requests.
+per `flush_seconds` or every `flush_requests` requests. Neither catches errors: the pipeline
+and the runtime's guard count and log them, once.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +16,7 @@ from typing import Any
 
 from infrastructure.alerting.counters import CounterStore, Hit, RateResult
 from infrastructure.alerting.dispatch import Dispatcher
-from infrastructure.alerting.render import build_alert, issue_link
+from infrastructure.alerting.render import ScrubText, build_alert, issue_link
 from infrastructure.alerting.rules import (
     EventFacts,
     EventRule,
@@ -25,8 +25,7 @@ from infrastructure.alerting.rules import (
     first_match,
     rate_check,
 )
-
-logger = logging.getLogger("infrastructure.alerting")
+from infrastructure.event import VERDICT
 
 
 class _RequestTally:
@@ -63,56 +62,46 @@ class AlertEngine:
     """Applies the alert rules to events and requests; fired alerts go to the dispatcher."""
 
     def __init__(self, settings: Any, store: CounterStore, dispatcher: Dispatcher, *,
-                 clock: Callable[[], float] = time.time, flush_seconds: float = 1.0,
-                 flush_requests: int = 100):
+                 scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
+                 flush_seconds: float = 1.0, flush_requests: int = 100):
         self.settings, self.store, self.dispatcher = settings, store, dispatcher
-        self._clock = clock
+        self._scrub, self._clock = scrub_text, clock
         self._rules = event_rules(settings)
         self._rate = rate_check(settings)
         self._tally = _RequestTally(clock, flush_seconds, flush_requests)
-        self._failures_logged: set[str] = set()
 
-    def observe_event(self, event: Mapping[str, Any]) -> None:
-        """Count one scrubbed, classified event; queue an alert if a rule fires. Never raises."""
-        try:
-            facts = event_facts(event)
-            match = first_match(self._rules, facts)
-            if match is None:
-                return
-            rule, check = match
-            now = self._clock()
-            hit = self.store.hit(check, now)
-            if hit.fired:
-                self.dispatcher.submit(self._event_alert(rule, facts, hit, now))
-        except Exception as exc:
-            self._log_failure("observe_event", exc)
+    def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
+        """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
+        facts = event_facts(event, (hint or {}).get(VERDICT))
+        match = first_match(self._rules, facts)
+        if match is None:
+            return
+        rule, check = match
+        now = self._clock()
+        hit = self.store.hit(check, now)
+        if hit.fired:
+            self.dispatcher.submit(self._event_alert(rule, facts, hit, now))
 
     def observe_request(self, failed: bool) -> None:
-        """Count one finished request (failed: 5xx or unhandled exception). Never raises."""
-        try:
-            batch = self._tally.add(failed)
-            if batch is not None:
-                self._judge_rate(*batch)
-        except Exception as exc:
-            self._log_failure("observe_request", exc)
+        """Count one finished request (failed: 5xx or unhandled exception)."""
+        batch = self._tally.add(failed)
+        if batch is not None:
+            self._judge_rate(*batch)
 
     def flush_requests(self) -> None:
         """Hand pending request counts to the store now and judge the error rate."""
-        try:
-            batch = self._tally.take()
-            if batch is not None:
-                self._judge_rate(*batch)
-        except Exception as exc:
-            self._log_failure("flush_requests", exc)
+        batch = self._tally.take()
+        if batch is not None:
+            self._judge_rate(*batch)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Judge pending requests, then wait up to `timeout` s for queued alerts; True when done."""
         self.flush_requests()
-        try:
-            return self.dispatcher.flush(timeout)
-        except Exception as exc:
-            self._log_failure("flush", exc)
-            return False
+        return self.dispatcher.flush(timeout)
+
+    def channel(self, name: str) -> Any:
+        """The configured channel called `name` (a Celery worker delivers through it), or None."""
+        return self.dispatcher.channel(name)
 
     def close(self) -> None:
         """Stop the dispatcher's background work."""
@@ -133,6 +122,7 @@ class AlertEngine:
             environment=self.settings.environment, release=self.settings.release,
             endpoint=facts.endpoint, service=facts.service, first_seen=hit.first_seen or now,
             last_seen=facts.timestamp or now, event_id=facts.event_id, link=link, inbox_command=command,
+            scrub=self._scrub,
         )
 
     def _rate_alert(self, result: RateResult, now: float) -> dict[str, Any]:
@@ -146,12 +136,5 @@ class AlertEngine:
             error_type="ErrorRate", message=counts, occurrences=round(result.failed),
             window=self._rate.window, environment=self.settings.environment,
             release=self.settings.release, first_seen=result.since, last_seen=now,
-            status="resolved" if recovered else "firing",
+            status="resolved" if recovered else "firing", scrub=self._scrub,
         )
-
-    def _log_failure(self, where: str, exc: BaseException) -> None:
-        # Once per place and error type: alerting trouble must not flood the logs it watches.
-        key = f"{where}:{type(exc).__name__}"
-        if key not in self._failures_logged:
-            self._failures_logged.add(key)
-            logger.error("Alerting failed in %s (%s); events are unaffected.", where, type(exc).__name__)

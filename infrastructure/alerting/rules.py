@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from infrastructure import event as ev
 from infrastructure.alerting.counters import Check, Hit, RateCheck
 
 _COUNTED_LEVELS = frozenset({"error", "fatal", "critical"})
@@ -35,55 +35,20 @@ class EventFacts:
     timestamp: float | None
 
 
-def _tags(event: Mapping[str, Any]) -> dict[str, str]:
-    tags = event.get("tags") or {}
-    if isinstance(tags, Mapping):
-        return {str(k): str(v) for k, v in tags.items()}
-    # sentry-sdk also allows a list of [key, value] pairs.
-    return {str(p[0]): str(p[1]) for p in tags if isinstance(p, list | tuple) and len(p) == 2}
-
-
-def _exception(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    values = (event.get("exception") or {}).get("values") or []
-    return values[-1] if values and isinstance(values[-1], Mapping) else {}
-
-
-def _message(event: Mapping[str, Any], exc: Mapping[str, Any]) -> str:
-    if exc.get("value"):
-        return str(exc["value"])
-    logentry = event.get("logentry") or {}
-    return str(logentry.get("formatted") or logentry.get("message") or event.get("message") or "")
-
-
-def _timestamp(value: Any) -> float | None:
-    if isinstance(value, str) and value:
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        # Sentry's timestamps are UTC; a naive one must not be read as local time.
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    return None
-
-
-def event_facts(event: Mapping[str, Any]) -> EventFacts:
-    """Read the facts the rules need, tolerating any missing part of the event."""
-    tags, exc = _tags(event), _exception(event)
+def event_facts(event: Mapping[str, Any], verdict: Any = None) -> EventFacts:
+    """Read the facts the rules need; `verdict` is the classifier's (None when it did not run)."""
+    exc = ev.main_exception(event) or {}
     error_type = str(exc.get("type") or "")
-    endpoint = str(event.get("transaction") or (event.get("request") or {}).get("url") or "")
-    endpoint = endpoint.split("?", 1)[0]
-    fingerprint = tuple(str(f) for f in event.get("fingerprint") or ())
-    if not fingerprint or fingerprint == ("{{ default }}",):
-        fingerprint = (error_type or "message", endpoint, "" if error_type else _message(event, exc))
+    request = event.get("request") if isinstance(event.get("request"), Mapping) else {}
+    endpoint = str(event.get("transaction") or request.get("url") or "").split("?", 1)[0]
+    default = (error_type or "message", endpoint, "" if error_type else ev.message(event))
+    fingerprint = tuple(ev.expand_fingerprint(event.get("fingerprint"), default))
     return EventFacts(
-        fingerprint=fingerprint, category=tags.get("error.category", ""), kind=tags.get("error.kind", ""),
-        service=tags.get("service") or tags.get("error.service", ""),
+        fingerprint=fingerprint, category=str(getattr(verdict, "category", "") or ""),
+        kind=str(getattr(verdict, "kind", "") or ""), service=str(getattr(verdict, "service", "") or ""),
         level=str(event.get("level") or "error").lower(), error_type=error_type or "Message",
-        message=_message(event, exc), endpoint=endpoint, event_id=str(event.get("event_id") or ""),
-        timestamp=_timestamp(event.get("timestamp")),
+        message=ev.text(event), endpoint=endpoint, event_id=str(event.get("event_id") or ""),
+        timestamp=ev.timestamp(event.get("timestamp")),
     )
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core import mail
 
 from infrastructure.local import InboxStore
-from infrastructure.runtime import Runtime
+from infrastructure.runtime import Runtime, require_runtime
 from infrastructure.sentry_alerts import flush as flush_alerts
 from infrastructure.sentry_config import init_sentry
 
@@ -31,7 +31,8 @@ def prepare(stubs: dict, keep_inbox: bool) -> Runtime:
     # no SMTP server; `make demo` prints them below.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
-    runtime = init_sentry(demo)
+    init_sentry(demo)
+    runtime = require_runtime()
     if not keep_inbox:
         InboxStore.from_settings(demo).clear()
     return runtime

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 import sentry_sdk
+from django.conf import settings as django_settings
 
+from infrastructure.runtime import Runtime, require_runtime
+from infrastructure.sentry_config import init_sentry
 from tests.support.receiver import EnvelopeReceiver
 
 
@@ -17,6 +20,33 @@ def envelope_receiver() -> Iterator[EnvelopeReceiver]:
     """A started loopback envelope receiver, stopped after the test."""
     with EnvelopeReceiver() as rx:
         yield rx
+
+
+@contextmanager
+def tracking(**overrides: Any) -> Iterator[Runtime]:
+    """The process re-initialised with the project's settings plus `overrides`; restored afterwards."""
+    original = django_settings.SENTRY
+    init_sentry(original.with_overrides(**overrides))
+    try:
+        yield require_runtime()
+    finally:
+        sentry_sdk.flush(timeout=5)
+        init_sentry(original)
+
+
+@pytest.fixture
+def error_tracking() -> Iterator[Any]:
+    """`error_tracking(**overrides)` re-initialises the process for this test; undone afterwards."""
+    stack: list[Any] = []
+
+    def start(**overrides: Any) -> Runtime:
+        manager = tracking(**overrides)
+        stack.append(manager)
+        return manager.__enter__()
+
+    yield start
+    while stack:
+        stack.pop().__exit__(None, None, None)
 
 
 @contextmanager

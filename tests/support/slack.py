@@ -37,32 +37,26 @@ def rate_limited(seconds: int = 1) -> Reply:
 
 
 def block_kit_problems(payload: dict[str, Any]) -> list[str]:
-    """Which of Slack's Block Kit limits the payload breaks (empty when it is valid)."""
+    """Which of Slack's Block Kit limits the payload breaks (empty when it is valid).
+
+    slack_sdk's own models parse each block and validate it as Slack documents it.
+    """
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
     blocks = list(payload.get("blocks") or [])
     for attachment in payload.get("attachments") or []:
         blocks += attachment.get("blocks") or []
     problems = ["more than 50 blocks"] if len(blocks) > 50 else []
     for block in blocks:
-        problems += _block_problems(block)
-    return problems
-
-
-def _block_problems(block: dict[str, Any]) -> list[str]:
-    kind, problems = block.get("type"), []
-    text = (block.get("text") or {}).get("text", "")
-    if kind == "header" and (len(text) > 150 or block["text"].get("type") != "plain_text"):
-        problems.append("header text over 150 characters or not plain_text")
-    if kind == "section" and len(text) > 3000:
-        problems.append("section text over 3000 characters")
-    fields = block.get("fields") or []
-    if len(fields) > 10 or any(len(f.get("text", "")) > 2000 for f in fields):
-        problems.append("more than 10 fields or a field over 2000 characters")
-    for element in block.get("elements") or []:
-        if element.get("type") == "button" and (len(element["text"]["text"]) > 75
-                                                 or len(element.get("url", "")) > 3000):
-            problems.append("button text over 75 characters or url over 3000")
-        if element.get("type") == "mrkdwn" and len(element.get("text", "")) > 3000:
-            problems.append("context text over 3000 characters")
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                problems.append(f"not a block: {block!r:.80}")
+            else:
+                parsed.validate_json()
+        except SlackObjectFormationError as exc:
+            problems.append(str(exc))
     return problems
 
 
