@@ -21,6 +21,14 @@ _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
 _SHORT_TEXT = 200
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z\-]{0,40}\s{1,3}(?=\S)")  # ``Bearer ``, ``Api-Token ``
+_QUERY_SHAPED = re.compile(r"[^\s;]*=[^\s;]*")
+# A placeholder that something percent-encoded after us (``%5BFiltered%5D``) gets its brackets back.
+_ENCODED_PLACEHOLDER = re.compile(r"%5B(" + "|".join(sorted(p.PLACEHOLDER_NAMES)) + r")%5D", re.IGNORECASE)
+
+
+def _rebracket(m: re.Match) -> str:
+    return f"[{m[1]}]"
 
 
 class TextScrubber:
@@ -34,33 +42,38 @@ class TextScrubber:
         """Return ``s`` with every secret replaced (``s`` itself when none is found).
 
         ``source=True`` is for source lines: a sensitive name's value is only filtered when
-        it is a literal (quoted or digits), since ``password=password`` in code is a name.
+        it is a literal (quoted, digits, or inside a string literal), since
+        ``password=password`` in code is a name.
         """
         if len(s) < _MIN_LEN:
             return s
+        if "%" in s or ("+" in s and "=" in s):
+            decoded = self._decoded(s, source)
+            if decoded is not None:
+                return decoded
         new = self._scrub(s, source)
-        if "%" in new or ("+" in new and "=" in new):
-            return self._decoded(new, source)
-        return new
+        return _ENCODED_PLACEHOLDER.sub(_rebracket, new) if "%5B" in new else new
 
-    def _decoded(self, s: str, source: bool) -> str:
-        """Scrub the URL-decoded form of ``s`` too: ``email=jane%40example.com`` is an address.
+    def _decoded(self, s: str, source: bool) -> str | None:
+        """Scrub the URL-decoded form of ``s``: ``email=jane%40example.com`` is an address.
 
-        When decoding reveals a secret, the scrubbed decoded text is returned (the event shows
-        ``email=[email]``); otherwise ``s`` is kept as it was, encoding and all. ``+`` counts as
-        a space only in query-string shaped text (with ``=``).
+        Decoding comes first, so a token whose characters were escaped (``%2F``, ``%2B``) is
+        matched whole. When the decoded form holds a secret, its scrubbed text is returned
+        (the event shows ``email=[email]``); otherwise None, and ``s`` is scrubbed as it is.
+        ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces
+        or ``;``: an Azure connection string's base64 key keeps its ``+``).
         """
-        plus = "=" in s and "+" in s
+        plus = "+" in s and _QUERY_SHAPED.fullmatch(s) is not None
         if "%" in s and _ESCAPE.search(s):
             decoded = unquote_plus(s) if plus else unquote(s)
         elif plus:
             decoded = s.replace("+", " ")
         else:
-            return s
+            return None
         if decoded == s:
-            return s
+            return None
         scrubbed = self._scrub(decoded, source)
-        return s if scrubbed is decoded or scrubbed == decoded else scrubbed
+        return None if scrubbed is decoded or scrubbed == decoded else scrubbed
 
     def _scrub(self, s: str, source: bool) -> str:
         """All detectors until stable, on the text as it is."""
@@ -130,7 +143,7 @@ class TextScrubber:
         for start, end, val in sorted(spans):
             if start < pos:
                 continue  # inside a value filtered already
-            new = _filtered_value(val, source)
+            new = _filtered_value(val, source and not _in_literal(s, start))
             if new is not None:
                 out += (s[pos:start], new)
                 pos = end
@@ -150,17 +163,25 @@ def _separators(s: str, short: bool) -> tuple:
     return (p.KEY_BEFORE_COLON,)
 
 
+def _in_literal(s: str, pos: int) -> bool:
+    """True when ``pos`` lies inside a quoted string on its line (``connect("password=x")``)."""
+    line = s[s.rfind("\n", 0, pos) + 1:pos].replace("\\\\", "").replace("\\'", "").replace('\\"', "")
+    return line.count('"') % 2 == 1 or line.count("'") % 2 == 1
+
+
 def _filtered_value(val: str, source: bool) -> str | None:
     """Return the filtered form of a value, or None when it reveals nothing."""
     if val[0] in _QUOTES:
         quote = val[:2] if val[0] == "\\" else val[0]
         inner = val[len(quote): -len(quote)]
-        if not inner or p.KEEP_VALUE.fullmatch(inner):
+        if not inner or p.KEEP_VALUE.fullmatch(inner) or p.PLACEHOLDER_VALUE.fullmatch(inner):
             return None
         return f"{quote}{FILTERED}{quote}"
     if source and not val.isdigit():
         return None  # an unquoted value in code is an expression, not a literal
-    scheme, _, rest = val.rpartition(" ")
-    if p.KEEP_VALUE.fullmatch(rest):
+    scheme = _SCHEME.match(val)
+    scheme = scheme[0] if scheme else ""
+    rest = val[len(scheme):]
+    if p.KEEP_VALUE.fullmatch(rest) or p.PLACEHOLDER_VALUE.fullmatch(rest):
         return None
-    return f"{scheme} {FILTERED}" if scheme else FILTERED
+    return f"{scheme}{FILTERED}"

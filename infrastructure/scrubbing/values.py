@@ -196,7 +196,7 @@ def _numbers(s: str) -> str:
             if new is not None and _in_hex_id(s, start, end):
                 new = None
         else:
-            new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0])
+            new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0], s, start)
         if new is not None:
             out += (s[pos:start], new)
             pos = end
@@ -269,6 +269,8 @@ def _ssn(text: str) -> str | None:
     return "[ssn]" if p.is_ssn(text) else None
 
 
-def _ipv4(text: str) -> str | None:
-    """A dotted quad whose parts are 0-255, except loopback and unspecified addresses."""
-    return "[ip]" if p.ipv4_ok(text) and not p.ipv4_local(text) else None
+def _ipv4(text: str, s: str, start: int) -> str | None:
+    """A dotted quad whose parts are 0-255, except loopback, unspecified and version numbers."""
+    if not p.ipv4_ok(text) or p.ipv4_local(text) or p.ipv4_is_version(s, start):
+        return None
+    return "[ip]"

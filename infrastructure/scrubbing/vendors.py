@@ -203,8 +203,9 @@ FORMATS: tuple[Format, ...] = (
 )
 
 # Formats whose match does not start with a fixed literal get their own guarded scans.
-# Telegram bot tokens: bot id, ':', "AA" + 33 (Telegram Bot API docs, authorizing your bot).
-TELEGRAM = re.compile(r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}" + _B)
+# Telegram bot tokens: bot id, ':', "A" + 32-34 (Telegram Bot API docs, authorizing your bot;
+# the documented example has a 6-digit id, real ones 8-10 and "AA").
+TELEGRAM = re.compile(r"(?<![0-9])[0-9]{5,16}:A[A-Za-z0-9_\-]{32,34}" + _B)
 # Mailchimp API keys: 32 hex + "-us" + data centre (Mailchimp docs, API keys).
 MAILCHIMP = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}-us[0-9]{1,2}" + _B)
 # Azure AD (Entra) client secrets: 3 + digit + "Q~" + 31-34 (gitleaks azure-ad-client-secret).
@@ -216,7 +217,7 @@ TERRAFORM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\
 # text when an access key id stands just before it (the pair as printed by ``aws configure``
 # or a CSV of credentials).
 AWS_SECRET_AFTER_ID = re.compile(
-    r"(\[aws_key\][\s,;:=\"'|]{1,40}+(?:[A-Za-z_ ]{0,40}+[\s,;:=\"'|]{1,8}+)?)"
+    r"(\[aws_key\](?:[^A-Za-z0-9+\\]|\\[tnr]){1,12}+(?:[A-Za-z_ ]{0,40}+(?:[^A-Za-z0-9+\\]|\\[tnr]){1,8}+)?)"
     r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 )
 
@@ -272,7 +273,7 @@ def _leading_literal(alternative: str) -> str:
 
 
 GUARDED = (  # (literal that every match contains, pattern, placeholder)
-    (":AA", TELEGRAM, "[telegram_token]"),
+    (":A", TELEGRAM, "[telegram_token]"),
     ("-us", MAILCHIMP, "[mailchimp_key]"),
     ("Q~", AZURE_AD, "[azure_secret]"),
     (".atlasv1.", TERRAFORM, "[terraform_token]"),
