@@ -13,6 +13,7 @@ from urllib.parse import unquote, unquote_plus
 
 from . import patterns as p
 from .keys import KeyRules
+from .structure import scrub_structures
 from .values import FILTERED, may_hide_more, replace_values
 
 _MIN_LEN = 5  # the shortest secret we look for is ``pwd=x``
@@ -22,6 +23,7 @@ _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a 
 _SHORT_TEXT = 200
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z\-]{0,40}\s{1,3}(?=\S)")  # ``Bearer ``, ``Api-Token ``
+_NEXT_PAIR = re.compile(r"\s[A-Za-z_][A-Za-z0-9_.\-]{0,63}\s?[=:]")
 _QUERY_SHAPED = re.compile(r"[^\s;]*=[^\s;]*")
 # A placeholder that something percent-encoded after us (``%5BFiltered%5D``) gets its brackets back.
 _ENCODED_PLACEHOLDER = re.compile(r"%5B(" + "|".join(sorted(p.PLACEHOLDER_NAMES)) + r")%5D", re.IGNORECASE)
@@ -92,7 +94,7 @@ class TextScrubber:
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
         than filtering the first group only, and placeholders already there are kept.
         """
-        s = replace_values(s)
+        s = scrub_structures(replace_values(s), self._sensitive)
         if "\\" in s:
             return self._pairs_until_stable(s, source)
         if "=" in s or (":" in s and s.count(":") != s.count("://")):  # not just a URL
@@ -135,19 +137,46 @@ class TextScrubber:
         n, spans = len(s), []
         for pattern in _separators(s, n < _SHORT_TEXT):
             for m in pattern.finditer(rev):
-                if self._sensitive(m[1][::-1]):
+                key = m[1][::-1]
+                if self._sensitive(key):
                     value = p.VALUE.match(s, n - m.start())
                     if value is not None:
-                        spans.append((value.start("val"), value.end("val"), value["val"]))
+                        end = _value_end(s, n - m.end(1), value)
+                        spans.append((value.start("val"), end, s[value.start("val"):end], key))
         out, pos = [], 0
-        for start, end, val in sorted(spans):
+        for start, end, val, key in sorted(spans):
             if start < pos:
                 continue  # inside a value filtered already
-            new = _filtered_value(val, source and not _in_literal(s, start))
+            new = _filtered_value(val, source and not _in_literal(s, start), _keeps_scheme(key))
             if new is not None:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+def _value_end(s: str, key_start: int, value: re.Match) -> int:
+    """Where a value ends: a key that starts its line (``password: two words``, YAML, env
+    files, headers) owns the rest of the line; elsewhere the value is one token."""
+    end, val = value.end("val"), value["val"]
+    if val[0] in _QUOTES or p.KEEP_VALUE.fullmatch(val) or p.PLACEHOLDER_VALUE.fullmatch(val):
+        return end
+    line_start = s.rfind("\n", 0, key_start) + 1
+    prefix = s[line_start:key_start]
+    if prefix.strip(" \t-\"'[") or s.startswith((";", "&", ","), end):
+        return end
+    line_end = s.find("\n", end)
+    line = s[:line_end if line_end != -1 else len(s)].rstrip()
+    for quote in "\"'":  # a repr or literal around the pair keeps its closing quote
+        if quote in prefix and line.endswith(quote):
+            line = line[:-1]
+    following = _NEXT_PAIR.search(line, end)  # ``a=1 b=2``: the next pair is not the value
+    return following.start() if following else max(end, len(line))
+
+
+def _keeps_scheme(key: str) -> bool:
+    """Only an Authorization-like header keeps its scheme word (``Bearer [Filtered]``)."""
+    lowered = key.lower()
+    return "authoriz" in lowered or "authenticat" in lowered
 
 
 def _separators(s: str, short: bool) -> tuple:
@@ -158,8 +187,10 @@ def _separators(s: str, short: bool) -> tuple:
     """
     if short:
         return (p.KEY_BEFORE_SEPARATOR,)
+    arrow = (p.KEY_BEFORE_ARROW,) if "=>" in s else ()
     if "=" in s:
-        return (p.KEY_BEFORE_EQUALS, p.KEY_BEFORE_COLON) if ":" in s else (p.KEY_BEFORE_EQUALS,)
+        colon = (p.KEY_BEFORE_COLON,) if ":" in s else ()
+        return (p.KEY_BEFORE_EQUALS, *arrow, *colon)
     return (p.KEY_BEFORE_COLON,)
 
 
@@ -169,7 +200,7 @@ def _in_literal(s: str, pos: int) -> bool:
     return line.count('"') % 2 == 1 or line.count("'") % 2 == 1
 
 
-def _filtered_value(val: str, source: bool) -> str | None:
+def _filtered_value(val: str, source: bool, keep_scheme: bool = True) -> str | None:
     """Return the filtered form of a value, or None when it reveals nothing."""
     if val[0] in _QUOTES:
         quote = val[:2] if val[0] == "\\" else val[0]
@@ -179,7 +210,7 @@ def _filtered_value(val: str, source: bool) -> str | None:
         return f"{quote}{FILTERED}{quote}"
     if source and not val.isdigit():
         return None  # an unquoted value in code is an expression, not a literal
-    scheme = _SCHEME.match(val)
+    scheme = _SCHEME.match(val) if keep_scheme else None
     scheme = scheme[0] if scheme else ""
     rest = val[len(scheme):]
     if p.KEEP_VALUE.fullmatch(rest) or p.PLACEHOLDER_VALUE.fullmatch(rest):

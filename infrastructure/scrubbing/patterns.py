@@ -106,10 +106,15 @@ GLUED_PLACEHOLDER = re.compile(
 # On long texts two patterns, each starting with its literal separator, because a literal
 # prefix is found with a fast search while a ``[=:]`` class costs a step per character; on
 # short ones the single class pattern saves a call.
-_KEY_REVERSED = r"\s{0,3}[\"']?\\?([A-Za-z0-9_.\-]{1,64}+)(?<=[A-Za-z_])"
-KEY_BEFORE_EQUALS = re.compile("=" + _KEY_REVERSED)
+# ``:=`` (Go) and ``=>`` (PHP, Ruby) read reversed as ``=:`` and ``>=``; a key may sit in
+# brackets (``$config['password'] =>``), and a '-' only joins key characters (``--api-key``).
+_KEY_REVERSED = (
+    r"\s{0,3}\]?[\"']?\\?((?:[A-Za-z0-9_.]|-(?=[A-Za-z0-9_.])){1,64}+)(?<=[A-Za-z_])"
+)
+KEY_BEFORE_EQUALS = re.compile("=:?" + _KEY_REVERSED)
 KEY_BEFORE_COLON = re.compile(":" + _KEY_REVERSED)
-KEY_BEFORE_SEPARATOR = re.compile("[=:]" + _KEY_REVERSED)
+KEY_BEFORE_ARROW = re.compile(">=" + _KEY_REVERSED)
+KEY_BEFORE_SEPARATOR = re.compile("(?:>=|=:?|:)" + _KEY_REVERSED)
 # The value after a separator: quoted (escape-aware, one line), or a run up to a delimiter,
 # optionally after an HTTP auth scheme.
 # A value that only stands for one: ``${NPM_TOKEN}``, ``{{ secret }}``, ``<your-key>``, ``$VAR``,
