@@ -240,12 +240,75 @@ def _time_text(scrub, text: str, rounds: int = 3) -> float:
     return best
 
 
+def capture_event() -> dict:
+    """The event bench_capture sends (an error with large locals), as before_send receives it."""
+    import sentry_sdk
+
+    from bench.bench_capture import capture_once
+
+    seen: list[dict] = []
+    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", default_integrations=False,
+                    before_send=lambda event, hint: seen.append(copy.deepcopy(event)))
+    try:
+        capture_once()
+    finally:
+        sentry_sdk.init(dsn=None)
+    return seen[0]
+
+
+def engines() -> None:
+    """One combined scan of every vendor format over an event's strings: re, re2, hyperscan."""
+    import re
+
+    from infrastructure.scrubbing.vendors import FORMATS
+
+    strings: list[str] = []
+
+    def collect(obj) -> None:
+        if isinstance(obj, str):
+            strings.append(obj)
+        elif isinstance(obj, dict):
+            for value in obj.values():
+                collect(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                collect(value)
+
+    collect(build_event(*SIZES[-1]))
+    text = "\n".join(strings)
+    combined = "|".join(f"(?:{f.pattern})" for f in FORMATS)
+    plain = re.sub(r"\(\?!\[[^\]]*\]\)", "", combined).replace("++", "+").replace("}+", "}")
+    runs = {"re, one combined pattern": lambda: re.compile(combined).findall(text)}
+    try:
+        import re2
+        compiled = re2.compile(plain)
+        runs["google-re2"] = lambda: compiled.search(text)
+    except Exception as exc:  # not installed, or a pattern it cannot compile
+        print(f"  google-re2 not measured: {exc!r:.80}")
+    try:
+        import hyperscan
+        db = hyperscan.Database()
+        exprs = [re.sub(r"\(\?!\[[^\]]*\]\)", "", f.pattern).replace("++", "+").replace("}+", "}").encode()
+                 for f in FORMATS]
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs),
+                   flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(exprs))
+        data = text.encode()
+        runs["hyperscan"] = lambda: db.scan(data, match_event_handler=lambda *a: None)
+    except Exception as exc:
+        print(f"  hyperscan not measured: {exc!r:.80}")
+    print(f"Engines: one scan for {len(FORMATS)} vendor formats over the {len(text) / 1024:.0f} KB of "
+          f"strings of the largest event (best of 5)")
+    for name, run in runs.items():
+        print(f"  {name:<26} {_time_text(lambda _t, run=run: run(), text, rounds=5) * 1e6:8.0f} us")
+
+
 def main() -> None:
-    """Print the event comparison and the adversarial timings."""
+    """Print the event comparison, the engines and the adversarial timings."""
     ours, anchor = Scrubber(), EventScrubber(recursive=True)
     print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds"
           " (EventScrubber: best of 30)")
     events = [build_event(*size) for size in SIZES]
+    large_locals = capture_event()
     for event in events:  # warm-up: caches filled, CPU clock up, for both scrubbers
         _compare(ours.scrub_event, anchor.scrub_event, event, rounds=3)
     for event in events:
@@ -260,6 +323,11 @@ def main() -> None:
               f"{t_cold * 1e6:6.1f} us = {t_cold / t_anchor:4.2f}x (new source lines); "
               f"planted secrets left of {len(SECRETS)}: ours {left_ours}, "
               f"EventScrubber {_left(ev_anchor)}")
+    ours.scrub_event(copy.deepcopy(large_locals))
+    t_ours, t_anchor = _compare(ours.scrub_event, anchor.scrub_event, large_locals)
+    print(f"  {_size(large_locals) / 1024:5.1f} KB bench_capture large-locals event: EventScrubber "
+          f"{t_anchor * 1e6:6.1f} us; ours {t_ours * 1e6:7.1f} us = {t_ours / t_anchor:5.2f}x")
+    engines()
     print("Adversarial 1 MB inputs to scrub_text (best of 3), relative to plain 1 MB text")
     inputs = adversarial_inputs()
     plain = _time_text(ours.scrub_text, inputs.pop("plain lowercase"))

@@ -119,3 +119,31 @@ def test_an_event_whose_scrubbing_fails_is_dropped_not_sent(tracked, live_server
     sentry_sdk.flush(timeout=10)
     assert tracked.events() == []
     assert tracked.runtime.stats.snapshot()["dropped"].get("scrub_failed", 0) >= 1
+
+
+def _raise_with(text: str) -> None:
+    raise RuntimeError(f"upstream refused: {text}")
+
+
+def test_one_secret_of_every_catalogue_format_never_reaches_the_receiver(tracked):
+    """One value of each catalogue format, set as extra, tag, context, breadcrumb, user and the
+    exception message of a real capture, arrives at the loopback receiver with none of them left."""
+    from tests.test_scrub_catalogue import POSITIVES, leaked
+
+    firsts = list({entry.kind: entry for entry in reversed(POSITIVES)}.values())
+    with sentry_sdk.new_scope() as scope:
+        for i, entry in enumerate(firsts):
+            scope.set_extra(f"note_{i}", entry.text)
+            scope.set_tag(f"note_{i}", entry.text[:190])
+            scope.set_context(f"ctx_{i}", {"detail": entry.text})
+            sentry_sdk.add_breadcrumb(category="app", message=f"processing {entry.text}")
+        scope.set_user({"id": "42", "username": firsts[0].text})
+        try:
+            _raise_with(" ".join(entry.text for entry in firsts[:20]))
+        except RuntimeError as exc:
+            sentry_sdk.capture_exception(exc)
+    sentry_sdk.flush(timeout=10)
+    assert tracked.wait_for(lambda rx: rx.events(), timeout=10)
+    received = json.dumps([payload for _, payload in tracked.items()], ensure_ascii=False)
+    assert len(firsts) >= 40
+    assert [entry.kind for entry in firsts if leaked(entry.secret, received)] == []

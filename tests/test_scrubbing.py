@@ -422,7 +422,7 @@ def test_breadcrumb_and_log_records():
     assert SCRUBBER.scrub_breadcrumb(crumb) == {
         "type": "default", "category": "query", "timestamp": "2025-11-28T10:00:01Z",
         "message": "SELECT * FROM users WHERE email = '[email]'",
-        "data": {"db.params": ["[email]"], "password": "[Filtered]"}}
+        "data": {"db.params": "[1 params: str]", "password": "[Filtered]"}}
     log = {"severity_text": "warning", "severity_number": 13, "time_unix_nano": 1,
            "trace_id": "4c79f60c11214eb38604f4ae0781bfb2", "body": "login failed token=abc",
            "attributes": {"sentry.message.parameter.0": "bob@example.com", "api_key": "k"}}

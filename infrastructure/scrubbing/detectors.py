@@ -13,6 +13,7 @@ from urllib.parse import unquote, unquote_plus
 
 from . import patterns as p
 from .keys import KeyRules
+from .structure import scrub_structures
 from .values import FILTERED, may_hide_more, replace_values
 
 _MIN_LEN = 5  # the shortest secret we look for is ``pwd=x``
@@ -21,6 +22,15 @@ _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
 _SHORT_TEXT = 200
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z\-]{0,40}\s{1,3}(?=\S)")  # ``Bearer ``, ``Api-Token ``
+_NEXT_PAIR = re.compile(r"\s[A-Za-z_][A-Za-z0-9_.\-]{0,63}\s?[=:]")
+_QUERY_SHAPED = re.compile(r"[^\s;]*=[^\s;]*")
+# A placeholder that something percent-encoded after us (``%5BFiltered%5D``) gets its brackets back.
+_ENCODED_PLACEHOLDER = re.compile(r"%5B(" + "|".join(sorted(p.PLACEHOLDER_NAMES)) + r")%5D", re.IGNORECASE)
+
+
+def _rebracket(m: re.Match) -> str:
+    return f"[{m[1]}]"
 
 
 class TextScrubber:
@@ -34,33 +44,38 @@ class TextScrubber:
         """Return ``s`` with every secret replaced (``s`` itself when none is found).
 
         ``source=True`` is for source lines: a sensitive name's value is only filtered when
-        it is a literal (quoted or digits), since ``password=password`` in code is a name.
+        it is a literal (quoted, digits, or inside a string literal), since
+        ``password=password`` in code is a name.
         """
         if len(s) < _MIN_LEN:
             return s
+        if "%" in s or ("+" in s and "=" in s):
+            decoded = self._decoded(s, source)
+            if decoded is not None:
+                return decoded
         new = self._scrub(s, source)
-        if "%" in new or ("+" in new and "=" in new):
-            return self._decoded(new, source)
-        return new
+        return _ENCODED_PLACEHOLDER.sub(_rebracket, new) if "%5B" in new else new
 
-    def _decoded(self, s: str, source: bool) -> str:
-        """Scrub the URL-decoded form of ``s`` too: ``email=jane%40example.com`` is an address.
+    def _decoded(self, s: str, source: bool) -> str | None:
+        """Scrub the URL-decoded form of ``s``: ``email=jane%40example.com`` is an address.
 
-        When decoding reveals a secret, the scrubbed decoded text is returned (the event shows
-        ``email=[email]``); otherwise ``s`` is kept as it was, encoding and all. ``+`` counts as
-        a space only in query-string shaped text (with ``=``).
+        Decoding comes first, so a token whose characters were escaped (``%2F``, ``%2B``) is
+        matched whole. When the decoded form holds a secret, its scrubbed text is returned
+        (the event shows ``email=[email]``); otherwise None, and ``s`` is scrubbed as it is.
+        ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces
+        or ``;``: an Azure connection string's base64 key keeps its ``+``).
         """
-        plus = "=" in s and "+" in s
+        plus = "+" in s and _QUERY_SHAPED.fullmatch(s) is not None
         if "%" in s and _ESCAPE.search(s):
             decoded = unquote_plus(s) if plus else unquote(s)
         elif plus:
             decoded = s.replace("+", " ")
         else:
-            return s
+            return None
         if decoded == s:
-            return s
+            return None
         scrubbed = self._scrub(decoded, source)
-        return s if scrubbed is decoded or scrubbed == decoded else scrubbed
+        return None if scrubbed is decoded or scrubbed == decoded else scrubbed
 
     def _scrub(self, s: str, source: bool) -> str:
         """All detectors until stable, on the text as it is."""
@@ -79,7 +94,7 @@ class TextScrubber:
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
         than filtering the first group only, and placeholders already there are kept.
         """
-        s = replace_values(s)
+        s = scrub_structures(replace_values(s), self._sensitive)
         if "\\" in s:
             return self._pairs_until_stable(s, source)
         if "=" in s or (":" in s and s.count(":") != s.count("://")):  # not just a URL
@@ -122,19 +137,46 @@ class TextScrubber:
         n, spans = len(s), []
         for pattern in _separators(s, n < _SHORT_TEXT):
             for m in pattern.finditer(rev):
-                if self._sensitive(m[1][::-1]):
+                key = m[1][::-1]
+                if self._sensitive(key):
                     value = p.VALUE.match(s, n - m.start())
                     if value is not None:
-                        spans.append((value.start("val"), value.end("val"), value["val"]))
+                        end = _value_end(s, n - m.end(1), value)
+                        spans.append((value.start("val"), end, s[value.start("val"):end], key))
         out, pos = [], 0
-        for start, end, val in sorted(spans):
+        for start, end, val, key in sorted(spans):
             if start < pos:
                 continue  # inside a value filtered already
-            new = _filtered_value(val, source)
+            new = _filtered_value(val, source and not _in_literal(s, start), _keeps_scheme(key))
             if new is not None:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+def _value_end(s: str, key_start: int, value: re.Match) -> int:
+    """Where a value ends: a key that starts its line (``password: two words``, YAML, env
+    files, headers) owns the rest of the line; elsewhere the value is one token."""
+    end, val = value.end("val"), value["val"]
+    if val[0] in _QUOTES or p.KEEP_VALUE.fullmatch(val) or p.PLACEHOLDER_VALUE.fullmatch(val):
+        return end
+    line_start = s.rfind("\n", 0, key_start) + 1
+    prefix = s[line_start:key_start]
+    if prefix.strip(" \t-\"'[") or s.startswith((";", "&", ","), end):
+        return end
+    line_end = s.find("\n", end)
+    line = s[:line_end if line_end != -1 else len(s)].rstrip()
+    for quote in "\"'":  # a repr or literal around the pair keeps its closing quote
+        if quote in prefix and line.endswith(quote):
+            line = line[:-1]
+    following = _NEXT_PAIR.search(line, end)  # ``a=1 b=2``: the next pair is not the value
+    return following.start() if following else max(end, len(line))
+
+
+def _keeps_scheme(key: str) -> bool:
+    """Only an Authorization-like header keeps its scheme word (``Bearer [Filtered]``)."""
+    lowered = key.lower()
+    return "authoriz" in lowered or "authenticat" in lowered
 
 
 def _separators(s: str, short: bool) -> tuple:
@@ -145,22 +187,32 @@ def _separators(s: str, short: bool) -> tuple:
     """
     if short:
         return (p.KEY_BEFORE_SEPARATOR,)
+    arrow = (p.KEY_BEFORE_ARROW,) if "=>" in s else ()
     if "=" in s:
-        return (p.KEY_BEFORE_EQUALS, p.KEY_BEFORE_COLON) if ":" in s else (p.KEY_BEFORE_EQUALS,)
+        colon = (p.KEY_BEFORE_COLON,) if ":" in s else ()
+        return (p.KEY_BEFORE_EQUALS, *arrow, *colon)
     return (p.KEY_BEFORE_COLON,)
 
 
-def _filtered_value(val: str, source: bool) -> str | None:
+def _in_literal(s: str, pos: int) -> bool:
+    """True when ``pos`` lies inside a quoted string on its line (``connect("password=x")``)."""
+    line = s[s.rfind("\n", 0, pos) + 1:pos].replace("\\\\", "").replace("\\'", "").replace('\\"', "")
+    return line.count('"') % 2 == 1 or line.count("'") % 2 == 1
+
+
+def _filtered_value(val: str, source: bool, keep_scheme: bool = True) -> str | None:
     """Return the filtered form of a value, or None when it reveals nothing."""
     if val[0] in _QUOTES:
         quote = val[:2] if val[0] == "\\" else val[0]
         inner = val[len(quote): -len(quote)]
-        if not inner or p.KEEP_VALUE.fullmatch(inner):
+        if not inner or p.KEEP_VALUE.fullmatch(inner) or p.PLACEHOLDER_VALUE.fullmatch(inner):
             return None
         return f"{quote}{FILTERED}{quote}"
     if source and not val.isdigit():
         return None  # an unquoted value in code is an expression, not a literal
-    scheme, _, rest = val.rpartition(" ")
-    if p.KEEP_VALUE.fullmatch(rest):
+    scheme = _SCHEME.match(val) if keep_scheme else None
+    scheme = scheme[0] if scheme else ""
+    rest = val[len(scheme):]
+    if p.KEEP_VALUE.fullmatch(rest) or p.PLACEHOLDER_VALUE.fullmatch(rest):
         return None
-    return f"{scheme} {FILTERED}" if scheme else FILTERED
+    return f"{scheme}{FILTERED}"

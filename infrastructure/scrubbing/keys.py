@@ -18,7 +18,7 @@ SENSITIVE_WORDS = frozenset({
     "tokens", "auth", "oauth", "authorization", "credential", "credentials", "creds",
     "cookie", "cookies", "session", "sessionid", "sessid", "phpsessid", "sid", "csrf",
     "csrftoken", "xsrf", "jwt", "bearer", "cvv", "cvv2", "cvc", "ssn", "pin", "otp",
-    "signature", "dsn", "iban",
+    "signature", "dsn", "iban", "pw", "sig", "apikey", "passcode",
 })
 
 # Fragments of the compact form: these catch run-together names such as ``csrftoken``,
@@ -29,8 +29,22 @@ SENSITIVE_FRAGMENTS = (
     "refreshtoken", "idtoken", "sessionid", "sessid", "csrf", "xsrf", "jwt", "cookie",
     "authorization", "credential", "creditcard", "cardnumber", "cardno", "ccnumber",
     "ccnum", "cvv", "forwardedfor", "realip", "remoteaddr", "clientip", "connectingip",
-    "ipaddress", "ipaddr",
+    "ipaddress", "ipaddr", "accountkey", "sharedaccesskey", "clientkey", "secretkey",
+    "licensekey", "appkey", "webhookkey", "adminkey",
 )
+
+# ``*-key`` names hold a key unless the word before says which kind of lookup key it is.
+LOOKUP_KEY_WORDS = frozenset({
+    "primary", "foreign", "cache", "sort", "partition", "lookup", "dict", "object", "group",
+    "idempotency", "unique", "hash", "map", "row", "index", "composite", "natural", "surrogate",
+    "translation", "message", "field", "column", "redis", "bucket", "public", "publishable",
+    "site", "routing", "shard", "dedup", "dedupe", "lock", "state", "sequence", "order", "item",
+    "entry", "node", "name", "config", "setting", "settings", "env", "header", "metric", "event",
+    "cursor", "page", "next", "prev", "parent", "child", "join", "table", "query", "search",
+    "ordering", "grouping", "i18n", "s3", "storage_path", "tenant", "hotkey", "shortcut", "dom",
+    "react", "list", "record", "task", "job", "queue", "stream", "topic", "kv", "data", "json",
+    "ssh_public", "gpg_public", "sub", "range", "cluster", "file", "path", "dimension",
+})
 
 # Compact names that look sensitive but are ordinary.
 SAFE_NAMES = frozenset({
@@ -115,4 +129,8 @@ class KeyRules:
             return False
         if any(w in SENSITIVE_WORDS for w in words):
             return True
+        if len(words) > 1 and words[-1] == "key" and words[-2] not in LOOKUP_KEY_WORDS:
+            return True  # x-key, signing-key, stripe_key, but not cache_key or primary_key
+        if words[0] == "x" and words[-1] == "api":
+            return True  # X-Partner-Api: a header carrying an API credential
         return any(f in compact for f in SENSITIVE_FRAGMENTS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = r"[A-Za-z0-9_\-]"
+from . import vendors
 
 PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
@@ -20,13 +20,12 @@ SLACK_WEBHOOK = re.compile(
     r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]++"
 )
 URL_PASSWORD = re.compile(r"(://[^\s:/?#@\[\]\"'<>]{0,128}+:)[^\s/?#@\"'<>]{1,256}+@")
-JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+")
+# Signed (header.payload.signature) and unsigned (header.payload, ``alg: none``) JWTs.
+JWT = re.compile(
+    r"eyJ[A-Za-z0-9_\-]{5,}+\.(?:eyJ[A-Za-z0-9_\-]{5,}+(?:\.[A-Za-z0-9_\-]*+)?"
+    r"|[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+)"
+)
 BEARER = re.compile(r"([Bb]earer|BEARER)(\s{1,3})([A-Za-z0-9\-._~+/]{8,}+=*+)")
-AWS_KEY = re.compile(r"(?<![A-Za-z0-9])A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
-STRIPE_KEY = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}+")
-GITHUB_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_\w{20,}+)")
-SLACK_TOKEN = re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}+")
-GOOGLE_KEY = re.compile(r"(?<![A-Za-z0-9])AIza" + _TOKEN + r"{35}(?![A-Za-z0-9_\-])")
 COOKIE_HEADER = re.compile(
     r"((?:[Ss]et-)?[Cc]ookie|(?:SET-)?COOKIE)(\s{0,3}:[ \t]{0,3})(?=[^\s])[^\r\n]++"
 )
@@ -56,13 +55,13 @@ DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
 # address or IBAN just before it (``10.0.0.1 4111…``) is found on the detectors' next pass.
 _CARD_SSN_IP = (
     r"|(?<![0-9][ \-][0-9])(?P<card>(?:[ \-]?[0-9]){12,40}+)(?![ \-]?[0-9])"
-    r"|(?<!-[0-9])(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?![0-9\-])"
-    r"|(?<![\w.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.[0-9])"
+    r"|(?<!-[0-9])(?P<ssn>[0-9]{2}(?P<sep>[\-. ])[0-9]{2}(?P=sep)[0-9]{4})(?![0-9\-]|[. ][0-9])"
+    r"|(?<![A-Za-z0-9.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![A-Za-z0-9]|\.[0-9])"
 )
 _RUN_START = r"[0-9](?<![0-9][0-9])(?<![0-9]\.[0-9])(?<!0[xX][0-9])"
 DIGITS = re.compile(
     _RUN_START + r"(?:"
-    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,30}+)"
+    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,31}+)"
     + _CARD_SSN_IP + ")"
 )
 # Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
@@ -89,10 +88,11 @@ IPV6 = re.compile(
 
 # A placeholder glued to a character that can end or start a secret, or with a digit group
 # next to it: only then can another pass of the detectors find more (TextScrubber.scrub).
-_PLACEHOLDER = (
-    r"\[(?:card|ssn|iban|email|ip|jwt|token|aws_key|stripe_key|github_token|slack_token"
-    r"|slack_webhook|google_api_key|private_key|password|Filtered)\]"
-)
+PLACEHOLDER_NAMES = frozenset({
+    "card", "ssn", "iban", "email", "ip", "jwt", "token", "slack_webhook", "private_key",
+    "password", "Filtered",
+}) | vendors.PLACEHOLDERS
+_PLACEHOLDER = r"\[(?:" + "|".join(sorted(PLACEHOLDER_NAMES)) + r")\]"
 _GLUE = r"[^\s\"'()\[\]{},;&=<>|]"  # any character but whitespace and plain delimiters
 GLUED_PLACEHOLDER = re.compile(
     r"(?:(?!:\[password\])" + _GLUE + ")" + _PLACEHOLDER  # a URL password is no glue
@@ -106,18 +106,40 @@ GLUED_PLACEHOLDER = re.compile(
 # On long texts two patterns, each starting with its literal separator, because a literal
 # prefix is found with a fast search while a ``[=:]`` class costs a step per character; on
 # short ones the single class pattern saves a call.
-_KEY_REVERSED = r"\s{0,3}[\"']?\\?([A-Za-z0-9_.\-]{1,64}+)(?<=[A-Za-z_])"
-KEY_BEFORE_EQUALS = re.compile("=" + _KEY_REVERSED)
+# ``:=`` (Go) and ``=>`` (PHP, Ruby) read reversed as ``=:`` and ``>=``; a key may sit in
+# brackets (``$config['password'] =>``), and a '-' only joins key characters (``--api-key``).
+_KEY_REVERSED = (
+    r"\s{0,3}\]?[\"']?\\?((?:[A-Za-z0-9_.]|-(?=[A-Za-z0-9_.])){1,64}+)(?<=[A-Za-z_])"
+)
+KEY_BEFORE_EQUALS = re.compile("=:?" + _KEY_REVERSED)
 KEY_BEFORE_COLON = re.compile(":" + _KEY_REVERSED)
-KEY_BEFORE_SEPARATOR = re.compile("[=:]" + _KEY_REVERSED)
+KEY_BEFORE_ARROW = re.compile(">=" + _KEY_REVERSED)
+KEY_BEFORE_SEPARATOR = re.compile("(?:>=|=:?|:)" + _KEY_REVERSED)
 # The value after a separator: quoted (escape-aware, one line), or a run up to a delimiter,
 # optionally after an HTTP auth scheme.
+# A value that only stands for one: ``${NPM_TOKEN}``, ``{{ secret }}``, ``<your-key>``, ``$VAR``,
+# ``%(name)s``, ``%NAME%``, ``xxxx``, ``****``, ``changeme``, ``insert_key_here``. Kept, so a
+# developer sees that a variable was never substituted (gitleaks' global allowlist lists the
+# same shapes).
+_TEMPLATE = (
+    r"\$\{\{[^}\n]{0,80}\}\}|\$\{[^}\n]{0,80}\}|\{\{[^}\n]{0,80}\}\}|<[^<>\n]{1,60}>"
+    r"|%\(\w{1,64}\)s|%[A-Za-z_][A-Za-z0-9_]{0,63}%"
+)
+PLACEHOLDER_VALUE = re.compile(
+    _TEMPLATE + r"|\$[A-Za-z_][A-Za-z0-9_]{0,63}|[xX]{4,}|\*{3,}|\.{3,}|•{3,}"
+    r"|(?i:changeme|change_me|changeit|insert[_\- ]?(?:your[_\- ]?)?(?:key|token|secret|password)[_\- ]?here"
+    r"|your[_\- ]?(?:api[_\- ]?)?(?:key|token|secret|password)(?:[_\- ]?here)?"
+    r"|redacted|<redacted>|dummy|placeholder"
+    r"|null|none|undefined)"
+)
+# The value after a separator: quoted (escape-aware, one line), a template placeholder, or a
+# run up to a delimiter, optionally after an HTTP auth scheme.
 VALUE = re.compile(
     r"\s{0,3}(?P<open>\[\s?(?=[\"']))?"
     r"(?P<val>\"(?:[^\"\\\n]++|\\.)*+\"|'(?:[^'\\\n]++|\\.)*+'"
     r"|\\[\"'](?:[^\\\n]++|\\(?![\"']).)*+\\[\"']"
-    r"|(?:(?:Basic|Bearer|Token|Digest|Negotiate|ApiKey|Key|Signature)\s{1,3})?"
-    r"[^\s&;,\"'<>(){}]++)"
+    r"|(?:(?:Basic|Bearer|Token|Digest|Negotiate|ApiKey|Key|Signature|[A-Z][A-Za-z]{1,20}-[A-Z][a-z]{1,20})\s{1,3})?"
+    r"(?:" + _TEMPLATE + r"|[^\s&;,\"'<>(){}]++))"
 )
 KEEP_VALUE = re.compile(
     r"(?:\[[A-Za-z_ ]{1,30}\]|None|null|NULL|true|false|True|False|%s|\?|\$[0-9]{1,3}|"
@@ -134,6 +156,10 @@ IBAN_LENGTHS = {
     "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
     "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
     "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    # Added to the SWIFT IBAN registry since 2020 (releases 86-99): Burundi, Djibouti,
+    # Falkland Islands, Libya, Mongolia, Nicaragua, Oman, Russia, Somalia, Sudan, Yemen.
+    "BI": 27, "DJ": 27, "FK": 18, "LY": 25, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SO": 23,
+    "SD": 18, "YE": 30,
 }
 
 # Luhn on bytes: summing a bytes object runs in C, and ``translate`` doubles every second digit
@@ -156,7 +182,10 @@ def is_card(digits: str) -> bool:
     n = len(digits)
     # Networks start with 2-6; this keeps millisecond timestamps (1…) and 13-digit numbers
     # other than old Visa out even when their Luhn sum happens to be valid.
-    if not 13 <= n <= 19 or digits[0] not in "23456" or (n == 13 and digits[0] != "4"):
+    # UATP (airline) cards are 15 digits starting with 1; 15 digits also keeps millisecond and
+    # microsecond timestamps (13 and 16 digits starting with 1) out.
+    first = digits[0]
+    if not 13 <= n <= 19 or (n == 13 and first != "4") or (first not in "23456" and (first, n) != ("1", 15)):
         return False
     return luhn_ok(digits)
 
@@ -188,9 +217,23 @@ def iban_end(text: str) -> int:
     return end if int((compact[4:] + compact[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
 
 
+_VERSION_WORDS = ("version ", "build ", "release ", "ver ", "firmware ", "kernel ")
+_PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,40}/\Z")
+
+
 def ipv4_ok(text: str) -> bool:
-    """Return True when four dotted parts are each 0-255."""
-    return all(int(part) <= 255 for part in text.split("."))
+    """Return True when four dotted parts are each 0-255, none with a leading zero.
+
+    ``1.2.3.04`` and ``01.02.03.04`` are versions or ids: no tool prints an address that way.
+    """
+    return all(int(part) <= 255 and (part == "0" or part[0] != "0") for part in text.split("."))
+
+
+def ipv4_is_version(s: str, start: int) -> bool:
+    """True when the dotted quad at ``s[start:]`` is a version: ``Chrome/120.0.0.0``, ``build 5.15.0.91``."""
+    before = s[max(0, start - 42):start].replace("+", " ")
+    return before.lower().endswith(_VERSION_WORDS) or (_PRODUCT.search(before) is not None and (
+        len(before) == before.rfind("/") + 1 and not before[:-1].endswith(("/", ":"))))
 
 
 def ipv4_local(text: str) -> bool:
@@ -253,7 +296,7 @@ def email_domain_ok(domain: str) -> int:
     labels = domain.split(".")
     while len(labels) >= 2:
         tld = labels[-1]
-        if 2 <= len(tld) <= 24 and tld.isalpha() and all(
+        if ((2 <= len(tld) <= 24 and tld.isalpha()) or tld.lower().startswith("xn--")) and all(
             lab and lab[0] != "-" and lab[-1] != "-" for lab in labels
         ):
             return len(".".join(labels))

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from .detectors import TextScrubber
 from .keys import KeyRules
+from .sqlparams import summarize_data, summarize_frame_vars
 from .walker import Walker
 
 # Top-level event fields that are ids, clocks, enums or package lists.
@@ -75,6 +76,7 @@ class Scrubber:
         """Scrub one breadcrumb (message and data) in place and return it."""
         if not isinstance(crumb, dict):
             raise TypeError(f"scrub_breadcrumb expects a dict, got {type(crumb).__name__}")
+        summarize_data(crumb.get("data"))
         return self._record(crumb, SKIPPED_CRUMB_KEYS, 3, {})
 
     def scrub_log(self, log: dict) -> dict:
@@ -155,7 +157,11 @@ class Scrubber:
         return stacktrace
 
     def _frame(self, frame: dict, memo: dict) -> None:
-        """Scrub one frame in place: its source lines, then every other non-location field."""
+        """Scrub one frame in place: its source lines, then every other non-location field.
+
+        A database-layer frame's parameter locals become a summary first (sqlparams.py).
+        """
+        summarize_frame_vars(frame)
         self._source(frame)
         self._walker.walk_record(frame, _FRAME_SKIP_ALL, 7, memo)
 
@@ -223,7 +229,8 @@ class Scrubber:
         return self._items(container, self._crumb, memo)
 
     def _crumb(self, crumb: dict, memo: dict) -> None:
-        """Scrub one breadcrumb in place."""
+        """Scrub one breadcrumb in place; SQL parameters in its data become a summary."""
+        summarize_data(crumb.get("data"))
         self._record(crumb, SKIPPED_CRUMB_KEYS, 3, memo)
 
     def _spans(self, spans, memo: dict) -> object:
@@ -231,5 +238,6 @@ class Scrubber:
         return self._items(spans, self._span, memo)
 
     def _span(self, span: dict, memo: dict) -> None:
-        """Scrub one span in place."""
+        """Scrub one span in place; SQL parameters in its data become a summary."""
+        summarize_data(span.get("data"))
         self._record(span, SKIPPED_SPAN_KEYS, 2, memo)

@@ -33,17 +33,17 @@ class Walker:
         self._cache = keys.cache
         self._decide = keys.is_sensitive
         self.text = text.scrub
-        # Dict key -> True (sensitive), False, or the key's scrubbed text when the key itself
-        # holds a secret (``{"alice@example.com": 3}``). Keys repeat across events.
-        self._verdicts: dict[object, bool | str] = {}
+        # Dict key -> True (sensitive), False, or (the key's scrubbed text, sensitive) when the
+        # key itself holds a secret (``{"alice@example.com": 3}``). Keys repeat across events.
+        self._verdicts: dict[object, bool | tuple] = {}
 
-    def _key_verdict(self, key) -> bool | str:
+    def _key_verdict(self, key) -> bool | tuple:
         """Decide (and remember) what a dict key means for its value and for itself."""
-        verdict: bool | str = self._decide(key)
-        if verdict is False and type(key) is str and len(key) >= _SHORT:
+        verdict: bool | tuple = self._decide(key)
+        if type(key) is str and len(key) >= _SHORT:
             new = self.text(key)
-            if new != key:
-                verdict = new
+            if new != key:  # the key's own text holds a secret: {"password=hunter2": 1}
+                verdict = (new, verdict)
         if len(self._verdicts) >= _VERDICTS_LIMIT:
             self._verdicts.clear()
         if type(key) is not str or len(key) <= 200:
@@ -83,8 +83,8 @@ class Walker:
                 sensitive = self._key_verdict(k)
             if sensitive is not True and sensitive is not False:  # the key itself holds a secret
                 renames = renames or []
-                renames.append((k, sensitive))
-                sensitive = False
+                renames.append((k, sensitive[0]))
+                sensitive = sensitive[1]
             if sensitive:
                 nv = self.filter(v, inner, memo)
             elif type(v) is str:
