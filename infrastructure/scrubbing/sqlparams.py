@@ -1,9 +1,9 @@
 """SQL parameters never leave: the database layer's parameter locals become a type summary.
 
 Django keeps a statement's parameters apart from its SQL, so the frames of the database layer
-(Django's backends and ``django.db.backends.utils``, psycopg, sqlite3, MySQL drivers and the
-project's own wrapper ``infrastructure.performance``) hold every value a user typed in locals
-such as ``params``. Their shape helps debugging, their values never do:
+(Django's backends and ``django.db.backends.utils``, psycopg, sqlite3, MySQL drivers and our
+own query wrapper in ``infrastructure.runtime`` and ``infrastructure.performance``) hold every
+value a user typed in locals such as ``params``. Their shape helps debugging, their values never do:
 ``["'The Book'", "3", "'hunter2 is my password'"]`` becomes ``[3 params: str, int, str]``.
 """
 
@@ -14,7 +14,7 @@ import re
 # Modules whose frames hold SQL parameters in their locals.
 DATABASE_MODULES = (
     "django.db.backends", "django.db.models.sql", "psycopg", "psycopg2", "psycopg_pool",
-    "sqlite3", "MySQLdb", "pymysql", "asyncpg", "infrastructure.performance",
+    "sqlite3", "MySQLdb", "pymysql", "asyncpg", "infrastructure.performance", "infrastructure.runtime",
 )
 # Local (and breadcrumb/span data) names that hold parameters in those modules.
 PARAM_NAMES = frozenset({

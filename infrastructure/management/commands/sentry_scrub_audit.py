@@ -15,9 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from infrastructure.local import InboxStore
-from infrastructure.scrubbing import Scrubber
+from infrastructure.runtime import require_runtime
 from infrastructure.scrubbing.audit import audit
-from infrastructure.settings import get_settings
 
 
 def _load(path: Path) -> list[Any]:
@@ -44,16 +43,16 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", help="a JSON file of events (default: the local inbox)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        settings = get_settings()
+        runtime = require_runtime()
+        settings = runtime.settings
         if options["path"]:
             events, source = _load(Path(options["path"])), options["path"]
         else:
             store = InboxStore.from_settings(settings)
             events, source = store.events(), str(store.path)
             store.close()
-        scrubber = Scrubber(extra_keys=settings.scrub_extra_keys, safe_keys=settings.scrub_safe_keys)
         try:
-            findings = audit(events, scrubber)
+            findings = audit(events, runtime.scrubber)
         except TypeError as exc:
             raise CommandError(f"{source}: {exc}") from exc
         for finding in findings:
