@@ -70,6 +70,9 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "profile_session_sample_rate": settings.profiles_sample_rate,
         "profile_lifecycle": "trace",
         "max_breadcrumbs": 50,
+        # sentry-sdk cuts each string it serialises to this many characters: one 20 MB local must
+        # cost the scrub (and the wire) no more than a page of text (docs/scrubbing.md).
+        "max_value_length": 8192,
         "attach_stacktrace": True,
         # The project's own frames are in-app (the SDK's project-root rule); ours never are, so an
         # ErrorTracker call or the query wrapper is never an issue's culprit.
