@@ -21,13 +21,23 @@ class InfrastructureConfig(AppConfig):
 
 def _connect_celery() -> None:
     try:
-        from celery.signals import task_postrun, task_prerun
+        from celery.signals import before_task_publish, task_postrun, task_prerun
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
     from infrastructure.runtime import task_finished, task_started
 
     task_prerun.connect(task_started, weak=False, dispatch_uid="infrastructure.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="infrastructure.task_queries.finish")
+    before_task_publish.connect(task_queued, weak=False, dispatch_uid="infrastructure.task_queued")
+
+
+def task_queued(sender=None, headers=None, routing_key=None, **kwargs) -> None:
+    """celery before_task_publish: a breadcrumb naming the task, its queue and id, never its arguments."""
+    import sentry_sdk
+
+    task_id = (headers or {}).get("id", "") if isinstance(headers, dict) else ""
+    sentry_sdk.add_breadcrumb(category="celery.queued", level="info", message=f"queued {sender}",
+                              data={"task": str(sender), "queue": str(routing_key or ""), "id": str(task_id)})
 
 
 def _instrument_connection(sender, connection, **kwargs) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from infrastructure.alerting.channels import Channel
 from infrastructure.alerting.channels.email import EmailChannel
 from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, deliver
+from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, send_now
 from infrastructure.alerting.render import build_alert
 from infrastructure.runtime import current_runtime
 from infrastructure.settings import Settings
@@ -28,13 +28,8 @@ logger = logging.getLogger("infrastructure.alerting")
 
 # Synchronous sends must return promptly: no new attempt starts after 6 s, and each attempt is
 # bounded by its channel's timeout (3-4 s), so a call returns within about 10 s.
-SYNC_POLICY = RetryPolicy(attempts=4, base=0.5, max_delay=4.0, budget=6.0)
+SYNC_POLICY = RetryPolicy(attempts=4, base=0.5, max_delay=4.0, jitter=0.25, budget=6.0)
 _outages: dict[str, OutageLog] = {}
-
-
-def _sleep(seconds: float) -> bool:
-    time.sleep(seconds)
-    return False
 
 
 class _SpecNotifier:
@@ -74,7 +69,7 @@ class _SpecNotifier:
                 last_seen=time.time(), link=sentry_url or "", scrub=self._scrub,
             )
             outage = _outages.setdefault(self.channel, OutageLog(self.channel))
-            return deliver(channel, alert, self._policy, outage, _sleep)
+            return send_now(channel, alert, self._policy, outage)
         except Exception as exc:
             logger.error("%s notification failed (%s).", self.channel, type(exc).__name__)
             return False

@@ -193,6 +193,9 @@ class Settings:
                            "The local inbox file (default var/sentry_inbox.sqlite3)")
     inbox_max_events: int = env("SENTRY_INBOX_MAX_EVENTS", 10_000, integer(10, 10_000_000),
                                 "Events and transactions the local inbox keeps")
+    alert_spool_path: Path | None = env("SENTRY_ALERT_SPOOL_PATH", None, _path,
+                                        "The durable alert queue shared by this host's processes "
+                                        "(default sentry_alerts.sqlite3 beside the inbox)")
     # --- shared services
     redis_url: str = env("REDIS_URL", "", url(("redis", "rediss", "unix")),
                          "Shares alert counters across processes", secret=True,
@@ -206,6 +209,11 @@ class Settings:
     def release(self) -> str:
         """The release name Sentry groups deploys by."""
         return f"muejam-backend@{self.app_version}"
+
+    @property
+    def alert_spool(self) -> Path:
+        """Where fired alerts wait for delivery (SENTRY_ALERT_SPOOL_PATH, else beside the inbox)."""
+        return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
 
     @property
     def local_inbox(self) -> bool:

@@ -9,12 +9,12 @@ worker's own runtime (its settings say where the webhook and the mail server are
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import shared_task
 
-from infrastructure.alerting.channels import DeliveryError
-from infrastructure.alerting.dispatch import DELIVER_TASK, OutageLog, RetryPolicy
+from infrastructure.alerting.dispatch import DELIVER_TASK, OutageLog, RetryPolicy, attempt, log_lost
 from infrastructure.runtime import require_runtime
 
 logger = logging.getLogger("infrastructure.alerting")
@@ -23,25 +23,29 @@ POLICY = RetryPolicy()
 _outages: dict[str, OutageLog] = {}
 
 
-@shared_task(bind=True, name=DELIVER_TASK, max_retries=POLICY.attempts - 1, ignore_result=True,
-             acks_late=True)
-def deliver_alert(self: Any, channel: str, alert: dict[str, Any]) -> bool:
-    """Deliver one alert to one channel; retry with backoff, honouring Slack's Retry-After."""
-    notifier = require_runtime().alerts.channel(channel)
-    if notifier is None:
-        logger.warning("Alert channel %s is not enabled in this worker's settings; alert dropped.", channel)
+@shared_task(bind=True, name=DELIVER_TASK, max_retries=None, ignore_result=True, acks_late=True)
+def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: float | None = None) -> bool:
+    """Deliver one alert to one channel; retried by the broker with the one RetryPolicy until the
+    alert's deadline (the end of its cooldown), honouring Slack's Retry-After."""
+    target = require_runtime().alerts.channel(channel)
+    title = str(alert.get("title", ""))
+    if target is None:
+        log_lost(channel, title, self.request.retries, "the channel is not enabled in this worker's settings")
         return False
     outage = _outages.setdefault(channel, OutageLog(channel))
-    try:
-        notifier.send(alert)
-    except DeliveryError as exc:
-        outage.failed(exc)
-        if not exc.retryable or self.request.retries >= self.max_retries:
-            outage.lost()
-            return False
-        raise self.retry(countdown=POLICY.delay(self.request.retries, exc.retry_after), exc=exc) from None
-    outage.delivered()
-    return True
+    error = attempt(target, alert)
+    if error is None:
+        outage.delivered()
+        return True
+    outage.failed(error)
+    countdown = POLICY.wait(self.request.retries + 1, error.retry_after)
+    # A task published without a deadline (an older publisher) gets five retries.
+    in_time = self.request.retries < 5 if deadline is None else time.time() + countdown <= deadline
+    if error.retryable and in_time:
+        raise self.retry(countdown=countdown, exc=error) from None
+    log_lost(channel, title, self.request.retries + 1,
+             str(error) if not error.retryable else f"{error}; its cooldown ended")
+    return False
 
 
 @shared_task(bind=True, name="infrastructure.probe_queue_depth", ignore_result=True)

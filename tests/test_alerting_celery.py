@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, current_app
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.signals import task_postrun, task_received
 from kombu import Exchange, Queue
@@ -161,7 +163,7 @@ def celery_app(celery_worker: TestWorkController) -> Celery:
 def test_the_task_delivers_and_retries_a_429_after_retry_after(celery_app, celery_worker, task_runs, slack):
     """A 429 with Retry-After makes the worker retry the same task via the broker; the alert arrives once."""
     slack.answer(rate_limited(1))
-    sent = celery_publisher(app=celery_app)("slack", alert())
+    sent = celery_publisher(app=celery_app)("slack", alert(), time.time() + 60)
     assert slack.wait_for(accepted=1, timeout=30)
     assert len(slack.received) == 2 and len(slack.accepted) == 1
     assert slack.accepted[0]["blocks"][0]["text"]["text"] == "[CRITICAL] OperationalError"
@@ -191,24 +193,48 @@ def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, cel
                          ids=["redis", "rabbitmq"])
 def test_a_dead_broker_falls_back_to_direct_delivery(slack, worker_settings, scheme):
     """If the broker cannot take the task, the alert is still delivered, from the process itself."""
-    dead = celery_publisher(scheme.format(port=free_port()))
-    dispatcher = build_dispatcher(worker_settings, publish=dead,
-                                  policy=RetryPolicy(attempts=3, base=0.01, jitter=0.0))
-    dispatcher.submit(alert())
+    app = Celery("dead-broker", broker=scheme.format(port=free_port()), set_as_current=False)
+    app.conf.broker_connection_timeout = 1.0
+    dispatcher = build_dispatcher(worker_settings, publish=celery_publisher(app=app),
+                                  policy=RetryPolicy(base=0.01, jitter=0.0))
+    dispatcher.submit(alert(), key="db", until=time.time() + 60)
     assert dispatcher.flush(30)
     assert len(slack.accepted) == 1
     dispatcher.close()
 
 
-def test_the_task_gives_up_after_bounded_retries(celery_app, celery_worker, task_runs, slack, monkeypatch):
-    """A Slack that keeps failing is retried a bounded number of times by the worker, then given up."""
-    monkeypatch.setattr(infrastructure.tasks, "POLICY", RetryPolicy(attempts=3, base=0.05, jitter=0.0))
-    task = celery_app.tasks[DELIVER_TASK]
-    monkeypatch.setattr(task, "max_retries", 2)
+def test_the_task_retries_until_the_alerts_cooldown_ends_then_names_the_loss(celery_app, celery_worker,
+                                                                            task_runs, slack, monkeypatch,
+                                                                            caplog):
+    """A Slack that keeps failing is retried by the worker with the one policy while the alert's
+    cooldown runs; when the next wait would pass its deadline the loss is logged with the title."""
+    monkeypatch.setattr(infrastructure.tasks, "POLICY", RetryPolicy(base=0.4, max_delay=0.4, jitter=0.0))
     slack.default = SERVER_ERROR
-    sent = celery_publisher(app=celery_app)("slack", alert())
-    assert slack.wait_for(accepted=0, received=3, timeout=30)
-    assert not slack.wait_for(accepted=0, received=4, timeout=1.0)
-    assert task_runs.wait_for(runs=3)
-    assert task_runs.received == [via_worker(sent.id, celery_worker)] * 3
-    assert task_runs.runs == [(sent.id, "RETRY", "Retry")] * 2 + [(sent.id, "SUCCESS", False)]
+    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+        sent = celery_publisher(app=celery_app)("slack", alert(), time.time() + 1.0)
+        assert task_runs.wait_for(runs=3)
+        time.sleep(0.5)  # let a fourth run show itself if the deadline were ignored
+    runs = task_runs.runs
+    assert runs[-1] == (sent.id, "SUCCESS", False) and all(r[1] == "RETRY" for r in runs[:-1])
+    assert 2 <= len(runs) <= 4 and len(slack.received) == len(runs) and slack.accepted == []
+    assert any("'Database connection failure' was NOT delivered to slack" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_the_runtime_publishes_through_the_projects_app_and_its_default_queue(
+        celery_app, celery_worker, task_runs, slack, error_tracking):
+    """With CELERY_BROKER_URL set, alerts go through the Celery app current at init_sentry() (the
+    project's, whose task_default_queue here is the worker's private queue), not a private app."""
+    project_app = current_app._get_current_object()
+    celery_app.set_current()  # as config/celery.py's app is current when settings.py calls init_sentry()
+    try:
+        runtime = error_tracking(slack_alerts_enabled=True, slack_webhook_url=slack.url,
+                                 email_alerts_enabled=False, celery_broker_url=celery_app.conf.broker_url)
+    finally:
+        project_app.set_current()
+    runtime.alerts.observe_event({"level": "error", "exception": {"values": [{"type": "OperationalError"}]}},
+                                 {VERDICT: Verdict("database", "connection", ("database",))})
+    assert slack.wait_for(accepted=1, timeout=30)
+    assert task_runs.wait_for(runs=1)
+    [(_, _, queue)] = task_runs.received
+    assert queue == celery_app.conf.task_default_queue

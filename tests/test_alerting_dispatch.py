@@ -1,4 +1,4 @@
-"""Delivery: bounded retries honouring Retry-After, independent channels, outages logged once."""
+"""Delivery: the one retry policy, the durable spool, independent channels, losses named at once."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from django.test import override_settings
 from infrastructure.alerting.channels import Channel, DeliveryError
 from infrastructure.alerting.channels.email import EmailChannel
 from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.dispatch import ChannelWorker, OutageLog, RetryPolicy, ThreadDispatcher, deliver
+from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, SpoolDispatcher, send_now
 from infrastructure.alerting.render import build_alert
+from infrastructure.alerting.spool import AlertSpool
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import free_port, smtp_server, smtp_settings
 
-FAST = RetryPolicy(attempts=5, base=0.01, factor=2.0, max_delay=0.05, budget=30.0, jitter=0.0)
+FAST = RetryPolicy(base=0.01, max_delay=0.05, jitter=0.0)
 
 
 def alert(n: int = 0) -> dict[str, Any]:
@@ -51,134 +52,191 @@ def retryable(after: float | None = None) -> DeliveryError:
 PERMANENT = DeliveryError("no", retryable=False)
 
 
-@pytest.mark.parametrize(("errors", "delivered", "waits"), [
-    ([], True, []),
-    ([retryable(), retryable()], True, [1.0, 2.0]),
-    ([retryable(after=30)], True, [30.0]),              # Retry-After longer than the backoff wins
-    ([retryable(after=0.5), retryable()], True, [1.0, 2.0]),  # ...but never shortens it
-    ([PERMANENT], False, []),                           # other 4xx: give up at once
-    ([retryable()] * 5, False, [1.0, 2.0, 4.0, 8.0]),  # attempts are bounded
-    ([retryable(after=500)], False, []),                # a wait beyond the budget gives up
+def dispatcher(*channels: Channel, spool: AlertSpool | None = None, policy: RetryPolicy = FAST):
+    return SpoolDispatcher(channels, spool or AlertSpool(":memory:"), policy)
+
+
+def submit(d: SpoolDispatcher, n: int = 0, key: str | None = None, cooldown: float = 60.0) -> bool:
+    return d.submit(alert(n), key=key or f"key-{n}", until=time.time() + cooldown)
+
+
+@pytest.mark.parametrize(("attempt", "retry_after", "expected"), [
+    (1, None, 1.0), (2, None, 2.0), (3, None, 4.0), (7, None, 60.0),  # exponential, capped
+    (1, 30.0, 30.0),  # a longer Retry-After wins
+    (3, 0.5, 4.0),    # ...but never shortens the backoff
 ])
-def test_deliver_retries_with_bounded_backoff_honouring_retry_after(errors, delivered, waits):
-    """Retryable failures wait base*2^n or Retry-After if longer, within attempts and budget."""
-    policy = RetryPolicy(attempts=5, base=1.0, factor=2.0, max_delay=60.0, budget=300.0, jitter=0.0)
-    asked: list[float] = []
-    notifier = Scripted(*errors)
-    result = deliver(notifier, alert(), policy, OutageLog("test"), lambda s: asked.append(s) or False,
-                     monotonic=lambda: 0.0)
-    assert (result, asked) == (delivered, waits)
-    assert len(notifier.delivered) == int(delivered)
+def test_the_one_policy_backs_off_exponentially_and_honours_retry_after(attempt, retry_after, expected):
+    """RetryPolicy.wait is tenacity's exponential backoff (here without jitter), never under Retry-After."""
+    assert RetryPolicy(base=1.0, max_delay=60.0, jitter=0.0).wait(attempt, retry_after) == expected
+
+
+def test_jitter_spreads_processes_that_failed_together():
+    """With jitter, two waits for the same attempt differ, and stay within [backoff, backoff + jitter]."""
+    waits = {RetryPolicy(base=1.0, jitter=1.0).wait(2) for _ in range(20)}
+    assert len(waits) > 1 and all(2.0 <= w <= 3.0 for w in waits)
+
+
+@pytest.mark.parametrize(("errors", "delivered", "attempts"), [
+    ([], True, 1),
+    ([retryable(), retryable()], True, 3),
+    ([PERMANENT], False, 1),                 # a failure no retry can help: give up at once
+    ([retryable()] * 5, False, 4),          # bounded by the policy's attempts
+])
+def test_a_synchronous_send_retries_within_its_bounds(errors, delivered, attempts):
+    """The spec's synchronous send (tenacity's Retrying) delivers, or gives up within its attempts."""
+    channel = Scripted(*errors)
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=4, base=0.01, jitter=0.0, budget=60.0)
+    assert send_now(channel, alert(), policy, OutageLog("test"), sleep=waits.append) is delivered
+    assert channel.attempts == attempts and len(waits) == (attempts - 1 if delivered or errors[0] is not
+                                                           PERMANENT else 0)
 
 
 def test_slack_down_then_back_delivers_exactly_once_and_logs_the_outage_once(caplog):
     """Two 500s then ok: the alert arrives once; one 'failing' and one 'recovered' log line."""
     with SlackStandIn() as slack, caplog.at_level(logging.WARNING, "infrastructure.alerting"):
         slack.answer(SERVER_ERROR, SERVER_ERROR)
-        dispatcher = ThreadDispatcher([SlackChannel(slack.url, timeout=2.0)], FAST)
-        dispatcher.submit(alert())
-        assert dispatcher.flush(10)
+        d = dispatcher(SlackChannel(slack.url, timeout=2.0))
+        submit(d)
+        assert d.flush(10)
         assert (len(slack.received), len(slack.accepted)) == (3, 1)
-        dispatcher.close()
+        d.close()
     messages = [r.getMessage() for r in caplog.records]
     assert sum("is failing" in m for m in messages) == 1
     assert sum("recovered after 2 failed attempts" in m for m in messages) == 1
-    assert not any(slack.url in m or "T0TEST" in m for m in messages)
+    assert not any(slack.url in m for m in messages)
+
+
+def test_an_outage_shorter_than_the_cooldown_loses_nothing():
+    """Twenty retryable failures in a row: the channel keeps trying while the cooldown runs, then delivers."""
+    channel = Scripted(*[retryable()] * 20)
+    d = dispatcher(channel)
+    submit(d, cooldown=60.0)
+    assert d.flush(20)
+    assert len(channel.delivered) == 1 and channel.attempts == 21
+    assert d.spool.deliveries()[0]["status"] == "delivered"
+    d.close()
+
+
+def test_an_outage_longer_than_the_cooldown_names_the_lost_alert_at_once(caplog):
+    """When the cooldown ends before the channel comes back, the loss is logged once, with the title."""
+    channel = Scripted(*[retryable()] * 1000)
+    d = dispatcher(channel)
+    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+        submit(d, n=7, cooldown=0.3)
+        assert d.flush(10)
+    lost = [r.getMessage() for r in caplog.records if "NOT delivered" in r.getMessage()]
+    assert len(lost) == 1 and "'alert 7'" in lost[0] and "cooldown ended" in lost[0]
+    assert d.spool.deliveries()[0]["status"] == "lost" and channel.delivered == []
+    d.close()
+
+
+def test_alerts_left_by_a_process_are_delivered_by_the_next(tmp_path):
+    """A process that exits with an alert still failing leaves it in the spool; the next process's
+    worker delivers it without any new alert firing."""
+    path = tmp_path / "alerts.sqlite3"
+    first = dispatcher(Scripted(*[retryable()] * 1000, name="slack"), spool=AlertSpool(path))
+    submit(first, n=3)
+    assert first.flush(0.2) is False
+    first.close()
+    survivor = Scripted(name="slack")
+    second = dispatcher(survivor, spool=AlertSpool(path))  # a new process on the same host
+    assert second.flush(10)
+    assert [a["title"] for a in survivor.delivered] == ["alert 3"]
+    second.close()
+
+
+def test_two_processes_firing_the_same_key_page_once_per_host(tmp_path):
+    """Two engines counting in memory (Redis away) both fire one key: the host's claim lets one through."""
+    path = tmp_path / "alerts.sqlite3"
+    delivered = Scripted(name="slack")
+    first, second = (dispatcher(delivered, spool=AlertSpool(path)) for _ in range(2))
+    assert submit(first, key="burst:db") is True
+    assert submit(second, key="burst:db") is False
+    assert first.flush(10) and second.flush(10)
+    assert len(delivered.delivered) == 1
+    first.close()
+    second.close()
 
 
 def test_a_hanging_slack_never_delays_email():
     """While Slack hangs, the email channel's own worker delivers to the SMTP server."""
     with SlackStandIn(default=HANG) as slack, smtp_server() as smtp, \
             override_settings(**smtp_settings(smtp.port)):
-        dispatcher = ThreadDispatcher([SlackChannel(slack.url, timeout=30.0),
-                                       EmailChannel(["oncall@example.com"])], FAST)
-        dispatcher.submit(alert())
+        d = dispatcher(SlackChannel(slack.url, timeout=30.0), EmailChannel(["oncall@example.com"]))
+        submit(d)
         assert smtp.recorder.wait_for(1)
         assert slack.wait_for(accepted=0, received=1)
         assert slack.accepted == [], "Slack is still hanging while the email has arrived"
         slack.release()
-        dispatcher.close()
+        d.close()
 
 
-def test_smtp_refusing_is_logged_once_and_slack_still_gets_every_alert(caplog):
-    """Three alerts with a refusing SMTP server: one log line for email, three Slack messages."""
+def test_smtp_refusing_loses_each_email_by_name_and_slack_still_gets_every_alert(caplog):
+    """Three alerts with a refusing SMTP server: three named losses for email, three Slack messages."""
     with SlackStandIn() as slack, smtp_server(refuse="550 5.7.1 relaying denied") as smtp, \
             override_settings(**smtp_settings(smtp.port)), \
             caplog.at_level(logging.WARNING, "infrastructure.alerting"):
-        dispatcher = ThreadDispatcher([EmailChannel(["oncall@example.com"]),
-                                       SlackChannel(slack.url, timeout=2.0)], FAST)
+        d = dispatcher(EmailChannel(["oncall@example.com"]), SlackChannel(slack.url, timeout=2.0))
         for n in range(3):
-            dispatcher.submit(alert(n))
-        assert dispatcher.flush(20)
+            submit(d, n)
+        assert d.flush(20)
         assert len(slack.accepted) == 3 and smtp.recorder.refused == 3
-        dispatcher.close()
-    failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
+        d.close()
+    messages = [r.getMessage() for r in caplog.records]
+    failing = [m for m in messages if "is failing" in m]
     assert len(failing) == 1 and "email" in failing[0] and "oncall@example.com" not in failing[0]
-
-
-def test_a_full_queue_drops_the_oldest_and_counts_it():
-    """With a stuck channel and room for two, the oldest waiting alerts make way for new ones."""
-    gate = threading.Event()
-    notifier = Scripted(gate=gate)
-    worker = ChannelWorker(notifier, FAST, max_queue=2)
-    worker.submit(alert(0))
-    while notifier.attempts == 0:  # alert 0 is now in flight, held by the gate
-        time.sleep(0.01)
-    for n in range(1, 5):
-        worker.submit(alert(n))
-    gate.set()
-    assert worker.flush(time.monotonic() + 10)
-    assert [a["title"] for a in notifier.delivered] == ["alert 0", "alert 3", "alert 4"]
-    assert worker.dropped == 2
-    worker.close()
+    assert sorted(m.split("'")[1] for m in messages if "NOT delivered to email" in m) == [
+        "alert 0", "alert 1", "alert 2"]
 
 
 def test_flush_reports_false_while_a_channel_is_stuck_and_true_once_it_drains():
     """flush(timeout) says whether everything queued was handled."""
     gate = threading.Event()
-    dispatcher = ThreadDispatcher([Scripted(gate=gate)], FAST)
-    dispatcher.submit(alert())
-    assert dispatcher.flush(0.05) is False
+    d = dispatcher(Scripted(gate=gate))
+    submit(d)
+    assert d.flush(0.05) is False
     gate.set()
-    assert dispatcher.flush(10) is True
-    dispatcher.close()
+    assert d.flush(10) is True
+    d.close()
 
 
 def test_a_channel_that_gives_up_moves_on_to_the_next_alert():
-    """A permanent failure drops that alert only; the next one is delivered."""
-    notifier = Scripted(PERMANENT)
-    dispatcher = ThreadDispatcher([notifier], FAST)
-    dispatcher.submit(alert(1))
-    dispatcher.submit(alert(2))
-    assert dispatcher.flush(10)
-    assert [a["title"] for a in notifier.delivered] == ["alert 2"]
-    dispatcher.close()
+    """A permanent failure loses that alert only; the next one is delivered."""
+    channel = Scripted(PERMANENT)
+    d = dispatcher(channel)
+    submit(d, 1)
+    assert d.flush(10)
+    submit(d, 2)
+    assert d.flush(10)
+    assert [a["title"] for a in channel.delivered] == ["alert 2"]
+    d.close()
 
 
 def test_a_closed_worker_starts_again_on_the_next_alert():
     """close() stops the thread; submitting afterwards starts a new one, so a reused engine still delivers."""
-    notifier = Scripted()
-    dispatcher = ThreadDispatcher([notifier], FAST)
-    dispatcher.submit(alert(1))
-    assert dispatcher.flush(10)
-    dispatcher.close()
-    dispatcher.submit(alert(2))
-    assert dispatcher.flush(10)
-    assert [a["title"] for a in notifier.delivered] == ["alert 1", "alert 2"]
-    dispatcher.close()
+    channel = Scripted()
+    d = dispatcher(channel)
+    submit(d, 1)
+    assert d.flush(10)
+    d.close()
+    submit(d, 2)
+    assert d.flush(10)
+    assert [a["title"] for a in channel.delivered] == ["alert 1", "alert 2"]
+    d.close()
 
 
 def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
     """With SMTP down and email waiting out a long backoff, Slack still delivers every alert."""
-    patient = RetryPolicy(attempts=5, base=30.0, max_delay=60.0, budget=300.0, jitter=0.0)
-    email = EmailChannel(["oncall@example.com"])
+    patient = RetryPolicy(base=30.0, max_delay=60.0, jitter=0.0)
     with SlackStandIn() as slack, override_settings(**smtp_settings(free_port())), \
             caplog.at_level(logging.WARNING, "infrastructure.alerting"):
-        dispatcher = ThreadDispatcher([email, SlackChannel(slack.url, timeout=2.0)], patient)
+        d = dispatcher(EmailChannel(["oncall@example.com"]), SlackChannel(slack.url, timeout=2.0),
+                       policy=patient)
         for n in range(3):
-            dispatcher.submit(alert(n))
+            submit(d, n, cooldown=300.0)
         assert slack.wait_for(accepted=3)
-        assert dispatcher.flush(0.01) is False, "email is still waiting to retry"
-        dispatcher.close()
+        assert d.flush(0.01) is False, "email is still waiting to retry"
+        d.close()
     failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
     assert len(failing) == 1 and failing[0].startswith("Alert channel email is failing")

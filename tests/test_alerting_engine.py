@@ -9,10 +9,16 @@ from typing import Any
 from infrastructure.alerting import build_engine
 from infrastructure.alerting.channels import Channel as ChannelBase
 from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import RetryPolicy, ThreadDispatcher
+from infrastructure.alerting.dispatch import RetryPolicy, SpoolDispatcher
+from infrastructure.alerting.spool import AlertSpool
 from infrastructure.settings import Settings
 
 FAST = RetryPolicy(attempts=3, base=0.01, max_delay=0.05, jitter=0.0)
+
+
+def spooled(channels, policy=FAST):
+    """Durable delivery on a spool of the test's own (in memory)."""
+    return SpoolDispatcher(channels, AlertSpool(":memory:"), policy)
 
 
 class Clock:
@@ -63,7 +69,7 @@ def test_a_storm_of_one_issue_gives_one_alert_per_channel_and_flat_memory():
     """10,000 events of one issue in 10 s: one alert per channel, memory growth bounded."""
     clock = Clock()
     slack, email = Channel("slack"), Channel("email")
-    dispatcher = ThreadDispatcher([slack, email], FAST)
+    dispatcher = spooled([slack, email], FAST)
     engine = build_engine(Settings(), scrub_text=str, clock=clock, store=MemoryStore(),
                           dispatcher=dispatcher)
     for n in range(100):  # warm up caches and interned strings before measuring
@@ -88,7 +94,7 @@ def test_each_event_costs_at_most_one_store_call():
     """observe_event asks the counter store (one Redis round trip) once per counted event."""
     store = CountingStore()
     engine = build_engine(Settings(), scrub_text=str, clock=Clock(), store=store,
-                          dispatcher=ThreadDispatcher([]))
+                          dispatcher=spooled([]))
     for n in range(50):
         engine.observe_event(storm_event(n))
     engine.observe_event({"level": "info", "message": "hello"})  # not counted by any rule
@@ -99,7 +105,7 @@ def test_requests_reach_the_store_in_batches():
     """observe_request hands counts over per 100 requests (or per second), not per request."""
     clock, store = Clock(), CountingStore()
     engine = build_engine(Settings(), scrub_text=str, clock=clock, store=store,
-                          dispatcher=ThreadDispatcher([]))
+                          dispatcher=spooled([]))
     for _ in range(1000):
         engine.observe_request(False)
     assert store.rates == 10
@@ -112,7 +118,7 @@ def test_requests_reach_the_store_in_batches():
 def test_flush_hands_over_pending_requests_and_waits_for_alerts():
     """engine.flush() judges the requests not yet handed over and waits for the resulting alert."""
     slack = Channel("slack")
-    dispatcher = ThreadDispatcher([slack], FAST)
+    dispatcher = spooled([slack], FAST)
     engine = build_engine(Settings(error_rate_min_requests=10), scrub_text=str, clock=Clock(),
                           store=MemoryStore(), dispatcher=dispatcher)
     for i in range(20):
@@ -126,7 +132,7 @@ def test_flush_hands_over_pending_requests_and_waits_for_alerts():
 def test_the_alert_carries_only_fields_from_the_scrubbed_event():
     """The alert is a flat JSON-safe dict: strings and numbers, nothing from outside the event."""
     channel = Channel("slack")
-    dispatcher = ThreadDispatcher([channel], FAST)
+    dispatcher = spooled([channel], FAST)
     engine = build_engine(Settings(critical_error_threshold=1), scrub_text=str, clock=Clock(),
                           store=MemoryStore(), dispatcher=dispatcher)
     event = storm_event(7)

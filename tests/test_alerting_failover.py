@@ -81,8 +81,9 @@ class Recorder(Dispatcher):
     def __init__(self) -> None:
         self.alerts: list[dict[str, Any]] = []
 
-    def submit(self, alert: dict[str, Any]) -> None:
+    def submit(self, alert: dict[str, Any], key: str = "", until: float = 0.0) -> bool:
         self.alerts.append(alert)
+        return True
 
 
 def event(issue: str) -> dict[str, Any]:

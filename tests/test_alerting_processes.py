@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from infrastructure.settings import Settings
+from tests.support.redis_server import RedisServer
 from tests.support.services import require_redis
 from tests.support.slack import SlackStandIn
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def _worker(webhook: str, prefix: str, errors: int, start: multiprocessing.synchronize.Barrier) -> None:
-    """One worker process: its own engine, counting errors of one issue on the shared Redis."""
+def _worker(webhook: str, prefix: str, spool: str, errors: int,
+            start: multiprocessing.synchronize.Barrier) -> None:
+    """One worker process: its own engine, counting errors of one issue on the shared Redis, with
+    the host's alert spool shared by all four (as gunicorn workers share var/)."""
     from infrastructure.alerting import build_engine
 
     settings = Settings(redis_url=REDIS_URL, slack_alerts_enabled=True, slack_webhook_url=webhook,
-                        email_alerts_enabled=False)
+                        email_alerts_enabled=False, alert_spool_path=Path(spool))
     engine = build_engine(settings, scrub_text=str, key_prefix=prefix)
     event = {"event_id": uuid.uuid4().hex, "level": "error", "fingerprint": ["shared-issue"],
              "exception": {"values": [{"type": "OperationalError", "value": "could not connect"}]}}
@@ -30,7 +35,7 @@ def _worker(webhook: str, prefix: str, errors: int, start: multiprocessing.synch
 
 
 @pytest.mark.parametrize("split", [(3, 3, 2, 2), (1, 1, 1, 7), (10, 0, 0, 0)])
-def test_ten_errors_spread_over_four_processes_page_exactly_once(split):
+def test_ten_errors_spread_over_four_processes_page_exactly_once(split, tmp_path):
     """However ten errors of one issue fall across four processes, Slack gets exactly one alert."""
     require_redis()
     import redis
@@ -40,7 +45,9 @@ def test_ten_errors_spread_over_four_processes_page_exactly_once(split):
     start = spawn.Barrier(len(split))
     try:
         with SlackStandIn() as slack:
-            processes = [spawn.Process(target=_worker, args=(slack.url, prefix, n, start)) for n in split]
+            spool = str(tmp_path / "alerts.sqlite3")
+            processes = [spawn.Process(target=_worker, args=(slack.url, prefix, spool, n, start))
+                         for n in split]
             for p in processes:
                 p.start()
             for p in processes:
@@ -52,3 +59,53 @@ def test_ten_errors_spread_over_four_processes_page_exactly_once(split):
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+def _phased_worker(webhook: str, redis_url: str, spool: str, phases: list, rounds: int) -> None:
+    """One process: errors of three rules (a burst, the database, S3) in rounds between barriers."""
+    from infrastructure.alerting import build_engine
+    from infrastructure.event import VERDICT
+    from infrastructure.grouping import Verdict
+
+    settings = Settings(redis_url=redis_url, slack_alerts_enabled=True, slack_webhook_url=webhook,
+                        email_alerts_enabled=False, alert_spool_path=Path(spool), critical_error_threshold=3)
+    engine = build_engine(settings, scrub_text=str, key_prefix="restart:")
+    engine.store._min = 0.05  # probe a returning Redis quickly
+    kinds = [({"fingerprint": ["burst-issue"]}, Verdict("generic", "exception", ("burst",))),
+             ({"fingerprint": ["db"]}, Verdict("database", "connection", ("database",))),
+             ({"fingerprint": ["s3"]}, Verdict("external", "server_error", ("external",), service="s3"))]
+    for barrier in phases:
+        barrier.wait(60)
+        for _ in range(rounds):
+            for extra, verdict in kinds:
+                event = {"level": "error", "exception": {"values": [{"type": "E", "value": "x"}]}, **extra}
+                engine.observe_event(event, {VERDICT: verdict})
+            time.sleep(0.02)
+    assert engine.flush(20)
+
+
+def test_three_workers_page_once_per_rule_through_a_redis_kill_and_an_empty_restart(tmp_path):
+    """Three processes keep failing while their Redis is killed and comes back empty (no persistence):
+    each rule pages exactly once on Slack, before, during and after the outage together."""
+    spawn = multiprocessing.get_context("spawn")
+    phases = [spawn.Barrier(4) for _ in range(3)]  # three workers and this test
+    with RedisServer() as redis_server, SlackStandIn() as slack:
+        spool = str(tmp_path / "alerts.sqlite3")
+        workers = [spawn.Process(target=_phased_worker, args=(slack.url, redis_server.url, spool, phases, 5))
+                   for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        phases[0].wait(60)      # round 1: Redis up
+        time.sleep(1.0)
+        redis_server.kill()
+        phases[1].wait(60)      # round 2: Redis gone, counting in memory
+        time.sleep(1.0)
+        redis_server.start()    # back, empty
+        phases[2].wait(60)      # round 3: Redis back without what it knew
+        for worker in workers:
+            worker.join(90)
+        assert [w.exitcode for w in workers] == [0, 0, 0]
+        titles = sorted(body["text"] for body in slack.accepted)
+    assert len(titles) == 3, titles
+    assert [t.split(": ", 1)[1].split(":")[0] for t in titles] == [
+        "Critical error burst", "Database connection failure", "External service failure"]

@@ -60,3 +60,36 @@ def test_an_unhandled_error_in_a_script_is_captured(envelope_receiver, tmp_path)
         for e in rx.events()), timeout=10)
     event = envelope_receiver.events()[-1]
     assert event["level"] == "error" and event["release"] == "muejam-backend@1.0.0"
+
+
+@pytest.mark.redis
+def test_a_queued_task_leaves_a_breadcrumb_with_its_name_queue_and_id_but_no_arguments(tracked):
+    """Publishing a task (real Redis broker) records one breadcrumb: task, queue and id; never its args."""
+    require_redis()
+    import uuid
+
+    import sentry_sdk
+
+    from config.celery import app
+    from infrastructure.sentry_config import ErrorTracker
+
+    queue = f"breadcrumb-test-{uuid.uuid4().hex}"
+    previous = dict(app.conf)
+    app.conf.update(broker_url="redis://127.0.0.1:6379/13", task_always_eager=False, result_backend=None)
+    try:
+        with sentry_sdk.isolation_scope() as scope:
+            scope.clear_breadcrumbs()  # this test's scope starts with none of the earlier tests'
+            sent = app.send_task("library.tasks.catalogue_report", args=["s3cr3t-argument"], queue=queue)
+            ErrorTracker.capture_message("after queueing")
+        sentry_sdk.flush(timeout=5)
+        with app.connection_for_write() as connection:
+            connection.default_channel.client.delete(queue)
+    finally:
+        app.conf.update({k: previous[k] for k in ("broker_url", "task_always_eager", "result_backend")})
+    assert tracked.wait_for(lambda rx: any(e.get("message") == "after queueing" for e in rx.events()))
+    event = next(e for e in tracked.events() if e.get("message") == "after queueing")
+    crumbs = [b for b in event["breadcrumbs"]["values"] if b.get("category") == "celery.queued"]
+    assert [(b["message"], b["data"]) for b in crumbs] == [
+        ("queued library.tasks.catalogue_report",
+         {"task": "library.tasks.catalogue_report", "queue": queue, "id": sent.id})]
+    assert "s3cr3t-argument" not in str(event["breadcrumbs"])  # (the source line shows it, of course)

@@ -11,16 +11,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from infrastructure.alerting.channels import Channel, load_channels
-from infrastructure.alerting.counters import CounterStore, FailoverStore, MemoryStore
+from infrastructure.alerting.counters import CounterStore, MemoryStore
 from infrastructure.alerting.dispatch import (
-    CeleryDispatcher,
     Dispatcher,
+    Publish,
     RetryPolicy,
-    ThreadDispatcher,
+    SpoolDispatcher,
     celery_publisher,
 )
 from infrastructure.alerting.engine import AlertEngine
+from infrastructure.alerting.failover import FailoverStore
 from infrastructure.alerting.render import ScrubText
+from infrastructure.alerting.spool import AlertSpool
 
 __all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store"]
 
@@ -42,14 +44,14 @@ def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: fl
 
 def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None,
                      policy: RetryPolicy | None = None, celery_app: Any = None,
-                     publish: Callable[[str, dict[str, Any]], Any] | None = None) -> Dispatcher:
-    """Celery delivery when CELERY_BROKER_URL is set (or an app or `publish` is given), else threads."""
+                     publish: Publish | None = None, spool: AlertSpool | None = None) -> Dispatcher:
+    """The durable spool and a thread per channel; they hand deliveries to Celery when
+    CELERY_BROKER_URL is set (through the project's current Celery app, or `celery_app`)."""
     channels = load_channels(settings) if channels is None else list(channels)
     if publish is None and (celery_app is not None or settings.celery_broker_url):
-        publish = celery_publisher(settings.celery_broker_url, celery_app)
-    if publish is not None:
-        return CeleryDispatcher(channels, publish, policy)
-    return ThreadDispatcher(channels, policy)
+        publish = celery_publisher(celery_app)
+    spool = spool if spool is not None else AlertSpool(settings.alert_spool)
+    return SpoolDispatcher(channels, spool, policy, handoff=publish)
 
 
 def build_engine(settings: Any, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,

@@ -14,15 +14,10 @@ bucket misses ten errors that straddle its boundary; the error here is bounded b
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-
-logger = logging.getLogger("infrastructure.alerting")
 
 SLOTS = 10
 _EPSILON = 1e-9
@@ -40,12 +35,14 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """The answer to a Check: `suppressed` counts occurrences held back since the previous alert."""
+    """The answer to a Check: `suppressed` counts occurrences held back since the previous alert;
+    `until` is when the key's cooldown ends, when one runs (every process learns it this way)."""
 
     fired: bool
     count: float
     suppressed: int = 0
     first_seen: float | None = None
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +98,7 @@ def cleared(total: float, failed: float, check: RateCheck) -> bool:
 
 
 class CounterStore:
-    """Base for counter backends; both methods are atomic across every user of the store."""
+    """Base for counter backends; every method is atomic across every user of the store."""
 
     def hit(self, check: Check, now: float) -> Hit:
         """Count one occurrence and say whether it fires an alert."""
@@ -109,6 +106,14 @@ class CounterStore:
 
     def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
         """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+        raise NotImplementedError
+
+    def release(self, key: str) -> None:
+        """End `key`'s cooldown now (its alert could not be queued, so it was not spent)."""
+        raise NotImplementedError
+
+    def restore(self, cooldowns: dict[str, float], now: float) -> None:
+        """Put back cooldowns the store lost (a restarted Redis), keeping any it already has."""
         raise NotImplementedError
 
 
@@ -151,10 +156,10 @@ class MemoryStore(CounterStore):
             count = sliding_sum(state.slots, now, check.window)
             if now < state.cooldown_until:
                 state.suppressed += 1
-                return Hit(False, count)
+                return Hit(False, count, until=state.cooldown_until)
             if count < check.threshold - _EPSILON:
                 return Hit(False, count)
-            hit = Hit(True, count, state.suppressed, state.first)
+            hit = Hit(True, count, state.suppressed, state.first, until=now + check.cooldown)
             state.cooldown_until = now + check.cooldown
             state.suppressed, state.first = 0, None
             return hit
@@ -177,74 +182,17 @@ class MemoryStore(CounterStore):
                 return RateResult("recover", sum_total, sum_failed, since)
             return RateResult("", sum_total, sum_failed)
 
-
-class FailoverStore(CounterStore):
-    """Uses the shared store while it answers and per-process memory while it does not.
-
-    After a failure the shared store is probed again from a background thread with an
-    exponential backoff, so a dead Redis costs the request path nothing and is not hammered.
-    """
-
-    def __init__(self, primary: CounterStore, fallback: CounterStore, *, ping: Callable[[], object],
-                 errors: tuple[type[BaseException], ...] = (OSError,), min_backoff: float = 1.0,
-                 max_backoff: float = 30.0, monotonic: Callable[[], float] = time.monotonic):
-        self._primary, self._fallback, self._ping, self._errors = primary, fallback, ping, errors
-        self._min, self._max, self._monotonic = min_backoff, max_backoff, monotonic
-        self._lock = threading.Lock()
-        self._up, self._probing = True, False
-        self._backoff, self._retry_at = min_backoff, 0.0
-
-    @property
-    def shared(self) -> bool:
-        """True while counting goes to the shared store."""
-        return self._up
-
-    def hit(self, check: Check, now: float) -> Hit:
-        """Count in the shared store, or in memory while it is unreachable."""
-        if self._available():
-            try:
-                return self._primary.hit(check, now)
-            except self._errors as exc:
-                self._went_down(exc)
-        return self._fallback.hit(check, now)
-
-    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
-        """Add to the shared store's rate, or to memory while it is unreachable."""
-        if self._available():
-            try:
-                return self._primary.rate(check, total, failed, now)
-            except self._errors as exc:
-                self._went_down(exc)
-        return self._fallback.rate(check, total, failed, now)
-
-    def _available(self) -> bool:
-        if self._up:
-            return True
+    def release(self, key: str) -> None:
+        """End `key`'s cooldown now."""
         with self._lock:
-            if self._probing or self._monotonic() < self._retry_at:
-                return False
-            self._probing = True
-        threading.Thread(target=self._probe, name="alert-counter-probe", daemon=True).start()
-        return False
+            state = self._keys.get(key)
+            if state is not None:
+                state.cooldown_until = 0.0
 
-    def _went_down(self, exc: BaseException) -> None:
+    def restore(self, cooldowns: dict[str, float], now: float) -> None:
+        """Honour cooldowns learned elsewhere (from Redis before it went away)."""
         with self._lock:
-            if not self._up:
-                return
-            self._up, self._backoff = False, self._min
-            self._retry_at = self._monotonic() + self._backoff
-        # The error's type only: redis-py messages can name the host and port of the URL.
-        logger.warning("Alert counters: shared store unreachable (%s); counting per process until "
-                       "it answers again.", type(exc).__name__)
-
-    def _probe(self) -> None:
-        try:
-            self._ping()
-        except Exception:
-            with self._lock:
-                self._backoff = min(self._max, self._backoff * 2)
-                self._retry_at, self._probing = self._monotonic() + self._backoff, False
-            return
-        with self._lock:
-            self._up, self._probing = True, False
-        logger.warning("Alert counters: shared store reachable again; shared counting resumed.")
+            for key, until in cooldowns.items():
+                if until > now:
+                    state = self._state(key)
+                    state.cooldown_until = max(state.cooldown_until, until)

@@ -1,163 +1,222 @@
-"""Alert delivery off the request path: per-channel background workers, or Celery tasks.
+"""Alert delivery off the request path: the durable spool, one worker thread per channel, or Celery.
 
-Every channel has its own bounded queue and daemon thread, so a Slack outage that retries for
-minutes never delays an email. When a queue is full the oldest alert is dropped and counted:
-under a storm the newest alerts, which carry the "N more since the last alert" tallies, matter
-most. With Celery, a worker thread publishes one task per channel; if the broker cannot take it,
-that thread delivers the alert itself, so a broken broker never loses a page.
+A fired alert is first written to the spool (infrastructure/alerting/spool.py); only then is its
+cooldown spent. Each channel's worker thread takes due deliveries from the spool and makes one
+attempt each; a failure that a retry can help is scheduled again by the one RetryPolicy (backoff
+with jitter, at least the server's Retry-After) for as long as the alert's cooldown runs, so an
+outage shorter than the cooldown loses nothing. What a process leaves behind at exit, the next
+process's workers deliver. With Celery, the worker thread hands each delivery to the project's
+Celery app (its routing applies); if the broker refuses, the thread delivers it itself.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from infrastructure.alerting.channels import Channel, DeliveryError
+from infrastructure.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
 
 logger = logging.getLogger("infrastructure.alerting")
 
 # The Celery task's registered name; infrastructure/tasks.py registers it, we publish by name.
 DELIVER_TASK = "infrastructure.deliver_alert"
+Publish = Callable[[str, dict[str, Any], float], Any]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff that waits at least as long as the server's Retry-After asks."""
+    """The one retry policy: tenacity's exponential backoff with jitter, never under Retry-After.
 
-    attempts: int = 5
+    `attempts` and `budget` bound the synchronous sends of the spec's notifiers; scheduled
+    deliveries are bounded by their alert's deadline instead.
+    """
+
     base: float = 1.0
-    factor: float = 2.0
     max_delay: float = 60.0
-    budget: float = 300.0
-    jitter: float = 0.1
+    jitter: float = 1.0
+    attempts: int = 4
+    budget: float = 6.0
 
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (0-based)."""
-        backoff = min(self.max_delay, self.base * self.factor**attempt)
-        backoff *= 1 + self.jitter * random.random()  # spread processes that failed together
+    def wait(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        from tenacity import RetryCallState, wait_exponential_jitter
+
+        state = RetryCallState(None, None, (), {})
+        state.attempt_number = max(1, attempt)
+        backoff = wait_exponential_jitter(multiplier=self.base, max=self.max_delay, jitter=self.jitter)(state)
         return max(backoff, retry_after or 0.0)
 
 
 class OutageLog:
-    """Logs a channel's trouble once per outage and once when it recovers, not once per alert."""
+    """Logs a channel's trouble once per outage and once when it recovers, not once per attempt."""
 
     def __init__(self, channel: str):
         self._channel, self._lock = channel, threading.Lock()
-        self._down, self._failures, self._lost = False, 0, 0
+        self._down, self._failures = False, 0
 
-    def failed(self, error: DeliveryError) -> None:
+    def failed(self, error: BaseException) -> None:
         """Record a failed attempt; only the first of an outage is logged."""
         with self._lock:
             first, self._down = not self._down, True
             self._failures += 1
         if first:
-            logger.warning("Alert channel %s is failing (%s); further failures are not logged until "
-                           "it recovers.", self._channel, error)
-
-    def lost(self) -> None:
-        """Record an alert given up on."""
-        with self._lock:
-            self._lost += 1
+            logger.warning("Alert channel %s is failing (%s); alerts are kept and retried until their "
+                           "cooldown ends. Further failures are not logged until it recovers.",
+                           self._channel, error)
 
     def delivered(self) -> None:
         """Record a success; logs the recovery if the channel was down."""
         with self._lock:
-            was_down, failures, lost = self._down, self._failures, self._lost
-            self._down, self._failures, self._lost = False, 0, 0
+            was_down, failures = self._down, self._failures
+            self._down, self._failures = False, 0
         if was_down:
-            logger.warning("Alert channel %s recovered after %d failed attempts; %d alerts were lost.",
-                           self._channel, failures, lost)
+            logger.warning("Alert channel %s recovered after %d failed attempts.", self._channel, failures)
 
 
-def deliver(channel: Channel, alert: dict[str, Any], policy: RetryPolicy, outage: OutageLog,
-            wait: Callable[[float], bool], monotonic: Callable[[], float] = time.monotonic) -> bool:
-    """Send with retries; `wait(seconds)` returns True to abandon. Returns whether it was delivered."""
-    started = monotonic()
-    for attempt in range(policy.attempts):
-        try:
-            channel.send(alert)
-        except Exception as exc:
-            error = exc if isinstance(exc, DeliveryError) else DeliveryError(
-                f"{channel.name}: {type(exc).__name__} (not retried)", retryable=False)
+def log_lost(channel: str, title: str, attempts: int, reason: str) -> None:
+    """Say at once that an alert will never arrive on a channel, and which one."""
+    logger.error("Alert %r was NOT delivered to %s after %d attempt(s): %s.", title, channel, attempts,
+                 reason)
+
+
+def attempt(channel: Channel, alert: dict[str, Any]) -> DeliveryError | None:
+    """One send; None when delivered, else the error (an unexpected exception is not retried)."""
+    try:
+        channel.send(alert)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:
+        return DeliveryError(f"{channel.name}: {type(exc).__name__} (not retried)", retryable=False)
+    return None
+
+
+def send_now(channel: Channel, alert: dict[str, Any], policy: RetryPolicy, outage: OutageLog,
+             sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Deliver synchronously with the policy's bounded retries (tenacity); True when delivered."""
+    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+    def wait(state: Any) -> float:
+        return policy.wait(state.attempt_number, getattr(state.outcome.exception(), "retry_after", None))
+
+    def send() -> None:
+        error = attempt(channel, alert)
+        if error is not None:
             outage.failed(error)
-            pause = policy.delay(attempt, error.retry_after)
-            last = attempt + 1 >= policy.attempts
-            if not error.retryable or last or monotonic() - started + pause > policy.budget or wait(pause):
-                outage.lost()
-                return False
-            continue
+            raise error
+
+    retrying = Retrying(stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget), wait=wait,
+                        retry=retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.retryable),
+                        sleep=sleep)
+    try:
+        retrying(send)
+    except RetryError as exc:  # retryable failures until the attempts or the budget ran out
+        error: BaseException | None = exc.last_attempt.exception()
+    except DeliveryError as exc:  # a failure no retry can help
+        error = exc
+    else:
         outage.delivered()
         return True
+    log_lost(channel.name, str(alert.get("title", "")), retrying.statistics.get("attempt_number", 1),
+             str(error))
     return False
 
 
 class ChannelWorker:
-    """One channel's bounded queue and daemon thread (started on first use, after a fork or close)."""
+    """One channel's thread: takes due deliveries from the spool, one attempt each, reschedules."""
 
-    def __init__(self, channel: Channel, policy: RetryPolicy, max_queue: int = 100):
-        self.channel, self.policy, self.outage = channel, policy, OutageLog(channel.name)
-        self.dropped = 0
-        self._max, self._queue = max_queue, deque()
-        self._cond, self._stop = threading.Condition(), threading.Event()
-        self._busy, self._pid, self._thread = False, 0, None
+    def __init__(self, channel: Channel, spool: AlertSpool, policy: RetryPolicy, *,
+                 handoff: Publish | None = None, clock: Callable[[], float] = time.time, poll: float = 2.0):
+        self.channel, self.spool, self.policy, self.outage = channel, spool, policy, OutageLog(channel.name)
+        self._handoff, self._clock, self._poll = handoff, clock, poll
+        self._wake, self._idle = threading.Event(), threading.Condition()
+        self._stop = threading.Event()
+        self._pid, self._thread = 0, None
 
-    def submit(self, alert: dict[str, Any]) -> None:
-        """Queue an alert without blocking; drops the oldest queued one when full."""
-        with self._cond:
-            self._ensure_thread()
-            if len(self._queue) >= self._max:
-                self._queue.popleft()
-                self.dropped += 1
-                self.outage.lost()
-            self._queue.append(alert)
-            self._cond.notify_all()
-
-    def _ensure_thread(self) -> None:
+    def start(self) -> None:
+        """Run the thread (again after a fork or close); cheap when it already runs."""
         if self._thread is not None and self._pid == os.getpid() and not self._stop.is_set():
             return
-        # A forked child inherits the queue but not the thread; a closed worker may be used again.
-        self._pid, self._busy, self._stop = os.getpid(), False, threading.Event()
+        # A forked child inherits the object but not the thread; a closed worker may be used again.
+        self._pid, self._stop = os.getpid(), threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
                                         name=f"alert-{self.channel.name}")
         self._thread.start()
 
+    def wake(self) -> None:
+        """New work was queued: look now instead of at the next poll."""
+        self.start()
+        self._wake.set()
+
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            with self._cond:
-                while not self._queue and not stop.is_set():
-                    self._cond.wait()
-                if stop.is_set():
-                    return
-                alert, self._busy = self._queue.popleft(), True
             try:
-                deliver(self.channel, alert, self.policy, self.outage, stop.wait)
+                delivery = self.spool.take(self.channel.name, self._clock())
+                if delivery is None:
+                    self._sleep(stop)
+                    continue
+                self._deliver(delivery)
+            except Exception as exc:  # the spool itself failed (disk, lock): try again later
+                logger.error("Alert spool %s failed (%s); retrying.", self.spool.path, type(exc).__name__)
+                stop.wait(self._poll)
             finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                with self._idle:
+                    self._idle.notify_all()
+
+    def _sleep(self, stop: threading.Event) -> None:
+        due = self.spool.next_due(self.channel.name)
+        pause = self._poll if due is None else min(self._poll, max(0.0, due - self._clock()))
+        self._wake.wait(pause)
+        self._wake.clear()
+
+    def _deliver(self, delivery: Delivery) -> None:
+        if self._handoff is not None and self._hand_off(delivery):
+            return
+        error = attempt(self.channel, delivery.alert)
+        now = self._clock()
+        if error is None:
+            self.outage.delivered()
+            self.spool.finish(delivery.id, DELIVERED, now)
+            return
+        self.outage.failed(error)
+        next_at = now + self.policy.wait(delivery.attempts, error.retry_after)
+        if error.retryable and next_at <= delivery.deadline:
+            self.spool.retry_at(delivery.id, next_at, str(error))
+            return
+        reason = str(error) if not error.retryable else f"{error}; its cooldown ended"
+        self.spool.finish(delivery.id, LOST, now, reason)
+        log_lost(self.channel.name, delivery.title, delivery.attempts, reason)
+
+    def _hand_off(self, delivery: Delivery) -> bool:
+        try:
+            self._handoff(self.channel.name, delivery.alert, delivery.deadline)
+        except Exception as exc:  # the broker is down: this thread delivers the alert itself
+            logger.warning("Celery broker refused an alert (%s); delivering it from this process.",
+                           type(exc).__name__)
+            return False
+        self.spool.finish(delivery.id, QUEUED, self._clock())
+        return True
 
     def flush(self, deadline: float) -> bool:
-        """Wait until the queue is empty and nothing is in flight, or until `deadline` (monotonic)."""
-        with self._cond:
-            while self._queue or self._busy:
+        """Wait until nothing is pending for this channel, or until `deadline` (monotonic)."""
+        self.wake()
+        with self._idle:
+            while self.spool.pending(self.channel.name):
                 left = deadline - time.monotonic()
-                if left <= 0 or self._thread is None:
+                if left <= 0:
                     return False
-                self._cond.wait(left)
+                self._idle.wait(min(left, 0.05))
         return True
 
     def close(self) -> None:
-        """Stop the thread and any retry in progress; a later submit starts a new one."""
+        """Stop the thread; what it had not delivered stays in the spool."""
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._wake.set()
 
 
 class Dispatcher:
@@ -169,9 +228,12 @@ class Dispatcher:
         """The channel called `name`, or None."""
         return next((c for c in self.channels if c.name == name), None)
 
-    def submit(self, alert: dict[str, Any]) -> None:
-        """Queue one alert for every channel; never blocks."""
+    def submit(self, alert: dict[str, Any], key: str = "", until: float = 0.0) -> bool:
+        """Queue one alert for every channel; False when this host already fired `key`."""
         raise NotImplementedError
+
+    def poke(self) -> None:
+        """Make sure background delivery runs in this process (after a fork, say)."""
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait up to `timeout` seconds for queued alerts; True when all were handled."""
@@ -181,78 +243,62 @@ class Dispatcher:
         """Stop background work."""
 
 
-class ThreadDispatcher(Dispatcher):
-    """In-process delivery: one ChannelWorker per channel."""
+class SpoolDispatcher(Dispatcher):
+    """Durable delivery: the spool, and one ChannelWorker per channel (handing off to Celery if given)."""
 
-    def __init__(self, channels: Iterable[Channel], policy: RetryPolicy | None = None,
-                 max_queue: int = 100):
+    def __init__(self, channels: Iterable[Channel], spool: AlertSpool, policy: RetryPolicy | None = None, *,
+                 handoff: Publish | None = None, clock: Callable[[], float] = time.time):
+        self.channels, self.spool, self._clock = tuple(channels), spool, clock
         policy = policy or RetryPolicy()
-        self.channels = tuple(channels)
-        self.workers = [ChannelWorker(c, policy, max_queue) for c in self.channels]
+        self.workers = [ChannelWorker(c, spool, policy, handoff=handoff, clock=clock) for c in self.channels]
+        if self.channels and spool.pending():
+            self.poke()  # a previous process left alerts behind
 
-    def submit(self, alert: dict[str, Any]) -> None:
-        """Queue one alert for every channel; never blocks."""
+    def submit(self, alert: dict[str, Any], key: str = "", until: float = 0.0) -> bool:
+        """Write the alert to the spool for every channel, then wake their workers."""
+        if not self.channels:
+            return True
+        now = self._clock()
+        if self.spool.enqueue(key or f"alert:{id(alert)}:{now}", until or now + 300.0, alert,
+                              [c.name for c in self.channels], now) is None:
+            return False
         for worker in self.workers:
-            worker.submit(alert)
+            worker.wake()
+        return True
+
+    def poke(self) -> None:
+        """Start the workers if they are not running in this process."""
+        for worker in self.workers:
+            worker.start()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait up to `timeout` seconds for every channel's queue to drain."""
+        """Wait up to `timeout` seconds for every channel's pending deliveries."""
         deadline = time.monotonic() + timeout
         return all([worker.flush(deadline) for worker in self.workers])
 
     def close(self) -> None:
-        """Stop every channel's thread."""
+        """Stop every channel's thread; undelivered alerts stay in the spool."""
         for worker in self.workers:
             worker.close()
 
 
-class _CeleryHandoff(Channel):
-    """Publishes a channel's task; if the broker refuses, delivers the alert directly instead."""
+def celery_publisher(app: Any = None) -> Publish:
+    """publish(channel, alert, deadline): send the delivery task through the project's Celery app.
 
-    def __init__(self, channel: Channel, publish: Callable[[str, dict[str, Any]], Any]):
-        self.name, self._channel, self._publish = channel.name, channel, publish
-        self._broker = OutageLog("celery-broker")
-
-    def send(self, alert: dict[str, Any]) -> None:
-        """Queue the Celery task, or send directly when the broker is unavailable."""
-        try:
-            self._publish(self.name, alert)
-        except Exception as exc:
-            self._broker.failed(DeliveryError(f"publish failed ({type(exc).__name__})", retryable=True))
-            self._channel.send(alert)
-            return
-        self._broker.delivered()
-
-
-class CeleryDispatcher(ThreadDispatcher):
-    """Delivery by Celery: one task per channel, published from a background thread.
-
-    `publish(channel_name, alert)` queues the task, e.g. `deliver_alert.apply_async(...)`.
-    """
-
-    def __init__(self, channels: Iterable[Channel], publish: Callable[[str, dict[str, Any]], Any],
-                 policy: RetryPolicy | None = None, max_queue: int = 100):
-        channels = tuple(channels)
-        super().__init__([_CeleryHandoff(c, publish) for c in channels], policy, max_queue)
-        self.channels = channels  # the real channels, which a worker in this process delivers through
-
-
-def celery_publisher(broker_url: str = "", app: Any = None) -> Callable[[str, dict[str, Any]], Any]:
-    """publish(channel, alert): sends the delivery task by name through `app`.
-
-    Without an app, a publish-only Celery app on `broker_url` is used: Celery's "current app"
-    is per thread, so the project's app would not be found from our background thread.
+    The app is the one current when this is called (the project's, during init_sentry), so its
+    routing settings (task_default_queue, task_routes) apply; Celery's "current app" is per
+    thread, and our publishing thread would otherwise get Celery's fallback app.
     """
     if app is None:
-        from celery import Celery
+        from celery import current_app
 
-        app = Celery("infrastructure-alerts", broker=broker_url, set_as_current=False)
-        app.conf.broker_connection_timeout = 2.0
+        app = current_app._get_current_object()
 
-    def publish(channel: str, alert: dict[str, Any]) -> Any:
+    def publish(channel: str, alert: dict[str, Any], deadline: float) -> Any:
         # argsrepr keeps the alert's text out of Celery's logs; the worker gets the full dict.
-        return app.send_task(DELIVER_TASK, args=[channel, alert], argsrepr=repr([channel, "<alert>"]),
-                             retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                                       "interval_step": 0.5, "interval_max": 1.0})
+        return app.send_task(DELIVER_TASK, args=[channel, alert, deadline],
+                             argsrepr=repr([channel, "<alert>", deadline]), retry=True,
+                             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
+                                           "interval_max": 1.0})
 
     return publish

@@ -80,12 +80,13 @@ class AlertEngine:
         now = self._clock()
         hit = self.store.hit(check, now)
         if hit.fired:
-            self.dispatcher.submit(self._event_alert(rule, facts, hit, now))
+            self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request (failed: 5xx or unhandled exception)."""
         batch = self._tally.add(failed)
         if batch is not None:
+            self.dispatcher.poke()  # deliver what an earlier process left, also in a forked worker
             self._judge_rate(*batch)
 
     def flush_requests(self) -> None:
@@ -111,7 +112,18 @@ class AlertEngine:
         now = self._clock()
         result = self.store.rate(self._rate, total, failed, now)
         if result.transition:
-            self.dispatcher.submit(self._rate_alert(result, now))
+            alert = self._rate_alert(result, now)
+            self._submit(alert, f"{self._rate.key}:{result.transition}", now + self._rate.cooldown,
+                         self._rate.key)
+
+    def _submit(self, alert: dict[str, Any], key: str, until: float, store_key: str) -> None:
+        # The cooldown counts as spent only once the alert is durably queued: if the spool cannot
+        # take it, the store's cooldown is released so the next occurrence tries again.
+        try:
+            self.dispatcher.submit(alert, key=key, until=until)
+        except Exception:
+            self.store.release(store_key)
+            raise
 
     def _event_alert(self, rule: EventRule, facts: EventFacts, hit: Hit, now: float) -> dict[str, Any]:
         link, command = issue_link(self.settings, facts.event_id)

@@ -54,16 +54,17 @@ local threshold, cooldown, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(
 local count = sliding(h, now, window, {c = 1})['c'] or 0
 redis.call('HSETNX', h, 'first', ARGV[1])
 redis.call('EXPIRE', h, ttl)
-if now < tonumber(redis.call('GET', cd) or '0') then
+local ends = redis.call('GET', cd)
+if ends and now < tonumber(ends) then
   redis.call('HINCRBY', h, 'sup', 1)
-  return {0, tostring(count), 0, false}
+  return {0, tostring(count), 0, false, ends}
 end
-if count < threshold - 1e-9 then return {0, tostring(count), 0, false} end
+if count < threshold - 1e-9 then return {0, tostring(count), 0, false, false} end
 redis.call('SET', cd, tostring(now + cooldown), 'EX', cooldown)
 local sup = redis.call('HGET', h, 'sup') or '0'
 local first = redis.call('HGET', h, 'first')
 redis.call('HDEL', h, 'sup', 'first')
-return {1, tostring(count), sup, first}
+return {1, tostring(count), sup, first, tostring(now + cooldown)}
 """
 
 _RATE = _SLIDING + """
@@ -110,9 +111,10 @@ class RedisStore(CounterStore):
         ttl = self._expiry(check.window, check.cooldown)
         keys = [f"{self._prefix}w:{check.key}", f"{self._prefix}cd:{check.key}"]
         args = [repr(now), check.window, check.threshold, max(1, round(check.cooldown)), ttl]
-        fired, count, suppressed, first = self._hit(keys=keys, args=args)
+        fired, count, suppressed, first, until = self._hit(keys=keys, args=args)
         first_seen = float(first) if first else None
-        return Hit(bool(fired), float(count), int(float(suppressed)), first_seen)
+        return Hit(bool(fired), float(count), int(float(suppressed)), first_seen,
+                   float(until) if until else None)
 
     def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
         """Add a batch of request outcomes and say whether the rate alert starts or clears."""
@@ -124,6 +126,18 @@ class RedisStore(CounterStore):
         transition = transition.decode() if isinstance(transition, bytes) else transition
         return RateResult(transition, float(sum_total), float(sum_failed),
                           float(since) if since else None)
+
+    def release(self, key: str) -> None:
+        """End `key`'s cooldown now."""
+        self._client.delete(f"{self._prefix}cd:{key}")
+
+    def restore(self, cooldowns: dict[str, float], now: float) -> None:
+        """Write back cooldowns a restarted Redis lost; a cooldown it still holds is kept (NX)."""
+        pipe = self._client.pipeline(transaction=False)
+        for key, until in cooldowns.items():
+            if until > now:
+                pipe.set(f"{self._prefix}cd:{key}", repr(until), ex=max(1, round(until - now)), nx=True)
+        pipe.execute()
 
     def _expiry(self, window: float, cooldown: float) -> int:
         return max(self._ttl, int(2 * (window + cooldown)))

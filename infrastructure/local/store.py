@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from infrastructure import event as ev
+from infrastructure.local.sqlite import SqliteFile
 from infrastructure.settings import Settings
 from infrastructure.text import cut
 
@@ -45,9 +42,6 @@ ORDER BY g.last_id DESC LIMIT ?
 """
 _INSERT = ("INSERT INTO inbox_items (event_id, type, received, level, title, culprit, fingerprint,"
            " environment, release, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-# A connection inherited through fork() must never be used or closed in the child: closing it
-# could checkpoint or unlink the parent's WAL files. Children keep the stale handle here forever.
-_INHERITED: list[sqlite3.Connection] = []
 
 
 def _text(value: Any, limit: int = TITLE_MAX) -> str:
@@ -122,63 +116,14 @@ class InboxStore:
     def __init__(self, path: str | os.PathLike[str], max_events: int = 10_000, timeout: float = 2.0):
         if max_events < 1:
             raise ValueError(f"max_events must be at least 1, not {max_events}")
-        self.path = Path(path)
+        self._file = SqliteFile(path, _SCHEMA, version=_SCHEMA_VERSION, timeout=timeout)
+        self.path = self._file.path
         self.max_events = max_events
-        self._timeout = timeout
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = os.getpid()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxStore:
         """The store at SENTRY_INBOX_PATH, capped at SENTRY_INBOX_MAX_EVENTS."""
         return cls(settings.inbox_path, settings.inbox_max_events)
-
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
-                               check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a crash may lose the tail
-            if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _adopt_after_fork(self) -> None:
-        if self._pid != os.getpid():  # forked: the parent's lock and handle are not ours
-            if self._conn is not None:
-                _INHERITED.append(self._conn)
-            self._lock, self._conn, self._pid = threading.Lock(), None, os.getpid()
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        self._adopt_after_fork()
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._open()
-            yield self._conn
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn:
-            # IMMEDIATE takes the write lock up front, so busy_timeout can wait for it instead of
-            # failing a read-to-write upgrade while another process writes.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT (disk full) leaves the transaction open; without this rollback
-                # every later BEGIN on this connection would fail too.
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
 
     def add(self, item_type: str, payload: dict[str, Any]) -> str:
         """Store one item and drop whatever now exceeds the cap; return its event id."""
@@ -189,7 +134,7 @@ class InboxStore:
         rows = [_row(item_type, payload) for item_type, payload in items]
         if not rows:
             return []
-        with self._transaction() as conn:
+        with self._file.transaction() as conn:
             for row in rows:
                 last_id = conn.execute(_INSERT, row).lastrowid
             # AUTOINCREMENT ids only grow, so one range delete on the primary key enforces the cap.
@@ -198,7 +143,7 @@ class InboxStore:
 
     def issues(self, limit: int = 50, type: str | None = "event") -> list[dict[str, Any]]:
         """Items grouped by fingerprint, most recently seen first (type None: all types)."""
-        with self._connection() as conn:
+        with self._file.connection() as conn:
             rows = conn.execute(_ISSUES, (type, type, limit)).fetchall()
         keys = ("fingerprint", "count", "first_seen", "last_seen", "last_event_id", "level", "title",
                 "culprit")
@@ -209,7 +154,7 @@ class InboxStore:
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The full payload of one event or transaction, or None when unknown."""
-        with self._connection() as conn:
+        with self._file.connection() as conn:
             row = conn.execute("SELECT payload FROM inbox_items WHERE event_id = ? ORDER BY id DESC LIMIT 1",
                                (event_id.replace("-", "").lower(),)).fetchone()
         return json.loads(row[0]) if row else None
@@ -217,7 +162,7 @@ class InboxStore:
     def event_ids(self, prefix: str, limit: int = 2) -> list[str]:
         """Distinct event ids starting with prefix (the CLI accepts unique prefixes)."""
         pattern = prefix.replace("-", "").lower().replace("%", "").replace("_", "") + "%"
-        with self._connection() as conn:
+        with self._file.connection() as conn:
             rows = conn.execute("SELECT DISTINCT event_id FROM inbox_items WHERE event_id LIKE ? LIMIT ?",
                                 (pattern, limit)).fetchall()
         return [row[0] for row in rows]
@@ -225,7 +170,7 @@ class InboxStore:
     def events(self, limit: int | None = None, type: str | None = None) -> list[dict[str, Any]]:
         """Full payloads, newest first, optionally of one type."""
         where, params = ("WHERE type = ?", [type]) if type else ("", [])
-        with self._connection() as conn:
+        with self._file.connection() as conn:
             rows = conn.execute(f"SELECT payload FROM inbox_items {where} ORDER BY id DESC LIMIT ?",
                                 (*params, -1 if limit is None else limit)).fetchall()
         return [json.loads(row[0]) for row in rows]
@@ -233,18 +178,14 @@ class InboxStore:
     def count(self, type: str | None = None) -> int:
         """How many items are stored, optionally of one type."""
         where, params = ("WHERE type = ?", (type,)) if type else ("", ())
-        with self._connection() as conn:
+        with self._file.connection() as conn:
             return conn.execute(f"SELECT COUNT(*) FROM inbox_items {where}", params).fetchone()[0]
 
     def clear(self) -> int:
         """Delete every item; return how many there were."""
-        with self._transaction() as conn:
+        with self._file.transaction() as conn:
             return conn.execute("DELETE FROM inbox_items").rowcount
 
     def close(self) -> None:
         """Close this process's connection; the next call reopens it."""
-        self._adopt_after_fork()
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
+        self._file.close()

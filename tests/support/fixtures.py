@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +27,24 @@ def envelope_receiver() -> Iterator[EnvelopeReceiver]:
 
 @contextmanager
 def tracking(**overrides: Any) -> Iterator[Runtime]:
-    """The process re-initialised with the project's settings plus `overrides`; restored afterwards."""
+    """The process re-initialised with the project's settings plus `overrides`; restored afterwards.
+
+    Each use gets an alert spool of its own (unless `alert_spool_path` is given), so alerts one
+    test leaves pending are never delivered to the next test's channels.
+    """
     original = django_settings.SENTRY
+    spool_dir = None
+    if "alert_spool_path" not in overrides:
+        spool_dir = tempfile.mkdtemp(prefix="alert-spool-")
+        overrides["alert_spool_path"] = Path(spool_dir) / "alerts.sqlite3"
     init_sentry(original.with_overrides(**overrides))
     try:
         yield require_runtime()
     finally:
         sentry_sdk.flush(timeout=5)
         init_sentry(original)
+        if spool_dir is not None:
+            shutil.rmtree(spool_dir, ignore_errors=True)
 
 
 @pytest.fixture
