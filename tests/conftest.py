@@ -12,7 +12,7 @@ from infrastructure.sentry_config import init_sentry
 from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_postgres
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.bugsink"]
 
 
 @pytest.fixture(scope="session")
