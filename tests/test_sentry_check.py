@@ -312,7 +312,7 @@ def queue_worker(alert_queue: str) -> Iterator[str]:
     app.steps["consumer"].add(WakeUp)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as worker:
-            _wait_until_consuming(app, worker.hostname, alert_queue)
+            _wait_until_consuming(worker.hostname, alert_queue)
             yield worker.hostname
     finally:
         with app.connection_for_write() as connection:
@@ -320,12 +320,20 @@ def queue_worker(alert_queue: str) -> Iterator[str]:
             Exchange(alert_queue).bind(connection.default_channel).delete()
 
 
-def _wait_until_consuming(app: Celery, hostname: str, queue: str, timeout: float = 20.0) -> None:
+def _wait_until_consuming(hostname: str, queue: str, timeout: float = 20.0) -> None:
+    # Asked as the command asks, from an app of its own: the worker thread's connections stay its own.
+    asking = Celery("sentry-check-asking", broker=RABBITMQ, set_as_current=False)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = app.control.inspect(destination=[hostname], timeout=0.5).active_queues() or {}
-        if any(q.get("name") == queue for q in replies.get(hostname, [])):
-            return
+    try:
+        while time.monotonic() < deadline:
+            try:
+                replies = asking.control.inspect(destination=[hostname], timeout=0.5).active_queues() or {}
+            except (OSError, ConnectionError):  # a shared broker may drop a control connection: ask again
+                continue
+            if any(q.get("name") == queue for q in replies.get(hostname, [])):
+                return
+    finally:
+        asking.close()
     raise AssertionError(f"worker {hostname} never reported consuming {queue}")
 
 

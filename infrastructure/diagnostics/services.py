@@ -117,6 +117,14 @@ def alert_queue(app: Any, task: str = DELIVER_TASK) -> str:
     return getattr(queue, "name", None) or str(queue or app.conf.task_default_queue)
 
 
+def _active_queues(app: Any, timeout: float) -> dict[str, list[dict[str, Any]]]:
+    """Every answering worker's queues; asked twice when the broker drops the first connection."""
+    try:
+        return app.control.inspect(timeout=timeout).active_queues() or {}
+    except (OSError, ConnectionError):
+        return app.control.inspect(timeout=timeout).active_queues() or {}
+
+
 def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: bool = True) -> Check:
     """A Celery worker consumes the queue alert tasks are routed to."""
     if not broker_url:
@@ -128,7 +136,7 @@ def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: boo
                      "Import the project's Celery app in the project package (config/__init__.py).")
     queue = alert_queue(app)
     try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        replies = _active_queues(app, timeout)
     except Exception as exc:
         return Check("worker", FAIL, f"cannot ask the workers ({type(exc).__name__})",
                      "Check CELERY_BROKER_URL; see the broker check above.")
