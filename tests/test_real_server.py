@@ -246,3 +246,13 @@ def test_the_bugsink_alert_link_opens_the_event_after_login(bugsink):
     unknown = session.get(issue_url(bugsink.dsn, "f" * 32, server="bugsink"), timeout=10)
     assert unknown.status_code == 404
 
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_server_that_cannot_start_fails_under_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    """CI must prove the real server ran; a laptop without it skips with the reason."""
+    from tests.support.bugsink import _unavailable
+
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="Bugsink did not start: port in use"):
+        _unavailable("Bugsink did not start: port in use")
