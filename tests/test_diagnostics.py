@@ -118,3 +118,12 @@ def test_sample_rates_that_cost_without_informing_are_warnings(traces, profiles,
                                                                status):
     """Full tracing in production, profiles without traces, traces to an errors-only server: WARN."""
     assert check_sample_rates(traces, profiles, environment, errors_only).status == status
+
+
+def test_a_test_event_the_pipeline_drops_is_a_failure_without_waiting(envelope_receiver):
+    """When before_send drops the test event nothing is sent, and the probe says the pipeline dropped it."""
+    from infrastructure.diagnostics import check_delivery
+
+    check, answer, event_id = check_delivery(envelope_receiver.dsn, before_send=lambda event, hint: None)
+    assert (check.status, answer, event_id) == (FAIL, None, "")
+    assert "pipeline dropped" in check.message and envelope_receiver.requests == 0
