@@ -44,6 +44,7 @@ _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path to a Django email backend"
 _RATE = matching(r"\d{1,6}/(?:s|sec|second|m|min|minute|h|hour|d|day)",
                  "a DRF rate like 30/minute (per second, minute, hour or day)")
 _LEVEL = matching(r"(?i:debug|info|warning|error|critical)", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+_QUEUE = matching(r"[\w.:-]{1,200}", "a queue name (letters, digits, '_', '.', ':', '-')")
 _HOSTS = items(matching(r"[\w.*:\[\]-]+", "a host name"), "comma-separated host names")
 
 
@@ -78,5 +79,8 @@ class ProjectEnv:
                                "An S3-compatible store; unset: AWS (its host joins the service map as s3)")
     clerk_api_url: str = env("CLERK_API_URL", "https://api.clerk.com", _service_url, "Clerk's API")
     resend_api_url: str = env("RESEND_API_URL", "https://api.resend.com", _service_url, "Resend's API")
+    celery_task_default_queue: str = env("CELERY_TASK_DEFAULT_QUEUE", "celery", _QUEUE,
+                                         "The queue Celery tasks (alert delivery included) go to "
+                                         "unless routed")
     library_book_rate: str = env("LIBRARY_BOOK_RATE", "30/minute", _RATE,
                                  "Per-client rate limit of /api/books/<pk>/")

@@ -88,6 +88,7 @@ DEFAULT_FROM_EMAIL = ENV.default_from_email
 # Celery: with no broker the tasks run in-process, so the demo needs nothing installed.
 CELERY_BROKER_URL = SENTRY.celery_broker_url or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not SENTRY.celery_broker_url
+CELERY_TASK_DEFAULT_QUEUE = ENV.celery_task_default_queue
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

@@ -107,6 +107,20 @@ def _base_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+@allows("an http(s) URL using {event_id}, {event_uuid}, {project}, {org}, {issue_id}")
+def _issue_template(raw: str) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from infrastructure.issue_links import validate_template
+
+    try:
+        return validate_template(raw, org="-")  # SENTRY_ORG is checked with the other fields
+    except ImproperlyConfigured as exc:  # its text starts with the variable and value: keep the reason
+        reason = str(exc).removeprefix(f"SENTRY_ISSUE_URL_TEMPLATE={raw!r} ").removeprefix("is invalid: ")
+        raise Invalid(reason.rstrip(".")) from None
+
+
+_SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
 _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
 _KEY = matching(r"[\w.-]+", "a key name")
 _ENVIRONMENT = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
@@ -172,6 +186,11 @@ class Settings:
                                           "Alert channel backends (docs/alerting.md)")
     sentry_org: str = env("SENTRY_ORG", "", _ORG, "With SENTRY_DSN: alerts link to the issue in Sentry")
     sentry_url: str = env("SENTRY_URL", "https://sentry.io", _base_url, "Your Sentry's web address")
+    issue_url_template: str = env("SENTRY_ISSUE_URL_TEMPLATE", "", _issue_template,
+                                  "Alert links; empty: a link that fits the DSN's server (docs/alerting.md)",
+                                  example="https://sentry.example.com/organizations/{org}/issues/?query={event_id}")
+    server_type: str = env("SENTRY_SERVER_TYPE", "auto", _SERVER_TYPE,
+                           "What kind of server the DSN names, for alert links (sentry.io is always SaaS)")
     # --- scrubbing, grouping, performance
     ignore_errors: tuple[str, ...] = env("SENTRY_IGNORE_ERRORS", (), _EXCEPTIONS, "More exceptions to drop",
                                          example="myapp.errors.Expected")
@@ -228,6 +247,9 @@ class Settings:
 def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Settings:
     """Settings from `environ`; every bad variable is added to `problems` (and keeps its default)."""
     settings = Settings(**collect(Settings, environ, problems))
+    if "{org}" in settings.issue_url_template and not settings.sentry_org:
+        problems.append(Problem("SENTRY_ISSUE_URL_TEMPLATE", repr(settings.issue_url_template),
+                                "a template whose placeholders are known", "it uses {org}: set SENTRY_ORG"))
     if settings.slack_alerts_enabled and not settings.slack_webhook_url and \
             not any(p.name == "SENTRY_SLACK_WEBHOOK_URL" for p in problems):
         shown = repr(str(environ.get("SENTRY_SLACK_ALERTS_ENABLED", "")).strip())

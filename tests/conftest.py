@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_postgres
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.bugsink"]
 
 
 @pytest.fixture(scope="session")

@@ -121,13 +121,15 @@ def test_non_http_links_are_dropped():
 
 
 @pytest.mark.parametrize(("dsn", "org", "link", "command"), [
-    (DSN, "acme", "https://sentry.io/organizations/acme/issues/?query=" + "b" * 32, ""),
+    (DSN, "acme", "https://acme.sentry.io/issues/?project=42&query=" + "b" * 32, ""),
     ("", "acme", "", "python manage.py sentry_inbox --show " + "b" * 32),
     ("", "", "", "python manage.py sentry_inbox --show " + "b" * 32),
-    (DSN, "", "", ""),
+    ("http://key@bugsink.example.com:8000/3", "", "http://bugsink.example.com:8000/issues/event/"
+     "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb/", ""),
 ])
-def test_issue_link_uses_sentry_when_configured_else_the_inbox(dsn, org, link, command):
-    """A DSN and an org give a Sentry search link; no DSN gives the local inbox command."""
+def test_issue_link_fits_the_dsns_server_else_names_the_inbox(dsn, org, link, command):
+    """A DSN gives a link its server understands (tests/test_issue_links.py has every kind); no DSN
+    gives the local inbox command."""
     assert issue_link(Settings(dsn=dsn, sentry_org=org), "b" * 32) == (link, command)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from infrastructure.text import cut, when
 
@@ -24,17 +23,15 @@ _EVENT_ID = re.compile(r"[^0-9A-Za-z-]")
 
 
 def issue_link(settings: Any, event_id: str) -> tuple[str, str]:
-    """(link, inbox_command): a Sentry search link when a DSN and org are set, else the local command."""
+    """(link, inbox_command): a link that works on the DSN's server, else the local inbox command."""
+    from infrastructure.issue_links import issue_link_for
+
     event_id = _EVENT_ID.sub("", event_id)[:64]
     if not event_id:
         return "", ""
-    if settings.dsn and settings.sentry_org:
-        # The issue id is only known after ingestion; a search by event id finds it from here.
-        base = settings.sentry_url.rstrip("/")
-        return f"{base}/organizations/{quote(settings.sentry_org)}/issues/?query={event_id}", ""
-    if not settings.dsn:
-        return "", f"python manage.py sentry_inbox --show {event_id}"
-    return "", ""
+    if settings.dsn:
+        return issue_link_for(settings, event_id), ""
+    return "", f"python manage.py sentry_inbox --show {event_id}"
 
 
 def _scrubbed(text: str, scrub: ScrubText | None, limit: int) -> str:
