@@ -30,6 +30,13 @@ SCRIPT_TITLE = "<script>alert('owned')</script> in a title"
 PAGES = ("/_errors/", "/_errors/performance/", "/_errors/alerts/")
 
 
+@pytest.fixture(autouse=True)
+def _own_scopes() -> Iterator[None]:
+    """Django's test client runs views on this thread: keep the transaction names they set to each test."""
+    with sentry_sdk.isolation_scope():
+        yield
+
+
 @pytest.fixture
 def local_inbox(tmp_path) -> Iterator[Runtime]:
     """The process re-initialised on a fresh local inbox file (events go through the real pipeline)."""
