@@ -6,8 +6,9 @@ local inbox, 503 stand-ins for S3, Clerk and Resend, email alerts into memory) a
 over HTTP on a real loopback WSGI server, through the real pipeline.
 
 Until the project wires the aggregates and the alert log itself (middleware, query
-instrumentation, service spans, Celery signals, alert delivery), `_StandInWiring` feeds them from
-this process the way that wiring will; it turns itself off once the runtime carries aggregates.
+instrumentation, service spans, Celery signals, alert delivery), FeedAggregates, _timed_services,
+_timed_tasks and _logged_alerts feed them from this process the way that wiring will; they stay
+off once the runtime carries its own `aggregates`.
 """
 
 from __future__ import annotations
