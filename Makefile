@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
 
-.PHONY: venv demo test lint bench inbox clean
+.PHONY: venv demo test lint bench inbox dashboard clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: venv
 
 inbox: venv
 	@$(PY) manage.py sentry_inbox
+
+dashboard: venv  # the local inbox at http://127.0.0.1:8000/_errors/ (DEBUG on: never expose it)
+	@SENTRY_DSN= DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 clean:
 	rm -rf var/test

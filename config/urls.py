@@ -2,4 +2,7 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("api/", include("library.urls"))]
+urlpatterns = [
+    path("api/", include("library.urls")),
+    path("_errors/", include("infrastructure.dashboard.urls")),  # DEBUG or staff only, else 404
+]

@@ -354,3 +354,74 @@ def test_command_lists_transactions_and_clears(filled_inbox):
     assert "Deleted 3 item(s)" in _call("--clear")
     assert store.count() == 0
     assert "No events" in _call()
+
+
+# --- --performance ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def performance_figures(inbox_settings, error_tracking) -> None:
+    """The runtime's inbox's aggregates holding two endpoints, a service, a task and queue readings."""
+    from infrastructure.local.aggregates import Aggregates
+
+    error_tracking(inbox_path=inbox_settings.inbox_path)
+    aggregates = Aggregates.for_inbox(inbox_settings.inbox_path)
+    for duration in (10.0, 12.0, 14.0, 200.0):
+        aggregates.observe_request("/api/books/", duration, failed=duration > 100, n_plus_one=1)
+    aggregates.observe_request("/api/reports/popular/", 480.0, False, slow_queries=1)
+    aggregates.observe_service("s3", 35.0, failed=True)
+    aggregates.observe_task("library.tasks.send_overdue_reminders", 22.0, failed=False)
+    aggregates.observe_queue_depth("celery", 7)
+    aggregates.close()
+
+
+def _section(output: str, title: str) -> list[str]:
+    return output.split(f"\n{title}:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+
+
+def test_command_prints_the_performance_tables(performance_figures):
+    """--performance prints the spec's figures: per endpoint, per service, per task and queue depth."""
+    output = _call("--performance", "--window", "5m")
+    header, *rows = _section(output, "Endpoints")
+    assert header.split() == ["ENDPOINT", "REQUESTS", "RPS", "ERRORS", "AVG", "MS", "P95", "MS", "P99", "MS",
+                              "SLOW", "Q", "N+1"]
+    books = next(row.split() for row in rows if row.startswith("/api/books/"))
+    assert books[1] == "4" and books[3] == "25.0%" and books[4] == "59.0" and books[-1] == "4"
+    report = next(row.split() for row in rows if row.startswith("/api/reports/popular/"))
+    assert (report[5], report[-2]) == ("480.0", "1")  # p95 and the slow query
+    [s3] = _section(output, "External services")[1:]
+    assert s3.split()[:4] == ["s3", "1", "1", "100.0%"]
+    [task] = _section(output, "Celery tasks")[1:]
+    assert task.split()[:3] == ["library.tasks.send_overdue_reminders", "1", "0"]
+    [depth] = _section(output, "Celery queue depth (latest reading, highest in the window)")
+    assert depth.split()[:2] == ["celery", "7"] and "highest 7" in depth
+
+
+def test_command_performance_with_nothing_recorded(inbox_settings):
+    """--performance on an empty inbox says so per table instead of printing empty headers."""
+    output = _call("--performance")
+    assert output.count("none in this window") == 3 and "no readings in this window" in output
+
+
+@pytest.mark.parametrize("window", ["7", "1d", "-5m", "0s", "7h"])
+def test_command_refuses_a_bad_window(inbox_settings, window):
+    """--window takes 90s, 5m or 1h up to the retention; anything else names what is allowed."""
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=r"--window must be a duration like 90s, 5m or 1h, at most 6h"):
+        _call("--performance", f"--window={window}")
+
+
+def test_command_clear_also_clears_figures_and_finished_alerts(performance_figures):
+    """--clear empties the inbox's aggregates and the delivered alerts; an alert still owed stays."""
+    from infrastructure.alerting.spool import DELIVERED, AlertSpool
+    from infrastructure.runtime import require_runtime
+
+    spool = AlertSpool(require_runtime().settings.alert_spool)
+    spool.enqueue("done", 1e12, {"title": "delivered one"}, ["email"], now=1.0)
+    spool.finish(spool.take("email", now=2.0).id, DELIVERED, now=3.0)
+    spool.enqueue("owed", 1e12, {"title": "still owed"}, ["email"], now=4.0)
+    assert "1 finished alert row(s)" in _call("--clear")
+    assert [row["title"] for row in spool.recent()] == ["still owed"]
+    spool.close()
+    assert "none in this window" in _call("--performance")

@@ -51,6 +51,15 @@ WHERE id = (SELECT id FROM alert_deliveries
             ORDER BY id LIMIT 1)
 RETURNING id, alert_id, title, payload, attempts, deadline
 """
+# A pending row not yet tried is queued; once tried it is retrying; 'queued' in the table means
+# handed to Celery, whose worker owns it from there.
+_RECENT = """
+SELECT alert_id, channel, created, COALESCE(finished, created), rule, title, severity,
+       CASE status WHEN 'pending' THEN CASE WHEN attempts = 0 THEN 'queued' ELSE 'retrying' END
+                   WHEN 'lost' THEN 'failed' WHEN 'queued' THEN 'handed to Celery' ELSE status END,
+       attempts, COALESCE(json_extract(payload, '$.event_id'), ''), last_error
+FROM alert_deliveries ORDER BY id DESC LIMIT ?
+"""
 PENDING, DELIVERED, LOST, QUEUED = "pending", "delivered", "lost", "queued"
 KEEP_FINISHED = 1000  # delivered / lost rows kept for the dashboard, newest first
 
@@ -139,6 +148,19 @@ class AlertSpool:
         with self._file.transaction() as conn:
             conn.execute("UPDATE alert_deliveries SET next_at = ?, lease_until = 0, last_error = ?"
                          " WHERE id = ?", (next_at, error[:200], delivery_id))
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest deliveries as the dashboard shows them: what fired, where, and what became of it."""
+        keys = ("alert_id", "channel", "fired", "updated", "rule", "title", "severity", "outcome", "attempts",
+                "event_id", "detail")
+        with self._file.connection() as conn:
+            rows = conn.execute(_RECENT, (limit,)).fetchall()
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def clear_finished(self) -> int:
+        """Forget delivered and lost rows (pending ones stay: they are still owed); return how many."""
+        with self._file.transaction() as conn:
+            return conn.execute("DELETE FROM alert_deliveries WHERE status != 'pending'").rowcount
 
     def deliveries(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest deliveries, for the dashboard and `sentry_inbox --alerts`."""

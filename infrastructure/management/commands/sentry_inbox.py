@@ -1,15 +1,19 @@
-"""`manage.py sentry_inbox`: read the local Sentry inbox (issues, one event, transactions)."""
+"""`manage.py sentry_inbox`: read the local Sentry inbox (issues, one event, transactions, performance)."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from infrastructure.alerting.spool import AlertSpool
 from infrastructure.event import timestamp
 from infrastructure.local import InboxStore
+from infrastructure.local.aggregates import Aggregates, Stat
 from infrastructure.runtime import require_runtime
 from infrastructure.text import cut, when
 
@@ -17,6 +21,14 @@ _ISSUE_COLUMNS = (("COUNT", 6, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"),
                   ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
 _TRANSACTION_COLUMNS = (("FINISHED", 19, "<"), ("DURATION", 10, ">"), ("STATUS", 10, "<"),
                         ("EVENT", 12, "<"), ("TRANSACTION", 60, "<"))
+_LATENCY = (("AVG MS", 8, ">"), ("P95 MS", 8, ">"), ("P99 MS", 8, ">"))
+_ENDPOINT_COLUMNS = (("ENDPOINT", 40, "<"), ("REQUESTS", 8, ">"), ("RPS", 8, ">"), ("ERRORS", 7, ">"),
+                     *_LATENCY, ("SLOW Q", 6, ">"), ("N+1", 5, ">"))
+_SERVICE_COLUMNS = (("SERVICE", 40, "<"), ("CALLS", 8, ">"), ("FAILURES", 8, ">"), ("FAIL %", 7, ">"),
+                    *_LATENCY)
+_TASK_COLUMNS = (("TASK", 40, "<"), ("RUNS", 8, ">"), ("FAILURES", 8, ">"), ("FAIL %", 7, ">"), *_LATENCY)
+_WINDOW = re.compile(r"^(\d+)([smh])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
 
 
 def _cell(value: Any, width: int, align: str) -> str:
@@ -33,6 +45,30 @@ def _table(columns: tuple[tuple[str, int, str], ...], rows: list[tuple[Any, ...]
 def _when(value: Any) -> str:
     """A received or SDK timestamp (ISO string or epoch seconds) as 'YYYY-MM-DD HH:MM:SS' UTC."""
     return when(timestamp(value), "%Y-%m-%d %H:%M:%S") or str(value or "")
+
+
+def _window(text: str, retention: int) -> int:
+    """A window like 90s, 5m or 1h in seconds; CommandError naming what is allowed otherwise."""
+    match = _WINDOW.match(text.strip().lower())
+    seconds = int(match.group(1)) * _UNIT[match.group(2)] if match else 0
+    if not 0 < seconds <= retention:
+        raise CommandError(f"--window must be a duration like 90s, 5m or 1h, at most {retention // 3600}h "
+                           f"(the retention), not {text!r}.")
+    return seconds
+
+
+def _latency(stat: Stat) -> tuple[str, str, str]:
+    return f"{stat.avg_ms:.1f}", f"{stat.p95_ms:.1f}", f"{stat.p99_ms:.1f}"
+
+
+def _depths(readings: list[tuple[float, str, int]]) -> str:
+    latest: dict[str, tuple[float, int]] = {}
+    highest: dict[str, int] = {}
+    for at, queue, depth in readings:
+        latest[queue] = (at, depth)
+        highest[queue] = max(depth, highest.get(queue, depth))
+    return "\n".join(f"  {queue:<40} {depth:>8} at {_when(at)}, highest {highest[queue]}"
+                     for queue, (at, depth) in sorted(latest.items()))
 
 
 def _duration(transaction: dict[str, Any]) -> str:
@@ -52,19 +88,28 @@ class Command(BaseCommand):
         action.add_argument("--show", metavar="EVENT_ID",
                             help="print one event or transaction as JSON (a unique id prefix is enough)")
         action.add_argument("--transactions", action="store_true", help="list recent transactions")
-        action.add_argument("--clear", action="store_true", help="delete everything in the inbox")
+        action.add_argument("--performance", action="store_true",
+                            help="per endpoint, external service and Celery task: latency, throughput, "
+                                 "errors, slow queries, N+1 and queue depth")
+        action.add_argument("--clear", action="store_true",
+                            help="delete everything in the inbox, its aggregates and its alert log")
+        parser.add_argument("--window", default="1h",
+                            help="with --performance: how far back, like 5m or 1h (default 1h)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
-        store = InboxStore.from_settings(require_runtime().settings)
+        settings = require_runtime().settings
+        store = InboxStore.from_settings(settings)
         try:
             if options["show"]:
                 self._show(store, options["show"])
             elif options["transactions"]:
                 self._transactions(store, options["limit"])
+            elif options["performance"]:
+                self._performance(Aggregates.for_inbox(store.path), options["window"], options["limit"])
             elif options["clear"]:
-                self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}.")
+                self._clear(store, AlertSpool(settings.alert_spool))
             else:
                 self._issues(store, options["limit"])
         except (sqlite3.Error, OSError) as exc:
@@ -93,6 +138,41 @@ class Command(BaseCommand):
                  str(t.get("event_id", ""))[:12], t.get("transaction", "")) for t in transactions]
         self.stdout.write(f"Recent transactions in {store.path} (times in UTC):")
         self.stdout.write(_table(_TRANSACTION_COLUMNS, rows))
+
+    def _performance(self, aggregates: Aggregates, window: str, limit: int) -> None:
+        seconds = _window(window, aggregates.retention)
+        try:
+            endpoints, services = aggregates.endpoints(seconds)[:limit], aggregates.services(seconds)[:limit]
+            tasks = aggregates.tasks(seconds)[:limit]
+            depths = aggregates.queue_depth(since=time.time() - seconds)
+        finally:
+            aggregates.close()
+        self.stdout.write(f"Performance over the last {window} in {aggregates.path} (every process merged):")
+        self.stdout.write("\nEndpoints:")
+        self.stdout.write(_table(_ENDPOINT_COLUMNS, [
+            (s.name, s.count, f"{s.rps:.3g}", f"{s.error_rate:.1%}", *_latency(s), s.slow_queries,
+             s.n_plus_one) for s in endpoints]) if endpoints else "  none in this window")
+        self.stdout.write("\nExternal services:")
+        self.stdout.write(_table(_SERVICE_COLUMNS, [
+            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in services])
+            if services else "  none in this window")
+        self.stdout.write("\nCelery tasks:")
+        self.stdout.write(_table(_TASK_COLUMNS, [
+            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in tasks])
+            if tasks else "  none in this window")
+        self.stdout.write("\nCelery queue depth (latest reading, highest in the window):")
+        self.stdout.write(_depths(depths) or "  no readings in this window")
+
+    def _clear(self, store: InboxStore, spool: AlertSpool) -> None:
+        aggregates = Aggregates.for_inbox(store.path)
+        try:
+            aggregates.clear()
+            cleared_alerts = spool.clear_finished()  # alerts still owed stay queued
+        finally:
+            aggregates.close()
+            spool.close()
+        self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}, its performance figures and "
+                          f"{cleared_alerts} finished alert row(s).")
 
     def _show(self, store: InboxStore, wanted: str) -> None:
         matches = store.event_ids(wanted) if len(wanted) >= 6 else []
