@@ -29,6 +29,12 @@ def report(app: Any, queues: Iterable[str] | None = None) -> dict[str, int]:
     """Measure the app's queues (its default queue when none are named) and send one gauge per queue."""
     names = tuple(queues) if queues else (app.conf.task_default_queue or "celery",)
     depths = measure(app, names)
+    from infrastructure.runtime import current_runtime
+
+    runtime = current_runtime()
+    aggregates = runtime.aggregates if runtime is not None else None
     for queue, depth in depths.items():
         sentry_sdk.metrics.gauge(METRIC, depth, attributes={"queue": queue})
+        if aggregates is not None:  # the local inbox keeps no metrics: the dashboard's series does
+            aggregates.observe_queue_depth(queue, depth)
     return depths

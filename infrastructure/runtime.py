@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,12 @@ from sentry_sdk.transport import Transport
 
 from infrastructure.alerting import AlertEngine, build_engine
 from infrastructure.grouping import Classifier
+from infrastructure.local.aggregates import Aggregates
 from infrastructure.performance import QueryInstrumentation
 from infrastructure.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
 from infrastructure.scrubbing import Scrubber
 from infrastructure.settings import Settings
+from infrastructure.tracing import SpanServices, TracesSampler
 
 # Expected errors that are answers, not faults. SENTRY_IGNORE_ERRORS extends this list.
 DEFAULT_IGNORED = (
@@ -50,6 +53,8 @@ class Runtime:
     before_send_log: Pipeline
     before_send_metric: Pipeline
     stats: PipelineStats
+    traces_sampler: TracesSampler
+    aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
@@ -63,6 +68,8 @@ class Runtime:
         """Let queued alerts finish briefly, then stop background work; never raises."""
         self.flush(timeout)
         self.stats.guard("close_alerts", self.alerts.close)
+        if self.aggregates is not None:
+            self.stats.guard("close_aggregates", self.aggregates.close)
 
 
 def build(settings: Settings, **parts: Any) -> Runtime:
@@ -95,11 +102,15 @@ def build(settings: Settings, **parts: Any) -> Runtime:
             Stage("classify", classifier, SKIP),
             Stage("alert", alerts.observe_event, OBSERVE),
         ], stats),
-        before_send_transaction=Pipeline([Stage("scrub", scrub, FAIL_CLOSED)], stats),
+        before_send_transaction=Pipeline([Stage("scrub", scrub, FAIL_CLOSED),
+                                          Stage("span_services", SpanServices(settings.service_hosts), SKIP)],
+                                         stats),
         before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
         before_send_log=one("scrub_log", scrubber.scrub_log),
         before_send_metric=one("scrub_metric", scrubber.scrub_value),
         stats=stats,
+        traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
+        aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
     )
     values.update(parts)
     return Runtime(**values)
@@ -114,6 +125,10 @@ def install(settings: Settings, **parts: Any) -> Runtime:
     """Build a runtime for these settings, make it current, and close the one it replaces."""
     global _runtime, _exit_hook
     runtime = build(settings, **parts)
+    if runtime.aggregates is not None:
+        from infrastructure import outgoing
+
+        outgoing.install(settings.service_hosts)
     with _lock:
         previous, _runtime = _runtime, runtime
         if not _exit_hook:
@@ -165,15 +180,34 @@ def execute_wrapper(execute, sql, params, many, context):
     return runtime.queries(execute, sql, params, many, context)
 
 
+_task_starts: dict[str, float] = {}
+
+
 def task_started(task_id: str | None = None, **kwargs: Any) -> None:
-    """celery task_prerun: collect the task's queries like a request's."""
+    """celery task_prerun: collect the task's queries like a request's, and time it."""
     runtime = _runtime
     if runtime is not None and task_id:
         runtime.queries.task_started(task_id)
+        _task_starts[task_id] = time.perf_counter()
 
 
-def task_finished(task_id: str | None = None, **kwargs: Any) -> None:
-    """celery task_postrun: stop collecting and annotate the task's transaction, still open here."""
+def task_finished(task_id: str | None = None, task: Any = None, state: str | None = None,
+                  **kwargs: Any) -> None:
+    """celery task_postrun: annotate the task's transaction (still open here) and count its run."""
     runtime = _runtime
-    if runtime is not None and task_id:
-        runtime.queries.task_finished(task_id)
+    started = _task_starts.pop(task_id, None) if task_id else None
+    if runtime is None or not task_id:
+        return
+    runtime.queries.task_finished(task_id)
+    if runtime.aggregates is not None and started is not None:
+        name = str(getattr(task, "name", task))
+        runtime.stats.guard("aggregate_task", runtime.aggregates.observe_task, name,
+                            (time.perf_counter() - started) * 1000.0, state not in (None, "SUCCESS"))
+
+
+def observe_service(service: str, duration_ms: float, failed: bool) -> None:
+    """One outgoing call's latency and outcome for the local aggregates (infrastructure/outgoing.py)."""
+    runtime = _runtime
+    if runtime is not None and runtime.aggregates is not None:
+        runtime.stats.guard("aggregate_service", runtime.aggregates.observe_service, service, duration_ms,
+                            failed)

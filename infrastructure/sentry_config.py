@@ -67,6 +67,8 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
             HttpxIntegration(),
         ],
         "traces_sample_rate": settings.traces_sample_rate,
+        # The sampler overrides the rate: rules, never-traced probes, and the parent's decision.
+        "traces_sampler": runtime.traces_sampler,
         "profile_session_sample_rate": settings.profiles_sample_rate,
         "profile_lifecycle": "trace",
         "max_breadcrumbs": 50,

@@ -107,6 +107,25 @@ def _base_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+@allows("comma-separated pattern=rate pairs, e.g. /api/payments/*=1.0,/api/health*=0 (rates 0 to 1)")
+def _sample_rules(raw: str) -> tuple[tuple[str, float], ...]:
+    rules = []
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        pattern, sep, rate = item.rpartition("=")
+        pattern = pattern.strip()
+        if not sep or not pattern.startswith(("/", "*")):
+            raise Invalid(f"comma-separated pattern=rate pairs whose pattern starts with / or * ({item!r} "
+                          "is not)")
+        try:
+            value = float(rate)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise Invalid(f"a rate from 0 to 1 after each pattern ({item!r} is not)")
+        rules.append((pattern, value))
+    return tuple(rules)
+
+
 @allows("an http(s) URL using {event_id}, {event_uuid}, {project}, {org}, {issue_id}")
 def _issue_template(raw: str) -> str:
     from django.core.exceptions import ImproperlyConfigured
@@ -153,6 +172,10 @@ class Settings:
                            "Deployment environment (development, staging, production)")
     traces_sample_rate: float = env("SENTRY_TRACES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
                                     "Share of requests and tasks traced")
+    traces_sample_rules: tuple[tuple[str, float], ...] = env(
+        "SENTRY_TRACES_SAMPLE_RULES", (), _sample_rules,
+        "Per-route trace rates, first match wins, before the never-traced health/static defaults",
+        example="/api/payments/*=1.0,/api/health*=0")
     profiles_sample_rate: float = env("SENTRY_PROFILES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
                                       "Share of sessions profiled (trace lifecycle)")
     app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is muejam-backend@<APP_VERSION>")

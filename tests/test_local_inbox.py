@@ -397,8 +397,9 @@ def test_command_prints_the_performance_tables(performance_figures):
     assert depth.split()[:2] == ["celery", "7"] and "highest 7" in depth
 
 
-def test_command_performance_with_nothing_recorded(inbox_settings):
+def test_command_performance_with_nothing_recorded(inbox_settings, error_tracking):
     """--performance on an empty inbox says so per table instead of printing empty headers."""
+    error_tracking(inbox_path=inbox_settings.inbox_path)
     output = _call("--performance")
     assert output.count("none in this window") == 3 and "no readings in this window" in output
 

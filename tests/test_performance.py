@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from django.conf import settings as django_settings
@@ -104,3 +106,120 @@ def test_an_n_plus_one_in_a_celery_task_is_flagged_on_its_transaction(tracked, c
     assert transaction["tags"]["db.n_plus_one"] == "yes"
     found = transaction["contexts"]["trace"]["data"]["db_performance"]["n_plus_one"]
     assert found[0]["count"] >= 10 and "library_author" in found[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_n_plus_one_names_the_orm_field_and_the_fix(tracked, live_server, catalogue):
+    """The N+1 of the naive book list names Book.author and suggests select_related('author')."""
+    requests.get(f"{live_server.url}/api/books/?naive=1", timeout=10)
+    found = _transaction(tracked, "/api/books/")["contexts"]["trace"]["data"]["db_performance"]["n_plus_one"]
+    assert found[0]["field"] == "Book.author"
+    assert found[0]["suggestion"] == "use select_related('author') on the queryset"
+
+
+def test_the_call_site_is_the_applications_line(db):
+    """A loop in application code that reads a foreign key names that line as the call site."""
+    from infrastructure.performance import QueryInstrumentation, _current
+
+    authors = [Author.objects.create(name=f"C{i}") for i in range(6)]
+    for i, author in enumerate(authors):
+        Book.objects.create(title=f"T{i}", isbn=f"call-site-{i}", author=author)
+    instrumentation = QueryInstrumentation(slow_ms=10_000, n_plus_one_threshold=5)
+    token = instrumentation.start()
+    try:
+        names = [book.author.name for book in Book.objects.filter(isbn__startswith="call-site-")]
+        stats = _current.get()
+    finally:
+        instrumentation.finish(token)
+    [finding] = stats.n_plus_one()
+    assert len(names) == 6 and finding["field"] == "Book.author"
+    assert finding["call_site"].startswith("tests/test_performance.py:")
+
+
+def test_a_view_may_declare_an_expected_n_plus_one():
+    """Inside expected_n_plus_one() (or a view decorated with allow_n_plus_one) repeats are not findings."""
+    from infrastructure.performance import (
+        QueryInstrumentation,
+        _current,
+        allow_n_plus_one,
+        expected_n_plus_one,
+    )
+
+    sql = "SELECT x FROM t WHERE id = %s"
+
+    def fan_out() -> None:
+        for _ in range(6):
+            _current.get().record(sql, 0.1)
+
+    def declared_block() -> None:
+        with expected_n_plus_one():
+            fan_out()
+
+    instrumentation = QueryInstrumentation(slow_ms=10_000, n_plus_one_threshold=5)
+    for run, expected in ((fan_out, 1), (declared_block, 0), (allow_n_plus_one(fan_out), 0)):
+        token = instrumentation.start()
+        stats = _current.get()
+        run()
+        instrumentation.finish(token)
+        assert len(stats.n_plus_one()) == expected and stats.count == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unsampled_requests_still_reach_the_local_figures(live_server, catalogue, error_tracking, tmp_path,
+                                                          settings):
+    """With tracing off, every request is counted per route with its slow queries and N+1 findings,
+    and the S3 stand-in call per service: the local aggregates, not the 10% of traced requests."""
+    from tests.support.external import unavailable_services
+
+    with unavailable_services(settings) as hosts:
+        runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=0.0,
+                                 profiles_sample_rate=0.0, slow_query_ms=1, service_hosts=hosts)
+        for _ in range(3):
+            requests.get(f"{live_server.url}/api/books/?naive=1", timeout=10)
+        requests.get(f"{live_server.url}/api/reports/popular/?depth=200000", timeout=30)
+        requests.post(f"{live_server.url}/api/books/1/cover/", data=b"\\xff\\xd8", timeout=30)
+    runtime.aggregates.flush()
+    endpoints = {s.name: s for s in runtime.aggregates.endpoints(3600)}
+    books = endpoints["/api/books/"]
+    assert books.count == 3 and books.n_plus_one == 3
+    assert endpoints["/api/reports/popular/"].slow_queries >= 1
+    assert "/api/books/{pk}/cover/" in endpoints and endpoints["/api/books/{pk}/cover/"].failed == 1
+    services = {s.name: s for s in runtime.aggregates.services(3600)}
+    assert services["s3"].count >= 1 and services["s3"].failed == services["s3"].count
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_task_runs_and_queue_depth_reach_the_local_figures(error_tracking, tmp_path, catalogue):
+    """A task run by a real worker is counted with its time, and the queue-depth probe's reading is kept."""
+    require_redis()
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from infrastructure.queue_depth import report
+    from library.tasks import catalogue_report
+
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0)
+    previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "result_backend")}
+    app.conf.update(broker_url="redis://127.0.0.1:6379/13", task_always_eager=False, result_backend=None)
+    queue = f"depth-{uuid.uuid4().hex}"
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            catalogue_report.delay()
+            for _ in range(3):
+                app.send_task("library.tasks.catalogue_report", queue=queue)  # nobody consumes this queue
+            assert report(app, [queue]) == {queue: 3}
+            deadline = time.monotonic() + 20
+            while not runtime.aggregates.tasks(3600) and time.monotonic() < deadline:
+                runtime.aggregates.flush()  # the task's run is counted when the worker finishes it
+                time.sleep(0.1)
+        with app.connection_for_write() as connection:
+            connection.default_channel.client.delete(queue)
+    finally:
+        app.conf.update(previous)
+    runtime.aggregates.flush()
+    [task] = runtime.aggregates.tasks(3600)
+    assert task.name == "library.tasks.catalogue_report" and task.count == 1 and task.failed == 0
+    assert [(q, depth) for _, q, depth in runtime.aggregates.queue_depth()] == [(queue, 3)]
