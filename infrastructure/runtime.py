@@ -57,6 +57,7 @@ def build_runtime(settings: Settings) -> Runtime:
     """Validate and precompile every step for these settings, and make it the process's runtime."""
     global _runtime
     from infrastructure.alerting import build_engine
+    from infrastructure.delivery import transport_for as outbox_transport_for
     from infrastructure.local import transport_for
 
     stats = PipelineStats()
@@ -81,7 +82,7 @@ def build_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=None if settings.dsn else transport_for(settings),
+        transport=outbox_transport_for(settings) if settings.dsn else transport_for(settings),
         before_send=before_send, before_send_transaction=before_send_transaction,
         before_breadcrumb=Pipeline([Stage("scrub_breadcrumb",
                                           lambda item, hint: scrubber.scrub_breadcrumb(item),
