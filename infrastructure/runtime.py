@@ -59,12 +59,14 @@ def build_runtime(settings: Settings) -> Runtime:
     from infrastructure.alerting import build_engine
     from infrastructure.delivery import transport_for as outbox_transport_for
     from infrastructure.local import transport_for
+    from infrastructure.trimming import TrimToSize
 
     stats = PipelineStats()
     scrubber = Scrubber(extra_keys=settings.scrub_extra_keys, safe_keys=settings.scrub_safe_keys)
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
     alerts = build_engine(settings, scrub_text=scrubber.scrub_text)
     ignored = DropIgnored(DEFAULT_IGNORED + settings.ignore_errors)
+    trim = TrimToSize()
 
     def scrub(event: dict, hint: dict) -> dict:
         return scrubber.scrub_event(event)
@@ -74,11 +76,12 @@ def build_runtime(settings: Settings) -> Runtime:
 
     before_send = Pipeline([
         Stage("ignore", ignored, SKIP),
+        Stage("trim", trim, SKIP),
         Stage("scrub", scrub, FAIL_CLOSED),
         Stage("classify", classifier, SKIP),
         Stage("alert", observe, OBSERVE),
     ], stats)
-    before_send_transaction = Pipeline([Stage("scrub", scrub, FAIL_CLOSED)], stats)
+    before_send_transaction = Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED)], stats)
     runtime = Runtime(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
