@@ -13,6 +13,7 @@ import sentry_sdk
 
 from infrastructure.runtime import Runtime, build_runtime
 from infrastructure.settings import Settings, get_settings, set_settings
+from infrastructure.trimming import bounded_repr
 
 __all__ = ["ErrorTracker", "init_sentry"]
 
@@ -56,6 +57,7 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "profile_session_sample_rate": settings.profiles_sample_rate,
         "profile_lifecycle": "trace",
         "max_breadcrumbs": 50,
+        "max_value_length": 8192, "custom_repr": bounded_repr,  # long strings cut at capture time
         "attach_stacktrace": True,
         "in_app_include": ["library", "infrastructure", "config"],
         # We collect what a developer needs and scrub it ourselves, on every field, fail-closed:
