@@ -50,9 +50,7 @@ class Replayer:
         if delay:
             with t.cond:
                 t.cond.wait(delay)
-            if self._superseded():
-                return
-        while not self._stopped:
+        while not self._stopped and not self._superseded():
             try:
                 wait = self.step()
             except Exception as exc:  # a locked or broken spool file: try again later, never die
@@ -83,9 +81,13 @@ class Replayer:
             return True
 
     def _superseded(self) -> bool:
-        """True when init ran again and a newer outbox transport for the same DSN took over."""
+        """True when init ran again and another outbox transport took over this process.
+
+        Its rows stay in the spool for the next process with that DSN (tests re-initialise often;
+        production once).
+        """
         current = getattr(sentry_sdk.get_client(), "transport", None)
-        return current is not self.transport and getattr(current, "key", None) == self.transport.key
+        return current is not self.transport and type(current) is type(self.transport)
 
     def step(self) -> float | None:
         """Write what waits in memory, then replay; return seconds until the next step, None when idle."""
