@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
 
 # ANSI/VT escape sequences: CSI (colours, cursor moves), OSC (titles, hyperlinks), and lone ESC pairs.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[@-_]?")
@@ -50,6 +52,30 @@ def clean_text(text: str, keep_newlines: bool = False) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…[{len(text) - limit} characters cut]"
+
+
+def _messages(error: BaseException | None) -> list[str]:
+    """str() of each exception in a chain, the way a traceback prints them."""
+    found, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        with suppress(Exception):  # a str() that raises prints as "<exception str() failed>"
+            found.append(str(error))
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return found
+
+
+def _traceback(exc_info: Any) -> str:
+    """The formatted traceback, with line breaks inside exception messages escaped.
+
+    A traceback has lines of its own; a message that carries CR/LF must not add lines that pass
+    for log records.
+    """
+    text = logging.Formatter().formatException(exc_info)
+    for message in _messages(exc_info[1]):
+        if "\n" in message or "\r" in message:
+            text = text.replace(message, message.replace("\r", "\\r").replace("\n", "\\n"))
+    return text
 
 
 def _default_scrub() -> Callable[[str], str]:
@@ -110,7 +136,7 @@ class ScrubLogFilter(logging.Filter):
             # groups log events by the template. Formatters print getMessage() and exc_text.
             text = self._text(message, self.max_message, keep_newlines=False)
             if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_text = _traceback(record.exc_info)
             if record.exc_text:
                 record.exc_text = self._text(record.exc_text, self.max_exc_text, keep_newlines=True)
             if record.stack_info:
