@@ -45,9 +45,13 @@ def _size(value: Any) -> int:
 
 
 def bounded_repr(value: Any, limit: int = REPR_LIMIT) -> str | None:
-    """sentry-sdk custom_repr: a long str or bytes local is cut before repr() copies all of it."""
+    """sentry-sdk custom_repr: a long str or bytes local is cut before repr() copies all of it.
+
+    The result stays under limit (set it to the SDK's max_value_length), so the note of the full
+    length survives the SDK's own cut.
+    """
     if isinstance(value, str | bytes | bytearray) and len(value) > limit:
-        return f"{value[:limit]!r}...[{len(value) - limit} more characters cut]"
+        return f"{value[:limit // 2]!r}...[{len(value)} characters in all]"
     return None  # the SDK's own safe_repr
 
 
