@@ -83,6 +83,7 @@ class OutboxTransport(HttpTransport):
         self.losses = LossLog(logger)
         self._result = threading.local()
         self._closed = False
+        self.spooled = 0  # envelopes this process wrote to the spool
         self._reset()
         self.replayer = Replayer(self)
         if self.store.path.exists():  # rows a previous process left: replay them soon
@@ -231,7 +232,7 @@ class OutboxTransport(HttpTransport):
             self._failed(why)
         elif outcome == LIMITED:
             self._limited()
-        elif outcome == REJECTED:
+        elif outcome == REJECTED and any(item.type not in NOT_SPOOLED for item in job.envelope.items):
             self.losses.lost("rejected", 1, f"Sentry at {self.where} refused it ({why}); a retry cannot help")
         row = job.row_id if job.row_id is not None else spooled_row
         if outcome in (SENT, REJECTED, HELD):
@@ -311,6 +312,7 @@ class OutboxTransport(HttpTransport):
             self.losses.lost("spool_write", len(spooled), f"writing {self.store.path} failed: "
                                                           f"{type(exc).__name__}: {exc}")
             return []
+        self.spooled += len(ids)
         self.losses.lost("space", dropped, f"the outbox {self.store.path} is full (at most "
                                            f"{self.store.max_envelopes} envelopes and {self.store.max_bytes} "
                                            "bytes): the oldest were dropped")

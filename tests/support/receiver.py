@@ -1,6 +1,6 @@
 """A loopback Sentry ingest stand-in that records what sentry-sdk's real HTTP transport sends.
 
-Modes: ok (accept), 429 (rate limit with Retry-After), 500, hang (hold the request unanswered),
+Modes: ok (accept), 429 (rate limit with Retry-After), 500, 413 (too large), hang (hold the request unanswered),
 slow (accept after `delay` seconds), absent (the port is closed: connections are refused; the
 same port is bound again when the mode changes back).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("ok", "429", "500", "hang", "slow", "absent")
+MODES = ("ok", "429", "500", "hang", "slow", "absent", "413")
 HANG_LIMIT = 30.0  # a forgotten "hang" must never wedge the test run
 _PATH = re.compile(r"^/api/(?P<project>[^/?]+)/(?P<endpoint>envelope|store)/?(?:\?.*)?$")
 # Items whose payload is JSON even when the header names no content type.
@@ -354,7 +354,7 @@ class EnvelopeReceiver:
         handler.reply(200, {"id": headers.get("event_id")})
 
     def _reject(self, handler: _Handler, mode: str, unhang: threading.Event) -> None:
-        self._logged({"hang": 0, "429": 429}.get(mode, 500))
+        self._logged({"hang": 0, "429": 429, "413": 413}.get(mode, 500))
         if mode == "hang":
             unhang.wait(HANG_LIMIT)
             handler.close_connection = True  # drop the request unanswered, like a dead upstream
@@ -363,5 +363,8 @@ class EnvelopeReceiver:
             limits = f"{self.retry_after}::organization"
             handler.reply(429, {"detail": "rate limited"},
                           {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
+            return
+        if mode == "413":
+            handler.reply(413, {"detail": "envelope exceeded size limits"})
             return
         handler.reply(500, {"detail": "internal error"})
