@@ -130,43 +130,55 @@ class TrimToSize:
             budget = int(min(budget, len(data)) * self.max_compressed / compressed * 0.9)
         return self._skeleton(event, original, cuts)
 
-    def _stages(self, event: Event) -> list[tuple[str, Callable[[int], int]]]:
-        """(label, cut) in the documented order; cut(excess bytes) returns how many things it removed."""
+    def _stages(self, event: Event) -> list[tuple[str, Callable[[], int], Callable[[int], int]]]:
+        """(label, bytes it could free, cut) in the documented order; cut(excess) returns a count."""
         request = event.get("request") if isinstance(event.get("request"), dict) else {}
         crumbs = event.get("breadcrumbs")
         crumbs = crumbs.get("values") if isinstance(crumbs, dict) else None
         spans = event.get("spans") if isinstance(event.get("spans"), list) else []
+        span_dicts = [span for span in spans if isinstance(span, dict)]
 
         def outer(crash: bool) -> list[dict[str, Any]]:
             return _outer_frames_first(event, crash)
 
-        strings = [(f"{{}} strings over {n} characters", lambda x, n=n: _cut_strings(event, n))
-                   for n in STRING_STEPS]
+        def keys(holders: Callable[[], list[dict[str, Any]]], names: tuple[str, ...]):
+            return (lambda: _held(holders(), names), lambda x: _drop_keys(holders(), names, x))
+
+        strings = [(f"{{}} strings over {n} characters", lambda n=n: _long_strings(event, n),
+                    lambda x, n=n: _cut_strings(event, n)) for n in STRING_STEPS]
         return [
-            ("locals of {} outer frames", lambda x: _drop_keys(outer(False), ("vars",), x)),
-            ("{} oldest breadcrumbs", lambda x: _drop_list(crumbs, x, from_start=True)),
-            ("request body and cookies ({})", lambda x: _drop_keys([request], ("data", "cookies"), x)),
-            ("data of {} spans", lambda x: _drop_keys([s for s in spans if isinstance(s, dict)],
-                                                      ("data",), x)),
-            ("{} spans from the end", lambda x: _drop_list(spans, x, from_start=False)),
+            ("locals of {} outer frames", *keys(lambda: outer(False), ("vars",))),
+            ("{} oldest breadcrumbs", lambda: _size(crumbs) if crumbs else 0,
+             lambda x: _drop_list(crumbs, x, from_start=True)),
+            ("request body and cookies ({})", *keys(lambda: [request], ("data", "cookies"))),
+            ("data of {} spans", *keys(lambda: span_dicts, ("data",))),
+            ("{} spans from the end", lambda: _size(spans) if spans else 0,
+             lambda x: _drop_list(spans, x, from_start=False)),
             *strings,
-            ("{} extra and context entries", lambda x: _drop_entries(event, x)),
-            ("source lines of {} frames", lambda x: _drop_keys(outer(False) + outer(True),
-                                                               ("pre_context", "post_context"), x)),
-            ("locals of {} crashing frames", lambda x: _drop_keys(outer(True), ("vars",), x)),
-            ("{} middle frames", lambda x: _drop_middle_frames(event)),
+            ("{} extra and context entries", lambda: sum(size for size, _, _ in _entries(event)),
+             lambda x: _drop_entries(event, x)),
+            ("source lines of {} frames", *keys(lambda: outer(False) + outer(True),
+                                                ("pre_context", "post_context"))),
+            ("locals of {} crashing frames", *keys(lambda: outer(True), ("vars",))),
+            ("{} middle frames", lambda: _middle_size(event), lambda x: _drop_middle_frames(event)),
         ]
 
     def _cut(self, event: Event, budget: int, original: int, cuts: list[str]) -> bytes:
+        # First pass: only stages that can free a real part of the excess, so three small
+        # breadcrumbs are not thrown away for a 2 MB body; second pass: whatever helps.
         data = measure(event)
-        for label, stage in self._stages(event):
-            if len(data) <= budget:
-                break
-            count = stage(len(data) - budget)
-            if count:
-                cuts.append(label.format(count))
-                _note(event, original, cuts)
-                data = measure(event)
+        for share in (0.05, 0.0):
+            for label, gain, stage in self._stages(event):
+                excess = len(data) - budget
+                if excess <= 0:
+                    break
+                if gain() <= share * excess:
+                    continue
+                count = stage(excess)
+                if count:
+                    cuts.append(label.format(count))
+                    _note(event, original, cuts)
+                    data = measure(event)
         _note(event, original, cuts, len(data))
         return measure(event)
 
@@ -199,14 +211,40 @@ def _drop_list(items: list | None, excess: int, from_start: bool) -> int:
     return removed
 
 
-def _drop_entries(event: Event, excess: int) -> int:
+def _held(holders: list[dict[str, Any]], keys: tuple[str, ...]) -> int:
+    return sum(_size(holder[key]) for holder in holders for key in keys if key in holder)
+
+
+def _long_strings(event: Event, limit: int) -> int:
+    """Characters that cutting every string to limit would remove."""
+    total, stack = 0, [event]
+    while stack:
+        node = stack.pop()
+        for value in (node.values() if isinstance(node, dict) else node):
+            if isinstance(value, str) and len(value) > limit:
+                total += len(value) - limit
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return total
+
+
+def _entries(event: Event) -> list[tuple[int, str, str]]:
     entries = []
     for name in ("extra", "contexts"):
         holder = event.get(name)
         if isinstance(holder, dict):
             entries += [(_size(v), name, k) for k, v in holder.items() if k not in _KEEP_CONTEXTS]
+    return entries
+
+
+def _middle_size(event: Event, keep_outer: int = 5, keep_inner: int = 30) -> int:
+    return sum(_size(frames[keep_outer:len(frames) - keep_inner]) for frames in stacktraces(event)
+               if len(frames) > keep_outer + keep_inner)
+
+
+def _drop_entries(event: Event, excess: int) -> int:
     removed = 0
-    for size, name, key in sorted(entries, reverse=True):
+    for size, name, key in sorted(_entries(event), reverse=True):
         if excess <= 0:
             break
         event[name].pop(key, None)

@@ -1,8 +1,8 @@
 """A loopback Sentry ingest stand-in that records what sentry-sdk's real HTTP transport sends.
 
-Modes: ok (accept), 429 (rate limit with Retry-After), 500, 413 (too large), hang (hold the request unanswered),
-slow (accept after `delay` seconds), absent (the port is closed: connections are refused; the
-same port is bound again when the mode changes back).
+Modes: ok (accept), 429 (rate limit with Retry-After), 500, 413 (too large), hang (hold the
+request unanswered), slow (accept after `delay` seconds), absent (the port is closed: connections
+are refused; the same port is bound again when the mode changes back).
 """
 
 from __future__ import annotations
