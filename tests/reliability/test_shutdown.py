@@ -48,7 +48,7 @@ def _next_process(env: dict[str, str]) -> None:
 def _all_arrive(rx: EnvelopeReceiver, run: str, workdir: Path) -> None:
     assert wait_until(lambda: _arrived(rx, run) == ERRORS, timeout=30), _arrived(rx, run)
     assert issue_counts(rx, "reliability").total() == ERRORS
-    assert outbox(workdir).pending() == 0
+    assert wait_until(lambda: outbox(workdir).pending() == 0, timeout=30)  # rows go once their send returns
 
 
 def test_sigterm_under_gunicorn_loses_nothing(rx, tmp_path):

@@ -196,6 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up is no news
+            super().handle_error(request, client_address)
+
     def __init__(self, receiver: EnvelopeReceiver, host: str, port: int = 0):
         self.receiver = receiver
         super().__init__((host, port), _Handler)
