@@ -47,12 +47,24 @@ def _size(value: Any) -> int:
 def bounded_repr(value: Any, limit: int = REPR_LIMIT) -> str | None:
     """sentry-sdk custom_repr: a long str or bytes local is cut before repr() copies all of it.
 
-    The result stays under limit (set it to the SDK's max_value_length), so the note of the full
-    length survives the SDK's own cut.
+    Any other value's repr() is cut here too, before the SDK measures its UTF-8 size twice. The
+    result stays under limit (set it to the SDK's max_value_length), so the note of the full
+    length survives the SDK's own cut. None (a repr() that raises) lets the SDK's safe_repr
+    answer "<broken repr>".
     """
-    if isinstance(value, str | bytes | bytearray) and len(value) > limit:
+    if isinstance(value, str | bytes | bytearray):
+        if len(value) <= limit:
+            return None  # the SDK's own repr, unchanged
         return f"{value[:limit // 2]!r}...[{len(value)} characters in all]"
-    return None  # the SDK's own safe_repr
+    if isinstance(value, BaseException) and any(isinstance(a, str) and len(a) > limit for a in value.args):
+        # A 1 MB message sits in the locals of every frame that caught it: cut it, do not copy it.
+        args = ", ".join(bounded_repr(a, limit // 2) or repr(a) for a in value.args)
+        return f"{type(value).__name__}({args})"[:limit]
+    try:
+        text = repr(value)
+    except Exception:
+        return None
+    return text if len(text) <= limit else f"{text[:limit // 2]}...[repr of {len(text)} characters]"
 
 
 def stacktraces(event: Event) -> Iterator[list[dict[str, Any]]]:

@@ -122,12 +122,14 @@ def test_impossible_budgets_are_refused(max_bytes, max_compressed):
 @pytest.mark.parametrize(("value", "expected"), [
     ("short", None),
     (b"short", None),
-    (12345, None),
+    (12345, "12345"),
+    (type("Huge", (), {"__repr__": lambda self: "r" * 10_000})(),
+     "r" * 4_096 + "...[repr of 10000 characters]"),
     ("x" * 20_000, "'" + "x" * 4_096 + "'...[20000 characters in all]"),
     (b"y" * 9_000, "b'" + "y" * 4_096 + "'...[9000 characters in all]"),
 ])
 def test_bounded_repr_cuts_long_strings_before_repr(value, expected):
-    """Long str/bytes locals are cut to half the limit with their full length noted; others fall through."""
+    """Long str/bytes locals and long reprs are cut to half the limit with their length noted."""
     assert bounded_repr(value) == expected
     if expected is not None:
         assert len(expected) < 8_192

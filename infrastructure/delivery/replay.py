@@ -125,10 +125,11 @@ class Replayer:
                 return t.outbox.outbox_poll
             due = t.store.next_due(t.key)
             return None if due is None else min(max(due - now, 0.05), t.outbox.outbox_poll)
-        self._queue(rows)
-        return 0.0
+        # A full send queue (fresh events first) gives rows back: look again a little later.
+        return 0.0 if self._queue(rows) else min(1.0, t.outbox.outbox_poll)
 
-    def _queue(self, rows: list) -> None:
+    def _queue(self, rows: list) -> bool:
+        """Queue claimed rows on the SDK's sender; False when some had to be given back."""
         from infrastructure.delivery.transport import Job
 
         t, give_back, broken = self.transport, [], []
@@ -143,3 +144,4 @@ class Replayer:
         t.store.release(give_back)
         t.store.delete(broken)
         t.losses.lost("corrupt", len(broken), "a spooled envelope could not be read back")
+        return not give_back
