@@ -320,3 +320,25 @@ def test_sampled_storm_during_an_outage_keeps_exact_counts(envelope_receiver, tm
         assert wait_until(lambda: counts() == {f"issue-{n}": 100 for n in range(3)}, timeout=30), counts()
     assert len(rx.events()) < 300
     assert json.dumps(rx.events()).count("outbox_sampling") >= 3
+
+
+def test_a_full_outbox_drops_the_oldest_counts_them_and_logs_once(envelope_receiver, tmp_path, caplog):
+    """Sentry down and room for 5: the 5 newest wait, 15 are counted lost, and one line says so."""
+    rx = envelope_receiver
+    rx.mode = "absent"
+    transport = _transport(rx, tmp_path, outbox_max_envelopes=5, storm_keep=100)
+    with caplog.at_level(logging.WARNING, "infrastructure.delivery"), \
+            isolated_client(dsn=rx.dsn, transport=transport, send_client_reports=False) as client:
+        for n in range(20):
+            with sentry_sdk.new_scope() as scope:
+                scope.fingerprint = [f"issue-{n}"]
+                sentry_sdk.capture_message(f"m{n:02d}")
+        client.flush(1)
+        assert wait_until(lambda: transport.losses.total["space"] == 15, timeout=10)
+        assert transport.store.stats()["dropped"] == 15
+        rx.mode = "ok"
+        assert wait_until(lambda: _messages(rx) == [f"m{n:02d}" for n in range(15, 20)], timeout=20)
+    lines = [r.getMessage() for r in caplog.records if "(space)" in r.getMessage()]
+    within_the_minute = [line for line in lines if "since its last report" not in line]
+    assert len(within_the_minute) == 1 and "the oldest were dropped" in within_the_minute[0]
+    assert lines[-1].endswith("15 in all since the process started")  # the rest, reported at close

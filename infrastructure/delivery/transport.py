@@ -252,7 +252,7 @@ class OutboxTransport(HttpTransport):
         delay = self.backoff.failed()
         if self.backoff.failures == 1:
             logger.warning("Sentry at %s is not taking envelopes (%s): spooling them to %s and retrying in "
-                           "%.1f s, backing off up to %.0f s", self.where, why, self.store.path, delay,
+                           "%.1f s, backing off up to %.1f s", self.where, why, self.store.path, delay,
                            self.backoff.cap)
 
     def _recovered(self) -> None:
