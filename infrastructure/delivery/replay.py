@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
 
+from infrastructure.delivery.jobs import Job
+
 if TYPE_CHECKING:
     from infrastructure.delivery.transport import OutboxTransport
 
@@ -130,8 +132,6 @@ class Replayer:
 
     def _queue(self, rows: list) -> bool:
         """Queue claimed rows on the SDK's sender; False when some had to be given back."""
-        from infrastructure.delivery.transport import Job
-
         t, give_back, broken = self.transport, [], []
         for row in rows:
             try:

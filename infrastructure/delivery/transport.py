@@ -29,46 +29,31 @@ from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import HttpTransport
 
+from infrastructure.delivery.durable import SpoolWriter
+from infrastructure.delivery.jobs import (
+    DONE,
+    HELD,
+    LIMITED,
+    NOT_SPOOLED,
+    QUEUED,
+    REJECTED,
+    RETRY,
+    RUNNING,
+    SENT,
+    Job,
+)
 from infrastructure.delivery.options import OutboxOptions
 from infrastructure.delivery.pacing import Backoff, LossLog
 from infrastructure.delivery.replay import Replayer
 from infrastructure.delivery.sampler import StormSampler
-from infrastructure.delivery.spool import OutboxStore, Spooled, dsn_key
-from infrastructure.local.store import title_of
+from infrastructure.delivery.spool import OutboxStore, dsn_key
 from infrastructure.settings import mask
 
 LOGGER_NAME = "infrastructure.delivery"
 logger = logging.getLogger(LOGGER_NAME)
 ignore_logger(LOGGER_NAME)  # the outbox's own warnings must never become events that need the outbox
 
-SENT, RETRY, LIMITED, REJECTED, HELD = "sent", "retry", "limited", "rejected", "held"
-QUEUED, RUNNING, CANCELLED, DONE = "queued", "running", "cancelled", "done"
-NOT_SPOOLED = frozenset({"client_report"})  # rebuilt by the SDK from its counters anyway
-
-
-class Job:
-    """One envelope in the SDK's send queue: fresh (row_id None) or replayed from the spool."""
-
-    __slots__ = ("envelope", "lock", "row_id", "spooled_row", "state")
-
-    def __init__(self, envelope: Envelope, row_id: int | None = None):
-        self.envelope, self.row_id = envelope, row_id
-        self.lock = threading.Lock()
-        self.state = QUEUED
-        self.spooled_row: int | None = None  # a running fresh job that flush() made durable
-
-
-def describe(envelope: Envelope) -> str:
-    """A short, already-scrubbed label for a spooled envelope: item types, event id, title."""
-    types = ",".join(item.type or "?" for item in envelope.items)
-    for item in envelope.items:
-        payload = item.get_event() or item.get_transaction_event()
-        if payload is not None:
-            return f"{types} {str(payload.get('event_id', ''))[:12]} {title_of(item.type, payload)}"[:300]
-    return types
-
-
-class OutboxTransport(HttpTransport):
+class OutboxTransport(SpoolWriter, HttpTransport):
     """An HttpTransport that never loses an envelope it could keep: see the module docstring."""
 
     def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None):
@@ -266,64 +251,6 @@ class OutboxTransport(HttpTransport):
             self._limit_logged_until = until
             logger.warning("Sentry at %s rate-limits this project for %.0f s: holding envelopes in %s "
                            "until then", self.where, max(0.0, until - time.time()), self.store.path)
-
-    # -- durability ---------------------------------------------------------------------------
-
-    def persist(self, extra: list[tuple[Envelope, str, float]] = (), running: bool = False) -> None:
-        """Write everything waiting in memory to the spool now (queued jobs too; running ones if asked)."""
-        with self.cond:
-            jobs, waiting, self.pending = list(self.jobs.values()), self.pending, []
-        release, items = [], [*waiting, *extra]
-        for job in jobs:
-            with job.lock:
-                if job.state == QUEUED:
-                    job.state = CANCELLED
-                    if job.row_id is None:
-                        items.append((job.envelope, "shutdown", 0.0))
-                    else:
-                        release.append(job.row_id)
-                elif job.state == RUNNING and running:
-                    self._persist_running(job, release)
-        items.extend((env, "storm_summary", 0.0) for env in self.sampler.due(everything=True))
-        self.write(items)
-        self._safely(self.store.release, release)
-
-    def _persist_running(self, job: Job, release: list[int]) -> None:
-        """A send still in flight: make it durable too (a duplicate event id is dropped by Sentry)."""
-        if job.row_id is not None:
-            release.append(job.row_id)
-        elif job.spooled_row is None:
-            ids = self.write([(job.envelope, "in_flight", 0.0)])
-            job.spooled_row = ids[0] if ids else None
-
-    def write(self, items: list[tuple[Envelope, str, float]]) -> list[int]:
-        """Serialize and spool (envelope, reason, not_before) items; count what does not fit."""
-        spooled = []
-        for envelope, reason, not_before in items:
-            kept = [item for item in envelope.items if item.type not in NOT_SPOOLED]
-            if kept:
-                env = Envelope(headers=envelope.headers, items=kept)
-                spooled.append(Spooled(env.serialize(), reason, describe(env), not_before))
-        if not spooled:
-            return []
-        try:
-            ids, dropped = self.store.add_many(self.key, spooled)
-        except Exception as exc:  # disk full, a lock held past the timeout, a directory in the way
-            self.losses.lost("spool_write", len(spooled), f"writing {self.store.path} failed: "
-                                                          f"{type(exc).__name__}: {exc}")
-            return []
-        self.spooled += len(ids)
-        self.losses.lost("space", dropped, f"the outbox {self.store.path} is full (at most "
-                                           f"{self.store.max_envelopes} envelopes and {self.store.max_bytes} "
-                                           "bytes): the oldest were dropped")
-        return ids
-
-    def _safely(self, action: Any, *args: Any) -> None:
-        try:
-            action(*args)
-        except Exception as exc:
-            logger.warning("Sentry outbox %s: %s failed (%s)", self.store.path, action.__name__,
-                           type(exc).__name__)
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Send for up to timeout seconds; then make whatever is still waiting durable in the spool."""

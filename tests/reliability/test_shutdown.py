@@ -1,6 +1,6 @@
 """Shutdown delivers or spools everything captured: 100 errors, then the process ends while Sentry is slow.
 
-Sentry here answers each request after 0.2 s, so one sender thread cannot deliver 100 envelopes in
+Sentry here answers each request after 0.5 s, so one sender thread cannot deliver 100 envelopes in
 the SDK's shutdown_timeout (2 s). What does not go out is spooled; the next process replays it, and
 100 of 100 arrive.
 """
@@ -21,6 +21,7 @@ from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_redis
 
 ERRORS = 100
+SLOW = 0.5  # seconds per request: even a slow machine's load phase cannot send all 100 in time
 CAPTURE = """
 import sentry_sdk
 for n in range({errors}):
@@ -53,7 +54,7 @@ def _all_arrive(rx: EnvelopeReceiver, run: str, workdir: Path) -> None:
 
 def test_sigterm_under_gunicorn_loses_nothing(rx, tmp_path):
     """100 errors served, SIGTERM to gunicorn: each one arrives, directly or replayed by the next server."""
-    rx.mode, rx.delay, run = "slow", 0.2, uuid.uuid4().hex[:8]
+    rx.mode, rx.delay, run = "slow", SLOW, uuid.uuid4().hex[:8]
     env = project_env(tmp_path, rx.dsn)
     first = Gunicorn(env, tmp_path / "first.log").start()
     answers = load(first, [f"/fail/?issue={run}-{n}&ticket={run}-{n}" for n in range(ERRORS)])
@@ -67,7 +68,7 @@ def test_sigterm_under_gunicorn_loses_nothing(rx, tmp_path):
 
 def test_manage_py_exit_loses_nothing(rx, tmp_path):
     """A management command that captured 100 errors exits; the next process delivers what it spooled."""
-    rx.mode, rx.delay, run = "slow", 0.2, uuid.uuid4().hex[:8]
+    rx.mode, rx.delay, run = "slow", SLOW, uuid.uuid4().hex[:8]
     env = project_env(tmp_path, rx.dsn)
     code = CAPTURE.format(errors=ERRORS, run=run)
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
@@ -99,7 +100,7 @@ def test_celery_worker_shutdown_loses_nothing(rx, tmp_path, celery_queue):
     """A prefork worker runs 100 failing tasks and gets SIGTERM; every task's error arrives."""
     from celery import Celery
 
-    rx.mode, rx.delay, run = "slow", 0.2, uuid.uuid4().hex[:8]
+    rx.mode, rx.delay, run = "slow", SLOW, uuid.uuid4().hex[:8]
     env = project_env(tmp_path, rx.dsn, CELERY_BROKER_URL=REDIS)
     ran = tmp_path / "ran.txt"
     ran.touch()
