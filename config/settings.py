@@ -111,7 +111,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+    "filters": {"scrub": {"()": "infrastructure.logfilter.ScrubLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"],
                              "level": ENV.log_level.upper()}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # INFO records of our own code become Sentry breadcrumbs; the console still shows WARNING and up.

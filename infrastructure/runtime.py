@@ -78,6 +78,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     `parts` replace built members, e.g. `alerts=` or `transport=` in tests and benchmarks.
     """
     from infrastructure.local import transport_for
+    from infrastructure.trimming import TrimToSize
 
     stats = PipelineStats()
     scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
@@ -85,6 +86,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
     alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text)
     ignored = DropIgnored(DEFAULT_IGNORED + settings.ignore_errors)
+    trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
+    trim = TrimToSize()
 
     def scrub(event: dict, hint: dict) -> dict:
         return scrubber.scrub_event(event)
@@ -95,14 +98,15 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=None if settings.dsn else transport_for(settings),
+        transport=_outbox(settings) if settings.dsn else transport_for(settings),
         before_send=Pipeline([
             Stage("ignore", ignored, SKIP),
+            Stage("trim", trim, SKIP),
             Stage("scrub", scrub, FAIL_CLOSED),
             Stage("classify", classifier, SKIP),
             Stage("alert", alerts.observe_event, OBSERVE),
         ], stats),
-        before_send_transaction=Pipeline([Stage("scrub", scrub, FAIL_CLOSED),
+        before_send_transaction=Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
                                           Stage("span_services", SpanServices(settings.service_hosts), SKIP)],
                                          stats),
         before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
@@ -114,6 +118,13 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     )
     values.update(parts)
     return Runtime(**values)
+
+
+def _outbox(settings: Settings) -> Transport:
+    """With a DSN: sentry-sdk's HTTP transport that spools what Sentry cannot take (the outbox)."""
+    from infrastructure.delivery import transport_for as outbox_transport_for
+
+    return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout})
 
 
 _lock = threading.Lock()

@@ -22,6 +22,7 @@ from infrastructure.envvars import SettingsError
 from infrastructure.event import LEVELS
 from infrastructure.runtime import Runtime, current_runtime, install
 from infrastructure.settings import Settings, load_settings
+from infrastructure.trimming import bounded_repr
 
 __all__ = ["ErrorTracker", "init_sentry"]
 
@@ -72,9 +73,12 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "profile_session_sample_rate": settings.profiles_sample_rate,
         "profile_lifecycle": "trace",
         "max_breadcrumbs": 50,
+        "shutdown_timeout": settings.shutdown_timeout,
         # sentry-sdk cuts each string it serialises to this many characters: one 20 MB local must
         # cost the scrub (and the wire) no more than a page of text (docs/scrubbing.md).
         "max_value_length": 8192,
+        # Long strings, reprs and exception messages are cut when captured, before they are copied.
+        "custom_repr": bounded_repr,
         "attach_stacktrace": True,
         # The project's own frames are in-app (the SDK's project-root rule); ours never are, so an
         # ErrorTracker call or the query wrapper is never an issue's culprit.

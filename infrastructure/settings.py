@@ -238,6 +238,22 @@ class Settings:
     alert_spool_path: Path | None = env("SENTRY_ALERT_SPOOL_PATH", None, _path,
                                         "The durable alert queue shared by this host's processes "
                                         "(default sentry_alerts.sqlite3 beside the inbox)")
+    # --- delivery to Sentry (the outbox)
+    outbox_path: Path | None = env("SENTRY_OUTBOX_PATH", None, _path,
+                                   "Where envelopes Sentry could not take wait (default "
+                                   "sentry_outbox.sqlite3 beside the inbox)")
+    outbox_max_envelopes: int = env("SENTRY_OUTBOX_MAX_ENVELOPES", 10_000, integer(1, 10_000_000),
+                                    "The outbox holds at most this many envelopes (oldest dropped first)")
+    outbox_max_mb: int = env("SENTRY_OUTBOX_MAX_MB", 100, integer(1, 100_000),
+                             "The outbox holds at most this many megabytes (oldest dropped first)")
+    outbox_timeout: float = env("SENTRY_TRANSPORT_TIMEOUT_SECONDS", 10.0, number(0.5, 60.0),
+                                "One HTTP request to Sentry may take this long before it is spooled")
+    storm_keep: int = env("SENTRY_STORM_KEEP", 10, integer(1, 10_000),
+                          "Spooled events kept per issue and storm window; the rest are counted")
+    storm_window: float = env("SENTRY_STORM_WINDOW_SECONDS", 60.0, number(1.0, 3600.0),
+                              "The storm sampling window")
+    shutdown_timeout: float = env("SENTRY_SHUTDOWN_TIMEOUT_SECONDS", 2.0, number(0.0, 60.0),
+                                  "At exit, sending may take this long; what is left is spooled")
     # --- shared services
     redis_url: str = env("REDIS_URL", "", url(("redis", "rediss", "unix")),
                          "Shares alert counters across processes", secret=True,
@@ -256,6 +272,11 @@ class Settings:
     def alert_spool(self) -> Path:
         """Where fired alerts wait for delivery (SENTRY_ALERT_SPOOL_PATH, else beside the inbox)."""
         return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
+
+    @property
+    def outbox_max_bytes(self) -> int:
+        """SENTRY_OUTBOX_MAX_MB in bytes, as the outbox reads it."""
+        return self.outbox_max_mb * 1024 * 1024
 
     @property
     def local_inbox(self) -> bool:

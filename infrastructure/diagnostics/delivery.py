@@ -146,13 +146,17 @@ def check_delivery(dsn: str, *, before_send: Callable | None = None, release: st
     """Send one test event over HTTP and read the answer: (check, answer, event id)."""
     if not dsn:
         return Check("delivery", SKIP, "no DSN: see the local inbox check"), None, ""
+    if pad_kb:
+        # The padding is added after our pipeline, whose size step would otherwise cut it: the point
+        # is to see what the server answers an event of that size.
+        before_send = _padded(before_send, pad_kb)
     client = sentry_sdk.Client(dsn=dsn, transport=ProbeTransport, release=release or None,
                                environment=environment or None, before_send=before_send,
                                default_integrations=False, auto_enabling_integrations=False,
                                send_client_reports=False)
     transport: ProbeTransport = client.transport
     try:
-        event_id = _capture_with(client, pad_kb)
+        event_id = _capture_with(client)
         if event_id is not None:  # a dropped event is never sent: nothing to wait for
             transport.done.wait(ProbeTransport.TIMEOUT + 2)
     finally:
@@ -164,12 +168,21 @@ def check_delivery(dsn: str, *, before_send: Callable | None = None, release: st
     return _result(transport, dsn, event_id)
 
 
-def _capture_with(client: sentry_sdk.Client, pad_kb: int) -> str | None:
+def _padded(before_send: Callable | None, pad_kb: int) -> Callable:
+    def pad(event: dict, hint: dict) -> dict | None:
+        event = before_send(event, hint) if before_send is not None else event
+        if event is not None:
+            event.setdefault("contexts", {})["padding"] = {"text": "x" * (pad_kb * 1024)}
+        return event
+
+    return pad
+
+
+def _capture_with(client: sentry_sdk.Client) -> str | None:
     with sentry_sdk.isolation_scope() as scope:
         scope.set_client(client)
         sentry_sdk.get_current_scope().set_client(client)
-        scope.set_context("check", {"command": "sentry_check", **({"padding": "x" * (pad_kb * 1024)}
-                                                                  if pad_kb else {})})
+        scope.set_context("check", {"command": "sentry_check"})
         return sentry_sdk.capture_message(TEST_MESSAGE, level="info")
 
 

@@ -38,8 +38,10 @@ class SqliteFile:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a crash may lose the tail
             if conn.execute("PRAGMA user_version").fetchone()[0] < self._version:
-                conn.executescript(self._schema)
-                conn.execute(f"PRAGMA user_version = {int(self._version)}")
+                # One transaction: processes creating the file at once take turns, and the schema
+                # is idempotent, so the second one changes nothing.
+                conn.executescript(f"BEGIN IMMEDIATE;{self._schema};"
+                                   f"PRAGMA user_version = {int(self._version)};COMMIT;")
         except BaseException:
             conn.close()
             raise

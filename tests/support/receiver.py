@@ -1,4 +1,9 @@
-"""A loopback Sentry ingest stand-in that records what sentry-sdk's real HTTP transport sends."""
+"""A loopback Sentry ingest stand-in that records what sentry-sdk's real HTTP transport sends.
+
+Modes: ok (accept), 429 (rate limit with Retry-After), 500, 413 (too large), hang (hold the
+request unanswered), slow (accept after `delay` seconds), absent (the port is closed: connections
+are refused; the same port is bound again when the mode changes back).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ import gzip
 import json
 import re
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("ok", "429", "500", "hang")
+MODES = ("ok", "429", "500", "hang", "slow", "absent", "413")
 HANG_LIMIT = 30.0  # a forgotten "hang" must never wedge the test run
 _PATH = re.compile(r"^/api/(?P<project>[^/?]+)/(?P<endpoint>envelope|store)/?(?:\?.*)?$")
 # Items whose payload is JSON even when the header names no content type.
@@ -47,6 +53,9 @@ class ReceivedEnvelope:
     encoding: str = "identity"
     endpoint: str = "envelope"
     request_headers: dict[str, str] = field(default_factory=dict)
+    wire_size: int = 0  # bytes on the wire (compressed)
+    size: int = 0  # bytes after decoding the Content-Encoding
+    raw_items: tuple[bytes, ...] = ()  # each item's payload bytes, as sent
 
 
 def decode_body(body: bytes, encoding: str) -> bytes:
@@ -102,6 +111,27 @@ def _read_item(data: bytes, pos: int) -> tuple[ReceivedItem, int]:
     if data[pos:pos + 1] == b"\n":
         pos += 1
     return ReceivedItem(headers, _payload(headers, raw)), pos
+
+
+def _raw_items(data: bytes) -> tuple[bytes, ...]:
+    """Each item's payload bytes of a well-formed envelope (sizes are checked against Sentry's limits)."""
+    raws, pos = [], data.find(b"\n") + 1
+    while 0 < pos < len(data):
+        if data[pos:pos + 1] == b"\n":
+            pos += 1
+            continue
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        length = json.loads(data[pos:end]).get("length")
+        start = end + 1
+        if isinstance(length, int):
+            stop = start + length
+        else:  # no length: the payload runs to the next newline
+            stop = data.find(b"\n", start)
+            stop = len(data) if stop < 0 else stop
+        raws.append(data[start:stop])
+        pos = stop + 1
+    return tuple(raws)
 
 
 def parse_envelope(data: bytes) -> tuple[dict[str, Any], tuple[ReceivedItem, ...]]:
@@ -166,9 +196,15 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, receiver: EnvelopeReceiver, host: str):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up is no news
+            super().handle_error(request, client_address)
+
+    def __init__(self, receiver: EnvelopeReceiver, host: str, port: int = 0):
         self.receiver = receiver
-        super().__init__((host, 0), _Handler)
+        super().__init__((host, port), _Handler)
 
 
 class EnvelopeReceiver:
@@ -177,6 +213,9 @@ class EnvelopeReceiver:
     def __init__(self, host: str = "127.0.0.1", public_key: str = "public", project: str = "1"):
         self.host, self.public_key, self.project = host, public_key, project
         self.retry_after = 1
+        self.delay = 0.2  # seconds a request waits in slow mode
+        self.log: list[tuple[float, int]] = []  # (monotonic time, status) of every answered request
+        self._port = 0
         self._cond = threading.Condition()
         self._mode = "ok"
         self._unhang = threading.Event()
@@ -186,8 +225,9 @@ class EnvelopeReceiver:
         self._thread: threading.Thread | None = None
 
     def start(self) -> EnvelopeReceiver:
-        """Bind a free loopback port and serve in a background thread."""
-        self._server = _Server(self, self.host)
+        """Bind a free loopback port (or the one it had before) and serve in a background thread."""
+        self._server = _Server(self, self.host, self._port)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="envelope-receiver", daemon=True)
         self._thread.start()
@@ -210,8 +250,8 @@ class EnvelopeReceiver:
 
     @property
     def port(self) -> int:
-        """The bound port (after start)."""
-        return self._server.server_address[1]
+        """The bound port (after start; kept while absent)."""
+        return self._port
 
     @property
     def dsn(self) -> str:
@@ -227,6 +267,10 @@ class EnvelopeReceiver:
     def mode(self, value: str) -> None:
         if value not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
+        if value == "absent" and self._mode != "absent" and self._server is not None:
+            self.stop()  # refused connections from now on
+        elif value != "absent" and self._mode == "absent":
+            self.start()  # the same port again (SO_REUSEADDR)
         with self._cond:
             if value == "hang" and self._mode != "hang":
                 self._unhang = threading.Event()
@@ -265,9 +309,10 @@ class EnvelopeReceiver:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 
     def clear(self) -> None:
-        """Forget accepted envelopes and the request count."""
+        """Forget accepted envelopes, the request count and the request log."""
         with self._cond:
             self._envelopes.clear()
+            self.log.clear()
             self._requests = 0
 
     def reset(self) -> None:
@@ -281,6 +326,10 @@ class EnvelopeReceiver:
             self._requests += 1
             self._cond.notify_all()
 
+    def _logged(self, status: int) -> None:
+        with self._cond:
+            self.log.append((time.monotonic(), status))
+
     def _handle(self, handler: _Handler) -> None:
         self._count()
         match = _PATH.match(handler.path)
@@ -289,21 +338,29 @@ class EnvelopeReceiver:
             return handler.reply(404, {"detail": f"no route {handler.path}"})
         with self._cond:
             mode, unhang = self._mode, self._unhang
-        if mode != "ok":
+        if mode == "slow":
+            time.sleep(self.delay)
+        elif mode != "ok":
             return self._reject(handler, mode, unhang)
         try:
             encoding = handler.headers.get("Content-Encoding") or "identity"
-            headers, items = _parse_request(match["endpoint"], decode_body(body, encoding))
+            decoded = decode_body(body, encoding)
+            headers, items = _parse_request(match["endpoint"], decoded)
         except EnvelopeError as exc:
+            self._logged(400)
             return handler.reply(400, {"detail": str(exc)})
         envelope = ReceivedEnvelope(headers, items, match["project"], encoding.lower(),
-                                    match["endpoint"], dict(handler.headers.items()))
+                                    match["endpoint"], dict(handler.headers.items()), len(body),
+                                    len(decoded), _raw_items(decoded) if match["endpoint"] == "envelope"
+                                    else (decoded,))
+        self._logged(200)
         with self._cond:
             self._envelopes.append(envelope)
             self._cond.notify_all()
         handler.reply(200, {"id": headers.get("event_id")})
 
     def _reject(self, handler: _Handler, mode: str, unhang: threading.Event) -> None:
+        self._logged({"hang": 0, "429": 429, "413": 413}.get(mode, 500))
         if mode == "hang":
             unhang.wait(HANG_LIMIT)
             handler.close_connection = True  # drop the request unanswered, like a dead upstream
@@ -312,5 +369,8 @@ class EnvelopeReceiver:
             limits = f"{self.retry_after}::organization"
             handler.reply(429, {"detail": "rate limited"},
                           {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
+            return
+        if mode == "413":
+            handler.reply(413, {"detail": "envelope exceeded size limits"})
             return
         handler.reply(500, {"detail": "internal error"})

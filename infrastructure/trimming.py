@@ -1,0 +1,284 @@
+"""Cut events and transactions to Sentry's size limits, in a fixed order, before they are scrubbed.
+
+Sentry rejects an event over 1 MB decompressed or 200 KB compressed with 413, and the SDK then
+drops it (https://docs.sentry.io/concepts/data-management/size-limits/). TrimToSize is a pipeline
+step run before the scrub, so the scrubber never walks megabytes that would be cut anyway. It
+measures the event as the SDK will serialize it, and when it is over budget cuts, in this order,
+only as much as needed:
+
+  1. local variables of stack frames, outermost first (each stack's crashing frame last)
+  2. breadcrumbs, oldest first
+  3. the request body, then cookies
+  4. span data, then spans from the end (transactions)
+  5. long strings anywhere, to 16384, 4096, 1024, then 256 characters
+  6. extra and contexts entries, largest first
+  7. source lines around frames, then the crashing frames' locals, then middle frames of long stacks
+
+What was cut is listed in the event's `trimmed` context, with the sizes before and after. An
+event is never dropped: if all of that is not enough, a skeleton (ids, level, exception types
+and values, the innermost frames, tags, fingerprint) is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+MAX_EVENT_BYTES = 1_000_000  # Sentry's limit, decompressed (docs.sentry.io size-limits page)
+MAX_COMPRESSED_BYTES = 200_000  # Sentry's limit, compressed
+STRING_STEPS = (16_384, 4_096, 1_024, 256)
+REPR_LIMIT = 8_192  # characters of a str/bytes local the SDK keeps; see bounded_repr
+CONTEXT = "trimmed"
+_KEEP_CONTEXTS = frozenset({CONTEXT, "trace", "outbox_sampling", "runtime", "os"})
+Event = dict[str, Any]
+
+
+def measure(event: Event) -> bytes:
+    """The event as the SDK serializes it into an envelope (compact JSON, ASCII escapes)."""
+    return json.dumps(event, allow_nan=True, separators=(",", ":"), default=str).encode()
+
+
+def _size(value: Any) -> int:
+    return len(measure(value))
+
+
+def bounded_repr(value: Any, limit: int = REPR_LIMIT) -> str | None:
+    """sentry-sdk custom_repr: a long str or bytes local is cut before repr() copies all of it.
+
+    Any other value's repr() is cut here too, before the SDK measures its UTF-8 size twice. The
+    result stays under limit (set it to the SDK's max_value_length), so the note of the full
+    length survives the SDK's own cut. None (a repr() that raises) lets the SDK's safe_repr
+    answer "<broken repr>".
+    """
+    if isinstance(value, str | bytes | bytearray):
+        if len(value) <= limit:
+            return None  # the SDK's own repr, unchanged
+        return f"{value[:limit // 2]!r}...[{len(value)} characters in all]"
+    if isinstance(value, BaseException) and any(isinstance(a, str) and len(a) > limit for a in value.args):
+        # A 1 MB message sits in the locals of every frame that caught it: cut it, do not copy it.
+        args = ", ".join(bounded_repr(a, limit // 2) or repr(a) for a in value.args)
+        return f"{type(value).__name__}({args})"[:limit]
+    try:
+        text = repr(value)
+    except Exception:
+        return None
+    return text if len(text) <= limit else f"{text[:limit // 2]}...[repr of {len(text)} characters]"
+
+
+def stacktraces(event: Event) -> Iterator[list[dict[str, Any]]]:
+    """Every frame list of the event: exceptions (oldest first), threads, and a bare stacktrace."""
+    for key in ("exception", "threads"):
+        for value in (event.get(key) or {}).get("values") or []:
+            frames = (value.get("stacktrace") or {}).get("frames") if isinstance(value, dict) else None
+            if isinstance(frames, list) and frames:
+                yield frames
+    frames = (event.get("stacktrace") or {}).get("frames")
+    if isinstance(frames, list) and frames:
+        yield frames
+
+
+def _outer_frames_first(event: Event, crash: bool) -> list[dict[str, Any]]:
+    ranked = []
+    for frames in stacktraces(event):
+        for index, frame in enumerate(frames):
+            is_crash = index == len(frames) - 1
+            if isinstance(frame, dict) and is_crash == crash:
+                ranked.append((len(frames) - index, frame))
+    return [frame for _, frame in sorted(ranked, key=lambda pair: -pair[0])]
+
+
+def _drop_keys(holders: list[dict[str, Any]], keys: tuple[str, ...], excess: int) -> int:
+    """Remove keys from holders in order until about excess bytes are gone; return how many went."""
+    removed = 0
+    for holder in holders:
+        if excess <= 0:
+            break
+        for key in keys:
+            if key in holder:
+                excess -= _size(holder.pop(key))
+                removed += 1
+    return removed
+
+
+def _cut_strings(event: Event, limit: int) -> int:
+    """Shorten every string over limit characters, in place, without recursion; return how many."""
+    cut, stack = 0, [event]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(pairs):
+            if isinstance(value, str) and len(value) > limit:
+                node[key] = f"{value[:limit]}…[{len(value) - limit} characters cut]"
+                cut += 1
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return cut
+
+
+class TrimToSize:
+    """Pipeline step: the event fits Sentry's limits after it, with a note of what was cut."""
+
+    def __init__(self, max_bytes: int = 900_000, max_compressed: int = 180_000):
+        # The margins leave room for what later steps add (fingerprint, tags, sampling summary).
+        if not 0 < max_compressed <= max_bytes <= MAX_EVENT_BYTES:
+            raise ValueError(f"need 0 < max_compressed <= max_bytes <= {MAX_EVENT_BYTES}, not "
+                             f"{max_compressed} and {max_bytes}")
+        self.max_bytes, self.max_compressed = max_bytes, max_compressed
+
+    def __call__(self, event: Event, hint: dict[str, Any] | None = None) -> Event:
+        """Return the event, cut to fit if it does not."""
+        data = measure(event)
+        if len(data) <= self.max_compressed:
+            return event  # the common case: one serialization, nothing else
+        budget, original, cuts = self.max_bytes, len(data), []
+        for _ in range(4):
+            if len(data) > budget:
+                data = self._cut(event, budget, original, cuts)
+            compressed = len(zlib.compress(data, 1))  # level 1 packs worse than the SDK's gzip 9 / br 4
+            if len(data) <= self.max_bytes and compressed <= self.max_compressed:
+                return event
+            budget = int(min(budget, len(data)) * self.max_compressed / compressed * 0.9)
+        return self._skeleton(event, original, cuts)
+
+    def _stages(self, event: Event) -> list[tuple[str, Callable[[], int], Callable[[int], int]]]:
+        """(label, bytes it could free, cut) in the documented order; cut(excess) returns a count."""
+        request = event.get("request") if isinstance(event.get("request"), dict) else {}
+        crumbs = event.get("breadcrumbs")
+        crumbs = crumbs.get("values") if isinstance(crumbs, dict) else None
+        spans = event.get("spans") if isinstance(event.get("spans"), list) else []
+        span_dicts = [span for span in spans if isinstance(span, dict)]
+
+        def outer(crash: bool) -> list[dict[str, Any]]:
+            return _outer_frames_first(event, crash)
+
+        def keys(holders: Callable[[], list[dict[str, Any]]], names: tuple[str, ...]):
+            return (lambda: _held(holders(), names), lambda x: _drop_keys(holders(), names, x))
+
+        strings = [(f"{{}} strings over {n} characters", lambda n=n: _long_strings(event, n),
+                    lambda x, n=n: _cut_strings(event, n)) for n in STRING_STEPS]
+        return [
+            ("locals of {} outer frames", *keys(lambda: outer(False), ("vars",))),
+            ("{} oldest breadcrumbs", lambda: _size(crumbs) if crumbs else 0,
+             lambda x: _drop_list(crumbs, x, from_start=True)),
+            ("request body and cookies ({})", *keys(lambda: [request], ("data", "cookies"))),
+            ("data of {} spans", *keys(lambda: span_dicts, ("data",))),
+            ("{} spans from the end", lambda: _size(spans) if spans else 0,
+             lambda x: _drop_list(spans, x, from_start=False)),
+            *strings,
+            ("{} extra and context entries", lambda: sum(size for size, _, _ in _entries(event)),
+             lambda x: _drop_entries(event, x)),
+            ("source lines of {} frames", *keys(lambda: outer(False) + outer(True),
+                                                ("pre_context", "post_context"))),
+            ("locals of {} crashing frames", *keys(lambda: outer(True), ("vars",))),
+            ("{} middle frames", lambda: _middle_size(event), lambda x: _drop_middle_frames(event)),
+        ]
+
+    def _cut(self, event: Event, budget: int, original: int, cuts: list[str]) -> bytes:
+        # First pass: only stages that can free a real part of the excess, so three small
+        # breadcrumbs are not thrown away for a 2 MB body; second pass: whatever helps.
+        data = measure(event)
+        for share in (0.05, 0.0):
+            for label, gain, stage in self._stages(event):
+                excess = len(data) - budget
+                if excess <= 0:
+                    break
+                if gain() <= share * excess:
+                    continue
+                count = stage(excess)
+                if count:
+                    cuts.append(label.format(count))
+                    _note(event, original, cuts)
+                    data = measure(event)
+        _note(event, original, cuts, len(data))
+        return measure(event)
+
+    def _skeleton(self, event: Event, original: int, cuts: list[str]) -> Event:
+        """The last resort: what identifies and groups the error, each string short."""
+        keep = ("event_id", "timestamp", "level", "platform", "logger", "transaction", "release",
+                "environment", "server_name", "fingerprint", "tags", "exception", "message", "type",
+                "start_timestamp", "contexts")
+        skeleton = {key: event[key] for key in keep if key in event}
+        skeleton["contexts"] = {k: v for k, v in (skeleton.get("contexts") or {}).items() if k == CONTEXT}
+        for frames in stacktraces(skeleton):
+            del frames[:-10]
+            for frame in (f for f in frames if isinstance(f, dict)):
+                for key in ("vars", "pre_context", "post_context"):
+                    frame.pop(key, None)
+        _cut_strings(skeleton, 256)
+        for name in ("tags", "fingerprint"):
+            if _size(skeleton.get(name)) > 20_000:
+                skeleton.pop(name)
+        cuts.append("everything but a skeleton")
+        _note(skeleton, original, cuts, len(measure(skeleton)))
+        return skeleton
+
+
+def _drop_list(items: list | None, excess: int, from_start: bool) -> int:
+    removed = 0
+    while items and excess > 0:
+        excess -= _size(items.pop(0 if from_start else -1))
+        removed += 1
+    return removed
+
+
+def _held(holders: list[dict[str, Any]], keys: tuple[str, ...]) -> int:
+    return sum(_size(holder[key]) for holder in holders for key in keys if key in holder)
+
+
+def _long_strings(event: Event, limit: int) -> int:
+    """Characters that cutting every string to limit would remove."""
+    total, stack = 0, [event]
+    while stack:
+        node = stack.pop()
+        for value in (node.values() if isinstance(node, dict) else node):
+            if isinstance(value, str) and len(value) > limit:
+                total += len(value) - limit
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return total
+
+
+def _entries(event: Event) -> list[tuple[int, str, str]]:
+    entries = []
+    for name in ("extra", "contexts"):
+        holder = event.get(name)
+        if isinstance(holder, dict):
+            entries += [(_size(v), name, k) for k, v in holder.items() if k not in _KEEP_CONTEXTS]
+    return entries
+
+
+def _middle_size(event: Event, keep_outer: int = 5, keep_inner: int = 30) -> int:
+    return sum(_size(frames[keep_outer:len(frames) - keep_inner]) for frames in stacktraces(event)
+               if len(frames) > keep_outer + keep_inner)
+
+
+def _drop_entries(event: Event, excess: int) -> int:
+    removed = 0
+    for size, name, key in sorted(_entries(event), reverse=True):
+        if excess <= 0:
+            break
+        event[name].pop(key, None)
+        excess -= size
+        removed += 1
+    return removed
+
+
+def _drop_middle_frames(event: Event, keep_outer: int = 5, keep_inner: int = 30) -> int:
+    removed = 0
+    for frames in stacktraces(event):
+        if len(frames) > keep_outer + keep_inner:
+            removed += len(frames) - keep_outer - keep_inner
+            del frames[keep_outer:len(frames) - keep_inner]
+    return removed
+
+
+def _note(event: Event, original: int, cuts: list[str], final: int | None = None) -> None:
+    contexts = event.get("contexts")
+    if not isinstance(contexts, dict):
+        contexts = event["contexts"] = {}
+    note = {"original_bytes": original, "cut": list(cuts), "reason": "Sentry's 1 MB / 200 KB event limits"}
+    if final is not None:
+        note["bytes"] = final
+    contexts[CONTEXT] = note

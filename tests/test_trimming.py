@@ -1,0 +1,135 @@
+"""The size step: events and transactions leave under Sentry's limits, cut in the documented order."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import random
+import zlib
+
+import pytest
+
+from infrastructure.trimming import MAX_COMPRESSED_BYTES, MAX_EVENT_BYTES, TrimToSize, bounded_repr, measure
+
+
+def _frame(n: int, vars_size: int = 0, context: int = 0) -> dict:
+    frame = {"function": f"f{n}", "module": "library.views", "lineno": n, "in_app": True}
+    if vars_size:
+        frame["vars"] = {"blob": "v" * vars_size, "n": str(n)}
+    if context:
+        frame["pre_context"] = ["line " * (context // 5)] * 5
+    return frame
+
+
+def _event(frames: int = 5, vars_size: int = 0, crumbs: int = 0, crumb_size: int = 0, body: int = 0,
+           message: int = 10, extra: int = 0) -> dict:
+    return {
+        "event_id": "a" * 32, "level": "error", "platform": "python",
+        "exception": {"values": [{"type": "ValueError", "value": "m" * message,
+                                  "stacktrace": {"frames": [_frame(n, vars_size) for n in range(frames)]}}]},
+        "breadcrumbs": {"values": [{"message": f"crumb {n} " + "c" * crumb_size} for n in range(crumbs)]},
+        "request": {"url": "http://x/api", "data": "d" * body, "cookies": "k=v"},
+        "extra": {"payload": "e" * extra},
+        "tags": {"error.category": "validation"}, "fingerprint": ["{{ default }}"],
+    }
+
+
+def _fits(event: dict) -> bool:
+    data = measure(event)
+    return len(data) <= MAX_EVENT_BYTES and len(zlib.compress(data, 9)) <= MAX_COMPRESSED_BYTES
+
+
+def _cuts(event: dict) -> list[str]:
+    return event.get("contexts", {}).get("trimmed", {}).get("cut", [])
+
+
+def test_an_event_under_the_limits_is_left_alone():
+    """A normal event comes back as the same object, without a trimmed context."""
+    event = _event(vars_size=100, crumbs=10)
+    before = copy.deepcopy(event)
+    assert TrimToSize()(event, {}) is event
+    assert event == before
+
+
+@pytest.mark.parametrize(("shape", "first_cut", "untouched"), [
+    ({"frames": 40, "vars_size": 40_000}, "outer frames", ("breadcrumbs",)),
+    ({"crumbs": 100, "crumb_size": 20_000}, "oldest breadcrumbs", ()),
+    ({"body": 2_000_000}, "request body", ("breadcrumbs",)),
+    ({"message": 3_000_000}, "strings over 16384", ("breadcrumbs",)),
+    ({"extra": 1_500_000}, "strings over 16384", ()),
+])
+def test_each_kind_of_bulk_is_cut_first_where_it_sits(shape, first_cut, untouched):
+    """The first cut is the documented stage for that bulk, later stages are not needed, and it fits."""
+    event = _event(**{"crumbs": 3, **shape})
+    crumbs_before = copy.deepcopy(event["breadcrumbs"])
+    trimmed = TrimToSize()(event, {})
+    assert _fits(trimmed)
+    assert first_cut in _cuts(trimmed)[0]
+    if "breadcrumbs" in untouched:
+        assert trimmed["breadcrumbs"] == crumbs_before
+    assert trimmed["event_id"] == "a" * 32 and trimmed["exception"]["values"][0]["type"] == "ValueError"
+
+
+def test_outer_frames_lose_their_locals_before_the_crashing_frame():
+    """Locals go outermost first; the crashing frame keeps its locals when the others are enough."""
+    event = _event(frames=30, vars_size=40_000)
+    trimmed = TrimToSize()(event, {})
+    frames = trimmed["exception"]["values"][0]["stacktrace"]["frames"]
+    with_vars = [i for i, frame in enumerate(frames) if "vars" in frame]
+    assert with_vars and with_vars == list(range(with_vars[0], 30))  # a contiguous innermost block
+    assert "vars" in frames[-1]
+    assert trimmed["contexts"]["trimmed"]["original_bytes"] > MAX_EVENT_BYTES
+
+
+def test_incompressible_data_is_cut_to_the_compressed_limit():
+    """Random base64 barely compresses: the event is cut until it is under 200 KB compressed too."""
+    noise = base64.b64encode(random.Random(1).randbytes(600_000)).decode()
+    event = _event(extra=0)
+    event["extra"] = {f"k{n}": noise[n * 10_000:(n + 1) * 10_000] for n in range(60)}
+    trimmed = TrimToSize()(event, {})
+    assert len(zlib.compress(measure(trimmed), 9)) <= MAX_COMPRESSED_BYTES
+    assert _cuts(trimmed)
+
+
+def test_a_transaction_loses_span_data_then_spans_from_the_end():
+    """A transaction with 1,000 bulky spans keeps its name and first spans, and fits."""
+    transaction = {"type": "transaction", "transaction": "GET /api/books", "event_id": "b" * 32,
+                   "spans": [{"span_id": f"{n:016x}", "op": "db", "description": "SELECT 1",
+                              "data": {"db.params": "p" * 2_000}} for n in range(1_000)]}
+    trimmed = TrimToSize()(transaction, {})
+    assert _fits(trimmed) and trimmed["transaction"] == "GET /api/books"
+    assert "data of" in _cuts(trimmed)[0]
+    assert trimmed["spans"][0]["span_id"] == f"{0:016x}"
+
+
+def test_when_nothing_else_is_enough_a_skeleton_is_sent_never_nothing():
+    """Thousands of huge tags: the event still leaves, as a skeleton that fits."""
+    event = _event()
+    event["tags"] = {f"t{n}": "x" * 1_000 for n in range(2_000)}
+    event["modules"] = {f"m{n}": "1.0" for n in range(50_000)}
+    trimmed = TrimToSize()(event, {})
+    assert _fits(trimmed)
+    assert trimmed["event_id"] == "a" * 32 and "everything but a skeleton" in _cuts(trimmed)
+
+
+@pytest.mark.parametrize(("max_bytes", "max_compressed"), [(0, 0), (2_000_000, 100), (100, 200)])
+def test_impossible_budgets_are_refused(max_bytes, max_compressed):
+    """Budgets must satisfy 0 < compressed <= uncompressed <= Sentry's 1 MB."""
+    with pytest.raises(ValueError, match="need 0 < max_compressed <= max_bytes"):
+        TrimToSize(max_bytes, max_compressed)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("short", None),
+    (b"short", None),
+    (12345, "12345"),
+    (type("Huge", (), {"__repr__": lambda self: "r" * 10_000})(),
+     "r" * 4_096 + "...[repr of 10000 characters]"),
+    ("x" * 20_000, "'" + "x" * 4_096 + "'...[20000 characters in all]"),
+    (b"y" * 9_000, "b'" + "y" * 4_096 + "'...[9000 characters in all]"),
+])
+def test_bounded_repr_cuts_long_strings_before_repr(value, expected):
+    """Long str/bytes locals and long reprs are cut to half the limit with their length noted."""
+    assert bounded_repr(value) == expected
+    if expected is not None:
+        assert len(expected) < 8_192
