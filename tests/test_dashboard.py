@@ -145,6 +145,20 @@ def test_only_active_staff_users_see_it_without_debug(settings, local_inbox, is_
             views.issue_list(request)
 
 
+@pytest.mark.parametrize(("user", "status"), [("ops-staff", 200), ("ops-reader", 404), ("forged", 404)])
+def test_a_staff_bearer_token_opens_it_without_debug_and_sets_no_cookie(client, settings, local_inbox, user,
+                                                                        status):
+    """With DEBUG off, the project's API authentication finds the user: a staff token opens the pages,
+    a reader's token or a forged one gets the 404, and no response sets a cookie."""
+    get_user_model().objects.create(username="ops-staff", is_staff=True)
+    get_user_model().objects.create(username="ops-reader", is_staff=False)
+    settings.DEBUG = False
+    token = issue_token(user) if user != "forged" else "forged.token"
+    for path in PAGES:
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == status and not response.cookies
+
+
 def test_only_get_is_served(client, debug, local_inbox):
     """Even with DEBUG on the dashboard accepts no writes: POST answers 404."""
     assert client.post("/_errors/").status_code == 404
