@@ -123,3 +123,45 @@ def test_the_infrastructure_package_never_imports_library_or_config():
         if module.split(".")[0] in FORBIDDEN_PACKAGES
     ]
     assert offending == []
+
+
+def _report_quota(tracker) -> str | None:
+    """Application code that reports through ErrorTracker (the caller the culprit must name)."""
+    return tracker.capture_message("Quota nearly used", level="warning")
+
+
+def test_our_own_frames_are_never_the_crash_frame_or_culprit(tracked):
+    """A capture_message from application code: every infrastructure frame is out of app, and the
+    crash frame (hence the inbox's culprit) is the caller's, not ErrorTracker's."""
+    from infrastructure import event as ev
+    from infrastructure.local import culprit_of
+
+    event_id = _report_quota(ErrorTracker)
+    sentry_sdk.flush(timeout=5)
+    assert tracked.wait_for(lambda rx: [e for e in rx.events() if e["event_id"] == event_id], timeout=10)
+    [event] = [e for e in tracked.events() if e["event_id"] == event_id]
+    frames = event["threads"]["values"][0]["stacktrace"]["frames"]
+    assert [f["in_app"] for f in frames if f["module"].startswith("infrastructure.")] and not any(
+        f["in_app"] for f in frames if f["module"].startswith("infrastructure."))
+    assert ev.crash_frame(event)["function"] == "_report_quota"
+    assert culprit_of("event", {**event, "transaction": None}) == "tests.test_capture_paths in _report_quota"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_errors_crash_frame_is_the_view_not_our_query_wrapper(tracked, live_server):
+    """A statement the database cancels fails inside our query wrapper; the crash frame is the
+    library's code, and the wrapper's frames are out of app."""
+    import requests
+
+    from infrastructure import event as ev
+
+    requests.get(f"{live_server.url}/api/reports/overdue/", timeout=30)
+    sentry_sdk.flush(timeout=5)
+    assert tracked.wait_for(lambda rx: any(e.get("exception") for e in rx.events()), timeout=10)
+    event = next(e for e in tracked.events() if e.get("exception"))
+    frame = ev.crash_frame(event)
+    assert frame["module"].startswith("library.") and frame["in_app"] is True
+    frames = [f for v in event["exception"]["values"] for f in v["stacktrace"]["frames"]]
+    ours = [f for f in frames if f["module"].startswith("infrastructure.")]
+    assert {f["module"] for f in ours} >= {"infrastructure.runtime", "infrastructure.performance"}
+    assert not any(f["in_app"] for f in ours)
