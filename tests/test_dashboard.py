@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,6 @@ import requests
 import sentry_sdk
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
 
@@ -64,28 +62,18 @@ def debug(settings):
     return settings
 
 
-class QuietHandler(WSGIRequestHandler):
-    """No access log lines in the test output."""
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 def _reserve(shelf: int, card: str) -> None:
     raise LookupError(f"shelf {shelf} is empty")
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    """The app on a threaded WSGI server on a free loopback port; yields its base URL."""
-    httpd = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
-    httpd.set_app(get_wsgi_application())
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    """The app on the demo's threaded WSGI server on a free loopback port; yields its base URL."""
+    from library.demo.standins import wsgi_server
+
+    running = wsgi_server(get_wsgi_application())
+    yield running.url
+    running.stop()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -13,6 +11,7 @@ import requests
 import sentry_sdk
 
 from tests.planted_urls import SECRETS, UPSTREAM
+from tests.support.http import LoopbackHTTP, Reply, Request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.planted_urls")]
 
@@ -23,32 +22,18 @@ def reader(django_user_model):
     return django_user_model.objects.create_user("jane", email=SECRETS["email"])
 
 
-class _UpstreamHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def upstream(monkeypatch) -> Iterator[list[str]]:
     """A listening loopback stub for the view's outgoing call; yields the paths it was asked for."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _UpstreamHandler)
-    server.paths = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    monkeypatch.setitem(UPSTREAM, "url", f"http://127.0.0.1:{server.server_address[1]}")
-    try:
-        yield server.paths
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    paths: list[str] = []
+
+    def answer(request: Request) -> Reply:
+        paths.append(request.path)
+        return Reply(200, "ok")
+
+    with LoopbackHTTP(answer) as server:
+        monkeypatch.setitem(UPSTREAM, "url", server.url)
+        yield paths
 
 
 def _send_planted_request(live_server) -> requests.Response:

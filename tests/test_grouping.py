@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -22,6 +20,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf
 
 from infrastructure.grouping import Classifier
+from tests.support.http import LoopbackHTTP, Reply, Request
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = {"*.amazonaws.com": "s3", "api.clerk.com": "clerk", "api.resend.com": "resend"}
@@ -346,32 +345,22 @@ def test_unrecognised_wrapper_of_a_database_error_is_a_database_error(capture, o
 
 # ---------------------------------------------------------------- external services, for real
 
-class _Handler(BaseHTTPRequestHandler):
-    def _answer(self) -> None:
-        status = int(self.path.strip("/").split("/")[0] or 200) if self.path.strip("/")[:3].isdigit() else 200
-        body = (b"<?xml version='1.0'?><Error><Code>Oops</Code><Message>m</Message>"
-                b"<RequestId>1</RequestId></Error>")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+_S3_ERROR = (b"<?xml version='1.0'?><Error><Code>Oops</Code><Message>m</Message>"
+             b"<RequestId>1</RequestId></Error>")
 
-    do_GET = do_PUT = do_HEAD = _answer
 
-    def log_message(self, *args) -> None:
-        pass
+def _status_from_path(request: Request) -> Reply:
+    """/<status>/... answers that status with an S3-style error body; anything else 200."""
+    first = request.path.strip("/").split("/")[0]
+    status = int(first) if first[:3].isdigit() else 200
+    return Reply(status, _S3_ERROR, {"Content-Type": "application/xml"})
 
 
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
     """A loopback HTTP server answering /<status>/... with that status and an S3-style error body."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with LoopbackHTTP(_status_from_path) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -192,10 +191,9 @@ def test_hang_is_bounded_by_the_sdk_flush_timeout(envelope_receiver):
     rx.mode = "hang"
     with isolated_client(dsn=rx.dsn, shutdown_timeout=0.5) as client:
         sentry_sdk.capture_message("stuck")
-        started = time.monotonic()
+        assert rx.http.wait_hanging(1)
         client.flush(timeout=0.5)
-        assert time.monotonic() - started < 3
-        assert rx.wait_for(lambda r: r.requests >= 1, timeout=5)
+        assert rx.http.hanging == 1  # flush returned while the server still held the request
         rx.mode = "ok"  # releases the hanging request unanswered
         sentry_sdk.capture_message("after the hang")
         client.flush(timeout=5)
@@ -204,9 +202,7 @@ def test_hang_is_bounded_by_the_sdk_flush_timeout(envelope_receiver):
 
 def test_wait_for_returns_false_on_timeout(envelope_receiver):
     """wait_for reports False when the condition never holds within the timeout."""
-    started = time.monotonic()
     assert envelope_receiver.wait_for(lambda r: len(r.events()) > 0, timeout=0.2) is False
-    assert time.monotonic() - started < 2
 
 
 def test_clear_and_reset_forget_everything(envelope_receiver):
@@ -230,8 +226,7 @@ def test_stop_releases_a_hanging_request():
     rx.mode = "hang"
     with isolated_client(dsn=rx.dsn, shutdown_timeout=0.2) as client:
         sentry_sdk.capture_message("stuck")
-        assert rx.wait_for(lambda r: r.requests >= 1, timeout=5)
-        started = time.monotonic()
+        assert rx.http.wait_hanging(1)
         rx.stop()
-        assert time.monotonic() - started < 5
+        assert rx.http.wait_hanging(0)  # the held request was let go, not waited out (30 s)
         client.flush(timeout=0.2)

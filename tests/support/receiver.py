@@ -15,11 +15,11 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.http import HANG, LoopbackHTTP, Reply, Request
+
 MODES = ("ok", "429", "500", "hang", "slow", "absent", "413")
-HANG_LIMIT = 30.0  # a forgotten "hang" must never wedge the test run
 _PATH = re.compile(r"^/api/(?P<project>[^/?]+)/(?P<endpoint>envelope|store)/?(?:\?.*)?$")
 # Items whose payload is JSON even when the header names no content type.
 _JSON_TYPES = frozenset({"event", "transaction", "session", "sessions", "client_report", "check_in",
@@ -158,55 +158,6 @@ def _parse_request(endpoint: str, body: bytes) -> tuple[dict[str, Any], tuple[Re
     return {"event_id": event.get("event_id")}, (ReceivedItem({"type": "event"}, event),)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as urllib3 expects from Sentry
-    timeout = 5  # idle keep-alive connections must not outlive the test for long
-
-    def do_POST(self) -> None:
-        self.server.receiver._handle(self)
-
-    def do_GET(self) -> None:
-        self.server.receiver._count()
-        self.reply(405, {"detail": "POST envelopes here"})
-
-    def read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            self.rfile.readline()
-            return b"".join(chunks)
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # test output stays readable; the receiver's state is the record
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up is no news
-            super().handle_error(request, client_address)
-
-    def __init__(self, receiver: EnvelopeReceiver, host: str, port: int = 0):
-        self.receiver = receiver
-        super().__init__((host, port), _Handler)
-
-
 class EnvelopeReceiver:
     """A threaded loopback server accepting POST /api/<project>/envelope/ (and /store/)."""
 
@@ -215,32 +166,20 @@ class EnvelopeReceiver:
         self.retry_after = 1
         self.delay = 0.2  # seconds a request waits in slow mode
         self.log: list[tuple[float, int]] = []  # (monotonic time, status) of every answered request
-        self._port = 0
         self._cond = threading.Condition()
         self._mode = "ok"
-        self._unhang = threading.Event()
         self._envelopes: list[ReceivedEnvelope] = []
         self._requests = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackHTTP(self._respond, host)
 
     def start(self) -> EnvelopeReceiver:
         """Bind a free loopback port (or the one it had before) and serve in a background thread."""
-        self._server = _Server(self, self.host, self._port)
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="envelope-receiver", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Release hanging requests, stop serving and close the port."""
-        self._unhang.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
+        self._http.stop()
 
     def __enter__(self) -> EnvelopeReceiver:
         return self.start()
@@ -251,7 +190,12 @@ class EnvelopeReceiver:
     @property
     def port(self) -> int:
         """The bound port (after start; kept while absent)."""
-        return self._port
+        return self._http.port
+
+    @property
+    def http(self) -> LoopbackHTTP:
+        """The server underneath (its `hanging` count and `wait_hanging`)."""
+        return self._http
 
     @property
     def dsn(self) -> str:
@@ -267,15 +211,15 @@ class EnvelopeReceiver:
     def mode(self, value: str) -> None:
         if value not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
-        if value == "absent" and self._mode != "absent" and self._server is not None:
+        if value == "absent" and self._mode != "absent" and self._http.running:
             self.stop()  # refused connections from now on
         elif value != "absent" and self._mode == "absent":
             self.start()  # the same port again (SO_REUSEADDR)
         with self._cond:
             if value == "hang" and self._mode != "hang":
-                self._unhang = threading.Event()
+                self._http.released = threading.Event()
             elif value != "hang":
-                self._unhang.set()
+                self._http.released.set()  # hanging requests end unanswered, like a dead upstream
             self._mode = value
 
     @property
@@ -330,47 +274,44 @@ class EnvelopeReceiver:
         with self._cond:
             self.log.append((time.monotonic(), status))
 
-    def _handle(self, handler: _Handler) -> None:
+    def _respond(self, request: Request) -> Reply:
         self._count()
-        match = _PATH.match(handler.path)
-        body = handler.read_body()
+        if request.method != "POST":
+            return Reply(405, {"detail": "POST envelopes here"})
+        match = _PATH.match(request.path)
         if match is None:
-            return handler.reply(404, {"detail": f"no route {handler.path}"})
+            return Reply(404, {"detail": f"no route {request.path}"})
         with self._cond:
-            mode, unhang = self._mode, self._unhang
+            mode = self._mode
         if mode == "slow":
             time.sleep(self.delay)
         elif mode != "ok":
-            return self._reject(handler, mode, unhang)
+            return self._reject(mode)
         try:
-            encoding = handler.headers.get("Content-Encoding") or "identity"
-            decoded = decode_body(body, encoding)
+            encoding = request.headers.get("Content-Encoding") or "identity"
+            decoded = decode_body(request.body, encoding)
             headers, items = _parse_request(match["endpoint"], decoded)
         except EnvelopeError as exc:
             self._logged(400)
-            return handler.reply(400, {"detail": str(exc)})
+            return Reply(400, {"detail": str(exc)})
         envelope = ReceivedEnvelope(headers, items, match["project"], encoding.lower(),
-                                    match["endpoint"], dict(handler.headers.items()), len(body),
+                                    match["endpoint"], request.headers, len(request.body),
                                     len(decoded), _raw_items(decoded) if match["endpoint"] == "envelope"
                                     else (decoded,))
         self._logged(200)
         with self._cond:
             self._envelopes.append(envelope)
             self._cond.notify_all()
-        handler.reply(200, {"id": headers.get("event_id")})
+        return Reply(200, {"id": headers.get("event_id")})
 
-    def _reject(self, handler: _Handler, mode: str, unhang: threading.Event) -> None:
+    def _reject(self, mode: str) -> Reply:
         self._logged({"hang": 0, "429": 429, "413": 413}.get(mode, 500))
         if mode == "hang":
-            unhang.wait(HANG_LIMIT)
-            handler.close_connection = True  # drop the request unanswered, like a dead upstream
-            return
+            return HANG  # dropped unanswered once released, like a dead upstream
         if mode == "429":
             limits = f"{self.retry_after}::organization"
-            handler.reply(429, {"detail": "rate limited"},
-                          {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
-            return
+            return Reply(429, {"detail": "rate limited"},
+                         {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
         if mode == "413":
-            handler.reply(413, {"detail": "envelope exceeded size limits"})
-            return
-        handler.reply(500, {"detail": "internal error"})
+            return Reply(413, {"detail": "envelope exceeded size limits"})
+        return Reply(500, {"detail": "internal error"})

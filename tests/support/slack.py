@@ -2,17 +2,20 @@
 
 Answers come from a script (`answer(...)`), then the default: OK, SERVER_ERROR, a 429 made by
 `rate_limited(seconds)`, BAD_REQUEST, or HANG (read the request, never answer until released).
+The server underneath is tests/support/http.py's LoopbackHTTP, shared by every stand-in.
 Like Slack, it answers 400 "invalid_blocks" when a payload breaks a Block Kit limit.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.http import HANG as HANG_REPLY
+from tests.support.http import LoopbackHTTP, Request
+from tests.support.http import Reply as HttpReply
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def block_kit_problems(payload: dict[str, Any]) -> list[str]:
 
 
 class SlackStandIn:
-    """A threaded HTTP server on 127.0.0.1 that plays Slack's webhook endpoint."""
+    """A loopback stand-in for Slack's webhook endpoint (tests/support/http.py serves it)."""
 
     def __init__(self, default: Reply = OK):
         self.default = default
@@ -69,16 +72,12 @@ class SlackStandIn:
         self.accepted: list[dict[str, Any]] = []  # bodies answered 2xx
         self._script: deque[Reply] = deque()
         self._cond = threading.Condition()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        # A short poll interval keeps shutdown() quick; each test starts and stops its own server.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._http = LoopbackHTTP(self._respond).start()
 
     @property
     def url(self) -> str:
         """The webhook URL to configure (loopback http, allowed by the settings validation)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/services/T0TEST/B0TEST/standin"
+        return f"{self._http.url}/services/T0TEST/B0TEST/standin"
 
     def answer(self, *replies: Reply) -> None:
         """Give these answers to the next requests, in order, before the default."""
@@ -93,18 +92,16 @@ class SlackStandIn:
 
     def release(self) -> None:
         """Let hanging requests end (they close without an answer)."""
-        self._release.set()
+        self._http.released.set()
 
     def __enter__(self) -> SlackStandIn:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
-    def _next(self, body: dict[str, Any]) -> Reply:
+    def _respond(self, request: Request) -> HttpReply:
+        body = request.json() if request.method == "POST" else {}
         with self._cond:
             self.received.append(body)
             reply = self._script.popleft() if self._script else self.default
@@ -113,30 +110,7 @@ class SlackStandIn:
             if 200 <= reply.status < 300 and not reply.hang:
                 self.accepted.append(body)
             self._cond.notify_all()
-            return reply
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                reply = stand_in._next(body)
-                if reply.hang:
-                    stand_in._release.wait(30)
-                    self.close_connection = True
-                    return
-                data = reply.body.encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                if reply.retry_after is not None:
-                    self.send_header("Retry-After", str(reply.retry_after))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+        if reply.hang:
+            return HANG_REPLY
+        headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
+        return HttpReply(reply.status, reply.body, headers)
