@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 import uuid
 from pathlib import Path
 
@@ -74,13 +73,13 @@ def _phased_worker(webhook: str, redis_url: str, spool: str, phases: list, round
     kinds = [({"fingerprint": ["burst-issue"]}, Verdict("generic", "exception", ("burst",))),
              ({"fingerprint": ["db"]}, Verdict("database", "connection", ("database",))),
              ({"fingerprint": ["s3"]}, Verdict("external", "server_error", ("external",), service="s3"))]
-    for barrier in phases:
-        barrier.wait(60)
+    for go, done in phases:
+        go.wait(60)
         for _ in range(rounds):
             for extra, verdict in kinds:
                 event = {"level": "error", "exception": {"values": [{"type": "E", "value": "x"}]}, **extra}
                 engine.observe_event(event, {VERDICT: verdict})
-            time.sleep(0.02)
+        done.wait(60)  # the test acts on Redis only once every worker finished the phase
     assert engine.flush(20)
 
 
@@ -88,20 +87,19 @@ def test_three_workers_page_once_per_rule_through_a_redis_kill_and_an_empty_rest
     """Three processes keep failing while their Redis is killed and comes back empty (no persistence):
     each rule pages exactly once on Slack, before, during and after the outage together."""
     spawn = multiprocessing.get_context("spawn")
-    phases = [spawn.Barrier(4) for _ in range(3)]  # three workers and this test
+    # (go, done) per round, each for the three workers and this test.
+    phases = [(spawn.Barrier(4), spawn.Barrier(4)) for _ in range(3)]
     with RedisServer() as redis_server, SlackStandIn() as slack:
         spool = str(tmp_path / "alerts.sqlite3")
         workers = [spawn.Process(target=_phased_worker, args=(slack.url, redis_server.url, spool, phases, 5))
                    for _ in range(3)]
         for worker in workers:
             worker.start()
-        phases[0].wait(60)      # round 1: Redis up
-        time.sleep(1.0)
-        redis_server.kill()
-        phases[1].wait(60)      # round 2: Redis gone, counting in memory
-        time.sleep(1.0)
-        redis_server.start()    # back, empty
-        phases[2].wait(60)      # round 3: Redis back without what it knew
+        for (go, done), between in zip(phases, (redis_server.kill, redis_server.start, None), strict=True):
+            go.wait(60)    # round 1: Redis up; round 2: Redis gone, counting in memory;
+            done.wait(60)  # round 3: Redis back, empty, without what it knew
+            if between is not None:
+                between()
         for worker in workers:
             worker.join(90)
         assert [w.exitcode for w in workers] == [0, 0, 0]
