@@ -149,7 +149,7 @@ def split_url(value: str):
         return None
 
 
-def mask(value: str, show_path: bool = True) -> str:
+def masked_url(value: str, show_path: bool = True) -> str:
     """A secret URL's shape without its credentials: scheme, host, port and (unless told) the path.
 
     Without '@' a DSN's key would sit where the host is, so the host is shown only after one. A
@@ -157,13 +157,18 @@ def mask(value: str, show_path: bool = True) -> str:
     """
     parts = split_url(value) if "://" in value else None
     if parts is None or not parts.scheme:
-        return "'***'" if value else "''"
+        return "***" if value else ""
     if "@" not in parts.netloc:
-        return f"'{parts.scheme}://{parts.netloc}/***'" if not show_path and parts.hostname \
-            else f"'{parts.scheme}://***'"
+        return f"{parts.scheme}://{parts.netloc}/***" if not show_path and parts.hostname \
+            else f"{parts.scheme}://***"
     host = parts.netloc.rsplit("@", 1)[1]
     path = parts.path if show_path else ("/***" if parts.path.strip("/") else "")
-    return f"'{parts.scheme}://***@{host}{path}'"
+    return f"{parts.scheme}://***@{host}{path}"
+
+
+def mask(value: str, show_path: bool = True) -> str:
+    """masked_url() quoted, as configuration errors show a value."""
+    return f"'{masked_url(value, show_path)}'"
 
 
 # ---- parsers ------------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from __future__ import annotations
 import re
 import string
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
+
+from infrastructure.envvars import split_url
 
 __all__ = ["PLACEHOLDERS", "SERVER_TYPES", "issue_link_for", "issue_url", "server_type",
            "validate_server_type", "validate_template"]
@@ -85,7 +87,7 @@ def validate_server_type(value: str) -> str:
 
 def server_type(dsn: str, declared: str = "auto") -> str:
     """'saas', 'sentry' (self-hosted), 'bugsink' or 'glitchtip' for this DSN; '' without a DSN."""
-    parts = _split(dsn) if dsn else None
+    parts = split_url(dsn) if dsn else None
     host = (parts.hostname or "") if parts else ""
     if not host:
         return ""
@@ -104,7 +106,7 @@ def server_type(dsn: str, declared: str = "auto") -> str:
 def issue_url(dsn: str, event_id: str, *, template: str = "", server: str = "auto", org: str = "",
               issue_id: str = "", web_url: str = "") -> str:
     """A link to the event on its server, or '' when none can be built (no DSN, bad id, no org)."""
-    parts = _split(dsn) if dsn else None
+    parts = split_url(dsn) if dsn else None
     hex_id = event_id.replace("-", "").lower()
     if parts is None or not parts.hostname or not _HEX.match(hex_id):
         return ""
@@ -158,12 +160,3 @@ def _base(parts: Any, web_url: str) -> str:
         prefix = parts.path.rstrip("/").rsplit("/", 1)[0]  # a server under a path keeps its prefix
         base = f"{parts.scheme}://{host}{port}{prefix}"
     return base.replace("{", "{{").replace("}", "}}")
-
-
-def _split(value: str):
-    try:
-        parts = urlsplit(value)
-        _ = parts.port  # raises ValueError on a malformed port
-        return parts
-    except ValueError:
-        return None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from infrastructure.envvars import masked_url, split_url
+from infrastructure.text import cut
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
@@ -25,17 +27,14 @@ class Check:
 
 
 def mask_dsn(value: str) -> str:
-    """A DSN or URL with its credentials replaced by ***, keeping scheme, host, port and path."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return "***"
-    if not parts.scheme or not parts.hostname:
-        return "***" if value else ""
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    credentials = "***@" if "@" in parts.netloc else ""
-    return f"{parts.scheme}://{credentials}{host}{f':{port}' if port else ''}{parts.path}"
+    """A DSN or URL with its credentials replaced by ***, keeping scheme, host, port and path.
+
+    A URL without credentials (a Redis or broker URL of a trusted network) is shown as it is.
+    """
+    parts = split_url(value) if value else None
+    if parts is not None and parts.scheme and parts.hostname and "@" not in parts.netloc:
+        return value
+    return masked_url(value)
 
 
 def redact(text: str, *secrets: str, limit: int = 200) -> str:
@@ -44,6 +43,5 @@ def redact(text: str, *secrets: str, limit: int = 200) -> str:
         if secret:
             text = text.replace(secret, "***")
     text = re.sub(r"(//)[^/@\s]+@", r"\1***@", text)  # any user:password@ or key@ in a URL
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(" ".join(text.split()), limit)
 
