@@ -81,12 +81,13 @@ class Gunicorn:
         found.set()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        # A worker's first request loads the whole app; on a busy machine that can take seconds.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                requests.get(self.url + "/api/books/", timeout=5)
+                requests.get(self.url + "/api/books/", timeout=15)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise RuntimeError("gunicorn never answered:\n" + "".join(self.log[-30:]))
 
