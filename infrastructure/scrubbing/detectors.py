@@ -12,11 +12,12 @@ import re
 from urllib.parse import unquote, unquote_plus
 
 from . import patterns as p
+from . import prefilter as pf
+from . import structure, values
 from .keys import KeyRules
-from .structure import scrub_structures
-from .values import FILTERED, may_hide_more, replace_values
+from .memory import MIN_LEN, Results
+from .values import FILTERED, may_hide_more
 
-_MIN_LEN = 5  # the shortest secret we look for is ``pwd=x``
 _QUOTES = "\"'\\"
 _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
@@ -36,9 +37,14 @@ def _rebracket(m: re.Match) -> str:
 class TextScrubber:
     """Replaces secrets found in free text with typed placeholders such as ``[card]``."""
 
-    def __init__(self, keys: KeyRules) -> None:
+    def __init__(self, keys: KeyRules, engine: str = "auto") -> None:
         self._sensitive = keys.is_sensitive
         self._reversed_keys: dict[str, bool] = {}  # reversed key -> verdict, see _pairs
+        self.prefilter = pf.build(engine, keys.extra)
+        self._steps = _steps(self._sensitive, self._pairs_step)
+        self._order = {name: i for i, (name, _) in enumerate(self._steps)}
+        self.results = Results()
+        self.clean = self.results.clean
 
     def scrub(self, s: str, source: bool = False) -> str:
         """Return ``s`` with every secret replaced (``s`` itself when none is found).
@@ -47,8 +53,51 @@ class TextScrubber:
         it is a literal (quoted, digits, or inside a string literal), since
         ``password=password`` in code is a name.
         """
-        if len(s) < _MIN_LEN:
+        if len(s) < MIN_LEN or s in self.clean:
             return s
+        known = self.results.known(s, source)
+        if known is not None:
+            return known
+        if self.prefilter is not None and not self._flagged([s]):
+            self.results.remember_clean(s)
+            return s
+        return self.results.remember(s, source, self._full(s, source))
+
+    def scrub_many(self, texts: list[str], source: bool = False) -> dict[str, str]:
+        """Scrub many strings at once: ``{text: scrubbed}`` for those that change.
+
+        Strings scrubbed before come from the remembered results; one prefilter scan over the
+        rest picks the few the detectors must see.
+        """
+        out, todo = self.results.split(texts, source)
+        if not todo:
+            return out
+        flagged = None if self.prefilter is None else self._flagged(todo)
+        fresh = []
+        for t in todo:
+            if flagged is None or t in flagged:
+                new = self.results.remember(t, source, self._full(t, source))
+                if new is not t:
+                    out[t] = new
+            else:
+                fresh.append(t)
+        if fresh:
+            self.results.remember_clean(*fresh)
+        return out
+
+    def _flagged(self, texts: list[str]) -> set[str]:
+        """The ``texts`` the prefilter flags; a URL-decoded form is scanned too."""
+        owners = {}
+        for t in texts:
+            if "%" in t or "+" in t:
+                decoded = decoded_form(t)
+                if decoded is not None:
+                    owners[decoded] = t
+        hits = self.prefilter.flagged([*texts, *owners] if owners else texts)
+        return hits | {owners[h] for h in hits if h in owners} if owners else hits
+
+    def _full(self, s: str, source: bool) -> str:
+        """Every detector on ``s`` and on its URL-decoded form (no cache, no prefilter)."""
         if "%" in s or ("+" in s and "=" in s):
             decoded = self._decoded(s, source)
             if decoded is not None:
@@ -62,17 +111,9 @@ class TextScrubber:
         Decoding comes first, so a token whose characters were escaped (``%2F``, ``%2B``) is
         matched whole. When the decoded form holds a secret, its scrubbed text is returned
         (the event shows ``email=[email]``); otherwise None, and ``s`` is scrubbed as it is.
-        ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces
-        or ``;``: an Azure connection string's base64 key keeps its ``+``).
         """
-        plus = "+" in s and _QUERY_SHAPED.fullmatch(s) is not None
-        if "%" in s and _ESCAPE.search(s):
-            decoded = unquote_plus(s) if plus else unquote(s)
-        elif plus:
-            decoded = s.replace("+", " ")
-        else:
-            return None
-        if decoded == s:
+        decoded = decoded_form(s)
+        if decoded is None:
             return None
         scrubbed = self._scrub(decoded, source)
         return None if scrubbed is decoded or scrubbed == decoded else scrubbed
@@ -89,12 +130,29 @@ class TextScrubber:
         return new
 
     def _pass(self, s: str, source: bool) -> str:
-        """Every value detector, then the pairs.
+        """Every value detector, then the structures, then the pairs.
 
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
-        than filtering the first group only, and placeholders already there are kept.
+        than filtering the first group only, and placeholders already there are kept. With a
+        prefilter, a step runs only when the text meets its condition, and the conditions
+        are looked at again after each change (a placeholder can meet one: ``[aws_key]``).
         """
-        s = scrub_structures(replace_values(s), self._sensitive)
+        steps = self._steps
+        if self.prefilter is None:
+            for _, step in steps:
+                s = step(s, source)
+            return s
+        order, steps_in = self._order, self.prefilter.steps_in
+        hits, done = steps_in(s), -1
+        while due := [i for i in map(order.get, hits) if i is not None and i > done]:
+            done = min(due)
+            new = steps[done][1](s, source)
+            if new is not s:
+                s, hits = new, steps_in(new)
+        return s
+
+    def _pairs_step(self, s: str, source: bool) -> str:
+        """The pairs of one pass: until stable when a backslash may end a value."""
         if "\\" in s:
             return self._pairs_until_stable(s, source)
         if "=" in s or (":" in s and s.count(":") != s.count("://")):  # not just a URL
@@ -152,6 +210,29 @@ class TextScrubber:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+def _steps(sensitive, pairs) -> tuple:
+    """Every step of a pass as (name, step(text, source)), in order: values, structures, pairs."""
+    found = [(name, lambda s, _source, f=f: f(s)) for name, f in values.STEPS]
+    found += [(name, lambda s, _source, f=f: f(s, sensitive)) for name, f in structure.STEPS]
+    return (*found, ("pairs", pairs))
+
+
+def decoded_form(s: str) -> str | None:
+    """``s`` URL-decoded, or None when decoding changes nothing.
+
+    ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces or
+    ``;``: an Azure connection string's base64 key keeps its ``+``).
+    """
+    plus = "+" in s and "=" in s and _QUERY_SHAPED.fullmatch(s) is not None
+    if "%" in s and _ESCAPE.search(s):
+        decoded = unquote_plus(s) if plus else unquote(s)
+    elif plus:
+        decoded = s.replace("+", " ")
+    else:
+        return None
+    return None if decoded == s else decoded
 
 
 def _value_end(s: str, key_start: int, value: re.Match) -> int:
