@@ -56,7 +56,8 @@ def _missed(engine: str, texts: list[str]) -> list[str]:
 EDGE_CASES = [
     "pass_word=hunter2", "sec_ret: x", "api.key=abc", "x-api-key: abc", "A-P-I-K-E-Y=abc",
     "Sharedaccess_Key=abc", "user_pw = 'x'", "PIN=1234", "--sec-ret value", "--api_key=x",
-    "-p s3cret", "-u bob:pw", "curl -u bob:pw https://x", "token\u00a0= abc", "password\u2003: x",
+    "-p s3cret", "-u bob:pw", "--sec_ret x", "--s-e-c-r-e-t x", "--client_ip x",
+    "curl -u bob:pw https://x", "token\u00a0= abc", "password\u2003: x",
     "Bearer\u00a0abcdefghijk123", "Cookie\u2003: a=b", "'x'\u00a0== password", "password\x1c= x",
     "jane%40example.com", "card=4111+1111+1111+1111", "q=a+--password+secret", "%5BFiltered%5D",
     "x %5Bcard%5d y", "[aws_key] wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "a\x00b password=x",
@@ -124,10 +125,11 @@ def test_extra_key_names_are_seeds():
     """A configured extra key (my_field) makes its pairs flagged: my-field=…, MyField: …."""
     for engine in ENGINES:
         scrubber = Scrubber(extra_keys=("my_field",), engine=engine)
-        texts = ["my-field=abc", "MyField: abc", "my.field = 'abc'"]
+        texts = ["my-field=abc", "MyField: abc", "my.field = 'abc'", "--myfield abc", "--my-field abc"]
         assert scrubber._text._flagged(texts) == set(texts)
         assert [scrubber.scrub_text(t) for t in texts] == [
-            "my-field=[Filtered]", "MyField: [Filtered]", "my.field = '[Filtered]'"]
+            "my-field=[Filtered]", "MyField: [Filtered]", "my.field = '[Filtered]'",
+            "--myfield [Filtered]", "--my-field [Filtered]"]
 
 
 def test_engine_names_are_checked():
@@ -211,3 +213,16 @@ def test_every_step_has_a_condition_and_every_condition_a_step():
     named = {step for step, _, _ in prefilter.conditions()}
     assert named - steps == {"rebracket"}
     assert steps - named == set()
+
+
+def test_threads_share_one_scrubber():
+    """Eight threads scrubbing through one Scrubber (one hyperscan scratch each) get the serial results."""
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+
+    events = [planted(e.text) for e in POSITIVES[::11]]
+    expected = [Scrubber(engine="python").scrub_event(copy.deepcopy(e)) for e in events]
+    shared = Scrubber()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda e: shared.scrub_event(copy.deepcopy(e)), events * 4))
+    assert results == expected * 4

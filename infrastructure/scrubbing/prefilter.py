@@ -71,11 +71,15 @@ def _spaced(word: str) -> str:
     return "[_.\\-]*".join(re.escape(c) for c in word)
 
 
-def _seeds(extra: Iterable[str]) -> str:
-    """An alternation of every text a sensitive key name must contain (keys.py)."""
+def _seeds(extra: Iterable[str], split: bool = True) -> str:
+    """An alternation of every text a sensitive key name must contain (keys.py).
+
+    Words are whole in the name; fragments and extra names may be split by ``_ . -``
+    (``api_key`` holds ``apikey``), unless ``split`` is False (the caller covers those).
+    """
     words = sorted(keys.SENSITIVE_WORDS | {"key", "api"})  # ``*-key`` and ``X-…-Api`` names
     spaced = sorted(set(keys.SENSITIVE_FRAGMENTS) | set(extra))
-    return "(?:" + "|".join([*map(re.escape, words), *map(_spaced, spaced)]) + ")"
+    return "(?:" + "|".join([*map(re.escape, words), *map(_spaced if split else re.escape, spaced)]) + ")"
 
 
 # A repeat at the very end of an alternative: an atom (class, escape, group or character)
@@ -114,8 +118,12 @@ def conditions(extra: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
         *_FIXED,
         # detectors.py pairs: a key holding a seed, then quotes, brackets or spaces, then = or :.
         ("pairs", seeds + _KEY_TAIL + r"[\\\"'\]" + _WS[1:-1] + "]*[=:]", True),
-        # structure.py flags: --api-key x, --password=x.
-        ("flags", r"-[A-Za-z0-9_\-]*" + seeds + r"[A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")", True),
+        # structure.py flags: --password x, --apikey=x; a name whose seed is split by '_' or
+        # '-' (--api-key x, --sec-ret x) has an inner separator, which the second one takes.
+        # (Split seeds in the first make hyperscan's compile take seconds.)
+        ("flags", r"-[A-Za-z0-9_\-]*" + _seeds(extra, split=False) + r"[A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")",
+         True),
+        ("flags", r"-[A-Za-z0-9_\-]*[_\-][A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")", False),
     ]
     found += [(f"vendor:{f.placeholder}", _loosened(f.pattern), False) for f in vendors.FORMATS]
     found += [(f"guarded:{name[1:-1]}", _loosened(p.pattern), False) for _, p, name in vendors.GUARDED]
