@@ -58,10 +58,11 @@ class TextScrubber:
         known = self.results.known(s, source)
         if known is not None:
             return known
-        if self.prefilter is not None and not self._flagged([s]):
+        hints = None if self.prefilter is None else self._flagged([s])
+        if hints is not None and not hints:
             self.results.remember_clean(s)
             return s
-        return self.results.remember(s, source, self._full(s, source))
+        return self.results.remember(s, source, self._full(s, source, hints))
 
     def scrub_many(self, texts: list[str], source: bool = False) -> dict[str, str]:
         """Scrub many strings at once: ``{text: scrubbed}`` for those that change.
@@ -76,7 +77,7 @@ class TextScrubber:
         fresh = []
         for t in todo:
             if flagged is None or t in flagged:
-                new = self.results.remember(t, source, self._full(t, source))
+                new = self.results.remember(t, source, self._full(t, source, flagged))
                 if new is not t:
                     out[t] = new
             else:
@@ -85,8 +86,12 @@ class TextScrubber:
             self.results.remember_clean(*fresh)
         return out
 
-    def _flagged(self, texts: list[str]) -> set[str]:
-        """The ``texts`` the prefilter flags; a URL-decoded form is scanned too."""
+    def _flagged(self, texts: list[str]) -> dict[str, set | None]:
+        """The ``texts`` the prefilter flags, with the steps each needs when the scan saw them.
+
+        A URL-decoded form is scanned too: its own entry serves its pass, and it flags the
+        text it came from.
+        """
         owners = {}
         for t in texts:
             if "%" in t or "+" in t:
@@ -94,18 +99,23 @@ class TextScrubber:
                 if decoded is not None:
                     owners[decoded] = t
         hits = self.prefilter.flagged([*texts, *owners] if owners else texts)
-        return hits | {owners[h] for h in hits if h in owners} if owners else hits
+        for variant in [h for h in hits if h in owners]:
+            hits.setdefault(owners[variant], None)
+        return hits
 
-    def _full(self, s: str, source: bool) -> str:
-        """Every detector on ``s`` and on its URL-decoded form (no cache, no prefilter)."""
+    def _full(self, s: str, source: bool, hints: dict | None = None) -> str:
+        """Every detector on ``s`` and on its URL-decoded form (no cache).
+
+        ``hints`` maps texts to the steps the prefilter's scan saw they need.
+        """
         if "%" in s or ("+" in s and "=" in s):
-            decoded = self._decoded(s, source)
+            decoded = self._decoded(s, source, hints)
             if decoded is not None:
                 return decoded
-        new = self._scrub(s, source)
+        new = self._scrub(s, source, hints)
         return _ENCODED_PLACEHOLDER.sub(_rebracket, new) if "%5B" in new else new
 
-    def _decoded(self, s: str, source: bool) -> str | None:
+    def _decoded(self, s: str, source: bool, hints: dict | None = None) -> str | None:
         """Scrub the URL-decoded form of ``s``: ``email=jane%40example.com`` is an address.
 
         Decoding comes first, so a token whose characters were escaped (``%2F``, ``%2B``) is
@@ -115,22 +125,23 @@ class TextScrubber:
         decoded = decoded_form(s)
         if decoded is None:
             return None
-        scrubbed = self._scrub(decoded, source)
+        scrubbed = self._scrub(decoded, source, hints)
         return None if scrubbed is decoded or scrubbed == decoded else scrubbed
 
-    def _scrub(self, s: str, source: bool) -> str:
+    def _scrub(self, s: str, source: bool, hints: dict | None = None) -> str:
         """All detectors until stable, on the text as it is."""
         # Another pass runs while one changed something that may hide more: a secret glued
         # to another (``4111…AKIA…``, ``10.0.0.1 4111…``) only shows its boundary once the
         # first one is a placeholder, and a spaced card turned ``[card]`` can join its
         # neighbours into one token. A second scrub must find nothing left (idempotence).
-        new, rounds = self._pass(s, source), 1
+        (new, hits), rounds = self._pass(s, source, hints.get(s) if hints else None), 1
         while new is not s and rounds < _MAX_ROUNDS and may_hide_more(s, new):
-            s, new, rounds = new, self._pass(new, source), rounds + 1
+            s, (new, hits), rounds = new, self._pass(new, source, hits), rounds + 1
         return new
 
-    def _pass(self, s: str, source: bool) -> str:
-        """Every value detector, then the structures, then the pairs.
+    def _pass(self, s: str, source: bool, hits: set | None = None) -> tuple[str, set | None]:
+        """Every value detector, then the structures, then the pairs; with the result, the
+        steps it meets (when a prefilter knows them; ``hits`` are those of ``s``).
 
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
         than filtering the first group only, and placeholders already there are kept. With a
@@ -141,15 +152,15 @@ class TextScrubber:
         if self.prefilter is None:
             for _, step in steps:
                 s = step(s, source)
-            return s
-        order, steps_in = self._order, self.prefilter.steps_in
-        hits, done = steps_in(s), -1
+            return s, None
+        order, steps_in, done = self._order, self.prefilter.steps_in, -1
+        hits = steps_in(s) if hits is None else hits
         while due := [i for i in map(order.get, hits) if i is not None and i > done]:
             done = min(due)
             new = steps[done][1](s, source)
             if new is not s:
                 s, hits = new, steps_in(new)
-        return s
+        return s, hits
 
     def _pairs_step(self, s: str, source: bool) -> str:
         """The pairs of one pass: until stable when a backslash may end a value."""

@@ -138,11 +138,12 @@ class Prefilter:
     def __init__(self, found: list[tuple[str, str, bool]]) -> None:
         self._steps = [step for step, _, _ in found]
 
-    def flagged(self, texts: list[str]) -> set[str]:
-        """The ``texts`` that a detector might change (a superset)."""
+    def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
+        """The ``texts`` that a detector might change (a superset), each with the steps whose
+        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``)."""
         joined = JOINT.join(texts)
         if joined.count(JOINT) != len(texts) - 1:  # a string holding the joint is always flagged
-            odd = {t for t in texts if JOINT in t}
+            odd = dict.fromkeys(t for t in texts if JOINT in t)
             rest = [t for t in texts if t not in odd]
             return odd | self.flagged(rest) if rest else odd
         return self._scan(joined.encode("utf-8", "surrogatepass"))
@@ -152,11 +153,16 @@ class Prefilter:
         steps = self._steps
         return {steps[i] for i in self._ids(text.encode("utf-8", "surrogatepass"))}
 
-    def _scan(self, data: bytes) -> set[str]:
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
         raise NotImplementedError
 
     def _ids(self, data: bytes) -> list[int]:
         raise NotImplementedError
+
+
+def _collect(condition: int, _start: int, _end: int, _flags: int, ids: list[int]) -> None:
+    """hyperscan's match callback for one string: note the condition."""
+    ids.append(condition)
 
 
 def _text_at(data: bytes, last: int) -> tuple[str, int]:
@@ -200,15 +206,17 @@ class HyperscanPrefilter(Prefilter):
 
     def _ids(self, data: bytes) -> list[int]:
         ids: list[int] = []
-        self._once.scan(data, match_event_handler=lambda i, *_: ids.append(i), scratch=self._scratches()[1])
+        self._once.scan(data, match_event_handler=_collect, context=ids, scratch=self._scratches()[1])
         return ids
 
-    def _scan(self, data: bytes) -> set[str]:
-        view, scratch, found, ends, limit = memoryview(data), self._scratches()[0], set(), [], self._BATCH
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
+        view, scratch, limit, steps = memoryview(data), self._scratches()[0], self._BATCH, self._steps
+        found: dict[str, set[str] | None] = {}
+        matches: list[tuple[int, int]] = []
 
-        def on_match(_id, _start, end, _flags, _context):
-            ends.append(end)
-            return len(ends) >= limit
+        def on_match(condition, _start, end, _flags, _context):
+            matches.append((end, condition))
+            return len(matches) >= limit
 
         pos = 0
         while pos < len(data):
@@ -217,14 +225,17 @@ class HyperscanPrefilter(Prefilter):
                 stopped = False
             except self._hs.ScanTerminated:
                 stopped = True
-            stop = -1
-            for end in ends:  # in order of end offset (hs docs, runtime: matches are ordered)
+            stop, seen = -1, set()
+            for end, condition in matches:  # in order of end offset (hs docs, runtime)
                 if pos + end > stop:
                     text, stop = _text_at(data, pos + end - 1)
-                    found.add(text)
-            ends.clear()
+                    seen = found.setdefault(text, set())  # None stays: cut short before
+                if seen is not None:
+                    seen.add(steps[condition])
+            matches.clear()
             if not stopped:
                 break
+            found[text] = None  # cut short: its other matches were not seen
             pos = stop + 1
         return found
 
@@ -252,11 +263,11 @@ class Re2Prefilter(Prefilter):
     def _ids(self, data: bytes) -> list[int]:
         return self._set.Match(data) or []  # None when nothing matches
 
-    def _scan(self, data: bytes) -> set[str]:
-        search, found, pos = self._regex.search, set(), 0
-        while (m := search(data, pos)) is not None:
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
+        search, found, pos = self._regex.search, {}, 0
+        while (m := search(data, pos)) is not None:  # the first match only: steps unknown
             text, stop = _text_at(data, m.start())
-            found.add(text)
+            found[text] = None
             pos = stop + 1
         return found
 

@@ -251,7 +251,7 @@ class Scrubber:
     def _crumb(self, crumb: dict, memo: Memo) -> None:
         """Scrub one breadcrumb in place; SQL parameters in its data become a summary."""
         summarize_data(crumb.get("data"))
-        self._record(crumb, SKIPPED_CRUMB_KEYS, 3, memo)
+        self._walker.walk_record(crumb, SKIPPED_CRUMB_KEYS, 3, memo)
 
     def _spans(self, spans, memo: Memo) -> object:
         """Scrub every span's description, data and tags."""
@@ -260,7 +260,7 @@ class Scrubber:
     def _span(self, span: dict, memo: Memo) -> None:
         """Scrub one span in place; SQL parameters in its data become a summary."""
         summarize_data(span.get("data"))
-        self._record(span, SKIPPED_SPAN_KEYS, 2, memo)
+        self._walker.walk_record(span, SKIPPED_SPAN_KEYS, 2, memo)
 
 
 def _put_source(frame: dict, parts: list) -> None:

@@ -130,6 +130,8 @@ class Walker:
                 if len(v) >= _SHORT and v not in clean:
                     pending.append((d, k, v))
                 continue
+            elif type(v) is dict:
+                nv = self.walk_dict(v, depth, memo)
             else:
                 nv = self.walk(v, depth, memo)
             if nv is not v:
