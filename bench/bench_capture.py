@@ -5,7 +5,11 @@ a few large locals (a 20 KB string, a 200-entry dict, a 500-item list, a token a
 
     plain  sentry_sdk.init(dsn, DjangoIntegration()): the SDK's default EventScrubber runs
     ours   the real init_sentry from the project's settings: before_send runs
-           drop-ignored -> scrub -> classify -> alert observe (the SDK's scrubber is off)
+           drop-ignored -> scrub -> classify -> alert observe (the SDK's scrubber is off);
+           ours-re2 and ours-python are the same with the scrubber's prefilter narrowed to
+           google-re2 or to none (prefilter.AUTO), where those paths can run
+
+Both cap values at max_value_length=8192, as sentry_config.py does (docs/scrubbing.md).
 
 Both hand envelopes to the same discarding transport (bench.bench_request.DiscardTransport), so
 no I/O is measured. Each configuration runs in its own subprocess, because sentry_sdk.init is
@@ -30,7 +34,8 @@ from typing import Any
 
 from bench.bench_request import Child, boot, child_env, interleave, paired, serve, timed
 
-CONFIGS = ("plain", "ours")
+CONFIGS = ("plain", "ours", "ours-re2", "ours-python")
+MAX_VALUE_LENGTH = 8192
 WARMUP_SECONDS = 0.5
 ROUND_SECONDS = 0.2
 ROUNDS = 25
@@ -122,8 +127,27 @@ def _steps() -> dict[str, Any]:
     return steps
 
 
+def _cap_values() -> None:
+    """Every sentry_sdk.init in this process gets max_value_length (unless it sets one)."""
+    import sentry_sdk
+
+    real = sentry_sdk.init
+
+    def init(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("max_value_length", MAX_VALUE_LENGTH)
+        return real(*args, **kwargs)
+
+    sentry_sdk.init = init
+
+
 def _child(config: str) -> None:
-    discard = boot(config, 0.1)
+    from infrastructure.scrubbing import prefilter
+
+    _cap_values()
+    engine = config.partition("-")[2]
+    if engine:
+        prefilter.AUTO = () if engine == "python" else (engine,)
+    discard = boot("ours" if engine else config, 0.1)
     rates: list[float] = []
     cpu_rates: list[float] = []
     total = captured = 0
@@ -148,21 +172,29 @@ def _child(config: str) -> None:
         summary = {"config": config, "value": statistics.median(rates) if rates else 0.0,
                    "rounds": rates, "cpu": statistics.median(cpu_rates) if cpu_rates else 0.0,
                    "cpu_rounds": cpu_rates, "timed": total, "captured": captured, "events": events}
-        if config == "ours":
+        if config.startswith("ours"):
             summary["steps"] = _steps()
         return summary
 
     serve({"warm": warm, "round": one_round, "done": done})
 
 
-def _cost_text(results: dict[str, dict[str, Any]]) -> str:
+def _cost_text(results: dict[str, dict[str, Any]], ours: str) -> str:
     # A cost ratio ours/plain in time per event is plain/ours in events per second.
     parts = []
     for key, label in (("value", "wall"), ("cpu", "cpu")):
-        value = paired(results, "plain", "ours", key)
+        value = paired(results, "plain", ours, key)
         parts.append(f"{label} n/a" if value is None
                      else f"{label} {value[0]:.2f}x ({value[1]:.2f}-{value[2]:.2f})")
     return ", ".join(parts)
+
+
+def _runs_here(config: str) -> bool:
+    """False for an ours-<engine> configuration whose wheel is not installed."""
+    import importlib.util
+
+    engine = config.partition("-")[2]
+    return engine in ("", "python") or importlib.util.find_spec(engine) is not None
 
 
 def main() -> None:
@@ -175,31 +207,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
         workdir = Path(tmp)
         children = {name: Child(name, ["-m", "bench.bench_capture", "--child", name],
-                                child_env(workdir, 0.1), workdir) for name in CONFIGS}
+                                child_env(workdir, 0.1), workdir) for name in CONFIGS if _runs_here(name)}
         try:
             results = interleave(children, ROUNDS)
         finally:
             for child in children.values():
                 child.close()
-    print(f"  {'config':<7} {'us/event':>9} {'CPU us/event':>13}  {'timed':>6}  events sent / captured")
+    print(f"  {'config':<11} {'us/event':>9} {'CPU us/event':>13}  {'timed':>6}  events sent / captured")
     for name in CONFIGS:
         r = results.get(name)
         if r is not None and r["value"] and r["cpu"]:
-            print(f"  {name:<7} {1e6 / r['value']:9.0f} {1e6 / r['cpu']:13.0f}  {r['timed']:6d}  "
+            print(f"  {name:<11} {1e6 / r['value']:9.0f} {1e6 / r['cpu']:13.0f}  {r['timed']:6d}  "
                   f"{r['events']} / {r['captured']}")
-    print(f"  ours/plain cost per event: {_cost_text(results)}  <- result (>1: ours costs more)")
-    steps = results.get("ours", {}).get("steps") or {}
     plain = results.get("plain", {}).get("cpu")
-    if "before_send" in steps and plain:
-        plain_us = 1e6 / plain
-        print(f"  ours' before_send steps on one captured event ({steps['event_kb']:.1f} KB JSON), "
-              f"median of {STEP_CALLS} interleaved calls, as a share of plain's CPU us/event:")
-        for name in ("before_send", "scrub", "classify", "alert observe", "sdk EventScrubber"):
-            print(f"    {name:<18} {steps[name]:8.1f} us  {steps[name] / plain_us:6.1%}")
-        print(f"  our scrub / the SDK's EventScrubber on the same event: "
-              f"{steps['scrub'] / steps['sdk EventScrubber']:.2f}x")
-    elif steps:
-        print(f"  step timing unavailable: {steps}")
+    for name in CONFIGS[1:]:
+        if name not in results:
+            continue
+        print(f"  {name}/plain cost per event: {_cost_text(results, name)}  <- result (>1: costs more)")
+        steps = results[name].get("steps") or {}
+        if "before_send" in steps and plain:
+            plain_us = 1e6 / plain
+            print(f"    before_send steps on one captured event ({steps['event_kb']:.1f} KB JSON), median"
+                  f" of {STEP_CALLS} interleaved calls, as a share of plain's CPU us/event:")
+            for step in ("before_send", "scrub", "classify", "alert observe", "sdk EventScrubber"):
+                print(f"      {step:<18} {steps[step]:8.1f} us  {steps[step] / plain_us:6.1%}")
+            print(f"    our scrub / the SDK's EventScrubber on the same event: "
+                  f"{steps['scrub'] / steps['sdk EventScrubber']:.2f}x")
+        elif steps:
+            print(f"    step timing unavailable: {steps}")
 
 
 if __name__ == "__main__":

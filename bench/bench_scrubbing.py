@@ -169,6 +169,8 @@ def build_event(frames: int, crumbs: int, modules: int = 40) -> dict:
     }
 
 
+# sentry-sdk's max_value_length as sentry_config.py sets it (docs/scrubbing.md).
+MAX_VALUE_LENGTH = 8192
 # (frames, breadcrumbs, modules) for events of about 5, 20 and 50 KB.
 SIZES = ((2, 5, 15), (10, 32, 60), (28, 90, 80))
 
@@ -196,20 +198,39 @@ def _fresh_source(event: dict) -> dict:
     return item
 
 
-def _compare(ours, anchor, event: dict, copier=copy.deepcopy, rounds=15, batch=30) -> tuple:
-    """Best round's time per event for each scrubber (rounds alternate, fresh copies).
+def _fresh_strings(event: dict) -> dict:
+    """A copy in which every string value is new (a unique tag after a space): no cache helps.
+
+    Real events repeat many strings (source lines, reprs, header values); this is the worst
+    case, every string of the event seen for the first time.
+    """
+    tag = f" ~{next(_TAGS)}"
+
+    def fresh(obj):
+        if isinstance(obj, str):
+            return obj + tag
+        if isinstance(obj, dict):
+            return {k: fresh(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [fresh(v) for v in obj]
+        return obj
+
+    return fresh(event)
+
+
+def _best(scrub, event: dict, copier=copy.deepcopy, rounds=15, batch=30) -> float:
+    """Best round's time per event (fresh copies made outside the clock).
 
     The minimum is the run least disturbed by other processes on a shared machine.
     """
-    times: dict = {ours: [], anchor: []}
+    best = float("inf")
     for _ in range(rounds):
-        for scrub in (ours, anchor):
-            copies = [copier(event) for _ in range(batch)]
-            start = time.perf_counter()
-            for item in copies:
-                scrub(item)
-            times[scrub].append((time.perf_counter() - start) / batch)
-    return min(times[ours]), min(times[anchor])
+        copies = [copier(event) for _ in range(batch)]
+        start = time.perf_counter()
+        for item in copies:
+            scrub(item)
+        best = min(best, (time.perf_counter() - start) / batch)
+    return best
 
 
 def adversarial_inputs(size: int = 1_000_000) -> dict[str, str]:
@@ -248,6 +269,7 @@ def capture_event() -> dict:
 
     seen: list[dict] = []
     sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", default_integrations=False,
+                    max_value_length=MAX_VALUE_LENGTH,
                     before_send=lambda event, hint: seen.append(copy.deepcopy(event)))
     try:
         capture_once()
@@ -300,41 +322,80 @@ def engines() -> None:
           f"strings of the largest event (best of 5)")
     for name, run in runs.items():
         print(f"  {name:<26} {_time_text(lambda _t, run=run: run(), text, rounds=5) * 1e6:8.0f} us")
+    from infrastructure.scrubbing import prefilter
+
+    distinct = list(dict.fromkeys(strings))
+    print(f"The prefilter as used ({len(prefilter.conditions())} conditions) over the same event's "
+          f"{len(distinct)} distinct strings, joined (best of 5)")
+    for name in prefilter.ENGINES:
+        try:
+            gate = prefilter.build(name)
+        except ImportError:
+            continue
+        t = _time_text(lambda _t, gate=gate: gate.flagged(distinct), text, rounds=5)
+        print(f"  {name:<26} {t * 1e6:8.0f} us, {len(gate.flagged(distinct))} strings flagged")
+
+
+def available_engines() -> list[str]:
+    """The prefilter engines whose wheels import here, fastest first, then 'python' (none)."""
+    from infrastructure.scrubbing import prefilter
+
+    found = []
+    for name in prefilter.ENGINES:
+        try:
+            prefilter.build(name)
+            found.append(name)
+        except ImportError:
+            print(f"  {name}: wheel not installed, not measured")
+    return [*found, "python"]
+
+
+def _events_for(name: str, events: list, large_locals: dict, anchors: list) -> None:
+    """One engine's rows: each event seen before, with new source lines, with every string new."""
+    ours = Scrubber(engine=name)
+    for event in events:  # warm-up: caches filled, CPU clock up
+        _best(ours.scrub_event, event, rounds=3)
+    print(f"  engine {name}:")
+    for event, t_anchor in zip([*events, large_locals], anchors, strict=True):
+        ours.scrub_event(copy.deepcopy(event))
+        times = [_best(ours.scrub_event, event, copier) for copier in
+                 (copy.deepcopy, _fresh_source, _fresh_strings)]
+        left = _left(ours.scrub_event(copy.deepcopy(event))) if event is not large_locals else 0
+        label = "large-locals" if event is large_locals else "Django error"
+        print(f"    {_size(event) / 1024:5.1f} KB {label}: seen before {times[0] * 1e6:7.1f} us = "
+              f"{times[0] / t_anchor:5.2f}x; new source lines {times[1] / t_anchor:5.2f}x; every "
+              f"string new {times[2] * 1e6:7.1f} us = {times[2] / t_anchor:5.2f}x; secrets left {left}")
 
 
 def main() -> None:
-    """Print the event comparison, the engines and the adversarial timings."""
-    ours, anchor = Scrubber(), EventScrubber(recursive=True)
-    print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds"
-          " (EventScrubber: best of 30)")
+    """Print the event comparison per engine, the engines' raw scans and the adversarial timings."""
+    anchor = EventScrubber(recursive=True)
     events = [build_event(*size) for size in SIZES]
     large_locals = capture_event()
-    for event in events:  # warm-up: caches filled, CPU clock up, for both scrubbers
-        _compare(ours.scrub_event, anchor.scrub_event, event, rounds=3)
-    for event in events:
-        t_ours, t_anchor = _compare(ours.scrub_event, anchor.scrub_event, event)
-        t_cold, t_again = _compare(ours.scrub_event, anchor.scrub_event, event, _fresh_source)
-        t_anchor = min(t_anchor, t_again)  # the anchor's best of both series
-        left_ours = _left(ours.scrub_event(copy.deepcopy(event)))
+    print("Scrubber vs sentry_sdk EventScrubber(recursive=True), per event, best of 15 rounds of 30")
+    anchors = []
+    for event in [*events, large_locals]:
+        _best(anchor.scrub_event, event, rounds=3)
+        anchors.append(min(_best(anchor.scrub_event, event, copier, rounds=10)
+                           for copier in (copy.deepcopy, _fresh_strings)))
         ev_anchor = copy.deepcopy(event)
         anchor.scrub_event(ev_anchor)
-        print(f"  {_size(event) / 1024:5.1f} KB: EventScrubber {t_anchor * 1e6:6.1f} us; ours "
-              f"{t_ours * 1e6:6.1f} us = {t_ours / t_anchor:4.2f}x (source lines seen before), "
-              f"{t_cold * 1e6:6.1f} us = {t_cold / t_anchor:4.2f}x (new source lines); "
-              f"planted secrets left of {len(SECRETS)}: ours {left_ours}, "
-              f"EventScrubber {_left(ev_anchor)}")
-    ours.scrub_event(copy.deepcopy(large_locals))
-    t_ours, t_anchor = _compare(ours.scrub_event, anchor.scrub_event, large_locals)
-    print(f"  {_size(large_locals) / 1024:5.1f} KB bench_capture large-locals event: EventScrubber "
-          f"{t_anchor * 1e6:6.1f} us; ours {t_ours * 1e6:7.1f} us = {t_ours / t_anchor:5.2f}x")
+        left = _left(ev_anchor) if event is not large_locals else 0
+        print(f"  {_size(event) / 1024:5.1f} KB: EventScrubber {anchors[-1] * 1e6:6.1f} us; "
+              f"planted secrets it leaves: {left} of {len(SECRETS)}")
+    for name in available_engines():
+        _events_for(name, events, large_locals, anchors)
     engines()
-    print("Adversarial 1 MB inputs to scrub_text (best of 3), relative to plain 1 MB text")
+    print("Adversarial 1 MB inputs to scrub_text (best of 3): the detectors (engine 'python')"
+          " relative to plain 1 MB text, and with the prefilter (engine 'auto')")
+    detectors, gated = Scrubber(engine="python"), Scrubber()
     inputs = adversarial_inputs()
-    plain = _time_text(ours.scrub_text, inputs.pop("plain lowercase"))
-    print(f"  plain lowercase: {plain * 1e3:8.2f} ms (1.0x)")
+    text = inputs.pop("plain lowercase")
+    plain, plain_gated = _time_text(detectors.scrub_text, text), _time_text(gated.scrub_text, text)
+    print(f"  plain lowercase: {plain * 1e3:8.2f} ms (1.0x); prefiltered {plain_gated * 1e3:8.2f} ms")
     for name, text in inputs.items():
-        t = _time_text(ours.scrub_text, text)
-        print(f"  {name}: {t * 1e3:8.2f} ms ({t / plain:.1f}x)")
+        t, t_gated = _time_text(detectors.scrub_text, text), _time_text(gated.scrub_text, text)
+        print(f"  {name}: {t * 1e3:8.2f} ms ({t / plain:.1f}x); prefiltered {t_gated * 1e3:8.2f} ms")
 
 
 if __name__ == "__main__":

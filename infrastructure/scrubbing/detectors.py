@@ -12,11 +12,12 @@ import re
 from urllib.parse import unquote, unquote_plus
 
 from . import patterns as p
+from . import prefilter as pf
+from . import structure, values
 from .keys import KeyRules
-from .structure import scrub_structures
-from .values import FILTERED, may_hide_more, replace_values
+from .memory import MIN_LEN, Results
+from .values import FILTERED, may_hide_more
 
-_MIN_LEN = 5  # the shortest secret we look for is ``pwd=x``
 _QUOTES = "\"'\\"
 _CACHE_LIMIT = 4096
 _MAX_ROUNDS = 4  # passes until stable; a pass that changes something removes a secret
@@ -36,9 +37,14 @@ def _rebracket(m: re.Match) -> str:
 class TextScrubber:
     """Replaces secrets found in free text with typed placeholders such as ``[card]``."""
 
-    def __init__(self, keys: KeyRules) -> None:
+    def __init__(self, keys: KeyRules, engine: str = "auto") -> None:
         self._sensitive = keys.is_sensitive
         self._reversed_keys: dict[str, bool] = {}  # reversed key -> verdict, see _pairs
+        self.prefilter = pf.build(engine, keys.extra)
+        self._steps = _steps(self._sensitive, self._pairs_step)
+        self._order = {name: i for i, (name, _) in enumerate(self._steps)}
+        self.results = Results()
+        self.clean = self.results.clean
 
     def scrub(self, s: str, source: bool = False) -> str:
         """Return ``s`` with every secret replaced (``s`` itself when none is found).
@@ -47,54 +53,117 @@ class TextScrubber:
         it is a literal (quoted, digits, or inside a string literal), since
         ``password=password`` in code is a name.
         """
-        if len(s) < _MIN_LEN:
+        if len(s) < MIN_LEN or s in self.clean:
             return s
+        known = self.results.known(s, source)
+        if known is not None:
+            return known
+        hints = None if self.prefilter is None else self._flagged([s])
+        if hints is not None and not hints:
+            self.results.remember_clean(s)
+            return s
+        return self.results.remember(s, source, self._full(s, source, hints))
+
+    def scrub_many(self, texts: list[str], source: bool = False) -> dict[str, str]:
+        """Scrub many strings at once: ``{text: scrubbed}`` for those that change.
+
+        Strings scrubbed before come from the remembered results; one prefilter scan over the
+        rest picks the few the detectors must see.
+        """
+        out, todo = self.results.split(texts, source)
+        if not todo:
+            return out
+        flagged = None if self.prefilter is None else self._flagged(todo)
+        fresh = []
+        for t in todo:
+            if flagged is None or t in flagged:
+                new = self.results.remember(t, source, self._full(t, source, flagged))
+                if new is not t:
+                    out[t] = new
+            else:
+                fresh.append(t)
+        if fresh:
+            self.results.remember_clean(*fresh)
+        return out
+
+    def _flagged(self, texts: list[str]) -> dict[str, set | None]:
+        """The ``texts`` the prefilter flags, with the steps each needs when the scan saw them.
+
+        A URL-decoded form is scanned too: its own entry serves its pass, and it flags the
+        text it came from.
+        """
+        owners = {}
+        for t in texts:
+            if "%" in t or "+" in t:
+                decoded = decoded_form(t)
+                if decoded is not None:
+                    owners[decoded] = t
+        hits = self.prefilter.flagged([*texts, *owners] if owners else texts)
+        for variant in [h for h in hits if h in owners]:
+            hits.setdefault(owners[variant], None)
+        return hits
+
+    def _full(self, s: str, source: bool, hints: dict | None = None) -> str:
+        """Every detector on ``s`` and on its URL-decoded form (no cache).
+
+        ``hints`` maps texts to the steps the prefilter's scan saw they need.
+        """
         if "%" in s or ("+" in s and "=" in s):
-            decoded = self._decoded(s, source)
+            decoded = self._decoded(s, source, hints)
             if decoded is not None:
                 return decoded
-        new = self._scrub(s, source)
+        new = self._scrub(s, source, hints)
         return _ENCODED_PLACEHOLDER.sub(_rebracket, new) if "%5B" in new else new
 
-    def _decoded(self, s: str, source: bool) -> str | None:
+    def _decoded(self, s: str, source: bool, hints: dict | None = None) -> str | None:
         """Scrub the URL-decoded form of ``s``: ``email=jane%40example.com`` is an address.
 
         Decoding comes first, so a token whose characters were escaped (``%2F``, ``%2B``) is
         matched whole. When the decoded form holds a secret, its scrubbed text is returned
         (the event shows ``email=[email]``); otherwise None, and ``s`` is scrubbed as it is.
-        ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces
-        or ``;``: an Azure connection string's base64 key keeps its ``+``).
         """
-        plus = "+" in s and _QUERY_SHAPED.fullmatch(s) is not None
-        if "%" in s and _ESCAPE.search(s):
-            decoded = unquote_plus(s) if plus else unquote(s)
-        elif plus:
-            decoded = s.replace("+", " ")
-        else:
+        decoded = decoded_form(s)
+        if decoded is None:
             return None
-        if decoded == s:
-            return None
-        scrubbed = self._scrub(decoded, source)
+        scrubbed = self._scrub(decoded, source, hints)
         return None if scrubbed is decoded or scrubbed == decoded else scrubbed
 
-    def _scrub(self, s: str, source: bool) -> str:
+    def _scrub(self, s: str, source: bool, hints: dict | None = None) -> str:
         """All detectors until stable, on the text as it is."""
         # Another pass runs while one changed something that may hide more: a secret glued
         # to another (``4111…AKIA…``, ``10.0.0.1 4111…``) only shows its boundary once the
         # first one is a placeholder, and a spaced card turned ``[card]`` can join its
         # neighbours into one token. A second scrub must find nothing left (idempotence).
-        new, rounds = self._pass(s, source), 1
+        (new, hits), rounds = self._pass(s, source, hints.get(s) if hints else None), 1
         while new is not s and rounds < _MAX_ROUNDS and may_hide_more(s, new):
-            s, new, rounds = new, self._pass(new, source), rounds + 1
+            s, (new, hits), rounds = new, self._pass(new, source, hits), rounds + 1
         return new
 
-    def _pass(self, s: str, source: bool) -> str:
-        """Every value detector, then the pairs.
+    def _pass(self, s: str, source: bool, hits: set | None = None) -> tuple[str, set | None]:
+        """Every value detector, then the structures, then the pairs; with the result, the
+        steps it meets (when a prefilter knows them; ``hits`` are those of ``s``).
 
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
-        than filtering the first group only, and placeholders already there are kept.
+        than filtering the first group only, and placeholders already there are kept. With a
+        prefilter, a step runs only when the text meets its condition, and the conditions
+        are looked at again after each change (a placeholder can meet one: ``[aws_key]``).
         """
-        s = scrub_structures(replace_values(s), self._sensitive)
+        steps = self._steps
+        if self.prefilter is None:
+            for _, step in steps:
+                s = step(s, source)
+            return s, None
+        order, steps_in, done = self._order, self.prefilter.steps_in, -1
+        hits = steps_in(s) if hits is None else hits
+        while due := [i for i in map(order.get, hits) if i is not None and i > done]:
+            done = min(due)
+            new = steps[done][1](s, source)
+            if new is not s:
+                s, hits = new, steps_in(new)
+        return s, hits
+
+    def _pairs_step(self, s: str, source: bool) -> str:
+        """The pairs of one pass: until stable when a backslash may end a value."""
         if "\\" in s:
             return self._pairs_until_stable(s, source)
         if "=" in s or (":" in s and s.count(":") != s.count("://")):  # not just a URL
@@ -152,6 +221,29 @@ class TextScrubber:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+def _steps(sensitive, pairs) -> tuple:
+    """Every step of a pass as (name, step(text, source)), in order: values, structures, pairs."""
+    found = [(name, lambda s, _source, f=f: f(s)) for name, f in values.STEPS]
+    found += [(name, lambda s, _source, f=f: f(s, sensitive)) for name, f in structure.STEPS]
+    return (*found, ("pairs", pairs))
+
+
+def decoded_form(s: str) -> str | None:
+    """``s`` URL-decoded, or None when decoding changes nothing.
+
+    ``+`` counts as a space only in query-string shaped text (``a=b&c=d`` without spaces or
+    ``;``: an Azure connection string's base64 key keeps its ``+``).
+    """
+    plus = "+" in s and "=" in s and _QUERY_SHAPED.fullmatch(s) is not None
+    if "%" in s and _ESCAPE.search(s):
+        decoded = unquote_plus(s) if plus else unquote(s)
+    elif plus:
+        decoded = s.replace("+", " ")
+    else:
+        return None
+    return None if decoded == s else decoded
 
 
 def _value_end(s: str, key_start: int, value: re.Match) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from .detectors import TextScrubber
 from .keys import KeyRules
 from .sqlparams import summarize_data, summarize_frame_vars
-from .walker import Walker
+from .walker import Memo, Walker
 
 # Top-level event fields that are ids, clocks, enums or package lists.
 SKIPPED_EVENT_KEYS = frozenset({
@@ -46,9 +46,12 @@ _SOURCE_CACHE_LIMIT = 1024
 class Scrubber:
     """Removes secrets and personal data from Sentry events, breadcrumbs, logs and text."""
 
-    def __init__(self, extra_keys: Iterable[str] = (), safe_keys: Iterable[str] = ()) -> None:
+    def __init__(self, extra_keys: Iterable[str] = (), safe_keys: Iterable[str] = (),
+                 engine: str = "auto") -> None:
+        """``engine`` picks the prefilter: 'auto' (hyperscan, else google-re2, else none),
+        'hyperscan', 're2' or 'python' (none: every string runs the detectors)."""
         self._keys = KeyRules(extra_keys, safe_keys)
-        self._text = TextScrubber(self._keys)
+        self._text = TextScrubber(self._keys, engine)
         self._walker = Walker(self._keys, self._text)
         self._source_cache: dict[str, list | None] = {}
         self._event_handlers = {
@@ -61,15 +64,17 @@ class Scrubber:
         """Scrub an error, message or transaction event in place and return it."""
         if not isinstance(event, dict):
             raise TypeError(f"scrub_event expects a dict, got {type(event).__name__}")
-        memo: dict = {}
+        memo = Memo()
         handlers = self._event_handlers
         for key, value in event.items():
             if key in SKIPPED_EVENT_KEYS:
                 continue
             handler = handlers.get(key)
-            new = handler(value, memo) if handler else self._field(key, value, 1, memo)
+            new = handler(value, memo) if handler else self._walker.field(event, key, value, 1, memo)
             if new is not value:
                 event[key] = new
+        self._resolve_sources(memo)
+        self._walker.resolve(memo)
         return event
 
     def scrub_breadcrumb(self, crumb: dict) -> dict:
@@ -77,13 +82,13 @@ class Scrubber:
         if not isinstance(crumb, dict):
             raise TypeError(f"scrub_breadcrumb expects a dict, got {type(crumb).__name__}")
         summarize_data(crumb.get("data"))
-        return self._record(crumb, SKIPPED_CRUMB_KEYS, 3, {})
+        return self._record(crumb, SKIPPED_CRUMB_KEYS, 3, None)
 
     def scrub_log(self, log: dict) -> dict:
         """Scrub a sentry-sdk log record (body and attributes) in place and return it."""
         if not isinstance(log, dict):
             raise TypeError(f"scrub_log expects a dict, got {type(log).__name__}")
-        return self._record(log, SKIPPED_LOG_KEYS, 1, {})
+        return self._record(log, SKIPPED_LOG_KEYS, 1, None)
 
     def scrub_text(self, text: str) -> str:
         """Return ``text`` with every detected secret replaced by a typed placeholder."""
@@ -93,27 +98,29 @@ class Scrubber:
 
     def scrub_value(self, obj: object) -> object:
         """Scrub any JSON-like value (containers in place) and return the result."""
-        return self._walker.walk(obj, 0, {})
+        return self._walker.scrub(obj, 0)
 
-    def _field(self, key, value, depth: int, memo: dict) -> object:
-        """Scrub one field of a record, honouring the key rule for its name."""
-        if self._keys.is_sensitive(key):
-            return self._walker.filter(value, depth, memo)
-        return self._walker.walk(value, depth, memo)
+    def _record(self, record: dict, skipped: frozenset, depth: int, memo: Memo | None) -> dict:
+        """Scrub a flat record (breadcrumb, span, log) except its skipped fields.
 
-    def _record(self, record: dict, skipped: frozenset, depth: int, memo: dict) -> dict:
-        """Scrub a flat record (breadcrumb, span, log) except its skipped fields."""
+        Without a memo (a record on its own) its strings are resolved here; inside an event,
+        with the event's.
+        """
+        own = memo is None
+        memo = Memo() if own else memo
         self._walker.walk_record(record, skipped, depth, memo)
+        if own:
+            self._walker.resolve(memo)
         return record
 
-    def _user(self, user, memo: dict) -> object:
+    def _user(self, user, memo: Memo) -> object:
         """Drop the e-mail and IP address; scrub the rest (a username may be an address)."""
         if isinstance(user, dict):
             for key in REMOVED_USER_KEYS:
                 user.pop(key, None)
         return self._walker.walk(user, 1, memo)
 
-    def _items(self, container, handle, memo: dict) -> object:
+    def _items(self, container, handle, memo: Memo) -> object:
         """Apply ``handle`` to each dict of a ``{"values": [...]}`` interface or bare list.
 
         Anything of another shape is walked generically, so nothing escapes the scrub.
@@ -129,24 +136,24 @@ class Scrubber:
         if items is not container:  # other keys beside "values"
             for key, value in container.items():
                 if key != "values":
-                    container[key] = self._field(key, value, 2, memo)
+                    container[key] = self._walker.field(container, key, value, 2, memo)
         return container
 
-    def _exceptions(self, container, memo: dict) -> object:
+    def _exceptions(self, container, memo: Memo) -> object:
         """Scrub exception (or thread) values: message, mechanism and stack frames."""
         return self._items(container, self._exception, memo)
 
-    def _exception(self, exc: dict, memo: dict) -> None:
+    def _exception(self, exc: dict, memo: Memo) -> None:
         """Scrub one exception or thread in place; its type and module name are skipped."""
         for key, value in exc.items():
             if key == "stacktrace":
                 self._stacktrace(value, memo)
             elif key not in ("type", "module", "thread_id", "id"):
-                new = self._field(key, value, 4, memo)
+                new = self._walker.field(exc, key, value, 4, memo)
                 if new is not value:
                     exc[key] = new
 
-    def _stacktrace(self, stacktrace, memo: dict) -> object:
+    def _stacktrace(self, stacktrace, memo: Memo) -> object:
         """Scrub each frame's variables and source lines, skipping its location fields."""
         frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
         if not isinstance(frames, list):
@@ -156,32 +163,44 @@ class Scrubber:
                 self._frame(frame, memo)
         return stacktrace
 
-    def _frame(self, frame: dict, memo: dict) -> None:
+    def _frame(self, frame: dict, memo: Memo) -> None:
         """Scrub one frame in place: its source lines, then every other non-location field.
 
         A database-layer frame's parameter locals become a summary first (sqlparams.py).
         """
         summarize_frame_vars(frame)
-        self._source(frame)
+        self._source(frame, memo)
         self._walker.walk_record(frame, _FRAME_SKIP_ALL, 7, memo)
 
-    def _source(self, frame: dict) -> None:
+    def _source(self, frame: dict, memo: Memo) -> None:
         """Scrub a frame's source lines as one joined text: one scan instead of eleven.
 
-        Detectors keep line breaks (a PEM block keeps its breaks after its placeholder), so
-        the result splits back into the same lines; if it ever does not, each line is
-        scrubbed on its own.
+        A text not seen before waits in ``memo.sources`` for one batch with the event's other
+        source lines. Detectors keep line breaks (a PEM block keeps its breaks after its
+        placeholder), so the result splits back into the same lines; if it ever does not,
+        each line is scrubbed on its own.
         """
         pre, line, post = (frame.get(k) for k in ("pre_context", "context_line", "post_context"))
         if type(pre) is list and type(line) is str and type(post) is list:
             lines = [*pre, line, *post]
             if set(map(type, lines)) == _ONLY_STR:  # the shape sentry-sdk always sends
-                parts = self._scrub_source("\n".join(lines), lines)
-                if parts is not None:
-                    pre[:], frame["context_line"], post[:] = (
-                        parts[:len(pre)], parts[len(pre)], parts[len(pre) + 1:])
+                joined = "\n".join(lines)
+                parts = self._source_cache.get(joined, _MISSING)
+                if parts is _MISSING:
+                    memo.sources.append((frame, joined, lines))
+                elif parts is not None:
+                    _put_source(frame, parts)
                 return
         self._odd_source(frame)
+
+    def _resolve_sources(self, memo: Memo) -> None:
+        """Scrub the source texts an event brought that were not cached, in one batch."""
+        if memo.sources:
+            results = self._text.scrub_many([joined for _, joined, _ in memo.sources], source=True)
+            for frame, joined, lines in memo.sources:
+                parts = self._scrub_source(joined, lines, results.get(joined, joined))
+                if parts is not None:
+                    _put_source(frame, parts)
 
     def _odd_source(self, frame: dict) -> None:
         """Scrub source lines of an unusual shape (missing fields, non-str lines)."""
@@ -197,7 +216,7 @@ class Scrubber:
                         lines.append(line)
                         slots.append((key, i))
                     else:
-                        value[i] = self._walker.walk(line, 8, {})
+                        value[i] = self._walker.scrub(line, 8)
         parts = self._scrub_source("\n".join(lines), lines) if lines else None
         for (key, i), part in zip(slots, parts or (), strict=False):
             if i is None:
@@ -205,17 +224,18 @@ class Scrubber:
             else:
                 frame[key][i] = part
 
-    def _scrub_source(self, joined: str, lines: list) -> list | None:
+    def _scrub_source(self, joined: str, lines: list, new: str | None = None) -> list | None:
         """Return the scrubbed lines of a joined source text, or None when nothing changed.
 
-        Results are cached: source lines come from the deployed code, so the same text
-        recurs in every event raised from the same place.
+        ``new`` is the text already scrubbed, if it was. Results are cached: source lines
+        come from the deployed code, so the same text recurs in every event raised from the
+        same place.
         """
         cache = self._source_cache
         parts = cache.get(joined, _MISSING)
         if parts is _MISSING:
             scrub = self._text.scrub
-            new = scrub(joined, True)
+            new = scrub(joined, True) if new is None else new
             parts = None if new == joined else new.split("\n")
             if parts is not None and len(parts) != len(lines):
                 parts = [scrub(line, True) for line in lines]
@@ -224,20 +244,26 @@ class Scrubber:
             cache[joined] = parts
         return parts
 
-    def _breadcrumbs(self, container, memo: dict) -> object:
+    def _breadcrumbs(self, container, memo: Memo) -> object:
         """Scrub every breadcrumb of an event."""
         return self._items(container, self._crumb, memo)
 
-    def _crumb(self, crumb: dict, memo: dict) -> None:
+    def _crumb(self, crumb: dict, memo: Memo) -> None:
         """Scrub one breadcrumb in place; SQL parameters in its data become a summary."""
         summarize_data(crumb.get("data"))
-        self._record(crumb, SKIPPED_CRUMB_KEYS, 3, memo)
+        self._walker.walk_record(crumb, SKIPPED_CRUMB_KEYS, 3, memo)
 
-    def _spans(self, spans, memo: dict) -> object:
+    def _spans(self, spans, memo: Memo) -> object:
         """Scrub every span's description, data and tags."""
         return self._items(spans, self._span, memo)
 
-    def _span(self, span: dict, memo: dict) -> None:
+    def _span(self, span: dict, memo: Memo) -> None:
         """Scrub one span in place; SQL parameters in its data become a summary."""
         summarize_data(span.get("data"))
-        self._record(span, SKIPPED_SPAN_KEYS, 2, memo)
+        self._walker.walk_record(span, SKIPPED_SPAN_KEYS, 2, memo)
+
+
+def _put_source(frame: dict, parts: list) -> None:
+    """Write scrubbed source lines back into a frame's pre_context, context_line, post_context."""
+    pre, post = frame["pre_context"], frame["post_context"]
+    pre[:], frame["context_line"], post[:] = parts[:len(pre)], parts[len(pre)], parts[len(pre) + 1:]

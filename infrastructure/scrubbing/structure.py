@@ -37,14 +37,35 @@ _USER_FLAGS = ("-u", "--user")
 _KEEP = re.compile(r"[0-9/.~$%{<\[]")  # -p 8080:80, -p /tmp, -p $PW, -p {{ x }}: not a secret
 
 
+def flags(s: str, sensitive: Callable[[str], bool]) -> str:
+    """Filter the values of command-line flags that name a secret."""
+    if "-" in s and (" -" in s or s.startswith("-")):
+        return CLI_FLAG.sub(lambda m: _flag(m, sensitive), s)
+    return s
+
+
+def comparisons(s: str, sensitive: Callable[[str], bool]) -> str:
+    """Filter quoted literals compared with a sensitive name."""
+    if "==" in s or "!=" in s:
+        return COMPARED.sub(lambda m: _compared(m, sensitive), s)
+    return s
+
+
+def pg_details(s: str, sensitive: Callable[[str], bool]) -> str:
+    """Filter the row values PostgreSQL quotes in its error details."""
+    if "Key (" in s or "Failing row" in s or "invalid input" in s or "value too long" in s:
+        return PG_DETAIL.sub(_pg_detail, s)
+    return s
+
+
+# In the order they run, named after their prefilter conditions (prefilter.py).
+STEPS = (("flags", flags), ("comparisons", comparisons), ("pg_details", pg_details))
+
+
 def scrub_structures(s: str, sensitive: Callable[[str], bool]) -> str:
     """Filter flag values, compared literals and PostgreSQL details in ``s``."""
-    if "-" in s and (" -" in s or s.startswith("-")):
-        s = CLI_FLAG.sub(lambda m: _flag(m, sensitive), s)
-    if "==" in s or "!=" in s:
-        s = COMPARED.sub(lambda m: _compared(m, sensitive), s)
-    if "Key (" in s or "Failing row" in s or "invalid input" in s or "value too long" in s:
-        s = PG_DETAIL.sub(_pg_detail, s)
+    for _, step in STEPS:
+        s = step(s, sensitive)
     return s
 
 

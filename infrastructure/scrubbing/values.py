@@ -11,6 +11,7 @@ import re
 
 from . import patterns as p
 from . import vendors
+from .numbers import replace_numbers
 
 FILTERED = "[Filtered]"
 _MIN_TOKEN_LEN = 15  # the shortest bearer token, JWT or vendor key we recognise
@@ -21,21 +22,65 @@ _GATES = tuple((tuple(dict.fromkeys(f.literals)), f) for f in vendors.FORMATS)
 _MAX_ANCHORS = 16  # above this many '@' or '[', one linear regex scan beats a loop
 
 
-def replace_values(s: str) -> str:
-    """Return ``s`` after one pass of every value detector (``s`` itself if none fired)."""
-    n, colon = len(s), ":" in s
-    if colon and "://" in s:
-        s = _urls(s)
-    if n >= _MIN_TOKEN_LEN:
-        s = _tokens(s)
-    if colon and ("ookie" in s or "OOKIE" in s):
-        s = p.COOKIE_HEADER.sub(_cookie_header, s)
-    if "@" in s:
-        s = _emails(s)
-    if colon and ("::" in s or (s.count(":") >= 7 and p.IPV6_FULL.search(s) is not None)):
-        s = p.IPV6.sub(_ipv6, s)
-    if n >= 7 and p.DIGIT_RUN.search(s) is not None:
-        s = _numbers(s)
+def _urls_step(s: str) -> str:
+    return _urls(s) if ":" in s and "://" in s else s
+
+
+def _cookie_step(s: str) -> str:
+    if ":" in s and ("ookie" in s or "OOKIE" in s):
+        return p.COOKIE_HEADER.sub(_cookie_header, s)
+    return s
+
+
+def _emails_step(s: str) -> str:
+    return _emails(s) if "@" in s else s
+
+
+def _ipv6_step(s: str) -> str:
+    if ":" in s and ("::" in s or (s.count(":") >= 7 and p.IPV6_FULL.search(s) is not None)):
+        return p.IPV6.sub(_ipv6, s)
+    return s
+
+
+def _numbers_step(s: str) -> str:
+    return replace_numbers(s) if len(s) >= 7 and p.DIGIT_RUN.search(s) is not None else s
+
+
+def _vendor_step(literals: tuple[str, ...], fmt: vendors.Format):
+    """The step for one vendor format: its scan when one of its literals is in the text."""
+    sub, replacement = fmt.regex.sub, _vendor(fmt)
+
+    def step(s: str) -> str:
+        if len(s) >= _MIN_TOKEN_LEN:
+            for literal in literals:
+                if literal in s:
+                    return sub(replacement, s)
+        return s
+    return step
+
+
+def _guarded_step(literal: str, pattern: re.Pattern, placeholder: str):
+    """The step for a format without a literal prefix (vendors.GUARDED)."""
+    def step(s: str) -> str:
+        return pattern.sub(placeholder, s) if len(s) >= _MIN_TOKEN_LEN and literal in s else s
+    return step
+
+
+def _jwt_step(s: str) -> str:
+    return p.JWT.sub("[jwt]", s) if len(s) >= _MIN_TOKEN_LEN and "eyJ" in s else s
+
+
+def _aws_secret_step(s: str) -> str:
+    return vendors.AWS_SECRET_AFTER_ID.sub(r"\1[aws_secret]", s) if "[aws_key]" in s else s
+
+
+def _private_key_step(s: str) -> str:
+    return p.PRIVATE_KEY.sub(_private_key, s) if "-----BEGIN" in s else s
+
+
+def _bearer_step(s: str) -> str:
+    if len(s) >= _MIN_TOKEN_LEN and ("earer" in s or "EARER" in s):
+        return p.BEARER.sub(_bearer, s)
     return s
 
 
@@ -95,31 +140,6 @@ def _cookie_header(m: re.Match) -> str:
     return m[1] + m[2] + FILTERED
 
 
-def _tokens(s: str) -> str:
-    """Replace key blocks, JWTs, bearer tokens and vendor credentials.
-
-    Each vendor format sits behind its literal prefixes (a fast substring search each); the
-    event-level pre-filter (engine.py) already spared most strings this function entirely.
-    """
-    for literals, fmt in _GATES:
-        for literal in literals:
-            if literal in s:
-                s = fmt.regex.sub(_vendor(fmt), s)
-                break
-    for literal, pattern, placeholder in vendors.GUARDED:
-        if literal in s:
-            s = pattern.sub(placeholder, s)
-    if "J" in s and "eyJ" in s:
-        s = p.JWT.sub("[jwt]", s)
-    if "[aws_key]" in s:
-        s = vendors.AWS_SECRET_AFTER_ID.sub(r"\1[aws_secret]", s)
-    if "-----BEGIN" in s:
-        s = p.PRIVATE_KEY.sub(_private_key, s)
-    if ("r" in s or "R" in s) and ("earer" in s or "EARER" in s):
-        s = p.BEARER.sub(_bearer, s)
-    return s
-
-
 def _vendor(fmt: vendors.Format):
     """The replacement function for one format: its placeholder when the validator agrees."""
     placeholder = f"[{fmt.placeholder}]"
@@ -175,102 +195,22 @@ def _ipv6(m: re.Match) -> str:
     return "[ip]" if p.ipv6_ok(text) and not p.ipv6_local(text) else text
 
 
-def _numbers(s: str) -> str:
-    """Replace cards, SSNs, IPv4 addresses and IBANs found by one scan."""
-    out, pos, at = [], 0, 0
-    while (m := p.DIGITS.search(s, at)) is not None:
-        start = m.start()
-        if m.lastgroup == "iban":
-            size = p.iban_end(s[start - 2:m.end()])  # the country code precedes the match
-            if size and start - 2 >= pos:
-                out += (s[pos:start - 2], "[iban]")
-                pos = at = start - 2 + size  # the match may run on into a next number
-                continue
-            m = p.DIGITS_NO_IBAN.match(s, start)  # not an IBAN: a card, SSN or IP?
-            if m is None:
-                at = start + 1
-                continue
-        kind, end = m.lastgroup, m.end()
-        if kind == "card":
-            new, end = _card_run(s, start, end)
-            if new is not None and _in_hex_id(s, start, end):
-                new = None
-        else:
-            new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0], s, start)
-        if new is not None:
-            out += (s[pos:start], new)
-            pos = end
-        at = end
-    return "".join(out) + s[pos:] if out else s
+# The value detectors in the order they run, each named after its prefilter condition
+# (prefilter.py): credentials in URLs before e-mail addresses, so ``postgres://app:pw@db``
+# keeps its host; vendor tokens before bearer tokens, so ``Bearer sk_live_…`` says which.
+STEPS: tuple[tuple[str, object], ...] = (
+    ("urls", _urls_step),
+    *((f"vendor:{fmt.placeholder}", _vendor_step(literals, fmt)) for literals, fmt in _GATES),
+    *((f"guarded:{name[1:-1]}", _guarded_step(literal, pattern, name))
+      for literal, pattern, name in vendors.GUARDED),
+    ("jwt", _jwt_step), ("aws_secret", _aws_secret_step), ("private_key", _private_key_step),
+    ("bearer", _bearer_step), ("cookie", _cookie_step), ("email", _emails_step),
+    ("ipv6", _ipv6_step), ("numbers", _numbers_step),
+)
 
 
-_HEX_ID_CHARS = frozenset("0123456789abcdefABCDEF-")
-_HEX_LETTERS = frozenset("abcdefABCDEF")
-_ID_REACH = 64  # the longest id looked at: a SHA-256 in hex
-
-
-def _in_hex_id(s: str, start: int, end: int) -> bool:
-    """True when ``s[start:end]`` lies inside a UUID or a hex id of 24+ characters.
-
-    Their digit groups line up into a Luhn-valid run now and then (one UUID4 in about 1,400),
-    but an id is never a card. The look around is bounded, so a megabyte of hex costs no more
-    than a megabyte of digits.
-    """
-    a, b, n = start, end, len(s)
-    while a > 0 and start - a < _ID_REACH and s[a - 1] in _HEX_ID_CHARS:
-        a -= 1
-    while b < n and b - end < _ID_REACH and s[b] in _HEX_ID_CHARS:
-        b += 1
-    token = s[a:b].strip("-")
-    if not _HEX_LETTERS.intersection(token):
-        return False  # all digits: a run the card rules decide on
-    if "-" in token:
-        return bool(p.UUID.fullmatch(token))
-    return 24 <= len(token) <= _ID_REACH
-
-
-def _card_run(s: str, start: int, end: int) -> tuple[str | None, int]:
-    """Scrub the digit run ``s[start:end]``; return its replacement and where it ends.
-
-    A run followed by '.' gives its last group back to the scan: ``4111… 10.0.0.1`` is a
-    card, then an IP address, not one run and a stray ``.0.0.1``.
-    """
-    run = s[start:end]
-    if s.startswith(".", end):
-        cut = max(run.rfind(" "), run.rfind("-"))
-        if cut > 0:
-            run, end = run[:cut], start + cut
-    return _card(run), end
-
-
-def _card(run: str) -> str | None:
-    """A whole run that is a card, else cards in usual layouts and SSNs inside the run."""
-    digits = run.replace(" ", "").replace("-", "")
-    if p.is_card(digits):
-        return "[card]"
-    new = p.CARD_GROUPED.sub(_grouped_card, run) if len(digits) > 13 else run
-    if "-" in new:
-        new = p.SSN_IN_RUN.sub(_ssn_in_run, new)
-    return new if new != run else None
-
-
-def _ssn_in_run(m: re.Match) -> str:
-    """Replace a valid SSN found inside a longer digit run."""
-    return "[ssn]" if p.is_ssn(m[0]) else m[0]
-
-
-def _grouped_card(m: re.Match) -> str:
-    """Replace a part of a longer digit run when it is a card."""
-    return "[card]" if p.is_card(m[0].replace(" ", "").replace("-", "")) else m[0]
-
-
-def _ssn(text: str) -> str | None:
-    """A valid US SSN."""
-    return "[ssn]" if p.is_ssn(text) else None
-
-
-def _ipv4(text: str, s: str, start: int) -> str | None:
-    """A dotted quad whose parts are 0-255, except loopback, unspecified and version numbers."""
-    if not p.ipv4_ok(text) or p.ipv4_local(text) or p.ipv4_is_version(s, start):
-        return None
-    return "[ip]"
+def replace_values(s: str) -> str:
+    """Return ``s`` after one pass of every value detector (``s`` itself if none fired)."""
+    for _, step in STEPS:
+        s = step(s)
+    return s

@@ -1,7 +1,9 @@
-"""Vendor credentials with a documented shape, found by one combined scan per string.
+"""Vendor credentials with a documented shape.
 
-Each format is a literal prefix plus a bounded body, so every string is scanned once for all
-of them (``engine.VENDOR_SCAN``) and a format's own pattern and validator run only on a hit.
+Each format is a literal prefix plus a bounded body. With a prefilter engine, one scan over
+all of an event's strings finds which strings meet which format (prefilter.py, the patterns
+below without their lookarounds); without one, each format's literal prefixes gate its scan.
+A format's own pattern and validator run only then.
 Sources are named per entry: the provider's documentation where it states the shape, and
 the public rules of the secret scanners gitleaks (config/gitleaks.toml), trufflehog and
 detect-secrets where it does not. The patterns are written here from those facts.

@@ -2,9 +2,10 @@
 
 Containers are mutated in place. Depth is bounded, and below ``_TRACK_DEPTH`` every container
 is remembered so that cycles become a placeholder and shared sub-trees are walked once, which
-keeps the cost linear even for hostile structures. The same memo maps each string already
-scrubbed in this event to its result: a request repr or a large value passed down the stack
-shows up in the variables of every frame, and is scanned once.
+keeps the cost linear even for hostile structures. Strings inside containers are not
+scrubbed on the spot: each is noted with its place (``Memo.pending``) and ``resolve`` scrubs
+them all at once, so one prefilter scan picks the few that the detectors must see, and a
+string that recurs in the event (a request repr in every frame) is scrubbed once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ _HUGE_INT = 10**19
 _VERDICTS_LIMIT = 4096
 
 
+class Memo(dict):
+    """The containers seen in one scrub, and the strings waiting for ``Walker.resolve``."""
+
+    __slots__ = ("pending", "sources")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[object, object, str]] = []  # (container, key or index, text)
+        self.sources: list[tuple[dict, str, list]] = []  # (frame, joined lines, lines), scrubber.py
+
+
 class Walker:
     """Walks any JSON-like value, filtering by key and scrubbing every string."""
 
@@ -33,6 +45,8 @@ class Walker:
         self._cache = keys.cache
         self._decide = keys.is_sensitive
         self.text = text.scrub
+        self._many = text.scrub_many
+        self._clean = text.clean
         # Dict key -> True (sensitive), False, or (the key's scrubbed text, sensitive) when the
         # key itself holds a secret (``{"alice@example.com": 3}``). Keys repeat across events.
         self._verdicts: dict[object, bool | tuple] = {}
@@ -50,14 +64,11 @@ class Walker:
             self._verdicts[key] = verdict
         return verdict
 
-    def walk(self, obj, depth: int, memo: dict) -> object:
+    def walk(self, obj, depth: int, memo: Memo) -> object:
         """Return ``obj`` scrubbed: strings replaced, containers scrubbed in place."""
         t = type(obj)
         if t is str:
-            new = memo.get(obj)
-            if new is None:
-                new = memo[obj] = self.text(obj)
-            return new
+            return self.text(obj)
         if t is dict:
             return self.walk_dict(obj, depth, memo)
         if t is list:
@@ -68,7 +79,7 @@ class Walker:
             return "[card]" if _BIG_INT <= obj < _HUGE_INT and patterns.is_card(str(obj)) else obj
         return self._walk_other(obj, depth, memo, False)
 
-    def walk_dict(self, d: dict, depth: int, memo: dict) -> object:
+    def walk_dict(self, d: dict, depth: int, memo: Memo) -> object:
         """Scrub a dict in place: filter values of sensitive keys, walk the rest."""
         if not d:
             return d
@@ -76,7 +87,9 @@ class Walker:
             seen = _visit(d, depth, memo, False)
             if seen is not None:
                 return seen
-        cache, text, inner, renames = self._verdicts, self.text, depth + 1, None
+        cache, clean, inner, renames = self._verdicts, self._clean, depth + 1, None
+        pending = memo.pending
+        mark = len(pending)
         for k, v in d.items():
             sensitive = cache.get(k)
             if sensitive is None:
@@ -88,11 +101,9 @@ class Walker:
             if sensitive:
                 nv = self.filter(v, inner, memo)
             elif type(v) is str:
-                if len(v) < _SHORT:
-                    continue
-                nv = memo.get(v)
-                if nv is None:
-                    nv = memo[v] = text(v)
+                if len(v) >= _SHORT and v not in clean:
+                    pending.append((d, k, v))
+                continue
             elif type(v) is dict:
                 nv = self.walk_dict(v, inner, memo)
             else:
@@ -100,12 +111,13 @@ class Walker:
             if nv is not v:
                 d[k] = nv
         if renames:
-            _rename(d, renames)
+            moved = _rename(d, renames)
+            pending[mark:] = [(c, moved.get(k, k) if c is d else k, v) for c, k, v in pending[mark:]]
         return _done(d, depth, memo, False) if depth >= _TRACK_DEPTH else d
 
-    def walk_record(self, d: dict, skipped: frozenset, depth: int, memo: dict) -> None:
+    def walk_record(self, d: dict, skipped: frozenset, depth: int, memo: Memo) -> None:
         """Scrub the values of ``d`` in place at ``depth``, leaving ``skipped`` keys alone."""
-        cache = self._cache
+        cache, clean, pending = self._cache, self._clean, memo.pending
         for k, v in d.items():
             if k in skipped:
                 continue
@@ -115,29 +127,29 @@ class Walker:
             if sensitive:
                 nv = self.filter(v, depth, memo)
             elif type(v) is str:
-                if len(v) < _SHORT:
-                    continue
-                nv = memo.get(v)
-                if nv is None:
-                    nv = memo[v] = self.text(v)
+                if len(v) >= _SHORT and v not in clean:
+                    pending.append((d, k, v))
+                continue
+            elif type(v) is dict:
+                nv = self.walk_dict(v, depth, memo)
             else:
                 nv = self.walk(v, depth, memo)
             if nv is not v:
                 d[k] = nv
 
-    def _walk_list(self, items: list, depth: int, memo: dict) -> object:
+    def _walk_list(self, items: list, depth: int, memo: Memo) -> object:
         """Scrub a list in place; ``[key, value]`` pairs get the key rule."""
         if depth >= _TRACK_DEPTH:
             seen = _visit(items, depth, memo, False)
             if seen is not None:
                 return seen
-        text, depth = self.text, depth + 1
+        clean, pending, depth = self._clean, memo.pending, depth + 1
         for i, v in enumerate(items):
             if type(v) is str:
-                nv = memo.get(v)
-                if nv is None:
-                    nv = memo[v] = text(v)
-            elif _is_pair(v) and self._decide(v[0]):
+                if len(v) >= _SHORT and v not in clean:
+                    pending.append((items, i, v))
+                continue
+            if _is_pair(v) and self._decide(v[0]):
                 nv = self._filter_pair(v, depth, memo)
             else:
                 nv = self.walk(v, depth, memo)
@@ -145,7 +157,43 @@ class Walker:
                 items[i] = nv
         return _done(items, depth - 1, memo, False) if depth > _TRACK_DEPTH else items
 
-    def _filter_pair(self, pair, depth: int, memo: dict) -> object:
+    def field(self, parent, key, value, depth: int, memo: Memo) -> object:
+        """Scrub ``parent[key]``: filtered under a sensitive key, a string noted for resolve."""
+        if self._decide(key):
+            return self.filter(value, depth, memo)
+        if type(value) is str:
+            if len(value) >= _SHORT and value not in self._clean:
+                memo.pending.append((parent, key, value))
+            return value
+        return self.walk(value, depth, memo)
+
+    def resolve(self, memo: Memo) -> None:
+        """Scrub the strings noted during the walk in one batch and put each result in place.
+
+        A place whose value changed meanwhile (a shared container filtered under a sensitive
+        key elsewhere) keeps its new value.
+        """
+        pending = memo.pending
+        results = self._many([v for _, _, v in pending]) if pending else None
+        if results:
+            for parent, key, old in pending:
+                new = results.get(old)
+                if new is not None:
+                    try:
+                        if parent[key] is old:
+                            parent[key] = new
+                    except (KeyError, IndexError):
+                        pass  # renamed or removed by a filter: its value is gone too
+        pending.clear()
+
+    def scrub(self, obj, depth: int) -> object:
+        """Walk ``obj`` with a fresh memo and resolve its strings: the whole job for one value."""
+        memo = Memo()
+        new = self.walk(obj, depth, memo)
+        self.resolve(memo)
+        return new
+
+    def _filter_pair(self, pair, depth: int, memo: Memo) -> object:
         """Filter the value of a ``[key, value]`` pair whose key is sensitive."""
         value = self.filter(pair[1], depth + 1, memo)
         if value is pair[1]:
@@ -155,7 +203,7 @@ class Walker:
             return pair
         return (pair[0], value)
 
-    def filter(self, v, depth: int, memo: dict) -> object:
+    def filter(self, v, depth: int, memo: Memo) -> object:
         """Return the value stored under a sensitive key with every secret leaf filtered."""
         t = type(v)
         if v is None or t is bool or (t is str and v in _KEEP_STRINGS):
@@ -181,7 +229,7 @@ class Walker:
             return self._walk_other(v, depth, memo, True)
         return FILTERED
 
-    def _walk_other(self, obj, depth: int, memo: dict, filtering: bool) -> object:
+    def _walk_other(self, obj, depth: int, memo: Memo, filtering: bool) -> object:
         """Handle bytes, tuples, sets and unknown objects."""
         if isinstance(obj, (bytes, bytearray)):
             text = obj.decode("utf-8", "replace")
@@ -204,14 +252,20 @@ class Walker:
         return FILTERED if filtering and not isinstance(obj, (bool, float)) else obj
 
 
-def _rename(d: dict, renames: list) -> None:
-    """Replace keys that hold a secret by their scrubbed text; a clash gets a number."""
+def _rename(d: dict, renames: list) -> dict:
+    """Replace keys that hold a secret by their scrubbed text; a clash gets a number.
+
+    Returns the new name of each renamed key.
+    """
+    moved = {}
     for old, new in renames:
         name, n = new, 1
         while name in d:
             n += 1
             name = f"{new} ({n})"
         d[name] = d.pop(old)
+        moved[old] = name
+    return moved
 
 
 def _is_pair(v) -> bool:
@@ -219,7 +273,7 @@ def _is_pair(v) -> bool:
     return (type(v) is list or type(v) is tuple) and len(v) == 2 and type(v[0]) is str
 
 
-def _visit(obj, depth: int, memo: dict, filtering: bool) -> object:
+def _visit(obj, depth: int, memo: Memo, filtering: bool) -> object:
     """Return a placeholder when ``obj`` is too deep or already on the path, else None."""
     if depth >= MAX_DEPTH:
         return TOO_DEEP
@@ -231,7 +285,7 @@ def _visit(obj, depth: int, memo: dict, filtering: bool) -> object:
     return obj if state[1] else CYCLE
 
 
-def _done(obj, depth: int, memo: dict, filtering: bool) -> object:
+def _done(obj, depth: int, memo: Memo, filtering: bool) -> object:
     """Mark a tracked container as finished so later visits return it unchanged."""
     if depth >= _TRACK_DEPTH:
         memo[(id(obj), filtering)][1] = True

@@ -1,0 +1,297 @@
+"""One scan over many strings for what every detector needs before it can change a string.
+
+Each pattern here is a necessary condition of one detector (values.py, structure.py, the
+pairs of detectors.py): a string none of them matches comes out of ``TextScrubber.scrub``
+unchanged, so only the strings a scan flags run the Python detectors. The patterns are
+supersets, never tighter: lookarounds and possessive quantifiers are dropped, Python's
+Unicode ``\\s`` becomes any whitespace byte or any non-ASCII byte, and a sensitive key is any
+text holding a seed of the key rules before a separator. A false flag costs time, a missing
+one would leak, so ``tests/test_scrubbing_prefilter.py`` checks that a flagged-only scrub
+equals the full scrub on the catalogue and on generated text. A new detector needs its
+condition here.
+
+Engines, fastest first: hyperscan (one DFA pass over all strings joined, its matches delivered
+in order of end offset), google-re2 (one combined pattern, searched from each string on), or
+none (every string runs the detectors, as before). The joint is ``\\x00``, which the patterns'
+negated classes exclude; a string that holds one is always flagged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+from . import keys, vendors
+
+JOINT = "\x00"
+ENGINES = ("hyperscan", "re2")
+# What engine='auto' tries, in order. A module switch: tests and benchmarks narrow it to
+# measure or prove one path (``AUTO = ()`` is the pure-Python path).
+AUTO: tuple[str, ...] = ENGINES
+_WS = r"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]"  # Python's str \s, as UTF-8 bytes, and more
+_KEY_TAIL = r"[A-Za-z0-9_.\-]*"
+_HEX = "[0-9A-Fa-f]"
+# (step, pattern, caseless): the detector step a condition stands for (values.STEPS,
+# structure.STEPS, the pairs of detectors.py) and what that step needs.
+_FIXED = (
+    # values.py _urls: passwords in URLs, Slack webhooks.
+    ("urls", r"://[^/?#@\"'<>\x00]*:[^/?#@\"'<>\x00]*@", False),
+    ("urls", r"hooks\.slack\.com/", False),
+    # values.py _emails: a local-part character, '@', a domain with a dot.
+    ("email", r"[A-Za-z0-9_.%+\-]@[A-Za-z0-9\-]+\.[A-Za-z0-9\-]", False),
+    # values.py: JWTs, an AWS secret after its id, PEM keys, bearer tokens, Cookie headers.
+    ("jwt", r"eyJ[A-Za-z0-9_\-]{5}[A-Za-z0-9_\-]*\.", False),
+    ("aws_secret", r"\[aws_key\]", False),
+    ("private_key", r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY", False),
+    ("bearer", r"bearer" + _WS, True),
+    ("cookie", r"cookie" + _WS + "*:", True),
+    # values.py IPv6: '::' beside a hex digit, eight groups, or six and an IPv4 tail.
+    ("ipv6", _HEX + "::|::" + _HEX, False),
+    ("ipv6", _HEX + "{1,4}(?::" + _HEX + "{1,4}){7}", False),
+    ("ipv6", "(?:" + _HEX + "{1,4}:){6}[0-9]", False),
+    # values.py _numbers: a card run (13 digits, single separators), an SSN, an IPv4
+    # address (also the tail of IPv6 with an IPv4 part), an IBAN.
+    ("numbers", r"[0-9](?:[ \-]?[0-9]){12}", False),
+    ("numbers", r"[0-9]{3}[\-. ][0-9]{2}[\-. ][0-9]{4}", False),
+    ("numbers", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
+    ("numbers", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}", False),
+    # structure.py: -u / --user and -p flags, compared literals, PostgreSQL details.
+    ("flags", r"-(?:u|-user|p)(?:[ =]|" + _WS + ")", False),
+    ("comparisons", r"[\"']" + _WS + "*[=!]=", False),
+    ("pg_details", r"Key \(|Failing row|invalid input|value too long", False),
+    # detectors.py: a placeholder that came back percent-encoded (not a pass step).
+    ("rebracket", r"%5B[^%\x00]{1,60}%5D", True),
+)
+
+
+def _spaced(word: str) -> str:
+    """A seed whose letters may be split by ``_``, ``.`` or ``-`` (compact key forms)."""
+    return "[_.\\-]*".join(re.escape(c) for c in word)
+
+
+def _seeds(extra: Iterable[str], split: bool = True) -> str:
+    """An alternation of every text a sensitive key name must contain (keys.py).
+
+    Words are whole in the name; fragments and extra names may be split by ``_ . -``
+    (``api_key`` holds ``apikey``), unless ``split`` is False (the caller covers those).
+    """
+    words = sorted(keys.SENSITIVE_WORDS | {"key", "api"})  # ``*-key`` and ``X-…-Api`` names
+    spaced = sorted(set(keys.SENSITIVE_FRAGMENTS) | set(extra))
+    return "(?:" + "|".join([*map(re.escape, words), *map(_spaced if split else re.escape, spaced)]) + ")"
+
+
+# A repeat at the very end of an alternative: an atom (class, escape, group or character)
+# and its quantifier.
+_TRAILING = re.compile(r"(\[(?:\\.|[^\]])*\]|\\.|\((?:\?:)?[^()]*\)|[^\\()\[\]|])"
+                       r"(\?|\*|\+|\{(\d+)(?:,\d*)?\})\Z")
+
+
+def _shortest(alternative: str) -> str:
+    """An alternative cut after its required part: ``ghp_[A-Za-z0-9]{36,}`` -> ``{36}``.
+
+    A match of the cut pattern is a prefix of every match of the whole, so it is a superset,
+    and it ends once per start instead of at every character of a long token (fewer hits).
+    """
+    while (m := _TRAILING.search(alternative)) is not None:
+        atom, quantifier, least = m[1], m[2], m[3]
+        head = alternative[:m.start()]
+        if quantifier in ("?", "*") or least == "0":
+            alternative = head  # optional: drop it and look at what came before
+            continue
+        return head + atom + ("" if quantifier == "+" else f"{{{least}}}")
+    return alternative
+
+
+def _loosened(pattern: str) -> str:
+    """A Python pattern without lookarounds, possessive quantifiers and optional tails: a superset."""
+    pattern = re.sub(r"\(\?<?[!=][^()]*\)", "", pattern)
+    pattern = re.sub(r"([+*?}])\+", r"\1", pattern)
+    return "|".join(_shortest(a) for a in vendors._alternatives(pattern))
+
+
+def conditions(extra: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
+    """Every necessary condition as (step, pattern, caseless), for the extra key names given."""
+    seeds = _seeds(extra)
+    found = [
+        *_FIXED,
+        # detectors.py pairs: a key holding a seed, then quotes, brackets or spaces, then = or :.
+        ("pairs", seeds + _KEY_TAIL + r"[\\\"'\]" + _WS[1:-1] + "]*[=:]", True),
+        # structure.py flags: --password x, --apikey=x; a name whose seed is split by '_' or
+        # '-' (--api-key x, --sec-ret x) has an inner separator, which the second one takes.
+        # (Split seeds in the first make hyperscan's compile take seconds.)
+        ("flags", r"-[A-Za-z0-9_\-]*" + _seeds(extra, split=False) + r"[A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")",
+         True),
+        ("flags", r"-[A-Za-z0-9_\-]*[_\-][A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")", False),
+    ]
+    found += [(f"vendor:{f.placeholder}", _loosened(f.pattern), False) for f in vendors.FORMATS]
+    found += [(f"guarded:{name[1:-1]}", _loosened(p.pattern), False) for _, p, name in vendors.GUARDED]
+    return found
+
+
+class Prefilter:
+    """Finds which of many strings may hold a secret, in one scan, and which steps one needs."""
+
+    name = "none"
+
+    def __init__(self, found: list[tuple[str, str, bool]]) -> None:
+        self._steps = [step for step, _, _ in found]
+
+    def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
+        """The ``texts`` that a detector might change (a superset), each with the steps whose
+        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``)."""
+        joined = JOINT.join(texts)
+        if joined.count(JOINT) != len(texts) - 1:  # a string holding the joint is always flagged
+            odd = dict.fromkeys(t for t in texts if JOINT in t)
+            rest = [t for t in texts if t not in odd]
+            return odd | self.flagged(rest) if rest else odd
+        return self._scan(joined.encode("utf-8", "surrogatepass"))
+
+    def steps_in(self, text: str) -> set[str]:
+        """The detector steps whose condition ``text`` meets: the only ones that can change it."""
+        steps = self._steps
+        return {steps[i] for i in self._ids(text.encode("utf-8", "surrogatepass"))}
+
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
+        raise NotImplementedError
+
+    def _ids(self, data: bytes) -> list[int]:
+        raise NotImplementedError
+
+
+def _collect(condition: int, _start: int, _end: int, _flags: int, ids: list[int]) -> None:
+    """hyperscan's match callback for one string: note the condition."""
+    ids.append(condition)
+
+
+def _text_at(data: bytes, last: int) -> tuple[str, int]:
+    """The text around byte ``last`` of the joined data, and the offset of the joint after it."""
+    start = data.rfind(b"\x00", 0, last) + 1
+    stop = data.find(b"\x00", last)
+    stop = len(data) if stop == -1 else stop
+    return data[start:stop].decode("utf-8", "surrogatepass"), stop
+
+
+class HyperscanPrefilter(Prefilter):
+    """All conditions in hyperscan databases; matches come in order of end offset."""
+
+    name = "hyperscan"
+    _BATCH = 64  # matches taken before the scan restarts after the last flagged string
+
+    def __init__(self, found: list[tuple[str, str, bool]]) -> None:
+        import hyperscan
+
+        super().__init__(found)
+        self._hs = hyperscan
+        caseless = [hyperscan.HS_FLAG_CASELESS if c else 0 for _, _, c in found]
+        # One database for the batch (every match, so each string's own is seen) and one
+        # reporting each condition once, for the steps of a single string.
+        self._db, self._once = (self._compile(found, [f | extra for f in caseless])
+                                for extra in (0, hyperscan.HS_FLAG_SINGLEMATCH))
+        self._local = threading.local()  # scratch space is per thread (hs docs, scratch)
+
+    def _compile(self, found: list[tuple[str, str, bool]], flags: list[int]):
+        db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        db.compile(expressions=[p.encode() for _, p, _ in found], ids=list(range(len(found))),
+                   elements=len(found), flags=flags)
+        return db
+
+    def _scratches(self) -> tuple:
+        """This thread's scratch space for each database (hs docs: never shared by threads)."""
+        pair = getattr(self._local, "scratch", None)
+        if pair is None:
+            pair = self._local.scratch = (self._hs.Scratch(self._db), self._hs.Scratch(self._once))
+        return pair
+
+    def _ids(self, data: bytes) -> list[int]:
+        ids: list[int] = []
+        self._once.scan(data, match_event_handler=_collect, context=ids, scratch=self._scratches()[1])
+        return ids
+
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
+        view, scratch, limit, steps = memoryview(data), self._scratches()[0], self._BATCH, self._steps
+        found: dict[str, set[str] | None] = {}
+        matches: list[tuple[int, int]] = []
+
+        def on_match(condition, _start, end, _flags, _context):
+            matches.append((end, condition))
+            return len(matches) >= limit
+
+        pos = 0
+        while pos < len(data):
+            try:
+                self._db.scan(view[pos:], match_event_handler=on_match, scratch=scratch)
+                stopped = False
+            except self._hs.ScanTerminated:
+                stopped = True
+            stop, seen = -1, set()
+            for end, condition in matches:  # in order of end offset (hs docs, runtime)
+                if pos + end > stop:
+                    text, stop = _text_at(data, pos + end - 1)
+                    seen = found.setdefault(text, set())  # None stays: cut short before
+                if seen is not None:
+                    seen.add(steps[condition])
+            matches.clear()
+            if not stopped:
+                break
+            found[text] = None  # cut short: its other matches were not seen
+            pos = stop + 1
+        return found
+
+
+class Re2Prefilter(Prefilter):
+    """All conditions as one google-re2 pattern, searched again from the string after a hit."""
+
+    name = "re2"
+
+    def __init__(self, found: list[tuple[str, str, bool]]) -> None:
+        import re2
+
+        super().__init__(found)
+        options = re2.Options()
+        options.encoding = re2.Options.Encoding.LATIN1  # bytes, as hyperscan sees them
+        options.never_capture = True
+        options.max_mem = 64 << 20
+        wrapped = [f"(?i:{p})" if caseless else f"(?:{p})" for _, p, caseless in found]
+        self._regex = re2.compile("|".join(wrapped).encode("latin-1"), options)
+        self._set = re2.Set.SearchSet(options)
+        for pattern in wrapped:
+            self._set.Add(pattern.encode("latin-1"))
+        self._set.Compile()
+
+    def _ids(self, data: bytes) -> list[int]:
+        return self._set.Match(data) or []  # None when nothing matches
+
+    def _scan(self, data: bytes) -> dict[str, set[str] | None]:
+        search, found, pos = self._regex.search, {}, 0
+        while (m := search(data, pos)) is not None:  # the first match only: steps unknown
+            text, stop = _text_at(data, m.start())
+            found[text] = None
+            pos = stop + 1
+        return found
+
+
+def build(engine: str, extra: frozenset[str] = frozenset()) -> Prefilter | None:
+    """The prefilter for ``engine`` ('auto', 'hyperscan', 're2' or 'python'), or None.
+
+    'auto' takes the first engine of ``AUTO`` whose wheel imports; 'python' (or 'auto' with
+    none) gives None: every string runs the detectors. Naming a missing engine is an
+    ImportError.
+    """
+    if engine not in ("auto", "python", *ENGINES):
+        raise ValueError(f"engine must be one of auto, python, {', '.join(ENGINES)}; got {engine!r}")
+    for name in AUTO if engine == "auto" else () if engine == "python" else (engine,):
+        try:
+            return _compiled(name, extra)
+        except ImportError:
+            if engine == name:
+                raise
+    return None
+
+
+@lru_cache(maxsize=16)
+def _compiled(name: str, extra: frozenset[str]) -> Prefilter:
+    """One compiled prefilter per engine and extra key names, shared by every Scrubber."""
+    cls = HyperscanPrefilter if name == "hyperscan" else Re2Prefilter
+    return cls(conditions(sorted(extra)))
