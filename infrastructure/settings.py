@@ -139,6 +139,7 @@ def _issue_template(raw: str) -> str:
         raise Invalid(reason.rstrip(".")) from None
 
 
+_SCRUB_ENGINE = matching(r"auto|hyperscan|re2|python", "one of auto, hyperscan, re2, python")
 _SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
 _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
 _KEY = matching(r"[\w.-]+", "a key name")
@@ -219,6 +220,9 @@ class Settings:
                                          example="myapp.errors.Expected")
     scrub_extra_keys: tuple[str, ...] = env("SENTRY_SCRUB_EXTRA_KEYS", (), items(_KEY, _KEYS),
                                             "More key names to scrub", example="loyalty_number")
+    scrub_engine: str = env("SENTRY_SCRUB_ENGINE", "auto", _SCRUB_ENGINE,
+                            "Which prefilter the scrubber uses: auto takes hyperscan, else google-re2, "
+                            "else the pure-Python path (docs/scrubbing.md)")
     scrub_safe_keys: tuple[str, ...] = env("SENTRY_SCRUB_SAFE_KEYS", (), items(_KEY, _KEYS),
                                            "Key names that must survive scrubbing", example="token_count")
     service_hosts: Mapping[str, str] = env("SENTRY_SERVICE_HOSTS", dict(DEFAULT_SERVICE_HOSTS),
