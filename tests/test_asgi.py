@@ -110,6 +110,8 @@ def test_async_and_sync_views_under_uvicorn_reach_sentry_and_the_error_rate(serv
     assert posted["transaction"] == "/async/boom/{pk}/"
     assert posted["request"]["method"] == "POST"
     assert posted["request"]["url"] == server.url("/async/boom/41/")
+    assert posted["request"]["data"] == {"password": "[Filtered]", "amount": 3}  # the body, scrubbed
+    assert posted["request"]["headers"]["user-agent"].startswith("python-requests/")
     frames = posted["exception"]["values"][-1]["stacktrace"]["frames"]
     assert frames[-1]["function"] == "async_boom" and frames[-1]["module"] == "tests.asgi_urls"
     assert posted["tags"]["error.category"] == "generic"
