@@ -30,14 +30,21 @@ _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 # The shop's files, as docs/integrating.md describes them.
 SHOP = {
     "sitecustomize.py": '''
-"""Test harness, not part of the shop: the MueJam project's own packages cannot be imported here."""
+"""Test harness, not part of the shop: the MueJam project's own packages cannot be imported here, and
+neither can the libraries the shop does not use (the MueJam environment has them all installed)."""
 import sys
+
+MUEJAM = ("config", "library", "tests")
+UNUSED = ("boto3", "botocore", "httpx", "redis")
 
 
 class _Refuse:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("config", "library", "tests"):
+        top = name.split(".")[0]
+        if top in MUEJAM:
             raise ImportError(f"{name} belongs to the MueJam project, not to the shop")
+        if top in UNUSED:
+            raise ModuleNotFoundError(f"No module named {top!r} (not installed in the shop)", name=top)
         return None
 
 
@@ -228,14 +235,19 @@ def _assert_no_secret(receiver: EnvelopeReceiver, slack: SlackStandIn) -> None:
 
 
 def test_the_harness_keeps_the_muejam_packages_out_of_the_shop(tmp_path):
-    """Inside the shop's interpreter `library` and `config` cannot be imported, `infrastructure` can, and
-    Django's system checks pass with no finding of ours."""
+    """Inside the shop's interpreter `library`, `config` and the libraries the shop does not use cannot be
+    imported, `infrastructure` can, and Django's system checks pass with no finding of ours."""
     root = build_shop(tmp_path)
     env = shop_env(root, SENTRY_DSN="")
-    probe = subprocess.run([sys.executable, "-c", "import infrastructure\ntry:\n import library\n"
-                            "except ImportError as e: print(e)"], cwd=root, env=env, capture_output=True,
-                           text=True, timeout=60)
-    assert probe.stdout.strip() == "library belongs to the MueJam project, not to the shop", probe.stderr
+    code = ("import infrastructure\nfor name in ('library', 'config', 'boto3', 'httpx'):\n try:\n"
+            "  __import__(name)\n except ImportError as e:\n  print(e)")
+    probe = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert probe.stdout.splitlines() == [
+        "library belongs to the MueJam project, not to the shop",
+        "config belongs to the MueJam project, not to the shop",
+        "No module named 'boto3' (not installed in the shop)",
+        "No module named 'httpx' (not installed in the shop)"], probe.stdout + probe.stderr
     check = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0 and "no issues" in check.stdout, check.stdout + check.stderr
