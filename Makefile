@@ -16,9 +16,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: venv
-	@SENTRY_DSN= $(PY) manage.py migrate -v 0 --skip-checks
-	@SENTRY_DSN= $(PY) manage.py demo
+demo: venv  # events go to SENTRY_DSN's server, else the local inbox; its own database, var/demo.sqlite3
+	@$(PY) manage.py demo
 
 lint: venv
 	$(PY) -m ruff check .

@@ -45,28 +45,46 @@ def init_sentry(settings: Settings | None = None) -> None:
     sentry_sdk.init(**_client_options(settings, runtime))
 
 
-def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
-    from sentry_sdk.integrations.boto3 import Boto3Integration
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-    from sentry_sdk.integrations.httpx import HttpxIntegration
-    from sentry_sdk.integrations.logging import LoggingIntegration
-    from sentry_sdk.integrations.redis import RedisIntegration
+# Integrations for libraries a project may not use, by the library each needs: one named explicitly
+# makes sentry-sdk raise DidNotEnable when its library is missing, so it is named only when present
+# (a project without boto3, httpx or redis still starts).
+_OPTIONAL_INTEGRATIONS = (
+    ("celery", "sentry_sdk.integrations.celery", "CeleryIntegration", {"monitor_beat_tasks": False}),
+    ("redis", "sentry_sdk.integrations.redis", "RedisIntegration", {}),
+    ("botocore", "sentry_sdk.integrations.boto3", "Boto3Integration", {}),
+    ("httpx", "sentry_sdk.integrations.httpx", "HttpxIntegration", {}),
+)
 
+
+def _integrations() -> list[Any]:
+    import importlib.util
+
+    from sentry_sdk.integrations import DidNotEnable
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    found = [
+        # signals spans cost on every request and rarely explain an error.
+        DjangoIntegration(transaction_style="url", middleware_spans=False, signals_spans=False),
+        LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+    ]
+    for library, module, name, options in _OPTIONAL_INTEGRATIONS:
+        try:
+            if importlib.util.find_spec(library) is None:
+                raise ImportError(library)
+            found.append(getattr(importlib.import_module(module), name)(**options))
+        except (DidNotEnable, ImportError):
+            logger.debug("%s skipped: %s is not installed", name, library)
+    return found
+
+
+def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
     return {
         "dsn": settings.dsn or _LOCAL_DSN,
         "transport": runtime.transport,
         "release": settings.release,
         "environment": settings.environment,
-        "integrations": [
-            # signals spans cost on every request and rarely explain an error.
-            DjangoIntegration(transaction_style="url", middleware_spans=False, signals_spans=False),
-            CeleryIntegration(monitor_beat_tasks=False),
-            RedisIntegration(),
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
-            Boto3Integration(),
-            HttpxIntegration(),
-        ],
+        "integrations": _integrations(),
         "traces_sample_rate": settings.traces_sample_rate,
         # The sampler overrides the rate: rules, never-traced probes, and the parent's decision.
         "traces_sampler": runtime.traces_sampler,

@@ -1,61 +1,71 @@
-"""Preparing the demo's tracking (local inbox, alert channels) and printing what it captured."""
+"""Preparing the demo's tracking (where events go, alert channels) and printing what it captured."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-
-import sentry_sdk
 from django.conf import settings
 from django.core import mail
 
+from infrastructure.diagnostics import mask_dsn
+from infrastructure.issue_links import issue_link_for
 from infrastructure.local import InboxStore
 from infrastructure.runtime import Runtime, require_runtime
 from infrastructure.sentry_alerts import flush as flush_alerts
 from infrastructure.sentry_config import init_sentry
+from library.demo.tally import Tally
 
-_PLACEHOLDER = re.compile(r"\[(Filtered|card|ssn|iban|email|ip|jwt|token|password|[a-z_]+_key|"
-                          r"github_token|slack_token|slack_webhook|private_key)\]")
+DASHBOARD = "http://127.0.0.1:8000/_errors/"
 
 
-def prepare(stubs: dict, keep_inbox: bool) -> Runtime:
-    """Re-initialise tracking for the demo: its stand-in services, email alerts kept in memory."""
+def prepare(stubs: dict, keep_inbox: bool = True) -> Runtime:
+    """Re-initialise tracking for the demo: the configured DSN (or the local inbox), its stand-in
+    services, every request traced, email alerts kept in memory; `keep_inbox=False` empties the inbox."""
     hosts = {**settings.SENTRY.service_hosts,
              **{stub.url.split("//", 1)[1]: name for name, stub in stubs.items()}}
     demo = settings.SENTRY.with_overrides(
-        dsn="", service_hosts=hosts, traces_sample_rate=1.0, profiles_sample_rate=0.0,
+        service_hosts=hosts, traces_sample_rate=1.0, profiles_sample_rate=0.0,
         email_alerts_enabled=True, alert_email_recipients=("oncall@example.com",),
         slack_alerts_enabled=False, error_rate_min_requests=100,
     )
     # Alert emails are rendered and sent through Django's mail API into memory, so the demo needs
-    # no SMTP server; `make demo` prints them below.
+    # no SMTP server; the summary prints their subjects.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     init_sentry(demo)
     runtime = require_runtime()
-    if not keep_inbox:
+    if demo.local_inbox and not keep_inbox:
         InboxStore.from_settings(demo).clear()
     return runtime
 
 
-def summary(runtime: Runtime, outcome, elapsed: float) -> str:
+def destination(runtime: Runtime) -> str:
+    """One line saying where this run's events go, with the DSN's key masked."""
+    s = runtime.settings
+    if s.local_inbox:
+        return (f"Events go to the local inbox {s.inbox_path} (SENTRY_DSN is empty): nothing leaves "
+                "this machine.")
+    return f"Events go to the Sentry server at {mask_dsn(s.dsn)} (SENTRY_DSN)."
+
+
+def summary(runtime: Runtime, tally: Tally, outcome, elapsed: float) -> str:
     """A readable report: traffic, issues by category, scrubbing, alerts, where to look next."""
+    import sentry_sdk
+
     sentry_sdk.flush(timeout=10)
     runtime.alerts.flush_requests()
     flush_alerts(10)
-    store = InboxStore.from_settings(runtime.settings)
-    events = store.events(type="event")
-    lines = [_traffic(outcome, elapsed), "", "Issues in the local inbox, by category:"]
-    lines += _issues(store, events)
-    lines += ["", "Scrubbed before anything was stored (placeholders in stored events):"]
-    lines += _scrubbed(events, runtime)
+    local = runtime.settings.local_inbox
+    lines = [_traffic(outcome, elapsed), "",
+             "Issues in the local inbox, by category:" if local else "Issues sent to Sentry, by category:"]
+    lines += _issues(tally)
+    lines += _stored(runtime, tally) if local else _delivery(runtime)
+    lines += ["", "Scrubbed before anything left the process (placeholders in this run's events):"]
+    lines += _scrubbed(runtime, tally)
     lines += ["", "Alerts sent (email, rendered from scrubbed events):"]
-    lines += [f"  {m.subject}" for m in getattr(mail, "outbox", [])] or ["  none"]
-    lines += ["", "Performance:", *_performance(store)]
-    lines += ["", "Look next:",
-              "  .venv/bin/python manage.py sentry_inbox                 # issues, grouped",
-              "  .venv/bin/python manage.py sentry_inbox --show <EVENT>  # one event as JSON",
-              "  .venv/bin/python manage.py sentry_inbox --transactions  # traced requests"]
+    cooldown = runtime.settings.alert_cooldown
+    lines += [f"  {m.subject}" for m in getattr(mail, "outbox", [])] or [
+        f"  none (an alert already sent within SENTRY_ALERT_COOLDOWN_SECONDS={cooldown} is not sent again)"]
+    lines += ["", "Performance:", _performance(tally)]
+    lines += ["", "Look next:", *(_local_next() if local else _sentry_next(runtime, tally))]
     return "\n".join(lines)
 
 
@@ -66,45 +76,68 @@ def _traffic(outcome, elapsed: float) -> str:
             f"{rejected} rejected (4xx), {outcome.requests - failed - rejected} ok.")
 
 
-def _tag(event: dict, name: str) -> str:
-    tags = event.get("tags") or {}
-    if isinstance(tags, list):
-        tags = dict(tags)
-    return str(tags.get(name, "-"))
-
-
-def _issues(store: InboxStore, events: list[dict]) -> list[str]:
-    category = {}
-    for event in events:
-        category[tuple(event.get("fingerprint") or ())] = _tag(event, "error.category")
-    rows = []
-    for issue in store.issues(limit=100):
-        fingerprint = tuple(issue["fingerprint"]) if isinstance(issue["fingerprint"], list) else ()
-        rows.append((category.get(fingerprint, "-"), issue))
-    rows.sort(key=lambda row: (row[0], -row[1]["count"]))
+def _issues(tally: Tally) -> list[str]:
+    issues = tally.by_category()
     lines = [f"  {'category':<11} {'count':>5}  {'level':<8} fingerprint"]
-    for name, issue in rows:
-        shown = " / ".join(issue["fingerprint"]) if isinstance(issue["fingerprint"], list) else issue["title"]
-        lines.append(f"  {name:<11} {issue['count']:>5}  {issue['level']:<8} {shown[:90]}")
-    lines.append(f"  {len(rows)} issues from {len(events)} events")
+    for issue in issues:
+        lines.append(f"  {issue.category:<11} {issue.count:>5}  {issue.level:<8} "
+                     f"{' / '.join(issue.fingerprint)[:90]}")
+    lines.append(f"  {len(issues)} issues from {len(tally.event_ids)} events")
     return lines
 
 
-def _scrubbed(events: list[dict], runtime: Runtime) -> list[str]:
-    import json
+def _stored(runtime: Runtime, tally: Tally) -> list[str]:
+    store = InboxStore.from_settings(runtime.settings)
+    stored = sum(1 for event_id in tally.event_ids if store.get(event_id) is not None)
+    return [f"  {stored} of them stored in {runtime.settings.inbox_path}"]
 
-    found = Counter(m.group(0) for e in events for m in _PLACEHOLDER.finditer(json.dumps(e)))
-    lines = [f"  {name:<18} x{count}" for name, count in found.most_common()] or ["  nothing"]
+
+def _delivery(runtime: Runtime) -> list[str]:
+    transport = runtime.transport
+    waiting = transport.store.pending(transport.key) if transport.store.path.exists() else 0
+    refused = sum(transport.losses.total.values())
+    if not waiting and not refused:
+        return [f"  the server at {mask_dsn(runtime.settings.dsn)} took every envelope"]
+    lines = []
+    if waiting:
+        lines.append(f"  {waiting} envelope(s) wait in the outbox {transport.store.path}: the server did not "
+                     "take them yet; they are sent when it does (docs/operations.md)")
+    if refused:
+        lines.append(f"  {refused} envelope(s) were refused by the server: run "
+                     "`.venv/bin/python manage.py sentry_check` for the reason and the fix")
+    return lines
+
+
+def _scrubbed(runtime: Runtime, tally: Tally) -> list[str]:
+    lines = [f"  {name:<18} x{count}" for name, count in tally.placeholders.most_common()] or ["  nothing"]
     dropped = runtime.stats.snapshot()["dropped"]
     if dropped:
         lines.append(f"  dropped by the pipeline: {dict(dropped)}")
     return lines
 
 
-def _performance(store: InboxStore) -> list[str]:
-    transactions = store.events(type="transaction")
-    slow = sum(1 for t in transactions if _tag(t, "db.slow_queries") not in ("-", "0"))
-    n_plus_one = sorted({t.get("transaction", "?") for t in transactions
-                         if _tag(t, "db.n_plus_one") == "yes"})
-    return [f"  {len(transactions)} transactions traced; {slow} with slow queries "
-            f"(>{settings.SENTRY.slow_query_ms} ms); N+1 detected on: {', '.join(n_plus_one) or 'none'}"]
+def _performance(tally: Tally) -> str:
+    found = ", ".join(sorted(tally.n_plus_one)) or "none"
+    return (f"  {tally.transactions} transactions traced; {tally.slow} with slow queries "
+            f"(>{settings.SENTRY.slow_query_ms} ms); N+1 detected on: {found}")
+
+
+def _local_next() -> list[str]:
+    return [f"  make dashboard    then open {DASHBOARD}   # issues, events, performance, alerts",
+            "  .venv/bin/python manage.py sentry_inbox                 # issues, grouped",
+            "  .venv/bin/python manage.py sentry_inbox --show <EVENT>  # one event as JSON",
+            "  .venv/bin/python manage.py sentry_inbox --transactions  # traced requests",
+            "  .venv/bin/python manage.py sentry_inbox --performance   # slowest endpoints"]
+
+
+def _sentry_next(runtime: Runtime, tally: Tally) -> list[str]:
+    lines = [f"  In Sentry ({mask_dsn(runtime.settings.dsn)}), one event of each category:"]
+    seen: set[str] = set()
+    for issue in tally.by_category():
+        if issue.category in seen:
+            continue
+        seen.add(issue.category)
+        link = issue_link_for(runtime.settings, issue.event_id) or f"search for event {issue.event_id}"
+        lines.append(f"  {issue.category:<11} {link}")
+    lines.append("  .venv/bin/python manage.py sentry_check   # proves delivery, Slack, email, the worker")
+    return lines

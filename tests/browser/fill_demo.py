@@ -54,14 +54,14 @@ def main() -> None:
     from infrastructure.sentry_alerts import flush as flush_alerts
     from infrastructure.sentry_config import ErrorTracker
     from library.demo import report, standins
-    from library.management.commands.demo import _seed
+    from library.demo.seed import seed
 
     call_command("migrate", verbosity=0, skip_checks=True)
     stubs = {name: standins.unavailable_service() for name in ("s3", "clerk", "resend")}
     runtime = report.prepare(stubs, keep_inbox=False)
     settings.S3_ENDPOINT_URL, settings.CLERK_API_URL, settings.RESEND_API_URL = (
         stubs["s3"].url, stubs["clerk"].url, stubs["resend"].url)
-    _seed()
+    seed()  # on a fresh database: authors 1-10, books 1-30, loan 1
     aggregates = runtime.aggregates
     aggregates.clear()
     from django.core.wsgi import get_wsgi_application

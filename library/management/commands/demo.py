@@ -4,46 +4,63 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.core.wsgi import get_wsgi_application
 
-from library.demo import report, scenario, standins
-from library.models import Author, Book, Loan
+from library.demo import database, report, scenario, seed, standins
+from library.demo.tally import Tally
 
 
 class Command(BaseCommand):
-    """Runs the scripted demo against a real WSGI server on loopback, with the local inbox."""
+    """Runs the scripted demo against a real WSGI server on loopback; events go where SENTRY_DSN says."""
 
-    help = "Drive the demo API through ordinary traffic and every error category, then summarise."
+    help = ("Drive the demo API through ordinary traffic and every error category, then summarise. "
+            "Events go to SENTRY_DSN's server, or the local inbox when it is empty.")
     requires_system_checks = []  # the demo configures its own alert recipients
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--keep-inbox", action="store_true",
-                            help="Keep events from earlier runs (default: start with an empty inbox).")
+        parser.add_argument("--demo-db", type=Path, default=None, metavar="PATH",
+                            help="The demo's own SQLite file (default var/demo.sqlite3); created and "
+                                 "migrated when missing.")
+        parser.add_argument("--use-database-url", action="store_true",
+                            help="Run on the database DATABASE_URL names instead (it must be migrated); "
+                                 "the demo adds its own rows and removes only those at the end.")
+        parser.add_argument("--clear-inbox", action="store_true",
+                            help="Empty the local inbox first (default: keep earlier events).")
 
-    def handle(self, *args, keep_inbox: bool = False, **options) -> None:
+    def handle(self, *args, demo_db: Path | None = None, use_database_url: bool = False,
+               clear_inbox: bool = False, **options) -> None:
         started = time.monotonic()
+        if use_database_url:
+            database.require_migrated()
+        else:
+            database.use_own_database(demo_db or Path(settings.BASE_DIR) / "var" / "demo.sqlite3")
         stubs = {name: standins.unavailable_service() for name in ("s3", "clerk", "resend")}
-        runtime = report.prepare(stubs, keep_inbox=keep_inbox)
+        runtime = report.prepare(stubs, keep_inbox=not clear_inbox)
+        tally = Tally()
+        tally.install()
+        self.stdout.write(report.destination(runtime))
+        self.stdout.write(f"Database: {database.describe()} (the demo removes its own rows at the end).")
         settings.S3_ENDPOINT_URL = stubs["s3"].url
         settings.CLERK_API_URL = stubs["clerk"].url
         settings.RESEND_API_URL = stubs["resend"].url
-        _seed()
+        rows = seed.seed()
         server = standins.wsgi_server(get_wsgi_application())
         outcome = scenario.Outcome()
         quiet = _quiet_console()
         try:
             self.stdout.write(f"Driving the MueJam Library API at {server.url} ...")
-            scenario.run(server.url, outcome)
+            scenario.run(server.url, outcome, rows)
         finally:
             server.stop()
             for stub in stubs.values():
                 stub.stop()
             quiet()
-        self.stdout.write(report.summary(runtime, outcome, time.monotonic() - started))
+            seed.remove(rows)
+        self.stdout.write(report.summary(runtime, tally, outcome, time.monotonic() - started))
 
 
 def _quiet_console():
@@ -58,19 +75,3 @@ def _quiet_console():
             handler.setLevel(level)
 
     return restore
-
-
-def _seed() -> None:
-    Loan.objects.all().delete()
-    Book.objects.all().delete()
-    Author.objects.all().delete()
-    users = get_user_model().objects
-    if not users.filter(username="alice").exists():
-        users.create_user("alice", email="alice@example.com")
-    if not users.filter(username="admin").exists():
-        users.create_user("admin", email="admin@example.com", is_staff=True)
-    authors = [Author.objects.create(id=i, name=f"Author {i}") for i in range(1, 11)]
-    Book.objects.bulk_create([
-        Book(id=i, title=f"Story {i}", isbn=f"978-{i:010d}", author=authors[i % 10]) for i in range(1, 31)
-    ])
-    Loan.objects.create(id=1, book_id=1, reader="bob", email="", due="2026-01-01")
