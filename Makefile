@@ -33,6 +33,7 @@ inbox: venv
 	@$(PY) manage.py sentry_inbox
 
 dashboard: venv  # the local inbox at http://127.0.0.1:8000/_errors/ (DEBUG on: never expose it)
+	@SENTRY_DSN= $(PY) manage.py migrate -v 0 --skip-checks
 	@SENTRY_DSN= DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 clean:

@@ -33,10 +33,12 @@ from infrastructure.envvars import (
     url,
 )
 
-__all__ = ["BASE_DIR", "DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
+__all__ = ["DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_INBOX = BASE_DIR / "var" / "sentry_inbox.sqlite3"
+# Beside the project that runs, not beside this package (which may live in site-packages and be
+# shared by several projects on one host): var/ in the directory the process starts in, the
+# project root under manage.py, gunicorn and celery.
+DEFAULT_INBOX = Path.cwd() / "var" / "sentry_inbox.sqlite3"
 DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
     "*.amazonaws.com": "s3",
     "api.clerk.com": "clerk",
@@ -236,7 +238,8 @@ class Settings:
     n_plus_one_threshold: int = env("SENTRY_N_PLUS_ONE_THRESHOLD", 5, integer(2, 10_000),
                                     "Repeats of one SELECT shape in a request that make an N+1")
     inbox_path: Path = env("SENTRY_INBOX_PATH", DEFAULT_INBOX, _path,
-                           "The local inbox file (default var/sentry_inbox.sqlite3)")
+                           "The local inbox file (default var/sentry_inbox.sqlite3 in the directory "
+                           "the process starts in)")
     inbox_max_events: int = env("SENTRY_INBOX_MAX_EVENTS", 10_000, integer(10, 10_000_000),
                                 "Events and transactions the local inbox keeps")
     alert_spool_path: Path | None = env("SENTRY_ALERT_SPOOL_PATH", None, _path,
