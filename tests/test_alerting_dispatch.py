@@ -240,3 +240,16 @@ def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
         d.close()
     failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
     assert len(failing) == 1 and failing[0].startswith("Alert channel email is failing")
+
+
+@pytest.mark.parametrize("limit", [0.5, 60.0])
+def test_the_settings_bound_the_wait_between_two_attempts(tmp_path, limit):
+    """SENTRY_ALERT_RETRY_MAX_SECONDS caps every channel worker's backoff, however many attempts failed."""
+    from infrastructure.alerting import build_dispatcher
+    from infrastructure.settings import Settings
+
+    d = build_dispatcher(Settings(alert_retry_max_seconds=limit), channels=[Scripted(name="slack")],
+                         spool=AlertSpool(tmp_path / "alerts.sqlite3"))
+    waits = [d.workers[0].policy.wait(attempt) for attempt in range(1, 12)]
+    assert max(waits) <= limit and waits[-1] == limit  # 2**10 s: capped
+    d.close()
