@@ -95,6 +95,10 @@ class SlackStandIn:
         """Let hanging requests end (they close without an answer)."""
         self._release.set()
 
+    def hold(self) -> None:
+        """Make HANG answers hang again after a release()."""
+        self._release.clear()
+
     def __enter__(self) -> SlackStandIn:
         self._thread.start()
         return self
