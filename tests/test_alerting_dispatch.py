@@ -253,3 +253,27 @@ def test_the_settings_bound_the_wait_between_two_attempts(tmp_path, limit):
     waits = [d.workers[0].policy.wait(attempt) for attempt in range(1, 12)]
     assert max(waits) <= limit and waits[-1] == limit  # 2**10 s: capped
     d.close()
+
+
+def test_alerting_log_lines_never_become_sentry_events(caplog):
+    """A lost alert is logged on the console only: sentry-sdk's logging integration takes no event
+    from alerting's logger (it would count towards the very rules it reports on), but still from others."""
+    import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    from infrastructure.alerting.dispatch import log_lost
+    from tests.support.fixtures import isolated_client
+
+    events: list[dict[str, Any]] = []
+
+    def keep(event: dict[str, Any], hint: dict[str, Any]) -> None:
+        events.append(event)
+
+    with isolated_client(dsn="http://public@127.0.0.1:9/1", before_send=keep,
+                         integrations=[LoggingIntegration(event_level=logging.ERROR)]), \
+            caplog.at_level(logging.ERROR):
+        sentry_sdk.get_isolation_scope().fingerprint = ["a request's", "issue"]
+        log_lost("slack", "Database connection failure", 16, "slack: HTTP 500; its cooldown ended")
+        logging.getLogger("infrastructure.elsewhere").error("an error of another module")
+    assert [e.get("logger") for e in events] == ["infrastructure.elsewhere"]
+    assert "'Database connection failure' was NOT delivered to slack" in caplog.text

@@ -19,10 +19,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sentry_sdk.integrations.logging import ignore_logger
+
 from infrastructure.alerting.channels import Channel, DeliveryError
 from infrastructure.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
 
 logger = logging.getLogger("infrastructure.alerting")
+# Alerting's lines stay on the console: as events (in the scope of the request that started the
+# channel's thread, which sentry-sdk copies) a lost alert joined that request's issue and paged again.
+ignore_logger(logger.name)
 
 # The Celery task's registered name; infrastructure/tasks.py registers it, we publish by name.
 DELIVER_TASK = "infrastructure.deliver_alert"
