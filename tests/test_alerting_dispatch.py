@@ -277,3 +277,22 @@ def test_alerting_log_lines_never_become_sentry_events(caplog):
         logging.getLogger("infrastructure.elsewhere").error("an error of another module")
     assert [e.get("logger") for e in events] == ["infrastructure.elsewhere"]
     assert "'Database connection failure' was NOT delivered to slack" in caplog.text
+
+
+@pytest.mark.parametrize(("after", "delivered"), [
+    pytest.param(None, 1, id="backoff-past-the-cooldown-still-tries-at-its-end"),
+    pytest.param(30.0, 0, id="retry-after-past-the-cooldown-is-honoured-and-lost"),
+])
+def test_the_last_attempt_comes_at_the_end_of_the_cooldown(caplog, after, delivered):
+    """When the next backoff would overshoot the cooldown, one last attempt is made as it ends, so an
+    outage that ends before the cooldown loses nothing; a Retry-After past the cooldown is obeyed instead."""
+    # Attempts at 0, 0.1, 0.3, 0.7 and 1.5 s fail; the next backoff (1.6 s) would end past the 2 s cooldown.
+    channel = Scripted(*[retryable(after)] * 5)
+    d = dispatcher(channel, policy=RetryPolicy(base=0.1, max_delay=10.0, jitter=0.0))
+    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+        submit(d, cooldown=2.0)
+        assert d.flush(10)
+    assert len(channel.delivered) == delivered
+    assert channel.attempts == (6 if delivered else 1)
+    assert ("NOT delivered" in caplog.text) is not bool(delivered)
+    d.close()
