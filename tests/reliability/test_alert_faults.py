@@ -107,8 +107,7 @@ def test_an_outage_shorter_than_the_cooldown_delivers_every_alert_once(name, pag
         outage.begin(ch)
         _served(fire(server, run))
         assert wait_until(lambda: _rules(ch, outage.other) == ONCE, timeout=30), _rules(ch, outage.other)
-        assert wait_until(_tried(box, outage.channel, outage.tries), timeout=60), \
-            box.recent()
+        assert wait_until(_tried(box, outage.channel, outage.tries), timeout=60), box.recent()
         assert _rules(ch, outage.channel) == Counter()  # the outage was real: nothing got through
         outage.end(ch)
         assert wait_until(lambda: box.pending() == 0, timeout=30), box.recent()
@@ -119,7 +118,7 @@ def test_an_outage_shorter_than_the_cooldown_delivers_every_alert_once(name, pag
     assert _rules(ch, outage.channel) == ONCE and _rules(ch, outage.other) == ONCE
     assert outcomes(box, outage.channel) == DELIVERED == outcomes(box, outage.other)
     assert attempts(box, outage.other) == [1] * len(RULES)  # never delayed by the failing one
-    assert min(attempts(box, outage.channel)) > outage.tries - 1
+    assert min(attempts(box, outage.channel)) >= outage.tries  # each alert met the outage
     assert lost_lines(log) == Counter()
 
 
