@@ -6,6 +6,9 @@ with the reliability suite's test views, SENTRY_DSN at a loopback receiver. Ever
 
     faults     median and p95 latency of error requests while the receiver answers ok, 500,
                429, hangs, or its port is closed; each over the healthy median of the same round
+    alerts     median and p95 latency of error requests that fire alert rules while Slack answers
+               500 or hangs, SMTP is down, or the counters' Redis is killed; each over the healthy
+               round (every channel up) of the same gunicorn
     locals     /bad/huge_locals/ (a 20 MB local, a 10 MB __repr__, a 1 MB message) over
                /bad/small_locals/ (the same view with small values): ours, and plain sentry-sdk
                (bench/plain_settings.py) as the anchor; with each worker's peak RSS
@@ -23,12 +26,24 @@ from pathlib import Path
 
 import requests
 
+from tests.reliability.paging import channels, slack_answers, spool
 from tests.reliability.server import Gunicorn, project_env, wait_until
 from tests.support.receiver import EnvelopeReceiver
+from tests.support.slack import HANG, OK, SERVER_ERROR
 
 FAULTS = ("ok", "500", "429", "hang", "absent")
 ROUNDS, PER_SCENARIO, WARMUP = 3, 30, 3
 LOCALS_ROUNDS = 10
+
+
+# name -> (start the fault, end it); "healthy" is every channel up.
+ALERT_FAULTS = {
+    "healthy": (lambda ch: None, lambda ch: None),
+    "slack 500": (slack_answers(SERVER_ERROR), slack_answers(OK)),
+    "slack hang": (slack_answers(HANG), slack_answers(OK)),
+    "smtp down": (lambda ch: ch.smtp.stop(), lambda ch: ch.smtp.start()),
+    "redis killed": (lambda ch: ch.redis.kill(), lambda ch: ch.redis.start()),
+}
 
 
 def _latencies(server: Gunicorn, path: str, count: int) -> list[float]:
@@ -76,13 +91,41 @@ def faults(folder: Path) -> None:
                 results[mode] += _latencies(server, "/fail/?issue=bench", PER_SCENARIO)
                 rx.mode = "ok"
                 wait_until(lambda: _drained(folder), timeout=60)
-        healthy = statistics.median(results["ok"])
-        print(f"error requests, {ROUNDS} rounds x {PER_SCENARIO} per scenario; healthy median "
-              f"{healthy * 1000:.1f} ms (noise), ratios are the result")
-        print(f"{'sentry':>8} {'median/healthy':>15} {'p95/healthy p95':>16}")
-        for mode in FAULTS:
-            print(f"{mode:>8} {statistics.median(results[mode]) / healthy:>15.2f} "
-                  f"{_p95(results[mode]) / _p95(results['ok']):>16.2f}")
+        _print_ratios(f"error requests while Sentry fails, {ROUNDS} rounds x {PER_SCENARIO} per scenario",
+                      results, "ok")
+
+
+def _print_ratios(title: str, results: dict[str, list[float]], healthy_key: str) -> None:
+    healthy = statistics.median(results[healthy_key])
+    print(f"{title}; healthy median {healthy * 1000:.1f} ms (noise), ratios are the result")
+    print(f"{'fault':>14} {'median/healthy':>15} {'p95/healthy p95':>16}")
+    for name, values in results.items():
+        print(f"{name:>14} {statistics.median(values) / healthy:>15.2f} "
+              f"{_p95(values) / _p95(results[healthy_key]):>16.2f}")
+
+
+def alert_faults(folder: Path) -> None:
+    """Latency of requests that fire alerts while an alert channel or the counters' Redis fails."""
+    folder = folder / "alerts"
+    folder.mkdir()
+    names = tuple(ALERT_FAULTS)
+    with EnvelopeReceiver() as rx, channels() as ch, \
+            Gunicorn(ch.env(folder, rx.dsn, cooldown=60), folder / "alerts.log") as server:
+        alerts = spool(folder)
+        results: dict[str, list[float]] = {name: [] for name in names}
+        for round_no in range(ROUNDS):
+            for name in names[round_no % len(names):] + names[:round_no % len(names)]:
+                begin, end = ALERT_FAULTS[name]
+                begin(ch)
+                # A fresh issue per scenario and round: its burst fires an alert during the fault.
+                path = f"/fail/?issue=alerts-{round_no}-{name.replace(' ', '-')}"
+                _latencies(server, path, WARMUP)
+                results[name] += _latencies(server, path, PER_SCENARIO)
+                end(ch)
+                wait_until(lambda: alerts.pending() == 0, timeout=60)
+        alerts.close()
+    _print_ratios(f"error requests firing alerts, {ROUNDS} rounds x {PER_SCENARIO} per scenario", results,
+                  "healthy")
 
 
 def huge_locals(folder: Path) -> None:
@@ -105,9 +148,10 @@ def huge_locals(folder: Path) -> None:
 
 
 def main() -> None:
-    """Run both parts in one temporary folder."""
+    """Run the three parts in one temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
         faults(Path(tmp))
+        alert_faults(Path(tmp))
         huge_locals(Path(tmp))
 
 

@@ -205,6 +205,9 @@ class Settings:
                                        "No error-rate alert below this many requests in the window")
     alert_cooldown: int = env("SENTRY_ALERT_COOLDOWN_SECONDS", 300, integer(1, 86_400),
                               "One alert per rule and issue per cooldown, seconds")
+    alert_retry_max_seconds: float = env("SENTRY_ALERT_RETRY_MAX_SECONDS", 60.0, number(0.1, 3600.0),
+                                         "Longest wait between two delivery attempts of an alert "
+                                         "(jittered backoff from 1 s; retries stop when the cooldown ends)")
     external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
                                           "Failures of one service within the burst window that page")
     alert_channels: tuple[str, ...] = env("SENTRY_ALERT_CHANNELS", DEFAULT_CHANNELS,

@@ -240,3 +240,59 @@ def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
         d.close()
     failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
     assert len(failing) == 1 and failing[0].startswith("Alert channel email is failing")
+
+
+@pytest.mark.parametrize("limit", [0.5, 60.0])
+def test_the_settings_bound_the_wait_between_two_attempts(tmp_path, limit):
+    """SENTRY_ALERT_RETRY_MAX_SECONDS caps every channel worker's backoff, however many attempts failed."""
+    from infrastructure.alerting import build_dispatcher
+    from infrastructure.settings import Settings
+
+    d = build_dispatcher(Settings(alert_retry_max_seconds=limit), channels=[Scripted(name="slack")],
+                         spool=AlertSpool(tmp_path / "alerts.sqlite3"))
+    waits = [d.workers[0].policy.wait(attempt) for attempt in range(1, 12)]
+    assert max(waits) <= limit and waits[-1] == limit  # 2**10 s: capped
+    d.close()
+
+
+def test_alerting_log_lines_never_become_sentry_events(caplog):
+    """A lost alert is logged on the console only: sentry-sdk's logging integration takes no event
+    from alerting's logger (it would count towards the very rules it reports on), but still from others."""
+    import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    from infrastructure.alerting.dispatch import log_lost
+    from tests.support.fixtures import isolated_client
+
+    events: list[dict[str, Any]] = []
+
+    def keep(event: dict[str, Any], hint: dict[str, Any]) -> None:
+        events.append(event)
+
+    with isolated_client(dsn="http://public@127.0.0.1:9/1", before_send=keep,
+                         integrations=[LoggingIntegration(event_level=logging.ERROR)]), \
+            caplog.at_level(logging.ERROR):
+        sentry_sdk.get_isolation_scope().fingerprint = ["a request's", "issue"]
+        log_lost("slack", "Database connection failure", 16, "slack: HTTP 500; its cooldown ended")
+        logging.getLogger("infrastructure.elsewhere").error("an error of another module")
+    assert [e.get("logger") for e in events] == ["infrastructure.elsewhere"]
+    assert "'Database connection failure' was NOT delivered to slack" in caplog.text
+
+
+@pytest.mark.parametrize(("after", "delivered"), [
+    pytest.param(None, 1, id="backoff-past-the-cooldown-still-tries-at-its-end"),
+    pytest.param(30.0, 0, id="retry-after-past-the-cooldown-is-honoured-and-lost"),
+])
+def test_the_last_attempt_comes_at_the_end_of_the_cooldown(caplog, after, delivered):
+    """When the next backoff would overshoot the cooldown, one last attempt is made as it ends, so an
+    outage that ends before the cooldown loses nothing; a Retry-After past the cooldown is obeyed instead."""
+    # Attempts at 0, 0.1, 0.3, 0.7 and 1.5 s fail; the next backoff (1.6 s) would end past the 2 s cooldown.
+    channel = Scripted(*[retryable(after)] * 5)
+    d = dispatcher(channel, policy=RetryPolicy(base=0.1, max_delay=10.0, jitter=0.0))
+    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+        submit(d, cooldown=2.0)
+        assert d.flush(10)
+    assert len(channel.delivered) == delivered
+    assert channel.attempts == (6 if delivered else 1)
+    assert ("NOT delivered" in caplog.text) is not bool(delivered)
+    d.close()

@@ -426,3 +426,144 @@ def test_command_clear_also_clears_figures_and_finished_alerts(performance_figur
     assert [row["title"] for row in spool.recent()] == ["still owed"]
     spool.close()
     assert "none in this window" in _call("--performance")
+
+
+# --- --outbox and --alerts ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox_path(inbox_settings, error_tracking) -> Path:
+    """The runtime's outbox file (beside its inbox), not created yet."""
+    from infrastructure.delivery import OutboxOptions
+
+    runtime = error_tracking(inbox_path=inbox_settings.inbox_path)
+    return OutboxOptions.from_settings(runtime.settings).outbox_path
+
+
+def _spool_envelopes(path: Path) -> None:
+    from infrastructure.delivery import OutboxStore, dsn_key
+    from infrastructure.delivery.spool import Spooled
+
+    store = OutboxStore(path)
+    later = 4_000_000_000.0  # 2096: a row held back by a rate limit shows when it is due
+    store.add_many(dsn_key("http://public@127.0.0.1:9/1"), [
+        Spooled(b"x" * 3200 + b"planted-envelope-body", "HTTP 503", "event 0a1b2c3d4e5f ValueError: boom"),
+        Spooled(b"y" * 100, "HTTP 503", "event 1b2c3d4e5f6a KeyError: 'k'"),
+        Spooled(b"z" * 10, "rate_limited", "transaction 2c3d4e5f6a7b GET /books", not_before=later),
+    ])
+    store.close()
+
+
+def test_command_outbox_lists_totals_reasons_and_the_oldest_rows(outbox_path):
+    """--outbox prints the totals, bounds, drops and reasons, then the oldest rows, never an envelope."""
+    _spool_envelopes(outbox_path)
+    output = _call("--outbox", "--limit", "2")
+    lines = output.splitlines()
+    assert lines[0].startswith(f"Outbox {outbox_path}: 3 envelopes, 3.3 KB (bounds 10,000 / 100.0 MB); "
+                               "oldest 00:00:")
+    assert lines[1] == "Dropped for space since the file was created: 0 envelopes (0 bytes)"
+    assert lines[2] == "Waiting because: HTTP 503 (2), rate_limited (1)"
+    assert lines[3].split() == ["ID", "SPOOLED", "DUE", "TRIES", "REASON", "SIZE", "WHAT"]
+    first = lines[4].split()
+    assert first[0] == "1" and first[3:5] == ["now", "0"] and "ValueError: boom" in lines[4]
+    assert len(lines) == 6 and "KeyError" in lines[5] and "GET /books" not in output  # --limit 2
+    assert "planted" not in output
+    assert "2096-" in _call("--outbox").splitlines()[-1]  # the held row, with its due time
+
+
+def test_command_outbox_clear_deletes_every_row(outbox_path):
+    """--outbox --clear deletes what waits and says how much; the outbox is then empty."""
+    _spool_envelopes(outbox_path)
+    assert f"Deleted 3 envelope(s) from the outbox {outbox_path}." in _call("--outbox", "--clear")
+    assert _call("--outbox").splitlines()[0].startswith(f"Outbox {outbox_path}: 0 envelopes, 0 bytes")
+
+
+def test_command_outbox_and_alerts_never_create_a_missing_file(outbox_path):
+    """Without an outbox or an alert spool, --outbox and --alerts say so and leave no file behind."""
+    from infrastructure.runtime import require_runtime
+
+    spool_path = require_runtime().settings.alert_spool
+    assert "nothing was ever spooled for Sentry" in _call("--outbox")
+    assert "no alert has fired on this host" in _call("--alerts")
+    assert not outbox_path.exists() and not spool_path.exists()
+
+
+@pytest.mark.parametrize("args", [("--outbox", "--performance"), ("--alerts", "--show", "abcdef"),
+                                  ("--alerts", "--transactions")])
+def test_command_outbox_and_alerts_refuse_other_actions(inbox_settings, error_tracking, args):
+    """--outbox and --alerts combine only with --limit and --clear; anything else is named."""
+    from django.core.management import CommandError
+
+    error_tracking(inbox_path=inbox_settings.inbox_path)
+    with pytest.raises(CommandError, match=rf"^{args[0]} takes only --limit and --clear, not {args[1]}\.$"):
+        _call(*args)
+
+
+def _fired_alerts():
+    """The runtime's alert spool holding one alert delivered by e-mail, lost on Slack, and one owed."""
+    from infrastructure.alerting.spool import DELIVERED, LOST, AlertSpool
+    from infrastructure.runtime import require_runtime
+
+    spool = AlertSpool(require_runtime().settings.alert_spool)
+    alert = {"rule": "database_connection", "title": "Database connection failure", "severity": "critical"}
+    spool.enqueue("db:connection", 1e12, alert, ["email", "slack"], now=1_000.0)
+    spool.finish(spool.take("email", now=1_001.0).id, DELIVERED, now=1_002.0)
+    spool.finish(spool.take("slack", now=1_001.0).id, LOST, now=1_300.0,
+                 error="slack: HTTP 500; its cooldown ended")
+    owed = {"rule": "critical_burst", "title": "Critical error burst: 10 occurrences in 60s"}
+    spool.enqueue("burst:1", 1e12, owed, ["email"], now=2_000.0)
+    return spool
+
+
+def test_command_alerts_lists_the_newest_deliveries_and_what_became_of_them(inbox_settings, error_tracking):
+    """--alerts prints a row per alert and channel, newest first: when, outcome, tries, rule, title, error."""
+    error_tracking(inbox_path=inbox_settings.inbox_path)
+    _fired_alerts().close()
+    header, columns, *rows = _call("--alerts").splitlines()
+    assert header.endswith("newest first (1 still owed, times in UTC):")
+    assert columns.split() == ["FIRED", "CHANNEL", "OUTCOME", "TRIES", "RULE", "TITLE", "DETAIL"]
+    assert [row.split()[2:6] for row in rows] == [
+        ["email", "queued", "0", "critical_burst"],
+        ["slack", "failed", "1", "database_connection"],
+        ["email", "delivered", "1", "database_connection"]]
+    assert rows[0].startswith("1970-01-01 00:33:20") and "Critical error burst" in rows[0]
+    assert "slack: HTTP 500; its cooldown ended" in rows[1]
+    assert len(_call("--alerts", "--limit", "1").splitlines()) == 3
+
+
+def test_command_alerts_clear_forgets_finished_rows_and_keeps_the_owed(inbox_settings, error_tracking):
+    """--alerts --clear deletes delivered and lost rows only; an alert still owed stays listed."""
+    error_tracking(inbox_path=inbox_settings.inbox_path)
+    spool = _fired_alerts()
+    assert "Deleted 2 finished alert row(s)" in _call("--alerts", "--clear")
+    assert [row["outcome"] for row in spool.recent()] == ["queued"]
+    spool.close()
+
+
+def test_manage_py_prints_the_outbox_and_the_alerts(tmp_path):
+    """`python manage.py sentry_inbox --outbox` and `--alerts` run as an operator runs them, on the
+    files beside SENTRY_INBOX_PATH, and exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    from infrastructure.alerting.spool import AlertSpool
+
+    root = Path(__file__).resolve().parents[1]
+    _spool_envelopes(tmp_path / "sentry_outbox.sqlite3")
+    spool = AlertSpool(tmp_path / "sentry_alerts.sqlite3")
+    spool.enqueue("ext:s3", 1e12, {"rule": "external_service", "title": "External service failure: s3"},
+                  ["email"], now=1_000.0)
+    spool.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "DJANGO_"))}
+    env.update(SENTRY_DSN="", SENTRY_INBOX_PATH=str(tmp_path / "inbox.sqlite3"),
+               SENTRY_PROFILES_SAMPLE_RATE="0")
+    outputs = {}
+    for option in ("--outbox", "--alerts"):
+        result = subprocess.run([sys.executable, "manage.py", "sentry_inbox", option], cwd=root, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs[option] = result.stdout
+    assert f"Outbox {tmp_path / 'sentry_outbox.sqlite3'}: 3 envelopes" in outputs["--outbox"]
+    assert "External service failure: s3" in outputs["--alerts"]
+    assert "(1 still owed" in outputs["--alerts"]

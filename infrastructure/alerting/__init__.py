@@ -51,6 +51,7 @@ def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None
     if publish is None and (celery_app is not None or settings.celery_broker_url):
         publish = celery_publisher(celery_app)
     spool = spool if spool is not None else AlertSpool(settings.alert_spool)
+    policy = policy or RetryPolicy(max_delay=settings.alert_retry_max_seconds)
     return SpoolDispatcher(channels, spool, policy, handoff=publish)
 
 

@@ -19,10 +19,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sentry_sdk.integrations.logging import ignore_logger
+
 from infrastructure.alerting.channels import Channel, DeliveryError
 from infrastructure.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
 
 logger = logging.getLogger("infrastructure.alerting")
+# Alerting's lines stay on the console: as events (in the scope of the request that started the
+# channel's thread, which sentry-sdk copies) a lost alert joined that request's issue and paged again.
+ignore_logger(logger.name)
 
 # The Celery task's registered name; infrastructure/tasks.py registers it, we publish by name.
 DELIVER_TASK = "infrastructure.deliver_alert"
@@ -184,13 +189,21 @@ class ChannelWorker:
             self.spool.finish(delivery.id, DELIVERED, now)
             return
         self.outage.failed(error)
-        next_at = now + self.policy.wait(delivery.attempts, error.retry_after)
-        if error.retryable and next_at <= delivery.deadline:
+        next_at = self._next_attempt(delivery, error, now)
+        if next_at is not None:
             self.spool.retry_at(delivery.id, next_at, str(error))
             return
         reason = str(error) if not error.retryable else f"{error}; its cooldown ended"
         self.spool.finish(delivery.id, LOST, now, reason)
         log_lost(self.channel.name, delivery.title, delivery.attempts, reason)
+
+    def _next_attempt(self, delivery: Delivery, error: DeliveryError, now: float) -> float | None:
+        # A backoff past the deadline still leaves one attempt as the cooldown ends, so an outage
+        # shorter than the cooldown loses nothing; a server's Retry-After past it is obeyed instead.
+        deadline = delivery.deadline
+        if not error.retryable or now >= deadline or now + (error.retry_after or 0.0) > deadline:
+            return None
+        return min(now + self.policy.wait(delivery.attempts, error.retry_after), deadline)
 
     def _hand_off(self, delivery: Delivery) -> bool:
         try:

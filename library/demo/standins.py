@@ -11,6 +11,9 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 class _Unavailable(BaseHTTPRequestHandler):
     """Answers every request with 503, as a struggling provider would."""
 
+    # HTTP/1.1 answers "Expect: 100-continue" as S3 does; under HTTP/1.0 boto3 waits 1 s per attempt for it.
+    protocol_version = "HTTP/1.1"
+
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)

@@ -94,6 +94,10 @@ class SlackStandIn:
         """Let hanging requests end (they close without an answer)."""
         self._http.released.set()
 
+    def hold(self) -> None:
+        """Make HANG answers hang again after a release()."""
+        self._release.clear()
+
     def __enter__(self) -> SlackStandIn:
         return self
 

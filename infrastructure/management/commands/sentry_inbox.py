@@ -1,4 +1,5 @@
-"""`manage.py sentry_inbox`: read the local Sentry inbox (issues, one event, transactions, performance)."""
+"""`manage.py sentry_inbox`: read the local Sentry inbox (issues, one event, transactions, performance),
+the delivery outbox (`--outbox`) and the alert spool's deliveries (`--alerts`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from infrastructure.alerting.spool import AlertSpool
+from infrastructure.delivery import OutboxOptions, OutboxStore
 from infrastructure.event import timestamp
 from infrastructure.local import InboxStore
 from infrastructure.local.aggregates import Aggregates, Stat
@@ -27,6 +29,11 @@ _ENDPOINT_COLUMNS = (("ENDPOINT", 40, "<"), ("REQUESTS", 8, ">"), ("RPS", 8, ">"
 _SERVICE_COLUMNS = (("SERVICE", 40, "<"), ("CALLS", 8, ">"), ("FAILURES", 8, ">"), ("FAIL %", 7, ">"),
                     *_LATENCY)
 _TASK_COLUMNS = (("TASK", 40, "<"), ("RUNS", 8, ">"), ("FAILURES", 8, ">"), ("FAIL %", 7, ">"), *_LATENCY)
+_OUTBOX_COLUMNS = (("ID", 6, ">"), ("SPOOLED", 19, "<"), ("DUE", 19, "<"), ("TRIES", 5, ">"),
+                   ("REASON", 14, "<"), ("SIZE", 9, ">"), ("WHAT", 70, "<"))
+_ALERT_COLUMNS = (("FIRED", 19, "<"), ("CHANNEL", 8, "<"), ("OUTCOME", 16, "<"), ("TRIES", 5, ">"),
+                  ("RULE", 19, "<"), ("TITLE", 50, "<"), ("DETAIL", 50, "<"))
+_ONLY_LIMIT = ("show", "transactions", "performance")  # what --outbox and --alerts do not combine with
 _WINDOW = re.compile(r"^(\d+)([smh])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600}
 
@@ -55,6 +62,23 @@ def _window(text: str, retention: int) -> int:
         raise CommandError(f"--window must be a duration like 90s, 5m or 1h, at most {retention // 3600}h "
                            f"(the retention), not {text!r}.")
     return seconds
+
+
+def _size(count: float) -> str:
+    """Bytes as '512 bytes', '3.1 KB' or '100.0 MB' (powers of 1024, as the outbox bounds are set)."""
+    if count < 1024:
+        return f"{int(count)} bytes"
+    for unit in ("KB", "MB", "GB"):
+        count /= 1024
+        if count < 1024 or unit == "GB":
+            break
+    return f"{count:.1f} {unit}"
+
+
+def _age(seconds: float) -> str:
+    """A duration as HH:MM:SS (hours may exceed 24)."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{secs:02d}"
 
 
 def _latency(stat: Stat) -> tuple[str, str, str]:
@@ -95,11 +119,21 @@ class Command(BaseCommand):
                             help="delete everything in the inbox, its aggregates and its alert log")
         parser.add_argument("--window", default="1h",
                             help="with --performance: how far back, like 5m or 1h (default 1h)")
+        spools = parser.add_mutually_exclusive_group()
+        spools.add_argument("--outbox", action="store_true",
+                            help="what waits in the delivery outbox for Sentry, oldest first (with --clear: "
+                                 "delete it all)")
+        spools.add_argument("--alerts", action="store_true",
+                            help="the newest alert deliveries per channel and what became of them (with "
+                                 "--clear: forget the finished ones)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
         settings = require_runtime().settings
+        if options["outbox"] or options["alerts"]:
+            self._spools(settings, options)
+            return
         store = InboxStore.from_settings(settings)
         try:
             if options["show"]:
@@ -116,6 +150,68 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the local inbox at {store.path}: {exc}") from exc
         finally:
             store.close()
+
+    def _spools(self, settings: Any, options: dict[str, Any]) -> None:
+        name = "--outbox" if options["outbox"] else "--alerts"
+        extra = [f"--{option}" for option in _ONLY_LIMIT if options[option]]
+        if extra:
+            raise CommandError(f"{name} takes only --limit and --clear, not {', '.join(extra)}.")
+        if options["outbox"]:
+            outbox = OutboxOptions.from_settings(settings)
+            path, bounds = outbox.outbox_path, (outbox.outbox_max_envelopes, outbox.outbox_max_bytes)
+        else:
+            path, bounds = settings.alert_spool, ()
+        if not path.exists():  # reading must not create the file
+            self.stdout.write(f"Nothing at {path}: " + ("nothing was ever spooled for Sentry." if bounds
+                                                        else "no alert has fired on this host."))
+            return
+        try:
+            if bounds:
+                self._outbox(OutboxStore(path, *bounds), options["limit"], options["clear"])
+            else:
+                self._alerts(AlertSpool(path), options["limit"], options["clear"])
+        except (sqlite3.Error, OSError) as exc:
+            raise CommandError(f"Cannot read {path}: {exc}") from exc
+
+    def _outbox(self, store: OutboxStore, limit: int, clear: bool) -> None:
+        try:
+            if clear:
+                self.stdout.write(f"Deleted {store.clear()} envelope(s) from the outbox {store.path}.")
+                return
+            stats, rows = store.stats(), store.rows(limit)
+        finally:
+            store.close()
+        oldest = f"; oldest {_age(time.time() - stats['oldest'])} ago" if stats["oldest"] else ""
+        self.stdout.write(f"Outbox {store.path}: {stats['envelopes']} envelopes, {_size(stats['bytes'])} "
+                          f"(bounds {stats['max_envelopes']:,} / {_size(stats['max_bytes'])}){oldest}")
+        self.stdout.write(f"Dropped for space since the file was created: {stats['dropped']} envelopes "
+                          f"({_size(stats['dropped_bytes'])})")
+        if not rows:
+            return
+        reasons = sorted(stats["reasons"].items(), key=lambda item: (-item[1], item[0]))
+        self.stdout.write("Waiting because: " + ", ".join(f"{reason} ({count})" for reason, count in reasons))
+        now = time.time()
+        self.stdout.write(_table(_OUTBOX_COLUMNS, [
+            (r["id"], _when(r["created"]), _when(r["not_before"]) if r["not_before"] > now else "now",
+             r["attempts"], r["reason"], _size(r["size"]), r["summary"]) for r in rows]))
+
+    def _alerts(self, spool: AlertSpool, limit: int, clear: bool) -> None:
+        try:
+            if clear:
+                self.stdout.write(f"Deleted {spool.clear_finished()} finished alert row(s) from "
+                                  f"{spool.path}; alerts still owed stay.")
+                return
+            rows, owed = spool.recent(limit), spool.pending()
+        finally:
+            spool.close()
+        if not rows:
+            self.stdout.write(f"No alert deliveries in {spool.path}.")
+            return
+        self.stdout.write(f"Alert deliveries in {spool.path}, newest first ({owed} still owed, times in "
+                          "UTC):")
+        self.stdout.write(_table(_ALERT_COLUMNS, [
+            (_when(r["fired"]), r["channel"], r["outcome"], r["attempts"], r["rule"], r["title"], r["detail"])
+            for r in rows]))
 
     def _issues(self, store: InboxStore, limit: int) -> None:
         issues = store.issues(limit=limit)
