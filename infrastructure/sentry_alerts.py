@@ -17,8 +17,8 @@ from typing import Any
 from infrastructure.alerting.channels import Channel
 from infrastructure.alerting.channels.email import EmailChannel
 from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, send_now
 from infrastructure.alerting.render import build_alert
+from infrastructure.alerting.retry import OutageLog, RetryPolicy, send_now
 from infrastructure.runtime import current_runtime
 from infrastructure.settings import Settings
 

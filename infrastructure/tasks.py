@@ -14,12 +14,14 @@ from typing import Any
 
 from celery import shared_task
 
-from infrastructure.alerting.dispatch import DELIVER_TASK, OutageLog, RetryPolicy, attempt, log_lost
+from infrastructure.alerting import retry_policy
+from infrastructure.alerting.dispatch import DELIVER_TASK
+from infrastructure.alerting.retry import OutageLog, RetryPolicy, attempt, log_lost
 from infrastructure.runtime import require_runtime
 
 logger = logging.getLogger("infrastructure.alerting")
 
-POLICY = RetryPolicy()
+POLICY: RetryPolicy | None = None  # tests may set one; else the worker's settings give it
 _outages: dict[str, OutageLog] = {}
 
 
@@ -27,7 +29,8 @@ _outages: dict[str, OutageLog] = {}
 def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: float | None = None) -> bool:
     """Deliver one alert to one channel; retried by the broker with the one RetryPolicy until the
     alert's deadline (the end of its cooldown), honouring Slack's Retry-After."""
-    target = require_runtime().alerts.channel(channel)
+    runtime = require_runtime()
+    target = runtime.alerts.channel(channel)
     title = str(alert.get("title", ""))
     if target is None:
         log_lost(channel, title, self.request.retries, "the channel is not enabled in this worker's settings")
@@ -38,11 +41,13 @@ def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: floa
         outage.delivered()
         return True
     outage.failed(error)
-    countdown = POLICY.wait(self.request.retries + 1, error.retry_after)
-    # A task published without a deadline (an older publisher) gets five retries.
-    in_time = self.request.retries < 5 if deadline is None else time.time() + countdown <= deadline
-    if error.retryable and in_time:
-        raise self.retry(countdown=countdown, exc=error) from None
+    now, attempts = time.time(), self.request.retries + 1
+    policy = POLICY or retry_policy(runtime.settings)
+    if deadline is None:  # published by an older version: five attempts, as it promised
+        deadline = now + policy.max_delay if attempts < 5 else now
+    next_at = policy.next_attempt(attempts, error, now, deadline)
+    if next_at is not None:
+        raise self.retry(countdown=max(0.0, next_at - now), exc=error) from None
     log_lost(channel, title, self.request.retries + 1,
              str(error) if not error.retryable else f"{error}; its cooldown ended")
     return False

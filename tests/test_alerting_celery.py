@@ -18,8 +18,9 @@ from kombu import Exchange, Queue
 import infrastructure.tasks  # registers the shared task with every app
 from infrastructure.alerting import build_dispatcher, build_engine
 from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import DELIVER_TASK, RetryPolicy, celery_publisher
+from infrastructure.alerting.dispatch import DELIVER_TASK, celery_publisher
 from infrastructure.alerting.render import build_alert
+from infrastructure.alerting.retry import RetryPolicy
 from infrastructure.event import VERDICT
 from infrastructure.grouping import Verdict
 from infrastructure.settings import Settings

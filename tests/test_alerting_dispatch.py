@@ -13,8 +13,9 @@ from django.test import override_settings
 from infrastructure.alerting.channels import Channel, DeliveryError
 from infrastructure.alerting.channels.email import EmailChannel
 from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.dispatch import OutageLog, RetryPolicy, SpoolDispatcher, send_now
+from infrastructure.alerting.dispatch import SpoolDispatcher
 from infrastructure.alerting.render import build_alert
+from infrastructure.alerting.retry import OutageLog, RetryPolicy, send_now
 from infrastructure.alerting.spool import AlertSpool
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import free_port, smtp_server, smtp_settings
@@ -261,7 +262,7 @@ def test_alerting_log_lines_never_become_sentry_events(caplog):
     import sentry_sdk
     from sentry_sdk.integrations.logging import LoggingIntegration
 
-    from infrastructure.alerting.dispatch import log_lost
+    from infrastructure.alerting.retry import log_lost
     from tests.support.fixtures import isolated_client
 
     events: list[dict[str, Any]] = []
@@ -296,3 +297,17 @@ def test_the_last_attempt_comes_at_the_end_of_the_cooldown(caplog, after, delive
     assert channel.attempts == (6 if delivered else 1)
     assert ("NOT delivered" in caplog.text) is not bool(delivered)
     d.close()
+
+
+@pytest.mark.parametrize(("error", "now", "expected"), [
+    pytest.param(retryable(), 0.0, 1.0, id="backoff-within-the-cooldown"),
+    pytest.param(retryable(), 99.5, 100.0, id="a-last-attempt-as-the-cooldown-ends"),
+    pytest.param(retryable(), 100.0, None, id="cooldown-over"),
+    pytest.param(retryable(after=150.0), 0.0, None, id="retry-after-past-the-deadline-is-obeyed"),
+    pytest.param(PERMANENT, 0.0, None, id="not-retryable"),
+])
+def test_next_attempt_keeps_one_attempt_for_the_end_of_the_cooldown(error, now, expected):
+    """The policy schedules within the alert's deadline (100 here), with a last attempt at it; the
+    spool workers and the Celery task both ask it."""
+    policy = RetryPolicy(base=1.0, max_delay=60.0, jitter=0.0)
+    assert policy.next_attempt(1, error, now, deadline=100.0) == expected

@@ -9,7 +9,8 @@ from typing import Any
 from infrastructure.alerting import build_engine
 from infrastructure.alerting.channels import Channel as ChannelBase
 from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import RetryPolicy, SpoolDispatcher
+from infrastructure.alerting.dispatch import SpoolDispatcher
+from infrastructure.alerting.retry import RetryPolicy
 from infrastructure.alerting.spool import AlertSpool
 from infrastructure.settings import Settings
 

@@ -8,7 +8,7 @@ import pytest
 import sentry_sdk
 from django.test import override_settings
 
-from infrastructure.alerting.dispatch import RetryPolicy
+from infrastructure.alerting.retry import RetryPolicy
 from infrastructure.runtime import current_runtime
 from infrastructure.sentry_alerts import EmailNotifier, SlackNotifier, flush
 from infrastructure.settings import Settings

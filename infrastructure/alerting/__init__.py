@@ -12,19 +12,14 @@ from typing import Any
 
 from infrastructure.alerting.channels import Channel, load_channels
 from infrastructure.alerting.counters import CounterStore, MemoryStore
-from infrastructure.alerting.dispatch import (
-    Dispatcher,
-    Publish,
-    RetryPolicy,
-    SpoolDispatcher,
-    celery_publisher,
-)
+from infrastructure.alerting.dispatch import Dispatcher, Publish, SpoolDispatcher, celery_publisher
 from infrastructure.alerting.engine import AlertEngine
 from infrastructure.alerting.failover import FailoverStore
 from infrastructure.alerting.render import ScrubText
+from infrastructure.alerting.retry import RetryPolicy
 from infrastructure.alerting.spool import AlertSpool
 
-__all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store"]
+__all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store", "retry_policy"]
 
 
 def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: float = 1.0) -> CounterStore:
@@ -42,6 +37,11 @@ def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: fl
                          errors=(redis.RedisError, OSError))
 
 
+def retry_policy(settings: Any) -> RetryPolicy:
+    """The one retry policy for these settings (SENTRY_ALERT_RETRY_MAX_SECONDS caps its waits)."""
+    return RetryPolicy(max_delay=settings.alert_retry_max_seconds)
+
+
 def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None,
                      policy: RetryPolicy | None = None, celery_app: Any = None,
                      publish: Publish | None = None, spool: AlertSpool | None = None) -> Dispatcher:
@@ -51,7 +51,7 @@ def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None
     if publish is None and (celery_app is not None or settings.celery_broker_url):
         publish = celery_publisher(celery_app)
     spool = spool if spool is not None else AlertSpool(settings.alert_spool)
-    policy = policy or RetryPolicy(max_delay=settings.alert_retry_max_seconds)
+    policy = policy or retry_policy(settings)
     return SpoolDispatcher(channels, spool, policy, handoff=publish)
 
 
