@@ -175,9 +175,11 @@ def require_runtime() -> Runtime:
 
 
 def _at_exit() -> None:
+    # The spool keeps what is not delivered by then for the next process, so exit waits no longer
+    # for alerts than sentry-sdk waits for events (SENTRY_SHUTDOWN_TIMEOUT_SECONDS).
     runtime = _runtime
     if runtime is not None:
-        runtime.flush(5.0)
+        runtime.flush(runtime.settings.shutdown_timeout)
 
 
 def execute_wrapper(execute, sql, params, many, context):
