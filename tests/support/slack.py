@@ -95,8 +95,8 @@ class SlackStandIn:
         self._http.released.set()
 
     def hold(self) -> None:
-        """Make HANG answers hang again after a release()."""
-        self._release.clear()
+        """Make HANG answers hang again after a release() (requests let go before stay let go)."""
+        self._http.released = threading.Event()
 
     def __enter__(self) -> SlackStandIn:
         return self
