@@ -6,8 +6,9 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
+
+from infrastructure.logs import OncePerInterval
 
 
 class Backoff:
@@ -53,34 +54,22 @@ class LossLog:
 
     def __init__(self, logger: logging.Logger, interval: float = 60.0,
                  clock: Callable[[], float] = time.monotonic):
-        self._logger, self.interval, self._clock = logger, interval, clock
-        self._lock = threading.Lock()
-        self.total: Counter[str] = Counter()
-        self._unlogged: Counter[str] = Counter()
-        self._logged_at: dict[str, float] = {}
+        self._logger, self.interval = logger, interval
+        self._once = OncePerInterval(interval, clock)
+        self.total = self._once.total
 
     def lost(self, cause: str, count: int, explain: str) -> None:
         """Count count envelopes lost for cause; log now unless this cause was logged recently."""
         if count <= 0:
             return
-        now = self._clock()
-        with self._lock:
-            self.total[cause] += count
-            self._unlogged[cause] += count
-            last = self._logged_at.get(cause)
-            if last is not None and now - last < self.interval:
-                return
-            self._logged_at[cause] = now
-            pending, self._unlogged[cause] = self._unlogged[cause], 0
-        self._logger.warning("Sentry outbox lost %d envelope(s) (%s): %s; %d lost for this cause since the "
-                             "process started; the next report comes in %d s at the earliest",
-                             pending, cause, explain, self.total[cause], self.interval)
+        pending = self._once.due(cause, count)
+        if pending:
+            self._logger.warning("Sentry outbox lost %d envelope(s) (%s): %s; %d lost for this cause since "
+                                 "the process started; the next report comes in %d s at the earliest",
+                                 pending, cause, explain, self.total[cause], self.interval)
 
     def report(self) -> None:
         """Log the counts not logged yet (at shutdown), whatever the interval."""
-        with self._lock:
-            pending = {cause: n for cause, n in self._unlogged.items() if n}
-            self._unlogged.clear()
-        for cause, count in pending.items():
+        for cause, count in self._once.pending().items():
             self._logger.warning("Sentry outbox lost %d more envelope(s) (%s) since its last report; "
                                  "%d in all since the process started", count, cause, self.total[cause])

@@ -40,6 +40,7 @@ from infrastructure.local.aggregates_sql import (
 )
 from infrastructure.local.histogram import BOUNDS_MS
 from infrastructure.local.sqlite import SqliteFile
+from infrastructure.logs import OncePerInterval
 
 logger = logging.getLogger("infrastructure.local.aggregates")
 
@@ -77,7 +78,7 @@ class Aggregates:
         self.dropped = 0  # observations lost to a failed write or bad input
         self._clock = clock
         self._db = SqliteFile(self.path, schema())
-        self._warned_at: dict[str, float] = {}
+        self._warnings = OncePerInterval(_WARN_INTERVAL)
         self._reset()
         _LIVE.add(self)
 
@@ -207,10 +208,7 @@ class Aggregates:
         self._db.close()
 
     def _warn(self, problem: str, exc: BaseException) -> None:
-        now = time.monotonic()
-        last = self._warned_at.get(problem)
-        if last is None or now - last >= _WARN_INTERVAL:  # one warning per problem per minute
-            self._warned_at[problem] = now
+        if self._warnings.due(problem):  # one warning per problem per minute
             logger.warning("Local aggregates at %s: %s failed (%s: %s); %d observation(s) dropped so far",
                            self.path, problem, type(exc).__name__, exc, self.dropped)
 

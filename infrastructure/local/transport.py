@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import threading
-import time
 from typing import Any
 
 from sentry_sdk.envelope import Envelope, Item
@@ -15,6 +14,7 @@ from sentry_sdk.transport import Transport
 from sentry_sdk.worker import BackgroundWorker
 
 from infrastructure.local.store import InboxStore
+from infrastructure.logs import OncePerInterval
 from infrastructure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class LocalInboxTransport(Transport):
         self.store = store
         self.queue_size = queue_size
         self.dropped = 0
-        self._warned_at: dict[str, float] = {}
+        self._warnings = OncePerInterval(WARN_INTERVAL)
         self._reset()
 
     def _reset(self) -> None:
@@ -89,19 +89,14 @@ class LocalInboxTransport(Transport):
                 self._drop("write", exc, count=len(chunk))
 
     def _drop(self, problem: str, exc: BaseException, count: int = 1) -> None:
-        now = time.monotonic()
         with self._lock:
             self.dropped += count
-            last = self._warned_at.get(problem)
-            quiet = last is not None and now - last < WARN_INTERVAL
-            if not quiet:
-                self._warned_at[problem] = now  # one warning per problem per minute, not per event
-        if quiet:
+        held = self._warnings.due(problem, count)  # one warning per problem per minute, not per event
+        if not held:
             logger.debug("local inbox %s: dropped %d item(s): %s", problem, count, exc)
             return
         logger.warning("Local Sentry inbox %s: dropped %d item(s) (%s: %s); further drops for the next "
-                       "%d s are logged at debug level", self.store.path, count, problem, exc,
-                       WARN_INTERVAL)
+                       "%d s are logged at debug level", self.store.path, held, problem, exc, WARN_INTERVAL)
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Wait up to timeout seconds for queued items to reach SQLite."""
