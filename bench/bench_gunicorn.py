@@ -1,0 +1,216 @@
+"""Benchmark: requests per second under gunicorn for no Sentry, plain sentry-sdk and ours, in one run.
+
+Run with ``.venv/bin/python -m bench.bench_gunicorn``. Each configuration of bench_request
+(none, plain, ours, ours+inbox; plain and ours at traces sample rates 0, 0.1 and 1.0) is its own
+gunicorn (one sync worker) on loopback serving ``GET /api/books/`` (a DB read with a join and a
+DRF serializer, on a seeded SQLite file), loaded from a second process: wrk when it is on PATH,
+else bench/http_load.py, with a few connections in flight. Only one server is loaded at a time;
+every round visits every server in an order that rotates, so drift on the shared machine hits
+each alike.
+
+    req/s       answered requests per second of the round, median over rounds
+    us CPU/req  the worker's own user+system CPU time per request (from /proc), median over
+                rounds: steadier than req/s when other tenants hold the cores
+
+plain and ours hand envelopes to the same discarding transport, so no network I/O is compared;
+ours+inbox is the laptop default (every envelope written to the local inbox). The ratios against
+plain sentry-sdk and against no Sentry, from this one run, are the result; absolute rates are
+noise. It never asserts. ``BENCH_ROUNDS`` and ``BENCH_SECONDS`` shorten or lengthen the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.bench_request import ROOT, _seed_db, child_env
+
+PATH = "/api/books/"
+RATES = (0.0, 0.1, 1.0)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
+CONNECTIONS = 2
+_LISTENING = re.compile(rb"Listening at: http://127\.0\.0\.1:(\d+)")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _servers() -> list[tuple[str, str, float]]:
+    """(label, configuration, rate) for every server of the run."""
+    out = [("none", "none", 0.0)]
+    for rate in RATES:
+        out += [(f"plain R={rate}", "plain", rate), (f"ours R={rate}", "ours", rate)]
+    out.append(("ours+inbox R=0.1", "ours+inbox", 0.1))
+    return out
+
+
+class Server:
+    """One gunicorn master with one sync worker serving bench.gunicorn_app under one configuration."""
+
+    def __init__(self, label: str, config: str, rate: float, workdir: Path):
+        self.label, self.config = label, config
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
+        self.log_path = workdir / f"gunicorn-{slug}.log"
+        env = child_env(workdir, rate, BENCH_CONFIG=config, LOG_LEVEL="WARNING",
+                        SENTRY_INBOX_PATH=str(workdir / f"inbox-{slug}.sqlite3"))
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "bench.gunicorn_app:application", "--bind",
+             "127.0.0.1:0", "--workers", "1", "--worker-class", "sync", "--timeout", "60",
+             "--backlog", "64", "--log-level", "info"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=self._log)
+        self.port = 0
+        self.worker_pid = 0
+        self.rps: list[float] = []
+        self.cpu_us: list[float] = []
+        self.statuses: dict[str, int] = {}
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait for the port, then for the worker to answer; raise with the log if it never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.port:
+                found = _LISTENING.search(self.log_path.read_bytes())
+                self.port = int(found.group(1)) if found else 0
+            if self.port:
+                try:
+                    self.worker_pid = self.items()["pid"]
+                    return
+                except OSError:
+                    pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.label}: gunicorn did not come up:\n"
+                           f"{self.log_path.read_text(errors='replace')[-2000:]}")
+
+    def items(self) -> dict:
+        """The worker's own report: its pid and the envelope items it sent."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_bench/items", timeout=10) as r:
+            return json.loads(r.read())
+
+    def cpu_seconds(self) -> float:
+        """The worker's user+system CPU time so far."""
+        fields = Path(f"/proc/{self.worker_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def stop(self) -> None:
+        """Stop gunicorn gracefully, killing it if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def _load(port: int, seconds: float) -> tuple[int, float, dict[str, int]]:
+    """Load the server for `seconds` from a second process: (2xx answers, seconds, statuses)."""
+    url = f"http://127.0.0.1:{port}{PATH}"
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", url],
+                             capture_output=True, text=True, timeout=seconds + 60).stdout
+        total = int(re.search(r"(\d+) requests in", out).group(1))
+        elapsed_match = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
+        scale = {"ms": 0.001, "s": 1.0, "m": 60.0}[elapsed_match.group(2)]
+        bad_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        bad = int(bad_match.group(1)) if bad_match else 0
+        failed = sum(int(g) for g in errors_match.groups()) if errors_match else 0
+        statuses = {"2xx": total - bad, **({"other": bad} if bad else {}),
+                    **({"socket errors": failed} if failed else {})}
+        return total - bad, float(elapsed_match.group(1)) * scale, statuses
+    done = subprocess.run([sys.executable, "-m", "bench.http_load", "127.0.0.1", str(port), PATH,
+                           str(seconds), str(CONNECTIONS)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=seconds + 60)
+    report = json.loads(done.stdout)
+    ok = sum(n for status, n in report["statuses"].items() if status.startswith("2"))
+    return ok, report["seconds"], report["statuses"]
+
+
+def _round(server: Server, seconds: float) -> None:
+    cpu = server.cpu_seconds()
+    ok, elapsed, statuses = _load(server.port, seconds)
+    used = server.cpu_seconds() - cpu
+    for status, n in statuses.items():
+        server.statuses[status] = server.statuses.get(status, 0) + n
+    server.rps.append(ok / elapsed if elapsed else 0.0)
+    server.cpu_us.append(used / ok * 1e6 if ok else 0.0)
+
+
+def _ratio(top: Server, bottom: Server) -> str:
+    """req/s ratio top/bottom (median, with the same-round range) and CPU-per-request ratio."""
+    rps = [a / b for a, b in zip(top.rps, bottom.rps, strict=False) if b]
+    cpu = [b / a for a, b in zip(top.cpu_us, bottom.cpu_us, strict=False) if a]
+    if not rps or not cpu:
+        return "n/a"
+    return (f"req/s {statistics.median(top.rps) / statistics.median(bottom.rps):.2f}x "
+            f"(rounds {min(rps):.2f}-{max(rps):.2f}); per CPU "
+            f"{statistics.median(bottom.cpu_us) / statistics.median(top.cpu_us):.2f}x "
+            f"(rounds {min(cpu):.2f}-{max(cpu):.2f})")
+
+
+def _report(servers: dict[str, Server]) -> None:
+    print(f"  {'server':<17} {'req/s':>7} {'us CPU/req':>10}  {'answers':<24} envelope items")
+    for server in servers.values():
+        try:
+            items = server.items()["items"]
+        except OSError as exc:
+            items = {"error": str(exc)}
+        answers = ", ".join(f"{k} {v}" for k, v in sorted(server.statuses.items()))
+        print(f"  {server.label:<17} {statistics.median(server.rps):7.0f} "
+              f"{statistics.median(server.cpu_us):10.0f}  {answers:<24} "
+              f"{', '.join(f'{k} {v}' for k, v in sorted(items.items())) or '-'}")
+    none = servers["none"]
+    for rate in RATES:
+        plain, ours = servers[f"plain R={rate}"], servers[f"ours R={rate}"]
+        print(f"  R={rate}: plain/none {_ratio(plain, none)}")
+        print(f"  R={rate}: ours/none  {_ratio(ours, none)}")
+        print(f"  R={rate}: ours/plain {_ratio(ours, plain)}  <- key ratio (target >= 1.0x)")
+    print(f"  R=0.1: ours+inbox/ours {_ratio(servers['ours+inbox R=0.1'], servers['ours R=0.1'])}")
+
+
+def main() -> None:
+    """Start every server, load each in rotating rounds, print rates and ratios."""
+    loader = "wrk" if shutil.which("wrk") else "bench/http_load.py (wrk is not on PATH)"
+    print(f"Requests/s under gunicorn (1 sync worker each), GET {PATH} on SQLite, loaded by {loader} "
+          f"with {CONNECTIONS} connections;")
+    print(f"  {ROUNDS} rounds of {SECONDS} s per server after a warm-up, servers visited in rotating "
+          "order, one at a time; medians of rounds. Ratios from this one run are the result.")
+    with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as tmp:
+        workdir = Path(tmp)
+        problem = _seed_db(workdir)
+        if problem:
+            print(f"  seeding the database FAILED, nothing measured:\n{problem}")
+            return
+        servers = {label: Server(label, config, rate, workdir) for label, config, rate in _servers()}
+        try:
+            for server in servers.values():
+                server.wait_ready()
+            for server in servers.values():
+                _load(server.port, min(1.0, SECONDS))  # warm-up: imports, caches, first queries
+            order = list(servers.values())
+            for i in range(ROUNDS):
+                for server in order[i % len(order):] + order[:i % len(order)]:
+                    _round(server, SECONDS)
+            _report(servers)
+        except RuntimeError as exc:
+            print(f"  FAILED, nothing measured: {exc}")
+        finally:
+            for server in servers.values():
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
