@@ -150,6 +150,10 @@ _ENVIRONMENT = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
                         "at most 64 characters")
 _VERSION = matching(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}", "a version like 1.0.0 (letters, digits, '.', '_', "
                     "'+', '-')")
+# A release's package part: Sentry refuses '/', white space and '@' in it; the keys of the alert
+# counters in Redis carry it too, so two projects on one Redis never share counters.
+_NAME = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                 "letters, digits, '.', '_' or '-' (e.g. muejam-backend), at most 64 characters")
 _CHANNEL = matching(r"[#@]?[a-z0-9][a-z0-9._-]{0,79}",
                     "a Slack channel like #engineering-alerts (lower case, no spaces)")
 _ORG = matching(r"[a-z0-9_-]{0,64}", "a Sentry organization slug (lower case letters, digits, '-', '_')")
@@ -181,7 +185,9 @@ class Settings:
         example="/api/payments/*=1.0,/api/health*=0")
     profiles_sample_rate: float = env("SENTRY_PROFILES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
                                       "Share of sessions profiled (trace lifecycle)")
-    app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is muejam-backend@<APP_VERSION>")
+    app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is <APP_NAME>@<APP_VERSION>")
+    app_name: str = env("APP_NAME", "muejam-backend", _NAME,
+                        "Names the release and this project's alert keys in Redis")
     critical_error_threshold: int = env("SENTRY_CRITICAL_ERROR_THRESHOLD", 10, integer(),
                                         "Errors of one issue within the burst window that page")
     error_rate_threshold: float = env("SENTRY_ERROR_RATE_THRESHOLD", 0.01, number(0.0, 1.0, low_open=True),
@@ -276,7 +282,7 @@ class Settings:
     @property
     def release(self) -> str:
         """The release name Sentry groups deploys by."""
-        return f"muejam-backend@{self.app_version}"
+        return f"{self.app_name}@{self.app_version}"
 
     @property
     def alert_spool(self) -> Path:

@@ -134,6 +134,35 @@ def test_alerts_fire_from_memory_while_redis_is_away_and_sharing_resumes():
             direct.delete(key)
 
 
+def test_two_projects_on_one_redis_count_apart_by_app_name():
+    """Two projects in the same environment on one Redis database: each one's burst of the same issue
+    is counted under its own APP_NAME, so each pages once for its own ten errors and neither takes
+    the other's cooldown."""
+    require_redis()
+    import redis
+
+    environment = f"apart-{uuid.uuid4().hex[:12]}"
+    direct = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    engines, recorders = {}, {}
+    for name in ("muejam-backend", "shop"):
+        settings = Settings(redis_url="redis://127.0.0.1:6379/15", environment=environment, app_name=name)
+        recorders[name] = Recorder()
+        engines[name] = build_engine(settings, scrub_text=str, store=build_store(settings),
+                                     dispatcher=recorders[name])
+    try:
+        for _ in range(10):
+            for engine in engines.values():
+                engine.observe_event(event("same issue"))
+        assert [len(r.alerts) for r in recorders.values()] == [1, 1]
+        for name in engines:
+            assert direct.exists(f"{name}:alerts:{environment}:w:{_key('same issue')}")
+            assert direct.exists(f"{name}:alerts:{environment}:cd:{_key('same issue')}")
+    finally:
+        for name in engines:
+            for key in direct.scan_iter(f"{name}:alerts:{environment}:*"):
+                direct.delete(key)
+
+
 def _key(issue: str) -> str:
     from infrastructure.alerting.rules import digest
 
@@ -154,7 +183,7 @@ def test_requests_keep_their_status_and_a_database_failure_pages_from_memory_whi
     import redis
 
     proxy, environment = TcpProxy(("127.0.0.1", 6379)), f"failover-{uuid.uuid4().hex[:12]}"
-    prefix = f"muejam:alerts:{environment}:"  # build_store's prefix for this environment
+    prefix = f"muejam-backend:alerts:{environment}:"  # build_store's prefix for this environment
     direct = redis.Redis(host="127.0.0.1", port=6379, db=15)
     proxy.start()
     try:
