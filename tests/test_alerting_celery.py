@@ -239,3 +239,36 @@ def test_the_runtime_publishes_through_the_projects_app_and_its_default_queue(
     assert task_runs.wait_for(runs=1)
     [(_, _, queue)] = task_runs.received
     assert queue == celery_app.conf.task_default_queue
+
+
+def test_task_routes_send_alerts_to_the_routed_queue_and_its_worker_delivers(broker, task_runs, slack,
+                                                                            error_tracking):
+    """With CELERY_TASK_ROUTES sending the alert task to its own queue, the alert travels on that
+    queue (not the default one, which no worker consumes here) and the worker on it pages Slack."""
+    run = uuid.uuid4().hex
+    routed, default = f"alerts-routed-{run}", f"alerts-default-{run}"
+    app = Celery("alerting-routes", broker=broker, set_as_current=False)
+    app.conf.update(task_default_queue=default, task_routes={DELIVER_TASK: {"queue": routed}},
+                    task_queues=[Queue(routed, auto_delete=True, durable=False)],
+                    broker_connection_retry_on_startup=False, worker_hijack_root_logger=False,
+                    worker_enable_remote_control=False)
+    app.steps["consumer"].add(WakeUp)
+    project_app = current_app._get_current_object()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            app.set_current()  # the project's app is current when settings.py calls init_sentry()
+            try:
+                runtime = error_tracking(slack_alerts_enabled=True, slack_webhook_url=slack.url,
+                                         email_alerts_enabled=False, celery_broker_url=broker)
+            finally:
+                project_app.set_current()
+            runtime.alerts.observe_event(
+                {"level": "error", "exception": {"values": [{"type": "OperationalError"}]}},
+                {VERDICT: Verdict("database", "connection", ("database",))})
+            assert slack.wait_for(accepted=1, timeout=30)
+            assert task_runs.wait_for(runs=1)
+    finally:
+        delete_queue(app, routed)
+        delete_queue(app, default)  # empty unless routing failed
+    [(_, _, queue)] = task_runs.received
+    assert queue == routed and task_runs.runs[0][1:] == ("SUCCESS", True)
