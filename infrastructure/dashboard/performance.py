@@ -14,7 +14,7 @@ DEFAULT_WINDOW = "1h"
 # Sortable endpoint columns: the query value, the header text and the Stat's sort key.
 COLUMNS = (
     ("name", "Endpoint", lambda s: s.name), ("count", "Requests", lambda s: s.count),
-    ("rps", "Req/s", lambda s: s.rps), ("errors", "Error rate", lambda s: s.error_rate),
+    ("rpm", "Req/min", lambda s: s.rps), ("errors", "Error rate", lambda s: s.error_rate),
     ("avg", "Avg ms", lambda s: s.avg_ms), ("p50", "p50 ms", lambda s: s.p50_ms),
     ("p95", "p95 ms", lambda s: s.p95_ms), ("p99", "p99 ms", lambda s: s.p99_ms),
     ("slow", "Slow queries", lambda s: s.slow_queries), ("n1", "N+1", lambda s: s.n_plus_one),
@@ -44,7 +44,7 @@ class Row:
     spark: Any
     slow: bool
     error_pct: str
-    rps: str
+    rpm: str
 
 
 def _rows(stats: list[Stat], timeline: dict[str, list[tuple[float, int, int]]], slow_ms: float) -> list[Row]:
@@ -54,7 +54,7 @@ def _rows(stats: list[Stat], timeline: dict[str, list[tuple[float, int, int]]], 
         spark = sparkline([c for _, c, _ in minutes], failed=[f for _, _, f in minutes],
                           label=f"{stat.count} calls, {stat.failed} failed, per minute")
         rows.append(Row(stat=stat, spark=spark, slow=stat.p95_ms > slow_ms,
-                        error_pct=f"{stat.error_rate:.1%}", rps=f"{stat.rps:.3g}"))
+                        error_pct=f"{stat.error_rate:.1%}", rpm=f"{stat.rps * 60:.3g}"))
     return rows
 
 
