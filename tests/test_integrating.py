@@ -56,8 +56,10 @@ import sys
 
 from django.core.management import execute_from_command_line
 
+from infrastructure.envvars import exit_on_settings_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-execute_from_command_line(sys.argv)
+exit_on_settings_error(lambda: execute_from_command_line(sys.argv))
 ''',
     "shop/__init__.py": '''
 from shop.celery import app as celery_app  # current before settings.py runs init_sentry()
@@ -149,8 +151,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from infrastructure.envvars import exit_on_settings_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-application = get_wsgi_application()
+application = exit_on_settings_error(get_wsgi_application, code=3)
 ''',
 }
 
@@ -252,6 +256,10 @@ def test_the_harness_keeps_the_muejam_packages_out_of_the_shop(tmp_path):
     check = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0 and "no issues" in check.stdout, check.stdout + check.stderr
+    bad = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, capture_output=True, text=True,
+                         env={**env, "SENTRY_TRACES_SAMPLE_RATE": "2"}, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert "SENTRY_TRACES_SAMPLE_RATE='2'" in bad.stderr
 
 
 def test_a_second_project_captures_scrubs_groups_and_pages(tmp_path):
