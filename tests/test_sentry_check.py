@@ -97,11 +97,11 @@ def bugsink_runs(bugsink: BugsinkServer, tmp_path_factory) -> dict[str, Run]:
 
 @pytest.fixture(scope="module")
 def receiver_runs(tmp_path_factory) -> Iterator[dict[str, Run]]:
-    """sentry_check against loopback receivers answering 500 and 429, a wrong path, and a closed port."""
+    """sentry_check against loopback receivers answering 500, 429 and 401, a wrong path, and a closed port."""
     tmp = tmp_path_factory.mktemp("check-receiver")
-    with EnvelopeReceiver() as failing, EnvelopeReceiver() as limiting:
-        failing.mode, limiting.mode = "500", "429"
-        dsns = {"500": failing.dsn, "429": limiting.dsn,
+    with EnvelopeReceiver() as failing, EnvelopeReceiver() as limiting, EnvelopeReceiver() as refusing:
+        failing.mode, limiting.mode, refusing.mode = "500", "429", "401"
+        dsns = {"500": failing.dsn, "429": limiting.dsn, "401": refusing.dsn,
                 "no such endpoint": f"http://public@127.0.0.1:{failing.port}/sentry/1",
                 "closed port": f"http://public@127.0.0.1:{free_port()}/1"}
         started = {case: start_check(tmp, SENTRY_DSN=dsn) for case, dsn in dsns.items()}
@@ -144,11 +144,12 @@ def test_the_output_masks_the_dsn_but_keeps_scheme_host_port_and_project(bugsink
 @pytest.mark.parametrize(("case", "check", "says"), [
     ("500", "delivery", "HTTP 500: the server failed to take the event"),
     ("429", "delivery", "HTTP 429: the server is rate limiting this project"),
+    ("401", "delivery", "HTTP 401: the server did not accept the DSN's key"),
     ("no such endpoint", "delivery", "HTTP 404: the server has no such project or endpoint"),
     ("closed port", "reachability", "refused the connection"),
 ])
 def test_a_failing_server_fails_the_command_with_the_reason_and_the_fix(receiver_runs, case, check, says):
-    """A 500, a 429, a 404 and a closed port are each a FAIL with its fix, and the exit status is 1."""
+    """A 500, a 429, a 401, a 404 and a closed port are each a FAIL with its fix, and exit status 1."""
     run = receiver_runs[case]
     state, message, fix = run.checks[check]
     assert run.returncode == 1 and state == "FAIL", run.stdout + run.stderr
@@ -185,7 +186,7 @@ def local_runs(tmp_path_factory) -> Iterator[LocalRuns]:
     """healthy: inbox, Slack and e-mail work; broken: each refuses; advice: settings that only warn."""
     tmp, queue = tmp_path_factory.mktemp("check-local"), f"sentry-check-{uuid.uuid4().hex}"
     with (SlackStandIn() as slack_ok, SlackStandIn(default=BAD_REQUEST) as slack_bad,
-          SlackStandIn() as slack_skip, smtp_server() as smtp_ok,
+          SlackStandIn() as slack_skip, smtp_server() as smtp_ok, smtp_server() as smtp_skip,
           smtp_server(refuse="550 5.1.1 no such user") as smtp_bad):
         scenarios = {
             "healthy": ((), _alert_env(slack_ok, smtp_ok.port)),
@@ -194,6 +195,7 @@ def local_runs(tmp_path_factory) -> Iterator[LocalRuns]:
             "advice": (("--skip-slack",), {**_alert_env(slack_skip, smtp_ok.port, recipients=""),
                                            "SENTRY_IGNORE_ERRORS": "PermissionDenied,PermisionDenied",
                                            "SENTRY_PROFILES_SAMPLE_RATE": "0.5"}),
+            "skip email": (("--skip-email",), _alert_env(slack_ok, smtp_skip.port)),
             "redis up": ((), {"SENTRY_DSN": "", "REDIS_URL": "redis://127.0.0.1:6379/15"}),
             "no worker": ((), _celery_env(queue)),
         }
@@ -202,7 +204,7 @@ def local_runs(tmp_path_factory) -> Iterator[LocalRuns]:
         started = {name: start_check(tmp / name, *args, **env) for name, (args, env) in scenarios.items()}
         runs = {name: finish(process) for name, process in started.items()}
         yield LocalRuns(runs, {"ok": slack_ok, "bad": slack_bad, "skip": slack_skip},
-                        {"ok": smtp_ok, "bad": smtp_bad}, queue, tmp)
+                        {"ok": smtp_ok, "bad": smtp_bad, "skip": smtp_skip}, queue, tmp)
 
 
 def test_without_a_dsn_the_test_event_is_found_in_the_local_inbox(local_runs):
@@ -249,6 +251,13 @@ def test_the_broken_run_prints_no_secret(local_runs):
 def test_skip_slack_sends_nothing(local_runs):
     """--skip-slack leaves the webhook alone."""
     assert local_runs.runs["advice"].status("slack") == "SKIP" and not local_runs.slack["skip"].received
+
+
+def test_skip_email_sends_nothing(local_runs):
+    """--skip-email leaves the mail server alone; Slack is still tested."""
+    run = local_runs.runs["skip email"]
+    assert (run.status("email"), run.status("slack")) == ("SKIP", "OK"), run.stdout + run.stderr
+    assert local_runs.smtp["skip"].messages == []
 
 
 @pytest.mark.parametrize(("check", "says", "fix"), [

@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.support.http import HANG, LoopbackHTTP, Reply, Request
 
-MODES = ("ok", "429", "500", "hang", "slow", "absent", "413")
+MODES = ("ok", "429", "500", "hang", "slow", "absent", "413", "401")
 _PATH = re.compile(r"^/api/(?P<project>[^/?]+)/(?P<endpoint>envelope|store)/?(?:\?.*)?$")
 # Items whose payload is JSON even when the header names no content type.
 _JSON_TYPES = frozenset({"event", "transaction", "session", "sessions", "client_report", "check_in",
@@ -305,7 +305,7 @@ class EnvelopeReceiver:
         return Reply(200, {"id": headers.get("event_id")})
 
     def _reject(self, mode: str) -> Reply:
-        self._logged({"hang": 0, "429": 429, "413": 413}.get(mode, 500))
+        self._logged({"hang": 0, "429": 429, "413": 413, "401": 401}.get(mode, 500))
         if mode == "hang":
             return HANG  # dropped unanswered once released, like a dead upstream
         if mode == "429":
@@ -314,4 +314,6 @@ class EnvelopeReceiver:
                          {"Retry-After": str(self.retry_after), "X-Sentry-Rate-Limits": limits})
         if mode == "413":
             return Reply(413, {"detail": "envelope exceeded size limits"})
+        if mode == "401":  # Sentry's answer to a key it does not know
+            return Reply(401, {"detail": "invalid api key"})
         return Reply(500, {"detail": "internal error"})
