@@ -45,25 +45,39 @@ def check_middleware(app_configs=None, **kwargs):
     return []
 
 
-def _production_checks(deploy: bool) -> list:
-    runtime = current_runtime()
-    if runtime is None:
-        return []
-    s = runtime.settings
-    # The same findings run on every command in production and only under --deploy elsewhere.
-    if (s.environment == "production") == deploy:
-        return []
-    found = []
+def _recipients(s) -> list:
+    """W001: email alerts on with nobody to send them to."""
     if s.email_alerts_enabled and not s.alert_email_recipients:
-        found.append(Warning("Email alerts are enabled but SENTRY_ALERT_EMAIL_RECIPIENTS is empty.", id=W001,
-                             hint="Set comma-separated recipients or SENTRY_EMAIL_ALERTS_ENABLED=false."))
+        return [Warning("Email alerts are enabled but SENTRY_ALERT_EMAIL_RECIPIENTS is empty.", id=W001,
+                        hint="Set comma-separated recipients or SENTRY_EMAIL_ALERTS_ENABLED=false.")]
+    return []
+
+
+def _dsn(s) -> list:
+    """W002: no DSN, so nothing reaches Sentry."""
     if s.local_inbox:
-        found.append(Warning("SENTRY_DSN is empty: events stay in the local inbox.", id=W002,
-                             hint="Set SENTRY_DSN to your project's DSN."))
+        return [Warning("SENTRY_DSN is empty: events stay in the local inbox.", id=W002,
+                        hint="Set SENTRY_DSN to your project's DSN.")]
+    return []
+
+
+def _trace_rate(s) -> list:
+    """W004: every request traced."""
     if s.traces_sample_rate >= 1.0:
-        found.append(Warning("SENTRY_TRACES_SAMPLE_RATE=1.0 traces every request.", id=W004,
-                             hint="A rate such as 0.1 keeps the cost low."))
-    return found
+        return [Warning("SENTRY_TRACES_SAMPLE_RATE=1.0 traces every request.", id=W004,
+                        hint="A rate such as 0.1 keeps the cost low.")]
+    return []
+
+
+PRODUCTION_CHECKS = (_recipients, _dsn, _trace_rate)
+
+
+def _production_checks(deploy: bool) -> list:
+    """The production checks, on every command in production and only under --deploy elsewhere."""
+    runtime = current_runtime()
+    if runtime is None or (runtime.settings.environment == "production") == deploy:
+        return []
+    return [found for check in PRODUCTION_CHECKS for found in check(runtime.settings)]
 
 
 @register(TAG)
