@@ -119,18 +119,21 @@ def _load(port: int, seconds: float) -> tuple[int, float, dict[str, int]]:
     url = f"http://127.0.0.1:{port}{PATH}"
     wrk = shutil.which("wrk")
     if wrk:
-        out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", url],
+        # wrk takes whole seconds only
+        out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", url],
                              capture_output=True, text=True, timeout=seconds + 60).stdout
-        total = int(re.search(r"(\d+) requests in", out).group(1))
-        elapsed_match = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
-        scale = {"ms": 0.001, "s": 1.0, "m": 60.0}[elapsed_match.group(2)]
+        elapsed_match = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+        if elapsed_match is None:
+            raise RuntimeError(f"wrk printed no request count:\n{out[-1000:]}")
+        total = int(elapsed_match.group(1))
+        scale = {"ms": 0.001, "s": 1.0, "m": 60.0}[elapsed_match.group(3)]
         bad_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
         bad = int(bad_match.group(1)) if bad_match else 0
         failed = sum(int(g) for g in errors_match.groups()) if errors_match else 0
         statuses = {"2xx": total - bad, **({"other": bad} if bad else {}),
                     **({"socket errors": failed} if failed else {})}
-        return total - bad, float(elapsed_match.group(1)) * scale, statuses
+        return total - bad, float(elapsed_match.group(2)) * scale, statuses
     done = subprocess.run([sys.executable, "-m", "bench.http_load", "127.0.0.1", str(port), PATH,
                            str(seconds), str(CONNECTIONS)], cwd=ROOT, capture_output=True,
                           text=True, timeout=seconds + 60)
