@@ -223,3 +223,38 @@ def test_task_runs_and_queue_depth_reach_the_local_figures(error_tracking, tmp_p
     [task] = runtime.aggregates.tasks(3600)
     assert task.name == "library.tasks.catalogue_report" and task.count == 1 and task.failed == 0
     assert [(q, depth) for _, q, depth in runtime.aggregates.queue_depth()] == [(queue, 3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unsampled_requests_write_no_sqlite_on_the_request_thread(live_server, catalogue, error_tracking,
+                                                                  tmp_path, monkeypatch):
+    """Twenty unsampled requests are counted in memory: every write of the local figures happens on
+    the flusher (or here, at the explicit flush), none on a thread that served a request."""
+    import threading
+
+    import infrastructure.local.aggregates as aggregates_module
+
+    writers: list[str] = []
+    real_write = aggregates_module.write
+
+    def recording_write(*args, **kwargs):
+        writers.append(threading.current_thread().name)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(aggregates_module, "write", recording_write)
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=0.0,
+                             profiles_sample_rate=0.0)
+    served: set[str] = set()
+    real_observe = runtime.aggregates.observe_request
+
+    def observe(*args, **kwargs):
+        served.add(threading.current_thread().name)  # the thread that served the request
+        return real_observe(*args, **kwargs)
+
+    monkeypatch.setattr(runtime.aggregates, "observe_request", observe)
+    for _ in range(20):
+        assert requests.get(f"{live_server.url}/api/books/", timeout=10).ok
+    runtime.aggregates.flush()
+    assert served and not served & set(writers), (served, writers)
+    assert len(writers) < 20
+    assert {s.name: s.count for s in runtime.aggregates.endpoints(3600)}["/api/books/"] == 20
