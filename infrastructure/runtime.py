@@ -88,7 +88,6 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text)
     ignored = DropIgnored(DEFAULT_IGNORED + settings.ignore_errors)
     trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
-    trim = TrimToSize()
 
     def scrub(event: dict, hint: dict) -> dict:
         return scrubber.scrub_event(event)

@@ -8,8 +8,17 @@ import random
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from infrastructure.trimming import MAX_COMPRESSED_BYTES, MAX_EVENT_BYTES, TrimToSize, bounded_repr, measure
+from infrastructure.trimming import (
+    MAX_COMPRESSED_BYTES,
+    MAX_EVENT_BYTES,
+    TrimToSize,
+    bounded_repr,
+    measure,
+    size_bound,
+)
 
 
 def _frame(n: int, vars_size: int = 0, context: int = 0) -> dict:
@@ -133,3 +142,38 @@ def test_bounded_repr_cuts_long_strings_before_repr(value, expected):
     assert bounded_repr(value) == expected
     if expected is not None:
         assert len(expected) < 8_192
+
+
+# Every character class the encoder treats differently: ASCII, quotes and backslashes, control
+# characters, non-ASCII in the BMP, lone surrogates and astral characters.
+_TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF,
+                              categories=None) | st.sampled_from('"\\\n\x00\x7f\ud800\udfff'), max_size=40)
+_LEAF = (_TEXT | st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True)
+         | st.integers(min_value=-10**60, max_value=10**60))
+_JSONISH = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=6)
+                        | st.dictionaries(_TEXT, inner, max_size=6), max_leaves=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_TEXT, _JSONISH, max_size=6))
+def test_size_bound_is_never_below_the_serialized_size(event):
+    """The trim's shortcut may only skip events that really are under the limit."""
+    bound = size_bound(event, 10**9)
+    assert bound is not None and bound >= len(measure(event))
+    assert size_bound(event, bound - 1) is None
+
+
+@pytest.mark.parametrize("event", [
+    {"a": ("tuple",)}, {1: "int key"}, {"a": {None: 1}}, {"a": b"bytes"}, {"a": [object()]},
+    "not a dict",
+])
+def test_size_bound_gives_up_on_what_json_would_convert(event):
+    """Tuples, non-str keys, bytes and objects go through measure(), as before the shortcut."""
+    assert size_bound(event, 10**9) is None
+
+
+def test_size_bound_gives_up_on_a_cycle():
+    """A cyclic event is left to measure(), which refuses it."""
+    event: dict = {"a": []}
+    event["a"].append(event)
+    assert size_bound(event, MAX_COMPRESSED_BYTES) is None
