@@ -190,6 +190,27 @@ def test_concurrent_processes_lose_nothing(tmp_path):
     assert len(messages) == store.count() == 2 * count
 
 
+def test_a_write_lock_held_past_the_busy_timeout_delays_the_batch_and_loses_nothing(tmp_path):
+    """Another process holding the inbox's write lock longer than busy_timeout (2 s) makes the
+    writer thread try the batch again once the lock is free, instead of dropping it."""
+    path = tmp_path / "held.sqlite3"
+    store = InboxStore(path)
+    store.add("event", {"event_id": "0" * 32, "message": "creates the file"})
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # what a slow writer in another process does
+    transport = LocalInboxTransport.for_store(store)
+    released = threading.Timer(2.5, lambda: holder.execute("COMMIT"))
+    with isolated_client(dsn=PLACEHOLDER_DSN, transport=transport) as client:
+        released.start()
+        for n in range(5):
+            sentry_sdk.capture_message(f"while locked {n}")
+        client.flush(timeout=30)
+    released.join()
+    holder.close()
+    assert transport.dropped == 0
+    assert {e["message"] for e in store.events()} >= {f"while locked {n}" for n in range(5)}
+
+
 def _add_in_child(store: InboxStore) -> None:
     store.add("event", {"event_id": "c" * 32, "message": "from the child"})
 

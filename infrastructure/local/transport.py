@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import threading
+import time
 from typing import Any
 
 from sentry_sdk.envelope import Envelope, Item
@@ -24,6 +26,9 @@ ignore_logger(__name__)
 STORED_TYPES = frozenset({"event", "transaction"})  # sessions, profiles and logs are not issues
 WARN_INTERVAL = 60.0  # seconds between two warnings about the same problem
 BATCH_SIZE = 200  # items per SQLite transaction: one lock hand-off between processes per batch
+# A batch that waited out busy_timeout (another process held the write lock that long: a loaded
+# machine, a long cap trim) is tried again on this thread before it is dropped.
+LOCKED_RETRIES = (0.1, 0.5, 1.0, 2.0)
 
 
 class LocalInboxTransport(Transport):
@@ -84,9 +89,19 @@ class LocalInboxTransport(Transport):
         for start in range(0, len(batch), BATCH_SIZE):
             chunk = batch[start:start + BATCH_SIZE]
             try:
-                self.store.add_many(chunk)
-            except Exception as exc:  # disk full, locked past busy_timeout, a directory in the way
+                self._write(chunk)
+            except Exception as exc:  # disk full, still locked after the retries, a directory in the way
                 self._drop("write", exc, count=len(chunk))
+
+    def _write(self, chunk: list[tuple[str, dict[str, Any]]]) -> None:
+        for pause in (*LOCKED_RETRIES, None):
+            try:
+                self.store.add_many(chunk)
+                return
+            except sqlite3.OperationalError as exc:
+                if pause is None or ("locked" not in str(exc) and "busy" not in str(exc)):
+                    raise
+                time.sleep(pause)
 
     def _drop(self, problem: str, exc: BaseException, count: int = 1) -> None:
         with self._lock:
