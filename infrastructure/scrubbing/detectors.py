@@ -141,7 +141,8 @@ class TextScrubber:
 
     def _pass(self, s: str, source: bool, hits: set | None = None) -> tuple[str, set | None]:
         """Every value detector, then the structures, then the pairs; with the result, the
-        steps it meets (when a prefilter knows them; ``hits`` are those of ``s``).
+        steps it meets (when a prefilter knows them and a later pass may need them; ``hits``
+        are those of ``s``).
 
         Pairs go last: ``password: 4111 1111 1111 1111`` becomes ``password: [card]`` rather
         than filtering the first group only, and placeholders already there are kept. With a
@@ -153,12 +154,14 @@ class TextScrubber:
             for _, step in steps:
                 s = step(s, source)
             return s, None
-        order, steps_in, done = self._order, self.prefilter.steps_in, -1
+        order, steps_in, done, last = self._order, self.prefilter.steps_in, -1, len(steps) - 1
         hits = steps_in(s) if hits is None else hits
         while due := [i for i in map(order.get, hits) if i is not None and i > done]:
             done = min(due)
             new = steps[done][1](s, source)
             if new is not s:
+                if done == last:  # no step left: the next pass, if any, looks the text up
+                    return new, None
                 s, hits = new, steps_in(new)
         return s, hits
 
