@@ -203,10 +203,27 @@ def test_a_renamed_key_keeps_its_scrubbed_value():
 
 
 def test_sensitive_words_stay_seeds():
-    """Every sensitive word and fragment of the key rules is a seed of the pair condition."""
-    seeds = prefilter._seeds(())
+    """Every sensitive word and fragment of the key rules is a seed of the pair condition,
+    whole, and every fragment split after each of its letters."""
+    seeds = prefilter._seeds((), split=False)
     assert all(word in seeds for word in keys.SENSITIVE_WORDS)
-    assert all(prefilter._spaced(fragment) in seeds for fragment in keys.SENSITIVE_FRAGMENTS)
+    assert all(fragment in seeds for fragment in keys.SENSITIVE_FRAGMENTS)
+    pairs = {p for step, p, _ in prefilter.conditions() if step == "pairs"}
+    for fragment in keys.SENSITIVE_FRAGMENTS:
+        for i in range(1, len(fragment)):
+            assert any(p.startswith(fragment[:i] + prefilter._SPLIT + "+") for p in pairs), (fragment, i)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_split_fragments_are_flagged(engine):
+    """A fragment split anywhere by ``_ . -``, once or at every letter, still flags its pair."""
+    gate = prefilter.build(engine)
+    texts = []
+    for fragment in keys.SENSITIVE_FRAGMENTS:
+        texts += [f"{fragment[:i]}{sep}{fragment[i:]}=abc" for i in range(1, len(fragment)) for sep in "_.-"]
+        texts += ["-".join(fragment).upper() + ": abc", "x_" + "_.".join(fragment) + "_y = 'abc'"]
+    assert all(_changed(t) for t in texts)
+    assert set(gate.flagged(texts)) == set(texts)
 
 
 def test_every_step_has_a_condition_and_every_condition_a_step():

@@ -338,3 +338,22 @@ def test_generated_ibans_and_cards_are_valid_by_construction():
         assert iban_end(iban) == len(iban)
 
     check()
+
+
+def _vendor_texts():
+    """Text glued from catalogue values, letters, digits and separators around vendor prefixes."""
+    from tests.test_scrub_catalogue import POSITIVES
+
+    pieces = [e.text for e in POSITIVES] + ["x", "9", "_", "-", " ", ".", "AKIA", "ghp_", "sk_live_"]
+    return st.lists(st.sampled_from(pieces), min_size=1, max_size=5).map("".join)
+
+
+@PROFILE
+@given(text=_vendor_texts())
+def test_bounded_sub_equals_the_full_vendor_pattern(text):
+    """The vendor step's scan without its leading lookbehind gives what the full pattern's sub does."""
+    from infrastructure.scrubbing import values, vendors
+
+    for fmt in vendors.FORMATS:
+        replacement = values._vendor(fmt)
+        assert values.bounded_sub(fmt.unbounded.search, replacement, text) == fmt.regex.sub(replacement, text)

@@ -19,6 +19,7 @@ _DELIMITERS = " \t\r\n\"'()[]{},;&=<>|"
 _PLACEHOLDERS = p.PLACEHOLDER_NAMES
 # (literals, format): a format's scan runs only when one of its literals is in the text.
 _GATES = tuple((tuple(dict.fromkeys(f.literals)), f) for f in vendors.FORMATS)
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _MAX_ANCHORS = 16  # above this many '@' or '[', one linear regex scan beats a loop
 
 
@@ -48,15 +49,37 @@ def _numbers_step(s: str) -> str:
 
 def _vendor_step(literals: tuple[str, ...], fmt: vendors.Format):
     """The step for one vendor format: its scan when one of its literals is in the text."""
-    sub, replacement = fmt.regex.sub, _vendor(fmt)
+    search, replacement = fmt.unbounded.search, _vendor(fmt)
 
     def step(s: str) -> str:
         if len(s) >= _MIN_TOKEN_LEN:
             for literal in literals:
                 if literal in s:
-                    return sub(replacement, s)
+                    return bounded_sub(search, replacement, s)
         return s
     return step
+
+
+def bounded_sub(search, replacement, s: str) -> str:
+    """``re.sub`` of ``(?<![A-Za-z0-9])`` + the pattern of ``search``, the lookbehind tested here.
+
+    The same result as the vendor format's ``regex.sub``: a match not preceded by a letter or
+    digit is what the full pattern matches at that place, and where the boundary fails the
+    full pattern fails too, so the search goes on one character later. The text is returned
+    itself when nothing is replaced (a validator may keep a match as it is).
+    """
+    out, pos, at = [], 0, 0
+    while (m := search(s, at)) is not None:
+        start, at = m.start(), m.end()
+        if start and s[start - 1] in _WORD_CHARS:
+            at = start + 1
+            continue
+        new = replacement if type(replacement) is str else replacement(m)
+        if new is not replacement and new == m[0]:
+            continue  # kept by its validator
+        out += (s[pos:start], new)
+        pos = at
+    return "".join(out) + s[pos:] if out else s
 
 
 def _guarded_step(literal: str, pattern: re.Pattern, placeholder: str):

@@ -42,10 +42,15 @@ class Format:
     source: str
     check: Callable[[str], bool] | None = None
     regex: re.Pattern = field(init=False, repr=False, compare=False)
+    unbounded: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Not glued to a preceding letter or digit: ``xghp_…`` is part of another word.
         object.__setattr__(self, "regex", re.compile(r"(?<![A-Za-z0-9])(?:" + self.pattern + ")"))
+        # The same without that lookbehind, for values.bounded_sub: a pattern that opens with a
+        # lookbehind is tried at every position, while one that opens with its literal prefix
+        # lets sre skip ahead to it (about 7 us against 0.3 us over a 600-character text).
+        object.__setattr__(self, "unbounded", re.compile("(?:" + self.pattern + ")"))
 
     @property
     def literals(self) -> tuple[str, ...]:
