@@ -58,3 +58,15 @@ def test_configuration_docs_list_every_variable_with_its_default():
             if not var.secret and isinstance(field.default, str | int | float | bool) and field.default != "":
                 shown = str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
                 assert f"`{shown}`" in rows[var.name], var.name
+
+
+def test_configuration_docs_show_each_variables_allowed_values_and_example():
+    """The Allowed and Example columns are the parser's own texts, so the table cannot drift from the code
+    (an example is declared where the default does not show the shape of a value)."""
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    rows = {name: (allowed.strip(), example.strip()) for name, allowed, example in re.findall(
+        r"^\| `([A-Z0-9_]+)` \| [^|]* \| ([^|]*) \| ([^|]*) \|", text, flags=re.M)}
+    for cls in (Settings, ProjectEnv):
+        for _, var in variables(cls):
+            assert var.allowed, f"{var.name} declares no allowed values"
+            assert rows[var.name] == (var.allowed, f"`{var.example}`" if var.example else ""), var.name
