@@ -6,8 +6,9 @@ a few large locals (a 20 KB string, a 200-entry dict, a 500-item list, a token a
     plain  sentry_sdk.init(dsn, DjangoIntegration()): the SDK's default EventScrubber runs
     ours   the real init_sentry from the project's settings: before_send runs
            drop-ignored -> scrub -> classify -> alert observe (the SDK's scrubber is off);
-           ours-re2 and ours-python are the same with the scrubber's prefilter narrowed to
-           google-re2 or to none (prefilter.AUTO), where those paths can run
+           ours-hyperscan and ours-python are the same with the scrubber's prefilter narrowed
+           to hyperscan or to none (prefilter.AUTO), where those paths can run; ours takes
+           'auto', which is google-re2
 
 Both cap values at max_value_length=8192, as sentry_config.py does (docs/scrubbing.md).
 
@@ -36,7 +37,7 @@ from typing import Any
 
 from bench.bench_request import Child, boot, child_env, interleave, paired, serve, timed
 
-CONFIGS = ("plain", "ours", "ours-re2", "ours-python")
+CONFIGS = ("plain", "ours", "ours-hyperscan", "ours-python")
 MAX_VALUE_LENGTH = 8192
 WARMUP_SECONDS = 0.5
 ROUND_SECONDS = 0.2
@@ -246,11 +247,11 @@ def main() -> None:
         finally:
             for child in children.values():
                 child.close()
-    print(f"  {'config':<11} {'us/event':>9} {'CPU us/event':>13}  {'timed':>6}  events sent / captured")
+    print(f"  {'config':<14} {'us/event':>9} {'CPU us/event':>13}  {'timed':>6}  events sent / captured")
     for name in CONFIGS:
         r = results.get(name)
         if r is not None and r["value"] and r["cpu"]:
-            print(f"  {name:<11} {1e6 / r['value']:9.0f} {1e6 / r['cpu']:13.0f}  {r['timed']:6d}  "
+            print(f"  {name:<14} {1e6 / r['value']:9.0f} {1e6 / r['cpu']:13.0f}  {r['timed']:6d}  "
                   f"{r['events']} / {r['captured']}")
     plain = results.get("plain", {}).get("cpu")
     for name in CONFIGS[1:]:
