@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sentry_sdk
+from kombu.exceptions import ChannelError
 
 logger = logging.getLogger("infrastructure.queue_depth")
 METRIC = "celery.queue.depth"
@@ -29,12 +30,13 @@ def measure(app: Any, queues: Iterable[str]) -> dict[str, int]:
                 try:
                     depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
                 except Exception as exc:
-                    if empty_when_unknown:
+                    if empty_when_unknown and isinstance(exc, ChannelError):  # NOT_FOUND: no key
                         depths[queue] = 0
                         continue
                     logger.info("Queue %r has no depth to report (%s).", queue, type(exc).__name__)
-                    channel.close()
-                    channel = connection.channel()
+                    if not empty_when_unknown:
+                        channel.close()
+                        channel = connection.channel()
         finally:
             channel.close()
     return depths

@@ -86,3 +86,17 @@ def test_on_rabbitmq_a_queue_never_declared_is_skipped_and_the_next_still_measur
     finally:
         with app.connection_for_write() as connection:
             connection.default_channel.queue_delete(queue)
+
+
+@pytest.mark.redis
+def test_a_redis_that_fails_mid_probe_reports_no_depth_rather_than_zero(monkeypatch):
+    """Only NOT_FOUND means an empty Redis queue; any other failure leaves the queue unreported."""
+    require_redis()
+    from kombu.transport import redis as kombu_redis
+
+    def broken(self, *args, **kwargs):
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(kombu_redis.Channel, "queue_declare", broken)
+    app = Celery("probe-broken", broker="redis://127.0.0.1:6379/12")
+    assert report(app, ["celery"]) == {}
