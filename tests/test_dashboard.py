@@ -177,6 +177,22 @@ def test_issue_list_shows_category_count_sparkline_and_times(client, debug, fill
     assert f'href="/_errors/issues/{filled["orders"]}/"' in row
 
 
+def test_a_sparkline_counts_every_event_of_the_hour(client, debug, local_inbox):
+    """2,500 events of one issue in the last hour show as 2,500 (the page used to count a sample of
+    the newest 2,000 payloads)."""
+    import time
+
+    from infrastructure.local import InboxStore
+
+    event = {"level": "error", "fingerprint": ["storm"], "platform": "python", "timestamp": time.time(),
+             "exception": {"values": [{"type": "LookupError", "value": "storm"}]}}
+    InboxStore(local_inbox.settings.inbox_path).add_many(
+        [("event", {**event, "event_id": f"{n:032x}"}) for n in range(2500)])
+    page = _text(client.get("/_errors/"))
+    assert "<title>2500 events in the last 60 minutes</title>" in page
+    assert '<td class="num">2500</td>' in page
+
+
 def test_issue_list_filters_by_category_and_level(client, debug, filled):
     """?category= and ?level= keep only matching issues; the choices come from what is stored."""
     warnings = _text(client.get("/_errors/?level=warning"))

@@ -1,13 +1,12 @@
 """What the Issues pages show, read from the inbox through InboxStore's public methods only.
 
-Sparklines count events per minute over the last hour among the newest SPARK_EVENTS events:
-the inbox's public API hands out whole payloads, so the page reads a bounded number of them.
+Sparklines count every event per minute received over the last hour (InboxStore.minute_counts
+counts in SQL, reading no payload); the page reads one payload per listed issue, its latest event.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,6 @@ from infrastructure.dashboard.charts import sparkline
 from infrastructure.local import InboxStore, culprit_of, fingerprint_of, title_of
 
 ISSUE_LIMIT = 200
-SPARK_EVENTS = 2000
 SPARK_MINUTES = 60
 ALERTS_READ = 500
 
@@ -75,25 +73,25 @@ class IssueList:
     categories: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     total: int = 0
-    sampled_events: int = 0
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
                level: str = "") -> IssueList:
     """Issues with category, per-minute sparkline and last alert, filtered by category and level."""
-    recent = store.events(limit=SPARK_EVENTS, type="event")
-    by_id = {str(e.get("event_id", "")): e for e in recent}
-    minutes: dict[str, list[int]] = defaultdict(lambda: [0] * SPARK_MINUTES)
     first_minute = int(now // 60) - SPARK_MINUTES + 1
-    for event in recent:
-        seconds = epoch(event.get("timestamp"))
-        if seconds is not None and 0 <= int(seconds // 60) - first_minute < SPARK_MINUTES:
-            minutes[_key(fingerprint_of("event", event))][int(seconds // 60) - first_minute] += 1
-    last_alerts = _last_alerts(store, alerts, by_id)
+    since = datetime.fromtimestamp(first_minute * 60, UTC)
+    minutes: dict[str, list[int]] = {}
+    for stored, per_minute in store.minute_counts(since).items():
+        counts = minutes.setdefault(_key(json.loads(stored)), [0] * SPARK_MINUTES)
+        for minute, count in per_minute.items():
+            index = int(datetime.fromisoformat(minute).replace(tzinfo=UTC).timestamp() // 60) - first_minute
+            if 0 <= index < SPARK_MINUTES:
+                counts[index] += count
+    last_alerts = _last_alerts(store, alerts, {})
     rows = []
     for issue in store.issues(limit=ISSUE_LIMIT):
         key = _key(issue["fingerprint"])
-        latest = by_id.get(issue["last_event_id"]) or store.get(issue["last_event_id"]) or {}
+        latest = store.get(issue["last_event_id"]) or {}
         counts = minutes.get(key, [0] * SPARK_MINUTES)
         rows.append(IssueRow(
             key=key, category=tags_of(latest).get("error.category", "") or "-", level=issue["level"],
@@ -103,7 +101,7 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
             spark=sparkline(counts, label=f"{sum(counts)} events in the last {SPARK_MINUTES} minutes")))
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]
     return IssueList(rows=shown, categories=sorted({r.category for r in rows}),
-                     levels=sorted({r.level for r in rows}), total=len(rows), sampled_events=len(recent))
+                     levels=sorted({r.level for r in rows}), total=len(rows))
 
 
 def _last_alerts(store: InboxStore, alerts: list[dict[str, Any]],

@@ -63,7 +63,7 @@ def issue_list(request: HttpRequest) -> HttpResponse:
     recent_alerts = alerts.recent(issue_data.ALERTS_READ)
     listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level)
     return _page(request, "issues.html", {"section": "issues", "listing": listing, "category": category,
-                                          "level": level, "spark_events": issue_data.SPARK_EVENTS})
+                                          "level": level})
 
 
 @dashboard_view

@@ -40,6 +40,10 @@ FROM (SELECT fingerprint, COUNT(*) AS count, MIN(received) AS first_seen,
 JOIN inbox_items AS i ON i.id = g.last_id
 ORDER BY g.last_id DESC LIMIT ?
 """
+# `received` is ISO 8601 in UTC with milliseconds, so text order is time order and its first 16
+# characters are its minute.
+_MINUTES = ("SELECT fingerprint, substr(received, 1, 16), COUNT(*) FROM inbox_items WHERE type = ? "
+            "AND received >= ? GROUP BY fingerprint, substr(received, 1, 16)")
 _INSERT = ("INSERT INTO inbox_items (event_id, type, received, level, title, culprit, fingerprint,"
            " environment, release, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -151,6 +155,16 @@ class InboxStore:
         for issue in issues:
             issue["fingerprint"] = json.loads(issue["fingerprint"])
         return issues
+
+    def minute_counts(self, since: datetime, type: str = "event") -> dict[str, dict[str, int]]:
+        """Items per fingerprint (as stored, JSON) and per minute received ('YYYY-MM-DDTHH:MM', UTC)
+        since a moment: every item counted, no payload read."""
+        with self._file.connection() as conn:
+            rows = conn.execute(_MINUTES, (type, since.astimezone(UTC).isoformat(timespec="milliseconds")))
+            found: dict[str, dict[str, int]] = {}
+            for fingerprint, minute, count in rows:
+                found.setdefault(fingerprint, {})[minute] = count
+        return found
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The full payload of one event or transaction, or None when unknown."""
