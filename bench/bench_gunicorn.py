@@ -28,18 +28,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from bench.bench_request import ROOT, _seed_db, child_env
+from tests.reliability.server import Gunicorn
 
 PATH = "/api/books/"
 RATES = (0.0, 0.1, 1.0)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
 CONNECTIONS = 2
-_LISTENING = re.compile(rb"Listening at: http://127\.0\.0\.1:(\d+)")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -53,65 +52,38 @@ def _servers() -> list[tuple[str, str, float]]:
 
 
 class Server:
-    """One gunicorn master with one sync worker serving bench.gunicorn_app under one configuration."""
+    """One configuration's gunicorn (tests/reliability/server.py, one sync worker) and its figures."""
 
     def __init__(self, label: str, config: str, rate: float, workdir: Path):
-        self.label, self.config = label, config
+        self.label = label
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
-        self.log_path = workdir / f"gunicorn-{slug}.log"
         env = child_env(workdir, rate, BENCH_CONFIG=config, LOG_LEVEL="WARNING",
                         SENTRY_INBOX_PATH=str(workdir / f"inbox-{slug}.sqlite3"))
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "bench.gunicorn_app:application", "--bind",
-             "127.0.0.1:0", "--workers", "1", "--worker-class", "sync", "--timeout", "60",
-             "--backlog", "64", "--log-level", "info"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=self._log)
-        self.port = 0
+        self.gunicorn = Gunicorn(env, workdir / f"gunicorn-{slug}.log", workers=1,
+                                 app="bench.gunicorn_app:application", ready_path="/_bench/items")
         self.worker_pid = 0
         self.rps: list[float] = []
         self.cpu_us: list[float] = []
         self.statuses: dict[str, int] = {}
 
-    def wait_ready(self, timeout: float = 90) -> None:
-        """Wait for the port, then for the worker to answer; raise with the log if it never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.port:
-                found = _LISTENING.search(self.log_path.read_bytes())
-                self.port = int(found.group(1)) if found else 0
-            if self.port:
-                try:
-                    self.worker_pid = self.items()["pid"]
-                    return
-                except OSError:
-                    pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.label}: gunicorn did not come up:\n"
-                           f"{self.log_path.read_text(errors='replace')[-2000:]}")
+    @property
+    def port(self) -> int:
+        return self.gunicorn.port
+
+    def start(self) -> None:
+        """Start gunicorn and wait until its worker answers (raises RuntimeError with the log if not)."""
+        self.gunicorn.start(timeout=90)
+        self.worker_pid = self.items()["pid"]
 
     def items(self) -> dict:
         """The worker's own report: its pid and the envelope items it sent."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_bench/items", timeout=10) as r:
+        with urllib.request.urlopen(self.gunicorn.url("/_bench/items"), timeout=10) as r:
             return json.loads(r.read())
 
     def cpu_seconds(self) -> float:
         """The worker's user+system CPU time so far."""
         fields = Path(f"/proc/{self.worker_pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
-
-    def stop(self) -> None:
-        """Stop gunicorn gracefully, killing it if it lingers."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 def _load(port: int, seconds: float) -> tuple[int, float, dict[str, int]]:
@@ -200,7 +172,7 @@ def main() -> None:
         servers = {label: Server(label, config, rate, workdir) for label, config, rate in _servers()}
         try:
             for server in servers.values():
-                server.wait_ready()
+                server.start()
             for server in servers.values():
                 _load(server.port, min(1.0, SECONDS))  # warm-up: imports, caches, first queries
             order = list(servers.values())
@@ -212,7 +184,7 @@ def main() -> None:
             print(f"  FAILED, nothing measured: {exc}")
         finally:
             for server in servers.values():
-                server.stop()
+                server.gunicorn.stop()
 
 
 if __name__ == "__main__":

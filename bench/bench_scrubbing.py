@@ -340,13 +340,9 @@ def available_engines() -> list[str]:
     """The prefilter engines whose wheels import here, fastest first, then 'python' (none)."""
     from infrastructure.scrubbing import prefilter
 
-    found = []
-    for name in prefilter.ENGINES:
-        try:
-            prefilter.build(name)
-            found.append(name)
-        except ImportError:
-            print(f"  {name}: wheel not installed, not measured")
+    found = prefilter.available()
+    for name in sorted(set(prefilter.ENGINES) - set(found)):
+        print(f"  {name}: wheel not installed, not measured")
     return [*found, "python"]
 
 

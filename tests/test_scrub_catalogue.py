@@ -28,14 +28,7 @@ SCRUBBER = Scrubber()
 
 def _paths() -> list[str]:
     """Every scrub path this machine can run: the pure-Python one and each engine's wheel."""
-    paths = ["python"]
-    for name in prefilter.ENGINES:
-        try:
-            prefilter.build(name)
-            paths.append(name)
-        except ImportError:
-            pass
-    return paths
+    return ["python", *prefilter.available()]
 
 
 PATHS = _paths()

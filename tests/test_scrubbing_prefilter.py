@@ -21,19 +21,7 @@ PROFILE = settings(max_examples=300, deadline=None, suppress_health_check=[Healt
 FULL = Scrubber(engine="python")
 
 
-def _engines() -> list[str]:
-    """The engines whose wheels import here (both in CI: they are dependencies)."""
-    found = []
-    for name in prefilter.ENGINES:
-        try:
-            prefilter.build(name)
-            found.append(name)
-        except ImportError:
-            pass
-    return found
-
-
-ENGINES = _engines()
+ENGINES = list(prefilter.available())  # both in CI: they are dependencies
 NEIGHBOURS = ["GET /api/books/?page=2 HTTP/1.1", "héllo wörld ✓", "plain words here"]
 
 

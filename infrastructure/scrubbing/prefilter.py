@@ -318,6 +318,18 @@ def build(engine: str, extra: frozenset[str] = frozenset()) -> Prefilter | None:
     return None
 
 
+def available() -> tuple[str, ...]:
+    """The engines of ENGINES whose wheels import here (compiling each once, as build does)."""
+    found = []
+    for name in ENGINES:
+        try:
+            _compiled(name, frozenset())
+        except ImportError:
+            continue
+        found.append(name)
+    return tuple(found)
+
+
 @lru_cache(maxsize=16)
 def _compiled(name: str, extra: frozenset[str]) -> Prefilter:
     """One compiled prefilter per engine and extra key names, shared by every Scrubber."""

@@ -39,18 +39,23 @@ def project_env(tmp: Path, dsn: str, **extra: str) -> dict[str, str]:
 
 
 class Gunicorn:
-    """One gunicorn master and its workers; its stderr (every worker's console log) goes to a file."""
+    """One gunicorn master and its workers; its stderr (every worker's console log) goes to a file.
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 3, graceful_timeout: int = 30):
+    `app` is the WSGI callable gunicorn loads; `ready_path` a path that answers 200 once a worker
+    has loaded it (the reliability suite's test view by default).
+    """
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 3, graceful_timeout: int = 30,
+                 app: str = "config.wsgi:application", ready_path: str = "/ok/"):
         self.env, self.log_path, self.workers = env, log, workers
-        self.graceful_timeout = graceful_timeout
+        self.graceful_timeout, self.app, self.ready_path = graceful_timeout, app, ready_path
         self.process: subprocess.Popen | None = None
         self.port = 0
 
     def start(self, timeout: float = 60) -> Gunicorn:
         """Start and wait until every worker answers; raise with the log when it does not come up."""
         self._log = self.log_path.open("ab")
-        command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", "127.0.0.1:0",
+        command = [sys.executable, "-m", "gunicorn", self.app, "--bind", "127.0.0.1:0",
                    "--workers", str(self.workers), "--worker-class", "sync", "--timeout", "120",
                    "--graceful-timeout", str(self.graceful_timeout), "--log-level", "info"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log,
@@ -72,7 +77,7 @@ class Gunicorn:
         ready = 0
         while ready < self.workers * 3:
             try:
-                ready += requests.get(self.url("/ok/"), timeout=10).status_code == 200
+                ready += requests.get(self.url(self.ready_path), timeout=10).status_code == 200
             except requests.RequestException:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn never answered:\n{self.log_text()[-3000:]}") from None
