@@ -10,7 +10,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
-    from infrastructure.envvars import exit_on_settings_error
+    from errorwarden.envvars import exit_on_settings_error
 
     exit_on_settings_error(lambda: execute_from_command_line(sys.argv))
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infrastructure.local.aggregates import Aggregates
+from errorwarden.local.aggregates import Aggregates
 
 CALLS = 20_000
 ROUNDS = 15

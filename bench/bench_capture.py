@@ -91,7 +91,7 @@ def _steps() -> dict[str, Any]:
     import sentry_sdk
     from sentry_sdk.scrubber import EventScrubber
 
-    from infrastructure.runtime import current_runtime
+    from errorwarden.runtime import current_runtime
 
     runtime = current_runtime()
     client = sentry_sdk.get_client()
@@ -173,7 +173,7 @@ def _cap_values() -> None:
 
 
 def _child(config: str) -> None:
-    from infrastructure.scrubbing import prefilter
+    from errorwarden.scrubbing import prefilter
 
     _cap_values()
     engine = config.partition("-")[2]

@@ -60,7 +60,7 @@ def _p95(values: list[float]) -> float:
 
 
 def _drained(folder: Path) -> bool:
-    from infrastructure.delivery import OutboxStore
+    from errorwarden.delivery import OutboxStore
 
     path = folder / "sentry_outbox.sqlite3"
     return not path.exists() or OutboxStore(path).pending() == 0

@@ -1,6 +1,6 @@
 """Grouping's message normalization on hostile megabytes, relative to 1 MB of ordinary log text.
 
-Every pattern in infrastructure/grouping/normalize.py is anchored and bounded so each input
+Every pattern in errorwarden/grouping/normalize.py is anchored and bounded so each input
 position is tried once; a quadratic pattern on 1 MB would be thousands of times the anchor.
 Prints the ratio per input from one run (best of three each); never fails.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from infrastructure.grouping.normalize import normalize_message
+from errorwarden.grouping.normalize import normalize_message
 
 MB = 1 << 20
 ADVERSARIAL = {

@@ -68,7 +68,7 @@ def boot(config: str, rate: float) -> DiscardTransport | None:
     """Load Django with one configuration's error tracking; return its discarding transport, if any."""
     import sentry_sdk
 
-    import infrastructure.local
+    import errorwarden.local
     import infrastructure.sentry_config as sentry_config
 
     discard = None if config == "ours+inbox" else DiscardTransport()
@@ -83,9 +83,9 @@ def boot(config: str, rate: float) -> DiscardTransport | None:
 
         sentry_config.init_sentry = init_plain
     elif config == "ours":
-        # build_runtime imports transport_for from infrastructure.local when it runs, so this
+        # build_runtime imports transport_for from errorwarden.local when it runs, so this
         # swaps only the transport: every other part of init_sentry is the real one.
-        infrastructure.local.transport_for = lambda settings: discard
+        errorwarden.local.transport_for = lambda settings: discard
     elif config != "ours+inbox":
         raise SystemExit(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
     # config/settings.py imports init_sentry from the module above when Django loads it.
@@ -165,7 +165,7 @@ def serve(commands: dict[str, Callable[[], dict[str, Any]]]) -> None:
 def _child(config: str, rate: float) -> None:
     discard = boot(config, rate)
     from config.wsgi import application
-    from infrastructure.runtime import current_runtime
+    from errorwarden.runtime import current_runtime
 
     call = make_caller(application, "/api/books/")
     statuses: Counter[str] = Counter()

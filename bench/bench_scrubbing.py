@@ -15,7 +15,7 @@ import time
 
 from sentry_sdk.scrubber import EventScrubber
 
-from infrastructure.scrubbing import Scrubber
+from errorwarden.scrubbing import Scrubber
 
 # Each planted secret is unique, so "left" counts exactly the secrets still in the output.
 SECRETS = {
@@ -282,7 +282,7 @@ def engines() -> None:
     """One combined scan of every vendor format over an event's strings: re, re2, hyperscan."""
     import re
 
-    from infrastructure.scrubbing.vendors import FORMATS
+    from errorwarden.scrubbing.vendors import FORMATS
 
     strings: list[str] = []
 
@@ -322,7 +322,7 @@ def engines() -> None:
           f"strings of the largest event (best of 5)")
     for name, run in runs.items():
         print(f"  {name:<26} {_time_text(lambda _t, run=run: run(), text, rounds=5) * 1e6:8.0f} us")
-    from infrastructure.scrubbing import prefilter
+    from errorwarden.scrubbing import prefilter
 
     distinct = list(dict.fromkeys(strings))
     print(f"The prefilter as used ({len(prefilter.conditions())} conditions) over the same event's "
@@ -338,7 +338,7 @@ def engines() -> None:
 
 def available_engines() -> list[str]:
     """The prefilter engines whose wheels import here, fastest first, then 'python' (none)."""
-    from infrastructure.scrubbing import prefilter
+    from errorwarden.scrubbing import prefilter
 
     found = prefilter.available()
     for name in sorted(set(prefilter.ENGINES) - set(found)):

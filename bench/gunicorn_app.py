@@ -24,7 +24,7 @@ from config.wsgi import application as _project  # noqa: E402  (boot() must run 
 def _items() -> dict[str, Any]:
     if _discard is not None:
         return dict(_discard.items)
-    from infrastructure.runtime import current_runtime
+    from errorwarden.runtime import current_runtime
 
     transport = getattr(current_runtime(), "transport", None)
     return {"inbox_dropped": getattr(transport, "dropped", None)}

@@ -29,7 +29,7 @@ def child(mode: str, fresh: bool, size_index: int) -> None:
     """
     from sentry_sdk.scrubber import EventScrubber
 
-    from infrastructure.scrubbing import Scrubber
+    from errorwarden.scrubbing import Scrubber
 
     base, _, name = mode.rpartition(":")
     event = build_event(*SIZES[size_index])

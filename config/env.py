@@ -1,7 +1,7 @@
 """The Django project's own variables, declared the same way as the error-tracking ones.
 
 config/settings.py reads both tables from one environment in one pass, so every bad variable of
-either is reported at once (infrastructure/envvars.py).
+either is reported at once (errorwarden/envvars.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.envvars import Invalid, allows, boolean, env, integer, items, matching, split_url
+from errorwarden.envvars import Invalid, allows, boolean, env, integer, items, matching, split_url
 
 DB_ALLOWED = ("postgres://user:password@host:5432/name or sqlite:///path/to/db.sqlite3, "
               "or unset for the SQLite default")

@@ -6,9 +6,9 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from config.env import ProjectEnv
-from infrastructure.envvars import SettingsError, collect, read_dotenv
+from errorwarden.envvars import SettingsError, collect, read_dotenv
+from errorwarden.settings import collect_settings
 from infrastructure.sentry_config import init_sentry
-from infrastructure.settings import collect_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 read_dotenv(BASE_DIR / ".env", os.environ)  # never overrides variables already set
@@ -29,11 +29,11 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "rest_framework",
-    "infrastructure",
+    "errorwarden",
     "library",
 ]
 MIDDLEWARE = [
-    "infrastructure.middleware.ErrorTrackingMiddleware",
+    "errorwarden.middleware.ErrorTrackingMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 ROOT_URLCONF = "config.urls"
@@ -66,7 +66,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
-    "EXCEPTION_HANDLER": "infrastructure.drf.exception_handler",
+    "EXCEPTION_HANDLER": "errorwarden.drf.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["library.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_RATES": {"book_detail": ENV.library_book_rate,
@@ -94,7 +94,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With `celery beat` running, queue depth reaches Sentry as the gauge metric celery.queue.depth.
-CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "infrastructure.probe_queue_depth", "schedule": 60.0}}
+CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "errorwarden.probe_queue_depth", "schedule": 60.0}}
 
 # External services the library calls; the demo points them at loopback stand-ins.
 S3_ENDPOINT_URL = ENV.s3_endpoint_url
@@ -111,12 +111,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "filters": {"scrub": {"()": "infrastructure.logfilter.ScrubLogFilter"}},
+    "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"],
                              "level": ENV.log_level.upper()}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # INFO records of our own code become Sentry breadcrumbs; the console still shows WARNING and up.
-    "loggers": {name: {"level": "INFO"} for name in ("library", "infrastructure", "config")},
+    "loggers": {name: {"level": "INFO"} for name in ("library", "errorwarden", "config")},
 }
 
 init_sentry(SENTRY)

@@ -4,5 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("library.urls")),
-    path("_errors/", include("infrastructure.dashboard.urls")),  # DEBUG or staff only, else 404
+    path("_errors/", include("errorwarden.dashboard.urls")),  # DEBUG or staff only, else 404
 ]

@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from infrastructure.envvars import exit_on_settings_error
+from errorwarden.envvars import exit_on_settings_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = exit_on_settings_error(get_wsgi_application, code=3)

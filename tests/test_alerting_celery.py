@@ -15,15 +15,15 @@ from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.signals import task_postrun, task_received
 from kombu import Exchange, Queue
 
-import infrastructure.tasks  # registers the shared task with every app
-from infrastructure.alerting import build_dispatcher, build_engine
-from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import DELIVER_TASK, celery_publisher
-from infrastructure.alerting.render import build_alert
-from infrastructure.alerting.retry import RetryPolicy
-from infrastructure.event import VERDICT
-from infrastructure.grouping import Verdict
-from infrastructure.settings import Settings
+import errorwarden.tasks  # registers the shared task with every app
+from errorwarden.alerting import build_dispatcher, build_engine
+from errorwarden.alerting.counters import MemoryStore
+from errorwarden.alerting.dispatch import DELIVER_TASK, celery_publisher
+from errorwarden.alerting.render import build_alert
+from errorwarden.alerting.retry import RetryPolicy
+from errorwarden.event import VERDICT
+from errorwarden.grouping import Verdict
+from errorwarden.settings import Settings
 from tests.support.services import require_rabbitmq, require_redis
 from tests.support.slack import SERVER_ERROR, SlackStandIn, rate_limited
 from tests.support.smtp import free_port
@@ -209,9 +209,9 @@ def test_the_task_retries_until_the_alerts_cooldown_ends_then_names_the_loss(cel
                                                                             caplog):
     """A Slack that keeps failing is retried by the worker with the one policy while the alert's
     cooldown runs; when the next wait would pass its deadline the loss is logged with the title."""
-    monkeypatch.setattr(infrastructure.tasks, "POLICY", RetryPolicy(base=0.4, max_delay=0.4, jitter=0.0))
+    monkeypatch.setattr(errorwarden.tasks, "POLICY", RetryPolicy(base=0.4, max_delay=0.4, jitter=0.0))
     slack.default = SERVER_ERROR
-    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+    with caplog.at_level(logging.ERROR, "errorwarden.alerting"):
         sent = celery_publisher(app=celery_app)("slack", alert(), time.time() + 1.0)
         assert task_runs.wait_for(runs=3)
         time.sleep(0.5)  # let a fourth run show itself if the deadline were ignored

@@ -7,12 +7,12 @@ import logging
 import pytest
 from django.test import override_settings
 
-from infrastructure.alerting.channels import DeliveryError, load_channels
-from infrastructure.alerting.channels.email import EmailChannel
-from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.render import WITHHELD, build_alert
-from infrastructure.envvars import SettingsError
-from infrastructure.settings import DEFAULT_CHANNELS, Settings
+from errorwarden.alerting.channels import DeliveryError, load_channels
+from errorwarden.alerting.channels.email import EmailChannel
+from errorwarden.alerting.channels.slack import SlackChannel
+from errorwarden.alerting.render import WITHHELD, build_alert
+from errorwarden.envvars import SettingsError
+from errorwarden.settings import DEFAULT_CHANNELS, Settings
 from tests.support.slack import BAD_REQUEST, HANG, OK, SERVER_ERROR, SlackStandIn, rate_limited
 from tests.support.smtp import free_port, smtp_server, smtp_settings
 from tests.support.webhook_channel import WebhookChannel
@@ -145,7 +145,7 @@ def test_enabled_channels_follow_settings(overrides, names):
 
 def test_a_new_channel_is_one_module_and_one_setting():
     """A webhook channel from its own module joins Slack and email through SENTRY_ALERT_CHANNELS only."""
-    from infrastructure.settings import load_settings
+    from errorwarden.settings import load_settings
 
     with SlackStandIn() as hook:
         settings = load_settings({"SENTRY_ALERT_CHANNELS": ",".join(
@@ -160,7 +160,7 @@ def test_a_new_channel_is_one_module_and_one_setting():
 
 
 @pytest.mark.parametrize("path", ["tests.support.webhook_channel.Missing", "os.path.join",
-                                  "infrastructure.settings.Settings"])
+                                  "errorwarden.settings.Settings"])
 def test_a_path_that_is_not_a_channel_names_the_setting(path):
     """A dotted path that does not import to a Channel subclass stops start-up naming the variable."""
     with pytest.raises(SettingsError, match="SENTRY_ALERT_CHANNELS"):

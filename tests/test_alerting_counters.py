@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.alerting.counters import Check, CounterStore, MemoryStore, RateCheck
+from errorwarden.alerting.counters import Check, CounterStore, MemoryStore, RateCheck
 from tests.support.services import require_redis
 
 T0 = 1_700_000_000.0
@@ -35,7 +35,7 @@ def store(request) -> CounterStore:
     """Each store implementation in turn."""
     if request.param == "memory":
         return MemoryStore()
-    from infrastructure.alerting.redis_counters import RedisStore
+    from errorwarden.alerting.redis_counters import RedisStore
 
     client = request.getfixturevalue("redis_client")
     return RedisStore(client, prefix=client.test_prefix)
@@ -105,7 +105,7 @@ def test_memory_store_keeps_a_bounded_number_of_keys():
 
 def test_redis_keys_expire_on_their_own(redis_client):
     """Every key written carries a TTL, so quiet issues do not accumulate in Redis."""
-    from infrastructure.alerting.redis_counters import RedisStore
+    from errorwarden.alerting.redis_counters import RedisStore
 
     store = RedisStore(redis_client, prefix=redis_client.test_prefix)
     hits(store, [T0] * 10)

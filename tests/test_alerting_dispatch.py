@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from infrastructure.alerting.channels import Channel, DeliveryError
-from infrastructure.alerting.channels.email import EmailChannel
-from infrastructure.alerting.channels.slack import SlackChannel
-from infrastructure.alerting.dispatch import SpoolDispatcher
-from infrastructure.alerting.render import build_alert
-from infrastructure.alerting.retry import OutageLog, RetryPolicy, send_now
-from infrastructure.alerting.spool import AlertSpool
+from errorwarden.alerting.channels import Channel, DeliveryError
+from errorwarden.alerting.channels.email import EmailChannel
+from errorwarden.alerting.channels.slack import SlackChannel
+from errorwarden.alerting.dispatch import SpoolDispatcher
+from errorwarden.alerting.render import build_alert
+from errorwarden.alerting.retry import OutageLog, RetryPolicy, send_now
+from errorwarden.alerting.spool import AlertSpool
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import free_port, smtp_server, smtp_settings
 
@@ -95,7 +95,7 @@ def test_a_synchronous_send_retries_within_its_bounds(errors, delivered, attempt
 
 def test_slack_down_then_back_delivers_exactly_once_and_logs_the_outage_once(caplog):
     """Two 500s then ok: the alert arrives once; one 'failing' and one 'recovered' log line."""
-    with SlackStandIn() as slack, caplog.at_level(logging.WARNING, "infrastructure.alerting"):
+    with SlackStandIn() as slack, caplog.at_level(logging.WARNING, "errorwarden.alerting"):
         slack.answer(SERVER_ERROR, SERVER_ERROR)
         d = dispatcher(SlackChannel(slack.url, timeout=2.0))
         submit(d)
@@ -123,7 +123,7 @@ def test_an_outage_longer_than_the_cooldown_names_the_lost_alert_at_once(caplog)
     """When the cooldown ends before the channel comes back, the loss is logged once, with the title."""
     channel = Scripted(*[retryable()] * 1000)
     d = dispatcher(channel)
-    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+    with caplog.at_level(logging.ERROR, "errorwarden.alerting"):
         submit(d, n=7, cooldown=0.3)
         assert d.flush(10)
     lost = [r.getMessage() for r in caplog.records if "NOT delivered" in r.getMessage()]
@@ -177,7 +177,7 @@ def test_smtp_refusing_loses_each_email_by_name_and_slack_still_gets_every_alert
     """Three alerts with a refusing SMTP server: three named losses for email, three Slack messages."""
     with SlackStandIn() as slack, smtp_server(refuse="550 5.7.1 relaying denied") as smtp, \
             override_settings(**smtp_settings(smtp.port)), \
-            caplog.at_level(logging.WARNING, "infrastructure.alerting"):
+            caplog.at_level(logging.WARNING, "errorwarden.alerting"):
         d = dispatcher(EmailChannel(["oncall@example.com"]), SlackChannel(slack.url, timeout=2.0))
         for n in range(3):
             submit(d, n)
@@ -231,7 +231,7 @@ def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
     """With SMTP down and email waiting out a long backoff, Slack still delivers every alert."""
     patient = RetryPolicy(base=30.0, max_delay=60.0, jitter=0.0)
     with SlackStandIn() as slack, override_settings(**smtp_settings(free_port())), \
-            caplog.at_level(logging.WARNING, "infrastructure.alerting"):
+            caplog.at_level(logging.WARNING, "errorwarden.alerting"):
         d = dispatcher(EmailChannel(["oncall@example.com"]), SlackChannel(slack.url, timeout=2.0),
                        policy=patient)
         for n in range(3):
@@ -246,8 +246,8 @@ def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
 @pytest.mark.parametrize("limit", [0.5, 60.0])
 def test_the_settings_bound_the_wait_between_two_attempts(tmp_path, limit):
     """SENTRY_ALERT_RETRY_MAX_SECONDS caps every channel worker's backoff, however many attempts failed."""
-    from infrastructure.alerting import build_dispatcher
-    from infrastructure.settings import Settings
+    from errorwarden.alerting import build_dispatcher
+    from errorwarden.settings import Settings
 
     d = build_dispatcher(Settings(alert_retry_max_seconds=limit), channels=[Scripted(name="slack")],
                          spool=AlertSpool(tmp_path / "alerts.sqlite3"))
@@ -262,7 +262,7 @@ def test_alerting_log_lines_never_become_sentry_events(caplog):
     import sentry_sdk
     from sentry_sdk.integrations.logging import LoggingIntegration
 
-    from infrastructure.alerting.retry import log_lost
+    from errorwarden.alerting.retry import log_lost
     from tests.support.fixtures import isolated_client
 
     events: list[dict[str, Any]] = []
@@ -275,8 +275,8 @@ def test_alerting_log_lines_never_become_sentry_events(caplog):
             caplog.at_level(logging.ERROR):
         sentry_sdk.get_isolation_scope().fingerprint = ["a request's", "issue"]
         log_lost("slack", "Database connection failure", 16, "slack: HTTP 500; its cooldown ended")
-        logging.getLogger("infrastructure.elsewhere").error("an error of another module")
-    assert [e.get("logger") for e in events] == ["infrastructure.elsewhere"]
+        logging.getLogger("errorwarden.elsewhere").error("an error of another module")
+    assert [e.get("logger") for e in events] == ["errorwarden.elsewhere"]
     assert "'Database connection failure' was NOT delivered to slack" in caplog.text
 
 
@@ -290,7 +290,7 @@ def test_the_last_attempt_comes_at_the_end_of_the_cooldown(caplog, after, delive
     # Attempts at 0, 0.1, 0.3, 0.7 and 1.5 s fail; the next backoff (1.6 s) would end past the 2 s cooldown.
     channel = Scripted(*[retryable(after)] * 5)
     d = dispatcher(channel, policy=RetryPolicy(base=0.1, max_delay=10.0, jitter=0.0))
-    with caplog.at_level(logging.ERROR, "infrastructure.alerting"):
+    with caplog.at_level(logging.ERROR, "errorwarden.alerting"):
         submit(d, cooldown=2.0)
         assert d.flush(10)
     assert len(channel.delivered) == delivered

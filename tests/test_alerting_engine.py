@@ -6,13 +6,13 @@ import gc
 import tracemalloc
 from typing import Any
 
-from infrastructure.alerting import build_engine
-from infrastructure.alerting.channels import Channel as ChannelBase
-from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import SpoolDispatcher
-from infrastructure.alerting.retry import RetryPolicy
-from infrastructure.alerting.spool import AlertSpool
-from infrastructure.settings import Settings
+from errorwarden.alerting import build_engine
+from errorwarden.alerting.channels import Channel as ChannelBase
+from errorwarden.alerting.counters import MemoryStore
+from errorwarden.alerting.dispatch import SpoolDispatcher
+from errorwarden.alerting.retry import RetryPolicy
+from errorwarden.alerting.spool import AlertSpool
+from errorwarden.settings import Settings
 
 FAST = RetryPolicy(attempts=3, base=0.01, max_delay=0.05, jitter=0.0)
 

@@ -8,10 +8,10 @@ import pytest
 import sentry_sdk
 from django.test import override_settings
 
-from infrastructure.alerting.retry import RetryPolicy
-from infrastructure.runtime import current_runtime
+from errorwarden.alerting.retry import RetryPolicy
+from errorwarden.runtime import current_runtime
+from errorwarden.settings import Settings
 from infrastructure.sentry_alerts import EmailNotifier, SlackNotifier, flush
-from infrastructure.settings import Settings
 from tests.support.slack import BAD_REQUEST, HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import smtp_server, smtp_settings
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from infrastructure.alerting import build_engine, build_store
-from infrastructure.alerting.dispatch import Dispatcher
+from errorwarden.alerting import build_engine, build_store
+from errorwarden.alerting.dispatch import Dispatcher
+from errorwarden.settings import Settings
 from infrastructure.sentry_alerts import flush
-from infrastructure.settings import Settings
 from tests.support.paging import paging
 from tests.support.services import require_redis
 from tests.support.smtp import free_port
@@ -164,7 +164,7 @@ def test_two_projects_on_one_redis_count_apart_by_app_name():
 
 
 def _key(issue: str) -> str:
-    from infrastructure.alerting.rules import digest
+    from errorwarden.alerting.rules import digest
 
     return f"burst:{digest((issue,))}"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.settings import Settings
+from errorwarden.settings import Settings
 from tests.support.redis_server import RedisServer
 from tests.support.services import require_redis
 from tests.support.slack import SlackStandIn
@@ -20,7 +20,7 @@ def _worker(webhook: str, prefix: str, spool: str, errors: int,
             start: multiprocessing.synchronize.Barrier) -> None:
     """One worker process: its own engine, counting errors of one issue on the shared Redis, with
     the host's alert spool shared by all four (as gunicorn workers share var/)."""
-    from infrastructure.alerting import build_engine
+    from errorwarden.alerting import build_engine
 
     settings = Settings(redis_url=REDIS_URL, slack_alerts_enabled=True, slack_webhook_url=webhook,
                         email_alerts_enabled=False, alert_spool_path=Path(spool))
@@ -62,9 +62,9 @@ def test_ten_errors_spread_over_four_processes_page_exactly_once(split, tmp_path
 
 def _phased_worker(webhook: str, redis_url: str, spool: str, phases: list, rounds: int) -> None:
     """One process: errors of three rules (a burst, the database, S3) in rounds between barriers."""
-    from infrastructure.alerting import build_engine
-    from infrastructure.event import VERDICT
-    from infrastructure.grouping import Verdict
+    from errorwarden.alerting import build_engine
+    from errorwarden.event import VERDICT
+    from errorwarden.grouping import Verdict
 
     settings = Settings(redis_url=redis_url, slack_alerts_enabled=True, slack_webhook_url=webhook,
                         email_alerts_enabled=False, alert_spool_path=Path(spool), critical_error_threshold=3)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.alerting.channels.email import email_bodies, email_subject
-from infrastructure.alerting.channels.slack import SEVERITY_COLOURS
-from infrastructure.alerting.channels.slack import slack_message as slack_payload
-from infrastructure.alerting.render import build_alert, issue_link
-from infrastructure.settings import Settings
+from errorwarden.alerting.channels.email import email_bodies, email_subject
+from errorwarden.alerting.channels.slack import SEVERITY_COLOURS
+from errorwarden.alerting.channels.slack import slack_message as slack_payload
+from errorwarden.alerting.render import build_alert, issue_link
+from errorwarden.settings import Settings
 from tests.support.slack import block_kit_problems
 
 DSN = "https://public@o1.ingest.sentry.io/42"

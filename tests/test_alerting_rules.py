@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from infrastructure.alerting import build_engine
-from infrastructure.alerting.counters import MemoryStore
-from infrastructure.alerting.dispatch import Dispatcher
-from infrastructure.alerting.rules import event_facts
-from infrastructure.event import VERDICT
-from infrastructure.grouping import Verdict
-from infrastructure.runtime import build
-from infrastructure.settings import Settings
+from errorwarden.alerting import build_engine
+from errorwarden.alerting.counters import MemoryStore
+from errorwarden.alerting.dispatch import Dispatcher
+from errorwarden.alerting.rules import event_facts
+from errorwarden.event import VERDICT
+from errorwarden.grouping import Verdict
+from errorwarden.runtime import build
+from errorwarden.settings import Settings
 
 
 class Clock:

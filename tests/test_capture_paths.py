@@ -11,12 +11,12 @@ import sentry_sdk
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from infrastructure.local import InboxStore
+from errorwarden.local import InboxStore
+from errorwarden.settings import load_settings
 from infrastructure.sentry_config import ErrorTracker, init_sentry
-from infrastructure.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
-FORBIDDEN_PACKAGES = ("library", "config")
+FORBIDDEN_PACKAGES = ("library", "config", "infrastructure")
 
 
 def _events_with_message(rx, text: str) -> list[dict]:
@@ -112,9 +112,9 @@ def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
     return found
 
 
-def test_the_infrastructure_package_never_imports_library_or_config():
-    """No module under infrastructure/ imports library or config, not even lazily inside a function."""
-    sources = sorted((REPO / "infrastructure").rglob("*.py"))
+def test_the_app_never_imports_the_backend():
+    """No module under errorwarden/ imports library, config or the backend's faces, not even lazily."""
+    sources = sorted((REPO / "errorwarden").rglob("*.py"))
     assert len(sources) > 20  # the walk really found the package
     offending = [
         f"{path.relative_to(REPO)}:{line} imports {module}"
@@ -131,18 +131,18 @@ def _report_quota(tracker) -> str | None:
 
 
 def test_our_own_frames_are_never_the_crash_frame_or_culprit(tracked):
-    """A capture_message from application code: every infrastructure frame is out of app, and the
+    """A capture_message from application code: every errorwarden frame is out of app, and the
     crash frame (hence the inbox's culprit) is the caller's, not ErrorTracker's."""
-    from infrastructure import event as ev
-    from infrastructure.local import culprit_of
+    from errorwarden import event as ev
+    from errorwarden.local import culprit_of
 
     event_id = _report_quota(ErrorTracker)
     sentry_sdk.flush(timeout=5)
     assert tracked.wait_for(lambda rx: [e for e in rx.events() if e["event_id"] == event_id], timeout=10)
     [event] = [e for e in tracked.events() if e["event_id"] == event_id]
     frames = event["threads"]["values"][0]["stacktrace"]["frames"]
-    assert [f["in_app"] for f in frames if f["module"].startswith("infrastructure.")] and not any(
-        f["in_app"] for f in frames if f["module"].startswith("infrastructure."))
+    assert [f["in_app"] for f in frames if f["module"].startswith("errorwarden.")] and not any(
+        f["in_app"] for f in frames if f["module"].startswith("errorwarden."))
     assert ev.crash_frame(event)["function"] == "_report_quota"
     assert culprit_of("event", {**event, "transaction": None}) == "tests.test_capture_paths in _report_quota"
 
@@ -153,7 +153,7 @@ def test_a_database_errors_crash_frame_is_the_view_not_our_query_wrapper(tracked
     library's code, and the wrapper's frames are out of app."""
     import requests
 
-    from infrastructure import event as ev
+    from errorwarden import event as ev
 
     requests.get(f"{live_server.url}/api/reports/overdue/", timeout=30)
     sentry_sdk.flush(timeout=5)
@@ -162,8 +162,8 @@ def test_a_database_errors_crash_frame_is_the_view_not_our_query_wrapper(tracked
     frame = ev.crash_frame(event)
     assert frame["module"].startswith("library.") and frame["in_app"] is True
     frames = [f for v in event["exception"]["values"] for f in v["stacktrace"]["frames"]]
-    ours = [f for f in frames if f["module"].startswith("infrastructure.")]
-    assert {f["module"] for f in ours} >= {"infrastructure.runtime", "infrastructure.performance"}
+    ours = [f for f in frames if f["module"].startswith("errorwarden.")]
+    assert {f["module"] for f in ours} >= {"errorwarden.runtime", "errorwarden.performance"}
     assert not any(f["in_app"] for f in ours)
 
 

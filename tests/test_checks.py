@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
 
-from infrastructure import checks
+from errorwarden import checks
 from infrastructure.sentry_config import init_sentry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,4 +89,4 @@ def test_a_development_command_prints_no_warning_and_check_deploy_does():
     assert quiet.returncode == 0 and "W001" not in quiet.stdout + quiet.stderr
     deploy = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--tag", checks.TAG], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=60)
-    assert "infrastructure.W001" in deploy.stdout + deploy.stderr
+    assert "errorwarden.W001" in deploy.stdout + deploy.stderr

@@ -13,12 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
 
-from infrastructure.alerting.spool import AlertSpool
-from infrastructure.dashboard import views
-from infrastructure.dashboard.charts import line_chart, sparkline
-from infrastructure.local import InboxStore
-from infrastructure.local.aggregates import Aggregates
-from infrastructure.runtime import Runtime
+from errorwarden.alerting.spool import AlertSpool
+from errorwarden.dashboard import views
+from errorwarden.dashboard.charts import line_chart, sparkline
+from errorwarden.local import InboxStore
+from errorwarden.local.aggregates import Aggregates
+from errorwarden.runtime import Runtime
 from infrastructure.sentry_config import ErrorTracker
 from library.auth import issue_token
 
@@ -182,7 +182,7 @@ def test_a_sparkline_counts_every_event_of_the_hour(client, debug, local_inbox):
     the newest 2,000 payloads)."""
     import time
 
-    from infrastructure.local import InboxStore
+    from errorwarden.local import InboxStore
 
     event = {"level": "error", "fingerprint": ["storm"], "platform": "python", "timestamp": time.time(),
              "exception": {"values": [{"type": "LookupError", "value": "storm"}]}}

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infrastructure.local import InboxStore
+from errorwarden.local import InboxStore
 from tests.support.receiver import EnvelopeReceiver
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from infrastructure.diagnostics import (
+from errorwarden.diagnostics import (
     FAIL,
     OK,
     WARN,
@@ -84,9 +84,9 @@ def test_the_dsn_check_reads_the_dsn_as_sentry_sdk_does(dsn, status):
 @pytest.mark.parametrize(("conf", "queue"), [
     ({}, "celery"),
     ({"task_default_queue": "alerts"}, "alerts"),
-    ({"task_default_queue": "default", "task_routes": {"infrastructure.deliver_alert": {"queue": "paging"}}},
+    ({"task_default_queue": "default", "task_routes": {"errorwarden.deliver_alert": {"queue": "paging"}}},
      "paging"),
-    ({"task_routes": {"infrastructure.*": {"queue": "infra"}}}, "infra"),
+    ({"task_routes": {"errorwarden.*": {"queue": "infra"}}}, "infra"),
 ])
 def test_the_alert_queue_follows_the_apps_routing(conf, queue):
     """The queue to look for is the one the project's Celery app routes the alert task to."""
@@ -122,7 +122,7 @@ def test_sample_rates_that_cost_without_informing_are_warnings(traces, profiles,
 
 def test_a_test_event_the_pipeline_drops_is_a_failure_without_waiting(envelope_receiver):
     """When before_send drops the test event nothing is sent, and the probe says the pipeline dropped it."""
-    from infrastructure.diagnostics import check_delivery
+    from errorwarden.diagnostics import check_delivery
 
     check, answer, event_id = check_delivery(envelope_receiver.dsn, before_send=lambda event, hint: None)
     assert (check.status, answer, event_id) == (FAIL, None, "")

@@ -10,8 +10,8 @@ import pytest
 from dotenv import dotenv_values
 
 from config.env import ProjectEnv
-from infrastructure.envvars import variables
-from infrastructure.settings import Settings, load_settings
+from errorwarden.envvars import variables
+from errorwarden.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_VARIABLES = (

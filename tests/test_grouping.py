@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf
 
-from infrastructure.grouping import Classifier
+from errorwarden.grouping import Classifier
 from tests.support.http import LoopbackHTTP, Reply, Request
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.grouping import normalize_message
-from infrastructure.grouping.normalize import normalize_route
+from errorwarden.grouping import normalize_message
+from errorwarden.grouping.normalize import normalize_route
 
 MB = 1_000_000
 

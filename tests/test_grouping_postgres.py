@@ -11,8 +11,8 @@ from django.db import DatabaseError
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
-from infrastructure.grouping import Classifier
-from infrastructure.runtime import execute_wrapper
+from errorwarden.grouping import Classifier
+from errorwarden.runtime import execute_wrapper
 from tests.test_grouping import HOSTS, _Capture, caught
 
 pytestmark = pytest.mark.postgres

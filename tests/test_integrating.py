@@ -1,5 +1,5 @@
 """docs/integrating.md, proven: a second Django project ("shop", written to a temporary directory, with
-only `infrastructure` and `rest_framework` installed and the MueJam packages unimportable) captures,
+only `errorwarden` and `rest_framework` installed and the MueJam packages unimportable) captures,
 scrubs, groups and alerts through sentry-sdk's real HTTP transport under gunicorn on loopback."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ import sys
 
 from django.core.management import execute_from_command_line
 
-from infrastructure.envvars import exit_on_settings_error
+from errorwarden.envvars import exit_on_settings_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 exit_on_settings_error(lambda: execute_from_command_line(sys.argv))
@@ -72,7 +72,7 @@ import os
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-app = Celery("shop", include=["infrastructure.tasks"])
+app = Celery("shop", include=["errorwarden.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 ''',
     "shop/settings.py": '''
@@ -83,22 +83,22 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "shop-only-test-key"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "infrastructure"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "errorwarden"]
 MIDDLEWARE = [
-    "infrastructure.middleware.ErrorTrackingMiddleware",  # first
+    "errorwarden.middleware.ErrorTrackingMiddleware",  # first
     "django.middleware.common.CommonMiddleware",
 ]
 ROOT_URLCONF = "shop.urls"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "shop.sqlite3"}}
-REST_FRAMEWORK = {"EXCEPTION_HANDLER": "infrastructure.drf.exception_handler"}
+REST_FRAMEWORK = {"EXCEPTION_HANDLER": "errorwarden.drf.exception_handler"}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "infrastructure.probe_queue_depth", "schedule": 60.0}}
+CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "errorwarden.probe_queue_depth", "schedule": 60.0}}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub": {"()": "infrastructure.logfilter.ScrubLogFilter"}},
+    "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"shop": {"level": "INFO"}},
@@ -107,7 +107,7 @@ LOGGING = {
 os.environ.setdefault("SENTRY_INBOX_PATH", str(BASE_DIR / "var" / "sentry_inbox.sqlite3"))
 os.environ.setdefault("APP_NAME", "shop")
 
-from infrastructure.sentry_config import init_sentry  # noqa: E402
+from errorwarden.sentry_config import init_sentry  # noqa: E402
 
 init_sentry()
 ''',
@@ -119,7 +119,7 @@ from shop import views
 urlpatterns = [
     path("charge/<int:order>/", views.charge),
     path("signup/", views.Signup.as_view()),
-    path("_errors/", include("infrastructure.dashboard.urls")),
+    path("_errors/", include("errorwarden.dashboard.urls")),
 ]
 ''',
     "shop/views.py": '''
@@ -151,7 +151,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from infrastructure.envvars import exit_on_settings_error
+from errorwarden.envvars import exit_on_settings_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 application = exit_on_settings_error(get_wsgi_application, code=3)
@@ -241,10 +241,10 @@ def _assert_no_secret(receiver: EnvelopeReceiver, slack: SlackStandIn) -> None:
 
 def test_the_harness_keeps_the_muejam_packages_out_of_the_shop(tmp_path):
     """Inside the shop's interpreter `library`, `config` and the libraries the shop does not use cannot be
-    imported, `infrastructure` can, and Django's system checks pass with no finding of ours."""
+    imported, `errorwarden` can, and Django's system checks pass with no finding of ours."""
     root = build_shop(tmp_path)
     env = shop_env(root, SENTRY_DSN="")
-    code = ("import infrastructure\nfor name in ('library', 'config', 'boto3', 'httpx'):\n try:\n"
+    code = ("import errorwarden\nfor name in ('library', 'config', 'boto3', 'httpx'):\n try:\n"
             "  __import__(name)\n except ImportError as e:\n  print(e)")
     probe = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
                            timeout=60)
@@ -330,5 +330,5 @@ def test_a_second_projects_celery_worker_delivers_its_alerts_from_its_own_queue(
         _assert_no_secret(receiver, slack)
         worker_text = worker_log.read_text()
 
-    assert "infrastructure.deliver_alert" in worker_text and "succeeded" in worker_text, worker_text[-3000:]
+    assert "errorwarden.deliver_alert" in worker_text and "succeeded" in worker_text, worker_text[-3000:]
     assert len(slack.received) == 1 and "PaymentDeclined" in str(slack.accepted[0])

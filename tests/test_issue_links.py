@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from infrastructure.issue_links import (
+from errorwarden.issue_links import (
     issue_link_for,
     issue_url,
     server_type,

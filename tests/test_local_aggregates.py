@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infrastructure.local.aggregates import OTHER, SLOT_SECONDS, Aggregates, metrics_path
-from infrastructure.local.histogram import BOUNDS_MS, BUCKETS, bucket_of, percentile
+from errorwarden.local.aggregates import OTHER, SLOT_SECONDS, Aggregates, metrics_path
+from errorwarden.local.histogram import BOUNDS_MS, BUCKETS, bucket_of, percentile
 
 T0 = 1_800_000_000.0  # a minute boundary: 30_000_000 * 60
 REPO = Path(__file__).resolve().parent.parent
@@ -211,7 +211,7 @@ def test_bad_options_are_refused_with_their_name(tmp_path, option, value, messag
 
 def test_bad_observation_is_dropped_and_counted_never_raised(aggregates, caplog):
     """A wrong argument on the request path is counted and logged once, not raised."""
-    with caplog.at_level(logging.WARNING, logger="infrastructure.local.aggregates"):
+    with caplog.at_level(logging.WARNING, logger="errorwarden.local.aggregates"):
         aggregates.observe_request("/api/books/", None, False)  # type: ignore[arg-type]
         aggregates.observe_queue_depth("celery", "many")  # type: ignore[arg-type]
     assert aggregates.dropped == 2
@@ -225,7 +225,7 @@ def test_unwritable_file_fails_the_flush_without_raising(tmp_path, caplog):
     agg = Aggregates(target, flush_interval=3600)
     agg.observe_request("/api/books/", 3.0, False)
     agg.observe_request("/api/books/", 4.0, False)
-    with caplog.at_level(logging.WARNING, logger="infrastructure.local.aggregates"):
+    with caplog.at_level(logging.WARNING, logger="errorwarden.local.aggregates"):
         assert agg.flush() is False
     assert agg.dropped == 2 and "write failed" in caplog.text
     agg.close()
@@ -247,7 +247,7 @@ def test_background_thread_flushes_without_being_asked(tmp_path):
 def test_process_exit_flushes(tmp_path):
     """A process that observes and exits without flushing still leaves its figures (atexit)."""
     path = tmp_path / "m.sqlite3"
-    code = ("from infrastructure.local.aggregates import Aggregates\n"
+    code = ("from errorwarden.local.aggregates import Aggregates\n"
             f"a = Aggregates({str(path)!r}, flush_interval=3600)\n"
             "a.observe_request('/api/books/', 12.0, False)\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)

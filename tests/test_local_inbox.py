@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
-from infrastructure.local import InboxStore, LocalInboxTransport, culprit_of, fingerprint_of, title_of
-from infrastructure.local import transport as transport_module
-from infrastructure.settings import Settings, load_settings
+from errorwarden.local import InboxStore, LocalInboxTransport, culprit_of, fingerprint_of, title_of
+from errorwarden.local import transport as transport_module
+from errorwarden.settings import Settings, load_settings
 from tests.support.fixtures import isolated_client
 
 PLACEHOLDER_DSN = "http://local@127.0.0.1/0"  # never contacted: the transport takes every envelope
@@ -383,7 +383,7 @@ def test_command_lists_transactions_and_clears(filled_inbox):
 @pytest.fixture
 def performance_figures(inbox_settings, error_tracking) -> None:
     """The runtime's inbox's aggregates holding two endpoints, a service, a task and queue readings."""
-    from infrastructure.local.aggregates import Aggregates
+    from errorwarden.local.aggregates import Aggregates
 
     error_tracking(inbox_path=inbox_settings.inbox_path)
     aggregates = Aggregates.for_inbox(inbox_settings.inbox_path)
@@ -438,8 +438,8 @@ def test_command_refuses_a_bad_window(inbox_settings, window):
 
 def test_command_clear_also_clears_figures_and_finished_alerts(performance_figures):
     """--clear empties the inbox's aggregates and the delivered alerts; an alert still owed stays."""
-    from infrastructure.alerting.spool import DELIVERED, AlertSpool
-    from infrastructure.runtime import require_runtime
+    from errorwarden.alerting.spool import DELIVERED, AlertSpool
+    from errorwarden.runtime import require_runtime
 
     spool = AlertSpool(require_runtime().settings.alert_spool)
     spool.enqueue("done", 1e12, {"title": "delivered one"}, ["email"], now=1.0)
@@ -457,15 +457,15 @@ def test_command_clear_also_clears_figures_and_finished_alerts(performance_figur
 @pytest.fixture
 def outbox_path(inbox_settings, error_tracking) -> Path:
     """The runtime's outbox file (beside its inbox), not created yet."""
-    from infrastructure.delivery import OutboxOptions
+    from errorwarden.delivery import OutboxOptions
 
     runtime = error_tracking(inbox_path=inbox_settings.inbox_path)
     return OutboxOptions.from_settings(runtime.settings).outbox_path
 
 
 def _spool_envelopes(path: Path) -> None:
-    from infrastructure.delivery import OutboxStore, dsn_key
-    from infrastructure.delivery.spool import Spooled
+    from errorwarden.delivery import OutboxStore, dsn_key
+    from errorwarden.delivery.spool import Spooled
 
     store = OutboxStore(path)
     later = 4_000_000_000.0  # 2096: a row held back by a rate limit shows when it is due
@@ -503,7 +503,7 @@ def test_command_outbox_clear_deletes_every_row(outbox_path):
 
 def test_command_outbox_and_alerts_never_create_a_missing_file(outbox_path):
     """Without an outbox or an alert spool, --outbox and --alerts say so and leave no file behind."""
-    from infrastructure.runtime import require_runtime
+    from errorwarden.runtime import require_runtime
 
     spool_path = require_runtime().settings.alert_spool
     assert "nothing was ever spooled for Sentry" in _call("--outbox")
@@ -524,8 +524,8 @@ def test_command_outbox_and_alerts_refuse_other_actions(inbox_settings, error_tr
 
 def _fired_alerts():
     """The runtime's alert spool holding one alert delivered by e-mail, lost on Slack, and one owed."""
-    from infrastructure.alerting.spool import DELIVERED, LOST, AlertSpool
-    from infrastructure.runtime import require_runtime
+    from errorwarden.alerting.spool import DELIVERED, LOST, AlertSpool
+    from errorwarden.runtime import require_runtime
 
     spool = AlertSpool(require_runtime().settings.alert_spool)
     alert = {"rule": "database_connection", "title": "Database connection failure", "severity": "critical"}
@@ -570,7 +570,7 @@ def test_manage_py_prints_the_outbox_and_the_alerts(tmp_path):
     import subprocess
     import sys
 
-    from infrastructure.alerting.spool import AlertSpool
+    from errorwarden.alerting.spool import AlertSpool
 
     root = Path(__file__).resolve().parents[1]
     _spool_envelopes(tmp_path / "sentry_outbox.sqlite3")

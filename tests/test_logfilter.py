@@ -10,7 +10,7 @@ import pickle
 import pytest
 import sentry_sdk
 
-from infrastructure.logfilter import CleanRecord, ScrubLogFilter, clean_text
+from errorwarden.logfilter import CleanRecord, ScrubLogFilter, clean_text
 
 
 def _print(message: str, *args: object, exc: BaseException | None = None, **options: object) -> str:
@@ -91,7 +91,7 @@ def test_it_is_configured_from_a_logging_dict_and_records_stay_picklable():
     stream = io.StringIO()
     logging.config.dictConfig({
         "version": 1, "disable_existing_loggers": False,
-        "filters": {"scrub": {"()": "infrastructure.logfilter.ScrubLogFilter", "max_message": 50}},
+        "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter", "max_message": 50}},
         "handlers": {"mem": {"class": "logging.StreamHandler", "stream": stream, "filters": ["scrub"]}},
         "loggers": {"test.dictconfig": {"handlers": ["mem"], "propagate": False}},
     })

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infrastructure.logs import OncePerInterval
+from errorwarden.logs import OncePerInterval
 
 
 class Clock:

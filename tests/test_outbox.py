@@ -14,7 +14,7 @@ import pytest
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
 
-from infrastructure.delivery import (
+from errorwarden.delivery import (
     OutboxOptions,
     OutboxStore,
     StormSampler,
@@ -22,8 +22,8 @@ from infrastructure.delivery import (
     represented,
     transport_for,
 )
-from infrastructure.delivery.pacing import Backoff, LossLog
-from infrastructure.delivery.spool import Spooled
+from errorwarden.delivery.pacing import Backoff, LossLog
+from errorwarden.delivery.spool import Spooled
 from tests.reliability.server import wait_until
 from tests.support.fixtures import isolated_client
 from tests.support.receiver import EnvelopeReceiver
@@ -176,8 +176,8 @@ def test_backoff_doubles_up_to_its_cap_with_jitter_and_resets():
 def test_losses_are_logged_once_per_interval_with_their_count(caplog):
     """A cause logs at once, then stays quiet for the interval, then logs what piled up meanwhile."""
     clock = Clock()
-    log = LossLog(logging.getLogger("infrastructure.delivery"), interval=60, clock=clock)
-    with caplog.at_level(logging.WARNING, "infrastructure.delivery"):
+    log = LossLog(logging.getLogger("errorwarden.delivery"), interval=60, clock=clock)
+    with caplog.at_level(logging.WARNING, "errorwarden.delivery"):
         log.lost("space", 2, "full")
         log.lost("space", 3, "full")
         clock.now += 61
@@ -328,7 +328,7 @@ def test_a_full_outbox_drops_the_oldest_counts_them_and_logs_once(envelope_recei
     rx = envelope_receiver
     rx.mode = "absent"
     transport = _transport(rx, tmp_path, outbox_max_envelopes=5, storm_keep=100)
-    with caplog.at_level(logging.WARNING, "infrastructure.delivery"), \
+    with caplog.at_level(logging.WARNING, "errorwarden.delivery"), \
             isolated_client(dsn=rx.dsn, transport=transport, send_client_reports=False) as client:
         for n in range(20):
             with sentry_sdk.new_scope() as scope:

@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
-from infrastructure.performance import QueryStats
+from errorwarden.performance import QueryStats
 from infrastructure.sentry_config import init_sentry
 from library.models import Author, Book
 from tests.support.services import require_redis
@@ -119,7 +119,7 @@ def test_an_n_plus_one_names_the_orm_field_and_the_fix(tracked, live_server, cat
 
 def test_the_call_site_is_the_applications_line(db):
     """A loop in application code that reads a foreign key names that line as the call site."""
-    from infrastructure.performance import QueryInstrumentation, _current
+    from errorwarden.performance import QueryInstrumentation, _current
 
     authors = [Author.objects.create(name=f"C{i}") for i in range(6)]
     for i, author in enumerate(authors):
@@ -138,7 +138,7 @@ def test_the_call_site_is_the_applications_line(db):
 
 def test_a_view_may_declare_an_expected_n_plus_one():
     """Inside expected_n_plus_one() (or a view decorated with allow_n_plus_one) repeats are not findings."""
-    from infrastructure.performance import (
+    from errorwarden.performance import (
         QueryInstrumentation,
         _current,
         allow_n_plus_one,
@@ -198,7 +198,7 @@ def test_task_runs_and_queue_depth_reach_the_local_figures(error_tracking, tmp_p
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
-    from infrastructure.queue_depth import report
+    from errorwarden.queue_depth import report
     from library.tasks import catalogue_report
 
     runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0)
@@ -232,7 +232,7 @@ def test_unsampled_requests_write_no_sqlite_on_the_request_thread(live_server, c
     the flusher (or here, at the explicit flush), none on a thread that served a request."""
     import threading
 
-    import infrastructure.local.aggregates as aggregates_module
+    import errorwarden.local.aggregates as aggregates_module
 
     writers: list[str] = []
     real_write = aggregates_module.write

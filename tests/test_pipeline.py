@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from infrastructure.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
+from errorwarden.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
 
 SECRET = "card=4111111111111111 password=hunter2"
 
@@ -144,13 +144,13 @@ def test_failure_logged_once_per_stage_and_type_without_message(caplog):
 
     stats = PipelineStats()
     pipeline = Pipeline([Stage("scrub", flaky, SKIP), Stage("other", raising(Boom(SECRET)), SKIP)], stats)
-    with caplog.at_level(logging.DEBUG, logger="infrastructure.pipeline"):
+    with caplog.at_level(logging.DEBUG, logger="errorwarden.pipeline"):
         for _ in range(3):
             pipeline({"id": 1}, {})
         state["exc"] = KeyError(SECRET)
         pipeline({"id": 1}, {})
 
-    records = [r for r in caplog.records if r.name == "infrastructure.pipeline"]
+    records = [r for r in caplog.records if r.name == "errorwarden.pipeline"]
     assert sorted((r.args[0], r.args[1]) for r in records) == [
         ("other", "Boom"), ("scrub", "Boom"), ("scrub", "KeyError")]
     assert stats.failures == {"scrub:Boom": 3, "scrub:KeyError": 1, "other:Boom": 4}

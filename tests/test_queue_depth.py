@@ -9,7 +9,7 @@ import pytest
 import sentry_sdk
 from celery import Celery
 
-from infrastructure.queue_depth import METRIC, report
+from errorwarden.queue_depth import METRIC, report
 from tests.support.services import require_rabbitmq, require_redis
 
 
@@ -42,9 +42,9 @@ def test_by_default_every_queue_the_app_sends_to_is_measured(error_tracking, tmp
     require_redis()
     from celery.contrib.testing.worker import start_worker
 
-    import infrastructure.tasks  # noqa: F401  (registers the shared tasks with every app)
-    from infrastructure.alerting.dispatch import DELIVER_TASK
-    from infrastructure.queue_depth import app_queues
+    import errorwarden.tasks  # noqa: F401  (registers the shared tasks with every app)
+    from errorwarden.alerting.dispatch import DELIVER_TASK
+    from errorwarden.queue_depth import app_queues
 
     runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0)
     run = uuid.uuid4().hex[:8]
@@ -59,7 +59,7 @@ def test_by_default_every_queue_the_app_sends_to_is_measured(error_tracking, tmp
         assert report(app) == {default: 0, alerts: 2}
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
             app.send_task(DELIVER_TASK, args=("slack", {}, 0.0))  # a third alert waits
-            app.tasks["infrastructure.probe_queue_depth"].delay()
+            app.tasks["errorwarden.probe_queue_depth"].delay()
             deadline = time.monotonic() + 30
             while ((alerts, 3) not in [(q, d) for _, q, d in runtime.aggregates.queue_depth()]
                    and time.monotonic() < deadline):

@@ -19,8 +19,8 @@ from django.urls import include, path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from infrastructure.diagnostics import FAIL, OK, check_delivery
-from infrastructure.issue_links import issue_url
+from errorwarden.diagnostics import FAIL, OK, check_delivery
+from errorwarden.issue_links import issue_url
 from infrastructure.sentry_config import ErrorTracker, init_sentry
 from library.auth import issue_token
 from tests.planted_urls import SECRETS

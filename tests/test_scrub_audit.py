@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.local import InboxStore
-from infrastructure.scrubbing.audit import audit
+from errorwarden.local import InboxStore
+from errorwarden.scrubbing.audit import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_MAIL = "jane.doe@example.com"

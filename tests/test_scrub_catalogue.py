@@ -17,7 +17,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
 
-from infrastructure.scrubbing import Scrubber, prefilter
+from errorwarden.scrubbing import Scrubber, prefilter
 
 DATA = Path(__file__).resolve().parent / "data" / "secrets"
 RECALL_TARGET = 0.99

@@ -1,4 +1,4 @@
-"""Unit tests for infrastructure.scrubbing: detectors, key rules and the event walk."""
+"""Unit tests for errorwarden.scrubbing: detectors, key rules and the event walk."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from infrastructure.scrubbing import Scrubber
+from errorwarden.scrubbing import Scrubber
 
 SCRUBBER = Scrubber()
 
@@ -37,7 +37,7 @@ DETECTED = [
     ("mail bob@example.com.", "mail [email]."),
     ("first.last+tag@sub.example.co.uk", "[email]"),
     # IP addresses (a 4-part dotted number is ambiguous and treated as an IP), public and
-    # private alike: private ranges map internal infrastructure
+    # private alike: private ranges map internal errorwarden
     ("from 10.0.0.1", "from [ip]"),
     ("203.0.113.77:8000", "[ip]:8000"),
     ("v 1.2.3.4", "v [ip]"),

@@ -1,4 +1,4 @@
-"""Adversarial inputs for infrastructure.scrubbing: work stays linear, structure stays bounded.
+"""Adversarial inputs for errorwarden.scrubbing: work stays linear, structure stays bounded.
 
 No test here measures time (machine speed is not a behaviour): the hostile inputs are checked
 for their result, and for Python-level work counted with a profiler hook, which must grow
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from infrastructure.scrubbing import Scrubber
+from errorwarden.scrubbing import Scrubber
 
 SIZE = 1_000_000
 SCRUBBER = Scrubber()

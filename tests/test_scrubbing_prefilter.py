@@ -1,4 +1,4 @@
-"""The prefilter (infrastructure/scrubbing/prefilter.py) never hides a string the detectors change.
+"""The prefilter (errorwarden/scrubbing/prefilter.py) never hides a string the detectors change.
 
 Soundness is the whole contract: for every text, if the full detectors change it, the scan
 flags it, whichever engine runs and wherever the text sits among others. Checked on the
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infrastructure.scrubbing import Scrubber, keys, prefilter
+from errorwarden.scrubbing import Scrubber, keys, prefilter
 from tests.test_scrub_catalogue import NEGATIVES, POSITIVES, planted
 
 PROFILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -166,7 +166,7 @@ def test_dirty_results_are_remembered_without_the_secret():
 
 def test_clean_cache_is_bounded(monkeypatch):
     """The clean-string cache empties itself when full instead of growing without bound."""
-    from infrastructure.scrubbing import memory
+    from errorwarden.scrubbing import memory
 
     monkeypatch.setattr(memory, "CLEAN_LIMIT", 10)
     scrubber = Scrubber()

@@ -1,4 +1,4 @@
-"""Property-based tests for infrastructure.scrubbing (hypothesis)."""
+"""Property-based tests for errorwarden.scrubbing (hypothesis)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from infrastructure.scrubbing import Scrubber
-from infrastructure.scrubbing.patterns import IBAN_LENGTHS, ipv4_is_version
+from errorwarden.scrubbing import Scrubber
+from errorwarden.scrubbing.patterns import IBAN_LENGTHS, ipv4_is_version
 
 SCRUBBER = Scrubber()
 PROFILE = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None,
@@ -341,7 +341,7 @@ def test_event_scrubbing_is_idempotent(secrets, data):
 
 def test_generated_ibans_and_cards_are_valid_by_construction():
     """The generators above produce checksummed values (guards the other properties)."""
-    from infrastructure.scrubbing.patterns import iban_end, is_card
+    from errorwarden.scrubbing.patterns import iban_end, is_card
 
     @given(cards(), ibans())
     @settings(max_examples=50, deadline=None)
@@ -365,7 +365,7 @@ def _vendor_texts():
 @given(text=_vendor_texts())
 def test_bounded_sub_equals_the_full_vendor_pattern(text):
     """The vendor step's scan without its leading lookbehind gives what the full pattern's sub does."""
-    from infrastructure.scrubbing import values, vendors
+    from errorwarden.scrubbing import values, vendors
 
     for fmt in vendors.FORMATS:
         replacement = values._vendor(fmt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.scrubbing import Scrubber
+from errorwarden.scrubbing import Scrubber
 
 SCRUBBER = Scrubber()
 

@@ -19,7 +19,7 @@ from celery import Celery, bootsteps
 from celery.contrib.testing.worker import start_worker
 from kombu import Exchange, Queue
 
-from infrastructure.local import InboxStore
+from errorwarden.local import InboxStore
 from tests.support.bugsink import BugsinkServer
 from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_rabbitmq, require_redis

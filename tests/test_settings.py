@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from infrastructure.grouping import Classifier
-from infrastructure.runtime import build
-from infrastructure.settings import DEFAULT_SERVICE_HOSTS, Settings, load_settings
+from errorwarden.grouping import Classifier
+from errorwarden.runtime import build
+from errorwarden.settings import DEFAULT_SERVICE_HOSTS, Settings, load_settings
 
 DSN = "https://abc123@o1.ingest.sentry.io/42"
 WEBHOOK = "https://hooks.slack.com/services/T/B/X"
@@ -365,7 +365,7 @@ def _spec_env_block() -> str:
 def test_the_specs_env_block_read_as_a_dotenv_file_fails_only_on_its_placeholder_dsn(tmp_path):
     """Copied verbatim into .env, the spec's block parses except for the placeholder DSN, whose
     message says why; the unquoted '#engineering-alerts' keeps its value."""
-    from infrastructure.envvars import read_dotenv
+    from errorwarden.envvars import read_dotenv
 
     (tmp_path / ".env").write_text(_spec_env_block())
     environ: dict[str, str] = {}

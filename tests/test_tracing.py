@@ -6,8 +6,8 @@ import pytest
 import requests
 import sentry_sdk
 
-from infrastructure.settings import load_settings
-from infrastructure.tracing import SpanServices, TracesSampler
+from errorwarden.settings import load_settings
+from errorwarden.tracing import SpanServices, TracesSampler
 from tests.support.external import unavailable_services
 
 RULES = (("/api/payments/*", 1.0), ("/api/books/{pk}/", 0.5), ("/api/health/deep/", 1.0))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infrastructure.trimming import (
+from errorwarden.trimming import (
     MAX_COMPRESSED_BYTES,
     MAX_EVENT_BYTES,
     TrimToSize,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import mail
 
-from infrastructure.diagnostics import mask_dsn
-from infrastructure.issue_links import issue_link_for
-from infrastructure.local import InboxStore
-from infrastructure.runtime import Runtime, require_runtime
+from errorwarden.diagnostics import mask_dsn
+from errorwarden.issue_links import issue_link_for
+from errorwarden.local import InboxStore
+from errorwarden.runtime import Runtime, require_runtime
 from infrastructure.sentry_alerts import flush as flush_alerts
 from infrastructure.sentry_config import init_sentry
 from library.demo.tally import Tally

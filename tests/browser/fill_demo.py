@@ -50,7 +50,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from config.celery import app as celery_app
-    from infrastructure import queue_depth
+    from errorwarden import queue_depth
     from infrastructure.sentry_alerts import flush as flush_alerts
     from infrastructure.sentry_config import ErrorTracker
     from library.demo import report, standins

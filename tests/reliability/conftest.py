@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.delivery import OutboxStore, represented
+from errorwarden.delivery import OutboxStore, represented
 from tests.reliability.server import Gunicorn, project_env
 from tests.support.receiver import EnvelopeReceiver
 

@@ -10,7 +10,7 @@ if __name__ == "__main__":
     django.setup()  # settings run init_sentry: the outbox transport finds the rows and replays them
     from django.conf import settings
 
-    from infrastructure.delivery import OutboxStore
+    from errorwarden.delivery import OutboxStore
 
     store = OutboxStore(settings.SENTRY.inbox_path.parent / "sentry_outbox.sqlite3")
     deadline = time.monotonic() + 60

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 from aiosmtpd.controller import Controller
 
-from infrastructure.alerting.spool import AlertSpool
+from errorwarden.alerting.spool import AlertSpool
 from library.demo import standins
 from tests.reliability.server import Answer, Gunicorn, project_env
 from tests.support.redis_server import RedisServer
@@ -29,7 +29,7 @@ from tests.support.smtp import SmtpRecorder, free_port
 
 BURST = 20  # errors of one issue: twice the default threshold (10), so the burst fires once
 EACH = 4  # requests per other rule: the first fires, the rest fall in the cooldown
-# The title an alert of each rule carries (infrastructure/alerting/rules.py), and the rule's name here.
+# The title an alert of each rule carries (errorwarden/alerting/rules.py), and the rule's name here.
 RULES = {"Critical error burst": "burst", "Database connection failure": "database",
          "External service failure: s3": "s3", "External service failure: clerk": "clerk"}
 ONCE = Counter(dict.fromkeys(RULES.values(), 1))  # one alert per rule

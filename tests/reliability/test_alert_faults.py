@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from infrastructure.alerting.spool import AlertSpool
+from errorwarden.alerting.spool import AlertSpool
 from tests.reliability.paging import (
     ONCE,
     RULES,
@@ -38,7 +38,7 @@ from tests.support.slack import HANG, OK, SERVER_ERROR
 
 DELIVERED = Counter({"delivered": len(RULES)})  # the spool's rows of one channel, all delivered
 RECONNECT_ROUNDS = 6
-GONE = "Alert counters: shared store unreachable"  # infrastructure/alerting/failover.py, once per worker
+GONE = "Alert counters: shared store unreachable"  # errorwarden/alerting/failover.py, once per worker
 BACK = "Alert counters: shared store reachable again"
 
 
@@ -148,7 +148,7 @@ def test_an_outage_longer_than_the_cooldown_logs_each_loss_once_and_the_next_bur
     assert {rule_of(row["title"]) for row in paged} == set(RULES.values())  # every rule pages again
     assert ch.slack_rules().total() == len(paged)  # each exactly once
     assert lost_lines(log) == lost  # logged once, when it was lost, and never again
-    assert [e for e in rx.events() if e.get("logger") == "infrastructure.alerting"] == []  # console only
+    assert [e for e in rx.events() if e.get("logger") == "errorwarden.alerting"] == []  # console only
 
 
 def test_a_redis_kill_and_empty_restart_pages_at_most_once_per_rule_and_channel(paging, rx, tmp_path, box):

@@ -13,7 +13,7 @@ import pytest
 import sentry_sdk
 from django.conf import settings as django_settings
 
-from infrastructure.runtime import Runtime, require_runtime
+from errorwarden.runtime import Runtime, require_runtime
 from infrastructure.sentry_config import init_sentry
 from tests.support.receiver import EnvelopeReceiver
 

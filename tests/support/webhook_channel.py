@@ -6,7 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
-from infrastructure.alerting.channels import Channel, DeliveryError, http_error, network_reason
+from errorwarden.alerting.channels import Channel, DeliveryError, http_error, network_reason
 
 
 class WebhookChannel(Channel):

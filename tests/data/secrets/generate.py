@@ -2,7 +2,7 @@
 """Regenerate the synthesized part of the secret catalogue: ``python tests/data/secrets/generate.py``.
 
 Every synthesized value follows the shape its provider documents (the source of each shape
-is named in positives.txt beside its section and in infrastructure/scrubbing/vendors.py);
+is named in positives.txt beside its section and in errorwarden/scrubbing/vendors.py);
 the random bodies are drawn from a fixed seed, so a rerun writes the same files. Documented
 public test values (AWS's AKIAIOSFODNN7EXAMPLE, card networks' test numbers, the IBAN
 registry's examples) are listed by hand in ``documented.txt`` and copied in first.

@@ -1,0 +1,95 @@
+"""E-mail through Django's mail API: multipart text and HTML, any Django email backend."""
+
+from __future__ import annotations
+
+import html
+import smtplib
+from collections.abc import Iterable
+from typing import Any
+
+from errorwarden.alerting.channels import Channel, DeliveryError, network_reason
+from errorwarden.alerting.render import details
+from errorwarden.text import cut, one_line
+
+SUBJECT_MAX = 150
+ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of the subject
+
+
+def email_subject(alert: dict[str, Any]) -> str:
+    """'[CRITICAL] Type: message (environment)' on one line, cut to SUBJECT_MAX characters."""
+    error_type = cut(one_line(str(alert.get("error_type", ""))), ERROR_TYPE_MAX)
+    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {error_type}") + ": "
+    suffix = f" ({one_line(str(alert.get('environment', '')))})" if alert.get("environment") else ""
+    suffix = cut(suffix, 40)
+    room = max(10, SUBJECT_MAX - len(prefix) - len(suffix))
+    message = one_line(str(alert.get("message", "")) or str(alert.get("title", "")))
+    return cut(prefix + cut(message, room) + suffix, SUBJECT_MAX)
+
+
+def email_bodies(alert: dict[str, Any]) -> tuple[str, str]:
+    """(plain text, HTML) bodies; every value is HTML-escaped in the HTML part."""
+    rows = [("Alert", str(alert.get("title", ""))), ("Error", str(alert.get("error_type", ""))),
+            ("Message", str(alert.get("message", ""))), *details(alert)]
+    link, command = str(alert.get("link", "")), str(alert.get("inbox_command", ""))
+    label = str(alert.get("link_label") or "View in Sentry")
+    text = "\n".join(f"{name}: {value}" for name, value in rows)
+    cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{html.escape(v)}</td></tr>"
+                    for n, v in rows)
+    extra = ""
+    if link:
+        text += f"\n\n{label}: {link}"
+        extra = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(label)}</a></p>'
+    elif command:
+        text += f"\n\nInspect locally: {command}"
+        extra = f"<p>Inspect locally: <code>{html.escape(command)}</code></p>"
+    body = f"<html><body><table>{cells}</table>{extra}</body></html>"
+    return text + "\n", body
+
+
+def smtp_error(exc: BaseException) -> DeliveryError:
+    """Classify an email failure: 4xx answers and network errors are worth a retry, 5xx are not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        transient = all(400 <= c < 500 for c in codes)
+        return DeliveryError(f"email: recipients refused ({codes})", retryable=transient)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        return DeliveryError(f"email: SMTP {code} ({type(exc).__name__})", retryable=400 <= code < 500)
+    # SMTPException derives from OSError: only disconnects and socket errors are transient.
+    transient = isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+    if transient or isinstance(exc, smtplib.SMTPServerDisconnected):
+        return DeliveryError(f"email: {network_reason(exc)}", retryable=True)
+    return DeliveryError(f"email: {type(exc).__name__} (not retried)", retryable=False)
+
+
+class EmailChannel(Channel):
+    """Sends multipart (text + HTML) alert emails through Django's configured email backend."""
+
+    name = "email"
+
+    def __init__(self, recipients: Iterable[str], *, timeout: float = 10.0, from_email: str | None = None):
+        self._recipients = list(recipients)
+        self._timeout, self._from = timeout, from_email
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> EmailChannel | None:
+        """Configured from SENTRY_EMAIL_*; None when email alerts are off or have no recipients."""
+        if not (settings.email_alerts_enabled and settings.alert_email_recipients):
+            return None
+        return cls(settings.alert_email_recipients)
+
+    def send(self, alert: dict[str, Any]) -> None:
+        """Send one email to every recipient; raise DeliveryError when the server refuses or is down."""
+        from django.conf import settings
+        from django.core.mail import EmailMultiAlternatives, get_connection
+
+        text, body = email_bodies(alert)
+        # An unset EMAIL_TIMEOUT means "block forever" to smtplib; a stuck server must not wedge us.
+        timeout = getattr(settings, "EMAIL_TIMEOUT", None) or self._timeout
+        message = EmailMultiAlternatives(email_subject(alert), text, self._from, self._recipients,
+                                         connection=get_connection(timeout=timeout))
+        message.attach_alternative(body, "text/html")
+        try:
+            message.send()
+        except Exception as exc:
+            raise smtp_error(exc) from None

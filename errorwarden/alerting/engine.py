@@ -1,0 +1,152 @@
+"""The alert engine: counts scrubbed events and requests, and hands fired alerts to a dispatcher.
+
+Both entry points run on the caller's thread and never wait on delivery: `observe_event` (a
+pipeline step) costs at most one counter-store call (one Redis round trip), and
+`observe_request` only bumps two local integers, handing the batch to the store at most once
+per `flush_seconds` or every `flush_requests` requests. Neither catches errors: the pipeline
+and the runtime's guard count and log them, once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from errorwarden.alerting.counters import CounterStore, Hit, RateResult
+from errorwarden.alerting.dispatch import Dispatcher
+from errorwarden.alerting.render import ScrubText, build_alert, issue_link
+from errorwarden.alerting.rules import (
+    EventFacts,
+    EventRule,
+    event_facts,
+    event_rules,
+    first_match,
+    rate_check,
+)
+from errorwarden.event import VERDICT
+
+
+class _RequestTally:
+    """Local request counts, handed over in batches so the request path skips the network."""
+
+    def __init__(self, clock: Callable[[], float], every_seconds: float, every_requests: int):
+        self._clock, self._seconds, self._requests = clock, every_seconds, every_requests
+        self._lock = threading.Lock()
+        self._total = self._failed = 0
+        self._since = clock()
+
+    def add(self, failed: bool) -> tuple[int, int] | None:
+        """Count one request; return the batch when it is due for the store."""
+        with self._lock:
+            self._total += 1
+            self._failed += failed
+            if self._total < self._requests and self._clock() - self._since < self._seconds:
+                return None
+            return self._take()
+
+    def take(self) -> tuple[int, int] | None:
+        """The pending batch, if any, now."""
+        with self._lock:
+            return self._take() if self._total else None
+
+    def _take(self) -> tuple[int, int]:
+        batch = (self._total, self._failed)
+        self._total = self._failed = 0
+        self._since = self._clock()
+        return batch
+
+
+class AlertEngine:
+    """Applies the alert rules to events and requests; fired alerts go to the dispatcher."""
+
+    def __init__(self, settings: Any, store: CounterStore, dispatcher: Dispatcher, *,
+                 scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
+                 flush_seconds: float = 1.0, flush_requests: int = 100):
+        self.settings, self.store, self.dispatcher = settings, store, dispatcher
+        self._scrub, self._clock = scrub_text, clock
+        self._rules = event_rules(settings)
+        self._rate = rate_check(settings)
+        self._tally = _RequestTally(clock, flush_seconds, flush_requests)
+
+    def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
+        """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
+        facts = event_facts(event, (hint or {}).get(VERDICT))
+        match = first_match(self._rules, facts)
+        if match is None:
+            return
+        rule, check = match
+        now = self._clock()
+        hit = self.store.hit(check, now)
+        if hit.fired:
+            self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
+
+    def observe_request(self, failed: bool) -> None:
+        """Count one finished request (failed: 5xx or unhandled exception)."""
+        batch = self._tally.add(failed)
+        if batch is not None:
+            self.dispatcher.poke()  # deliver what an earlier process left, also in a forked worker
+            self._judge_rate(*batch)
+
+    def flush_requests(self) -> None:
+        """Hand pending request counts to the store now and judge the error rate."""
+        batch = self._tally.take()
+        if batch is not None:
+            self._judge_rate(*batch)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Judge pending requests, then wait up to `timeout` s for queued alerts; True when done."""
+        self.flush_requests()
+        return self.dispatcher.flush(timeout)
+
+    def channel(self, name: str) -> Any:
+        """The configured channel called `name` (a Celery worker delivers through it), or None."""
+        return self.dispatcher.channel(name)
+
+    def close(self) -> None:
+        """Stop the dispatcher's background work."""
+        self.dispatcher.close()
+
+    def _judge_rate(self, total: int, failed: int) -> None:
+        now = self._clock()
+        result = self.store.rate(self._rate, total, failed, now)
+        if result.transition:
+            alert = self._rate_alert(result, now)
+            self._submit(alert, f"{self._rate.key}:{result.transition}", now + self._rate.cooldown,
+                         self._rate.key)
+
+    def _submit(self, alert: dict[str, Any], key: str, until: float, store_key: str) -> None:
+        # The cooldown counts as spent only once the alert is durably queued: if the spool cannot
+        # take it, the store's cooldown is released so the next occurrence tries again.
+        try:
+            self.dispatcher.submit(alert, key=key, until=until)
+        except Exception:
+            self.store.release(store_key)
+            raise
+
+    def _event_alert(self, rule: EventRule, facts: EventFacts, hit: Hit, now: float) -> dict[str, Any]:
+        link, command = issue_link(self.settings, facts.event_id)
+        return build_alert(
+            rule=rule.name, severity=rule.severity, title=rule.title(facts, hit),
+            error_type=facts.error_type, message=facts.message, occurrences=round(hit.count),
+            window=self.settings.critical_error_window, suppressed=hit.suppressed,
+            environment=self.settings.environment, release=self.settings.release,
+            endpoint=facts.endpoint, service=facts.service, first_seen=hit.first_seen or now,
+            last_seen=facts.timestamp or now, event_id=facts.event_id, link=link, inbox_command=command,
+            scrub=self._scrub,
+        )
+
+    def _rate_alert(self, result: RateResult, now: float) -> dict[str, Any]:
+        share = result.failed / result.total if result.total else 0.0
+        counts = (f"{share:.1%} of {round(result.total)} requests failed in the last "
+                  f"{self._rate.window}s (threshold {self._rate.threshold:.1%})")
+        recovered = result.transition == "recover"
+        return build_alert(
+            rule="error_rate", severity="resolved" if recovered else "critical",
+            title="Error rate back under the threshold" if recovered else "High error rate",
+            error_type="ErrorRate", message=counts, occurrences=round(result.failed),
+            window=self._rate.window, environment=self.settings.environment,
+            release=self.settings.release, first_seen=result.since, last_seen=now,
+            status="resolved" if recovered else "firing", scrub=self._scrub,
+        )

@@ -1,0 +1,158 @@
+"""The alert rules: which events count towards which key, and what each alert says.
+
+Each event is judged by exactly one counting rule, the first that matches in this order:
+database connection failure, external service failure, critical burst. A database outage
+therefore pages once as "database unreachable" instead of once per rule, and a storm of one
+issue gives one alert per channel. The error-rate rule is fed by requests, not events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from errorwarden import event as ev
+from errorwarden.alerting.counters import Check, Hit, RateCheck
+
+_COUNTED_LEVELS = frozenset({"error", "fatal", "critical"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """What the rules and the alert text need from one scrubbed, classified event."""
+
+    fingerprint: tuple[str, ...]
+    category: str
+    kind: str
+    service: str
+    level: str
+    error_type: str
+    message: str
+    endpoint: str
+    event_id: str
+    timestamp: float | None
+
+
+def event_facts(event: Mapping[str, Any], verdict: Any = None) -> EventFacts:
+    """Read the facts the rules need; `verdict` is the classifier's (None when it did not run)."""
+    exc = ev.main_exception(event) or {}
+    error_type = str(exc.get("type") or "")
+    request = event.get("request") if isinstance(event.get("request"), Mapping) else {}
+    endpoint = str(event.get("transaction") or request.get("url") or "").split("?", 1)[0]
+    default = (error_type or "message", endpoint, "" if error_type else ev.message(event))
+    fingerprint = tuple(ev.expand_fingerprint(event.get("fingerprint"), default))
+    return EventFacts(
+        fingerprint=fingerprint, category=str(getattr(verdict, "category", "") or ""),
+        kind=str(getattr(verdict, "kind", "") or ""), service=str(getattr(verdict, "service", "") or ""),
+        level=str(event.get("level") or "error").lower(), error_type=error_type or "Message",
+        message=ev.text(event), endpoint=endpoint, event_id=str(event.get("event_id") or ""),
+        timestamp=ev.timestamp(event.get("timestamp")),
+    )
+
+
+def digest(parts: tuple[str, ...]) -> str:
+    """A short, fixed-size key for an issue, so Redis keys stay small and carry no event text."""
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+class EventRule:
+    """A rule fed by events: `check` returns the counting question, or None when not concerned."""
+
+    name = "rule"
+    severity = "critical"
+
+    def check(self, facts: EventFacts) -> Check | None:
+        """The counting question for this event, or None when the rule does not apply."""
+        raise NotImplementedError
+
+    def title(self, facts: EventFacts, hit: Hit) -> str:
+        """One line saying why the alert fired."""
+        raise NotImplementedError
+
+
+class DatabaseConnectionRule(EventRule):
+    """The database cannot be reached: the first occurrence pages, one page per cooldown."""
+
+    name, severity = "database_connection", "critical"
+
+    def __init__(self, window: int, cooldown: int):
+        self._window, self._cooldown = window, cooldown
+
+    def check(self, facts: EventFacts) -> Check | None:
+        """Database connection errors, all counted under one key."""
+        if facts.category != "database" or facts.kind != "connection":
+            return None
+        return Check("db:connection", self._window, 1, self._cooldown)
+
+    def title(self, facts: EventFacts, hit: Hit) -> str:
+        """One line saying why the alert fired."""
+        return "Database connection failure"
+
+
+class ExternalServiceRule(EventRule):
+    """An external service fails: per service, `threshold` failures within the window page."""
+
+    name, severity = "external_service", "error"
+
+    def __init__(self, threshold: int, window: int, cooldown: int):
+        self._threshold, self._window, self._cooldown = threshold, window, cooldown
+
+    def check(self, facts: EventFacts) -> Check | None:
+        """External-service errors, counted per service."""
+        if facts.category != "external":
+            return None
+        service = facts.service or "unknown"
+        return Check(f"ext:{digest((service,))}", self._window, self._threshold, self._cooldown)
+
+    def title(self, facts: EventFacts, hit: Hit) -> str:
+        """One line saying why the alert fired."""
+        service = facts.service or "an external service"
+        if self._threshold <= 1:
+            return f"External service failure: {service}"
+        return f"External service failure: {service} failed {round(hit.count)} times in {self._window}s"
+
+
+class CriticalBurstRule(EventRule):
+    """One issue (fingerprint) seen `threshold` times within the window."""
+
+    name, severity = "critical_burst", "critical"
+
+    def __init__(self, threshold: int, window: int, cooldown: int):
+        self._threshold, self._window, self._cooldown = threshold, window, cooldown
+
+    def check(self, facts: EventFacts) -> Check | None:
+        """Error and fatal events, counted per fingerprint."""
+        if facts.level not in _COUNTED_LEVELS:
+            return None
+        return Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+
+    def title(self, facts: EventFacts, hit: Hit) -> str:
+        """One line saying why the alert fired."""
+        return f"Critical error burst: {round(hit.count)} occurrences in {self._window}s"
+
+
+def event_rules(settings: Any) -> tuple[EventRule, ...]:
+    """The event rules, most specific first, configured from settings."""
+    window, cooldown = settings.critical_error_window, settings.alert_cooldown
+    return (
+        DatabaseConnectionRule(window, cooldown),
+        ExternalServiceRule(settings.external_service_threshold, window, cooldown),
+        CriticalBurstRule(settings.critical_error_threshold, window, cooldown),
+    )
+
+
+def rate_check(settings: Any) -> RateCheck:
+    """The error-rate question, configured from settings."""
+    return RateCheck("rate:requests", settings.error_rate_window, settings.error_rate_threshold,
+                     settings.error_rate_min_requests, settings.alert_cooldown)
+
+
+def first_match(rules: tuple[EventRule, ...], facts: EventFacts) -> tuple[EventRule, Check] | None:
+    """The first rule concerned with this event and its counting question."""
+    for rule in rules:
+        check = rule.check(facts)
+        if check is not None:
+            return rule, check
+    return None

@@ -1,0 +1,92 @@
+"""Django system checks: configuration that parses but will not do what the operator expects.
+
+One small function per check, registered under the `errorwarden` tag. Checks about how
+production behaves (alert recipients, a DSN, the trace rate) stay quiet in development and run
+with `manage.py check --deploy`, or on every command when SENTRY_ENVIRONMENT is production.
+
+    E001  init_sentry() was never called
+    W001  email alerts enabled without recipients          (production / --deploy)
+    W002  no Sentry DSN: events stay in the local inbox     (production / --deploy)
+    W003  ErrorTrackingMiddleware missing or not first
+    W004  every request traced                              (production / --deploy)
+"""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.core.checks import Error, Warning, register
+
+from errorwarden.runtime import current_runtime
+
+TAG = "errorwarden"
+E001, W001, W002, W003, W004 = (f"errorwarden.{code}" for code in ("E001", "W001", "W002", "W003", "W004"))
+MIDDLEWARE = "errorwarden.middleware.ErrorTrackingMiddleware"
+
+
+@register(TAG)
+def check_initialised(app_configs=None, **kwargs):
+    """E001: init_sentry() must have run by the time Django checks."""
+    if current_runtime() is None:
+        return [Error("Error tracking is not initialised.", id=E001,
+                      hint="Call errorwarden.sentry_config.init_sentry() at the end of settings.py.")]
+    return []
+
+
+@register(TAG)
+def check_middleware(app_configs=None, **kwargs):
+    """W003: the middleware must be first, or errors of earlier middleware escape the error rate."""
+    middleware = list(getattr(django_settings, "MIDDLEWARE", []))
+    if MIDDLEWARE not in middleware:
+        return [Warning(f"{MIDDLEWARE} is not in MIDDLEWARE: the error-rate alert sees no requests.",
+                        id=W003, hint="Add it first in MIDDLEWARE.")]
+    if middleware[0] != MIDDLEWARE:
+        return [Warning(f"{MIDDLEWARE} is not first in MIDDLEWARE: errors in earlier middleware "
+                        "escape the error-rate count.", id=W003, hint="Move it to the top.")]
+    return []
+
+
+def _recipients(s) -> list:
+    """W001: email alerts on with nobody to send them to."""
+    if s.email_alerts_enabled and not s.alert_email_recipients:
+        return [Warning("Email alerts are enabled but SENTRY_ALERT_EMAIL_RECIPIENTS is empty.", id=W001,
+                        hint="Set comma-separated recipients or SENTRY_EMAIL_ALERTS_ENABLED=false.")]
+    return []
+
+
+def _dsn(s) -> list:
+    """W002: no DSN, so nothing reaches Sentry."""
+    if s.local_inbox:
+        return [Warning("SENTRY_DSN is empty: events stay in the local inbox.", id=W002,
+                        hint="Set SENTRY_DSN to your project's DSN.")]
+    return []
+
+
+def _trace_rate(s) -> list:
+    """W004: every request traced."""
+    if s.traces_sample_rate >= 1.0:
+        return [Warning("SENTRY_TRACES_SAMPLE_RATE=1.0 traces every request.", id=W004,
+                        hint="A rate such as 0.1 keeps the cost low.")]
+    return []
+
+
+PRODUCTION_CHECKS = (_recipients, _dsn, _trace_rate)
+
+
+def _production_checks(deploy: bool) -> list:
+    """The production checks, on every command in production and only under --deploy elsewhere."""
+    runtime = current_runtime()
+    if runtime is None or (runtime.settings.environment == "production") == deploy:
+        return []
+    return [found for check in PRODUCTION_CHECKS for found in check(runtime.settings)]
+
+
+@register(TAG)
+def check_production(app_configs=None, **kwargs):
+    """W001, W002, W004 on every command when SENTRY_ENVIRONMENT is production."""
+    return _production_checks(deploy=False)
+
+
+@register(TAG, deploy=True)
+def check_deploy(app_configs=None, **kwargs):
+    """W001, W002, W004 under `check --deploy` in any other environment."""
+    return _production_checks(deploy=True)

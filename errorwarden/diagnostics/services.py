@@ -1,0 +1,151 @@
+"""What alert delivery depends on: the Slack and e-mail channels, Redis, the Celery broker and a worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
+
+TEST_TEXT = "Test notification from manage.py sentry_check"
+# The registered name of the alert delivery task (errorwarden/tasks.py).
+DELIVER_TASK = "errorwarden.deliver_alert"
+
+
+class _Collect(logging.Handler):
+    """Keeps the alerting log's messages during one send, to say why it failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _alerting_log():
+    handler, logger = _Collect(), logging.getLogger("errorwarden.alerting")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _send_test(name: str, notifier: Any, fix: str, secrets: tuple[str, ...] = ()) -> Check:
+    """One test send through a spec notifier (bounded, never raises), reporting the logged reason."""
+    with _alerting_log() as messages:
+        delivered = notifier.send_error_notification(error_message=TEST_TEXT, error_type="SentryCheck",
+                                                     error_count=1)
+    if delivered:
+        return Check(name, OK, "test notification delivered")
+    reason = redact("; ".join(messages), *secrets) or "see the log"
+    return Check(name, FAIL, f"test notification not delivered ({reason})", fix)
+
+
+def check_slack(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+    """A test message to the Slack webhook when Slack alerts are on."""
+    if not settings.slack_alerts_enabled:
+        return Check("slack", SKIP, "Slack alerts are off (SENTRY_SLACK_ALERTS_ENABLED)")
+    if skip:
+        return Check("slack", SKIP, "not sent (--skip-slack)")
+    return _send_test("slack", notifier_class(settings),
+                      "Check SENTRY_SLACK_WEBHOOK_URL (Slack answers 403/404 for a revoked webhook) and "
+                      "that this host may reach hooks.slack.com.", (settings.slack_webhook_url,))
+
+
+def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+    """A test e-mail to the alert recipients when e-mail alerts are on."""
+    if not settings.email_alerts_enabled:
+        return Check("email", SKIP, "e-mail alerts are off (SENTRY_EMAIL_ALERTS_ENABLED)")
+    if not settings.alert_email_recipients:
+        return Check("email", WARN, "e-mail alerts are on but SENTRY_ALERT_EMAIL_RECIPIENTS is empty: "
+                                    "no alert e-mail will be sent",
+                     "Set SENTRY_ALERT_EMAIL_RECIPIENTS=oncall@example.com, or "
+                     "SENTRY_EMAIL_ALERTS_ENABLED=false.")
+    if skip:
+        return Check("email", SKIP, "not sent (--skip-email)")
+    return _send_test("email", notifier_class(settings),
+                      "Check EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD and EMAIL_USE_TLS, and "
+                      "that the server accepts the recipients.")
+
+
+def check_redis(url: str, timeout: float = 2.0) -> Check:
+    """Redis answers PING when REDIS_URL is set (alert counters and cooldowns are shared there)."""
+    if not url:
+        return Check("redis", SKIP, "REDIS_URL is empty: alert counters are per process")
+    import redis
+
+    client = None
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client.ping()
+    except Exception as exc:
+        return Check("redis", FAIL, f"{mask_dsn(url)} did not answer PING ({type(exc).__name__}: "
+                                    f"{redact(str(exc), url)})",
+                     "Start Redis or fix REDIS_URL; until then each process counts alerts on its own.")
+    finally:
+        if client is not None:
+            client.close()
+    return Check("redis", OK, f"{mask_dsn(url)} answers PING")
+
+
+def check_broker(url: str, timeout: float = 3.0) -> Check:
+    """The Celery broker accepts a connection when CELERY_BROKER_URL is set."""
+    if not url:
+        return Check("broker", SKIP, "CELERY_BROKER_URL is empty: alerts are delivered in-process")
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=0, timeout=timeout)  # one attempt: a check, not a wait
+    except Exception as exc:
+        return Check("broker", FAIL, f"{mask_dsn(url)} refused the connection ({type(exc).__name__}: "
+                                     f"{redact(str(exc), url)})",
+                     "Start the broker or fix CELERY_BROKER_URL; the process delivers alerts itself "
+                     "while the broker is down.")
+    return Check("broker", OK, f"{mask_dsn(url)} accepts connections")
+
+
+def alert_queue(app: Any, task: str = DELIVER_TASK) -> str:
+    """The queue the app routes the alert task to: task_routes first, else task_default_queue."""
+    route = app.amqp.router.route({}, task)
+    queue = route.get("queue")
+    return getattr(queue, "name", None) or str(queue or app.conf.task_default_queue)
+
+
+def _active_queues(app: Any, timeout: float) -> dict[str, list[dict[str, Any]]]:
+    """Every answering worker's queues; asked twice when the broker drops the first connection."""
+    try:
+        return app.control.inspect(timeout=timeout).active_queues() or {}
+    except (OSError, ConnectionError):
+        return app.control.inspect(timeout=timeout).active_queues() or {}
+
+
+def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: bool = True) -> Check:
+    """A Celery worker consumes the queue alert tasks are routed to."""
+    if not broker_url:
+        return Check("worker", SKIP, "no broker: alerts are delivered in-process")
+    if not broker_up:
+        return Check("worker", SKIP, "not asked: the broker is unreachable")
+    if app is None:
+        return Check("worker", FAIL, "no Celery app is loaded",
+                     "Import the project's Celery app in the project package (config/__init__.py).")
+    queue = alert_queue(app)
+    try:
+        replies = _active_queues(app, timeout)
+    except Exception as exc:
+        return Check("worker", FAIL, f"cannot ask the workers ({type(exc).__name__})",
+                     "Check CELERY_BROKER_URL; see the broker check above.")
+    consumers = sorted(name for name, queues in replies.items()
+                       if any(q.get("name") == queue for q in queues or ()))
+    if consumers:
+        return Check("worker", OK, f"queue {queue!r} is consumed by {', '.join(consumers)}")
+    return Check("worker", FAIL, f"no worker consumes queue {queue!r} ({len(replies)} worker(s) answered): "
+                                 "alert tasks would wait there undelivered",
+                 f"Start one: celery -A <project> worker -Q {queue} (and celery -A <project> beat for the "
+                 "queue-depth probe).")
+

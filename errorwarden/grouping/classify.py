@@ -1,0 +1,82 @@
+"""The classify-and-fingerprint pipeline step: one category, kind, fingerprint and tags per event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from errorwarden.event import VERDICT, expand_fingerprint
+from errorwarden.grouping.app_errors import app_verdict
+from errorwarden.grouping.database import database_verdict
+from errorwarden.grouping.external import ServiceMap, external_verdict
+from errorwarden.grouping.rules import compile_rules
+from errorwarden.grouping.sources import Facts, Verdict, clip
+
+# The SDK's level for capture_exception and logger.error: the only level we replace, so an
+# explicit warning/info/fatal chosen by a caller or a logger always stands.
+SDK_DEFAULT_LEVEL = "error"
+
+
+class Classifier:
+    """Pipeline step: set the event's fingerprint, error.* tags and level from its exception.
+
+    The Verdict is also left in the hint (event.VERDICT) for the alerting step. A failure
+    here is the pipeline's to count: under its SKIP policy the event goes on ungrouped.
+    """
+
+    def __init__(self, service_hosts: Mapping[str, str], rules: Sequence[dict] = ()):
+        self._services = ServiceMap(service_hosts)
+        self._rules = compile_rules(rules)
+
+    def __call__(self, event: dict, hint: dict) -> dict:
+        """Classify and annotate the event in place; return it."""
+        verdict = self.classify(event, hint)
+        _apply(event, verdict)
+        if isinstance(hint, dict):
+            hint[VERDICT] = verdict
+        return event
+
+    def classify(self, event: dict, hint: dict) -> Verdict:
+        """The verdict for one event without changing it."""
+        facts = Facts(event, hint)
+        for rule in self._rules:
+            if rule.matches(facts):
+                return rule.verdict(facts)
+        return self._builtin(facts)
+
+    def _builtin(self, facts: Facts) -> Verdict:
+        # The raised exception speaks first; its causes only when it is not itself recognised
+        # (a view turning an IntegrityError into a ValidationError is a validation error).
+        for i, exc in enumerate(facts.chain):
+            chain = facts.chain[i:]
+            verdict = (app_verdict(chain, facts) or database_verdict(chain, facts)
+                       or external_verdict(exc, self._services))
+            if verdict is not None:
+                return verdict
+        return _generic(facts)
+
+
+def _generic(facts: Facts) -> Verdict:
+    if facts.is_message:
+        tags = {"error.category": "generic", "error.kind": "message"}
+        return Verdict("generic", "message", ("message", facts.group_text), tags)
+    tags = {"error.category": "generic", "error.kind": "exception"}
+    parts = ("generic", facts.type_name or "unknown", facts.group_text, facts.function)
+    return Verdict("generic", "exception", parts, tags)
+
+
+def _set_tags(event: dict, tags: dict[str, str]) -> None:
+    current = event.get("tags")
+    if isinstance(current, list):  # the protocol also allows [[key, value], ...]
+        current[:] = [t for t in current if not (isinstance(t, list | tuple) and t and t[0] in tags)]
+        current.extend([k, clip(v, 200)] for k, v in tags.items())
+        return
+    if not isinstance(current, dict):
+        current = event["tags"] = {}
+    current.update((k, clip(v, 200)) for k, v in tags.items())
+
+
+def _apply(event: dict, verdict: Verdict) -> None:
+    event["fingerprint"] = expand_fingerprint(event.get("fingerprint"), verdict.fingerprint)
+    _set_tags(event, verdict.tags)
+    if verdict.level and event.get("level", SDK_DEFAULT_LEVEL) == SDK_DEFAULT_LEVEL:
+        event["level"] = verdict.level

@@ -1,0 +1,150 @@
+"""A logging filter for local handlers: scrub secrets and defuse control characters in log records.
+
+Sentry only ever sees scrubbed events, but the app's own console printed what the SDK never sent:
+a password in an exception message, raw ANSI escapes that repaint the terminal, a CR/LF that
+forges a second log line. ScrubLogFilter runs the project's Scrubber over the record's message
+(after %-formatting its args), its exception text and its stack text, and escapes control
+characters. Put it on a handler; every later handler sees the clean text too. The record's msg,
+args and exc_info are left alone (sentry-sdk reads them after the handlers, and groups by the
+template); what changes is what formatters print: getMessage(), exc_text and stack_info.
+
+    LOGGING = {
+        "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
+        ...
+    }
+
+Options (as keys of the filter's dict): max_message (characters of the message kept, default
+16384) and max_exc_text (of the traceback text, default 65536): the cut comes before the scrub,
+so a 1 MB message costs no more than a short one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+# ANSI/VT escape sequences: CSI (colours, cursor moves), OSC (titles, hyperlinks), and lone ESC pairs.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[@-_]?")
+# C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides (which can make a
+# line read differently from what it says); TAB is kept, LF only where lines are allowed.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_LF = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\x00": "\\0"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def clean_text(text: str, keep_newlines: bool = False) -> str:
+    """Drop ANSI sequences, escape other control characters, and replace lone surrogates."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = (_CONTROL_KEEP_LF if keep_newlines else _CONTROL).sub(_escape, text)
+    # Lone surrogates (undecodable bytes read with surrogateescape) would make the stream raise.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…[{len(text) - limit} characters cut]"
+
+
+def _messages(error: BaseException | None) -> list[str]:
+    """str() of each exception in a chain, the way a traceback prints them."""
+    found, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        with suppress(Exception):  # a str() that raises prints as "<exception str() failed>"
+            found.append(str(error))
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return found
+
+
+def _traceback(exc_info: Any) -> str:
+    """The formatted traceback, with line breaks inside exception messages escaped.
+
+    A traceback has lines of its own; a message that carries CR/LF must not add lines that pass
+    for log records.
+    """
+    text = logging.Formatter().formatException(exc_info)
+    for message in _messages(exc_info[1]):
+        if "\n" in message or "\r" in message:
+            text = text.replace(message, message.replace("\r", "\\r").replace("\n", "\\n"))
+    return text
+
+
+def _default_scrub() -> Callable[[str], str]:
+    """The running process's scrubber (with SENTRY_SCRUB_* keys), else a default one."""
+    from errorwarden.runtime import current_runtime
+
+    runtime = current_runtime()
+    if runtime is not None:
+        return runtime.scrubber.scrub_text
+    from errorwarden.scrubbing import Scrubber
+
+    return Scrubber().scrub_text
+
+
+class CleanRecord(logging.LogRecord):
+    """A filtered record: getMessage() answers the clean text; msg and args are the originals."""
+
+    _clean_message = ""
+
+    def getMessage(self) -> str:
+        """The scrubbed, defused message."""
+        return self._clean_message
+
+
+def _set_message(record: logging.LogRecord, text: str) -> None:
+    # A subclass swap rather than an attribute: sentry-sdk copies a record's public attributes into
+    # the event's extra, and skips those starting with '_'.
+    record.__class__ = CleanRecord
+    record._clean_message = text
+
+
+class ScrubLogFilter(logging.Filter):
+    """Scrubs and defuses a log record in place; never drops it and never raises."""
+
+    def __init__(self, name: str = "", scrub_text: Callable[[str], str] | None = None,
+                 max_message: int = 16_384, max_exc_text: int = 65_536):
+        super().__init__(name)
+        if max_message < 1 or max_exc_text < 1:
+            raise ValueError(f"max_message and max_exc_text must be positive, not {max_message}, "
+                             f"{max_exc_text}")
+        self._scrub = scrub_text
+        self.max_message, self.max_exc_text = max_message, max_exc_text
+
+    def _text(self, text: str, limit: int, keep_newlines: bool) -> str:
+        scrub = self._scrub or _default_scrub()
+        return clean_text(scrub(_cut(text, limit)), keep_newlines)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message, exception and stack text; always keep the record."""
+        if isinstance(record, CleanRecord):
+            return True  # a second handler with the same filter
+        try:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad %-format: show the template and say so
+                message = f"{record.msg!s} (log arguments did not match the message)"
+            # msg, args and exc_info stay: sentry-sdk reads the record after the handlers and
+            # groups log events by the template. Formatters print getMessage() and exc_text.
+            text = self._text(message, self.max_message, keep_newlines=False)
+            if record.exc_info and not record.exc_text:
+                record.exc_text = _traceback(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self._text(record.exc_text, self.max_exc_text, keep_newlines=True)
+            if record.stack_info:
+                record.stack_info = self._text(record.stack_info, self.max_exc_text, keep_newlines=True)
+        except Exception as exc:
+            # Failing closed: a record we could not scrub must not print what it carries.
+            text = f"[log record withheld: scrubbing failed with {type(exc).__name__}]"
+            record.exc_text = "[traceback withheld]" if record.exc_info else None
+            record.stack_info = None
+        _set_message(record, text)
+        return True

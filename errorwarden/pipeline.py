@@ -1,0 +1,168 @@
+"""before_send / before_send_transaction / before_breadcrumb as ordered steps with failure policies.
+
+A step is `step(event, hint) -> event | None`. Each step runs under a policy that says what an
+exception inside it means:
+  FAIL_CLOSED  drop the event: used for scrubbing, where sending unscrubbed data is the worse outcome;
+  SKIP         keep the event as the previous step left it: used for enrichment such as grouping;
+  OBSERVE      ignore the result: used for alerting, which must never change or block an event.
+Only the pipeline catches a step's exception: steps themselves let errors out. Every failure is
+counted per step and logged once per (step, exception type) with its traceback, but never with
+the exception's message, which may quote event data. Entry points that are not steps (request
+accounting, flushes) run under `PipelineStats.guard`, which applies the same rule.
+
+Steps talk to later steps through the hint: the classifier leaves its Verdict under
+event.VERDICT, so alerting never has to parse it back out of tags.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+Event = dict[str, Any]
+Hint = dict[str, Any]
+Step = Callable[[Event, Hint], Event | None]
+
+FAIL_CLOSED = "fail_closed"
+SKIP = "skip"
+OBSERVE = "observe"
+_POLICIES = frozenset({FAIL_CLOSED, SKIP, OBSERVE})
+T = TypeVar("T")
+
+logger = logging.getLogger("errorwarden.pipeline")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named step and what its failure means."""
+
+    name: str
+    step: Step
+    policy: str = SKIP
+
+    def __post_init__(self) -> None:
+        if self.policy not in _POLICIES:
+            raise ValueError(f"policy {self.policy!r} for step {self.name!r}: use one of {sorted(_POLICIES)}")
+
+
+class PipelineStats:
+    """Thread-safe counters of what the pipelines dropped and why (read by the demo and tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.dropped: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()
+        self._logged: set[tuple[str, str]] = set()
+
+    def record_drop(self, reason: str) -> None:
+        """Count an event dropped on purpose (ignored type, failed scrub ...)."""
+        with self._lock:
+            self.dropped[reason] += 1
+
+    def record_failure(self, stage: Stage, exc: BaseException) -> None:
+        """Count a step's exception and log it once per (step, exception type), with its traceback."""
+        cause = (stage.name, type(exc).__name__)
+        with self._lock:
+            self.failures[f"{stage.name}:{cause[1]}"] += 1
+            first = cause not in self._logged
+            self._logged.add(cause)
+        if first:
+            logger.error("error-tracking step %r failed with %s (policy %s); further failures "
+                         "of this kind are counted silently. Where it failed:\n%s", stage.name,
+                         cause[1], stage.policy, where_it_failed(exc))
+
+    def guard(self, name: str, call: Callable[..., T], *args: Any, default: T | None = None) -> T | None:
+        """Run an entry point that is not a pipeline step; a failure is counted and logged like one."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            self.record_failure(Stage(name, _unused, OBSERVE), exc)
+            return default
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """A copy of the counters."""
+        with self._lock:
+            return {"dropped": dict(self.dropped), "failures": dict(self.failures)}
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """The traceback's frames (file, line, function, source line) without the exception's message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return "".join(traceback.format_list(frames)).rstrip() or "  (no traceback)"
+
+
+def _unused(event: Event, hint: Hint) -> Event:
+    return event
+
+
+class Pipeline:
+    """Runs stages in order; the SDK calls an instance as before_send and friends."""
+
+    def __init__(self, stages: Sequence[Stage], stats: PipelineStats | None = None):
+        self.stages = tuple(stages)
+        self.stats = stats if stats is not None else PipelineStats()
+
+    def __call__(self, event: Event, hint: Hint | None) -> Event | None:
+        hint = hint if hint is not None else {}
+        for stage in self.stages:
+            # Steps that may fail without dropping get a shallow copy, so a step that raises half-way
+            # leaves no top-level change behind (fail-closed steps drop the event anyway).
+            given = event if stage.policy == FAIL_CLOSED else dict(event)
+            try:
+                result = stage.step(given, hint)
+            except Exception as exc:
+                self.stats.record_failure(stage, exc)
+                if stage.policy == FAIL_CLOSED:
+                    self.stats.record_drop(f"{stage.name}_failed")
+                    return None
+                continue
+            if stage.policy == OBSERVE:
+                continue
+            if result is None:
+                self.stats.record_drop(stage.name)
+                return None
+            event = result
+        return event
+
+
+class DropIgnored:
+    """Drops events whose exception is an expected one (Http404 and friends).
+
+    A dotted path is imported once here, so a re-export such as `django.http.Http404` matches
+    and a typo stops start-up instead of silently ignoring nothing. A plain name matches any
+    class of that name in the exception's MRO.
+    """
+
+    def __init__(self, names: Iterable[str]):
+        names = tuple(names)
+        self._plain = frozenset(n for n in names if "." not in n)
+        self._classes = tuple(_import_class(n) for n in names if "." in n)
+
+    def __call__(self, event: Event, hint: Hint) -> Event | None:
+        exc_info = hint.get("exc_info")
+        if not exc_info or not isinstance(exc_info[0], type):
+            return event
+        if self._classes and issubclass(exc_info[0], self._classes):
+            return None
+        if any(cls.__name__ in self._plain for cls in exc_info[0].__mro__):
+            return None
+        return event
+
+
+def _import_class(path: str) -> type:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.utils.module_loading import import_string
+
+    try:
+        found = import_string(path)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise ImproperlyConfigured(f"SENTRY_IGNORE_ERRORS: {path!r} is not an importable exception class; "
+                                   "use a dotted path such as django.http.Http404 or a plain class name.")
+    return found

@@ -1,0 +1,304 @@
+"""Compiled patterns and validators used by the value detectors.
+
+Every quantifier is bounded or possessive, so no pattern backtracks over a long input. The
+patterns run on every string start with a literal or a character class, which ``re`` skips
+ahead to with its fast prefix scan; the others run only after a literal pre-check passed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import vendors
+
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[^-]++|-(?!----END))*+"
+    r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
+)
+SLACK_WEBHOOK = re.compile(
+    r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]++"
+)
+URL_PASSWORD = re.compile(r"(://[^\s:/?#@\[\]\"'<>]{0,128}+:)[^\s/?#@\"'<>]{1,256}+@")
+# Signed (header.payload.signature) and unsigned (header.payload, ``alg: none``) JWTs.
+JWT = re.compile(
+    r"eyJ[A-Za-z0-9_\-]{5,}+\.(?:eyJ[A-Za-z0-9_\-]{5,}+(?:\.[A-Za-z0-9_\-]*+)?"
+    r"|[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+)"
+)
+BEARER = re.compile(r"([Bb]earer|BEARER)(\s{1,3})([A-Za-z0-9\-._~+/]{8,}+=*+)")
+COOKIE_HEADER = re.compile(
+    r"((?:[Ss]et-)?[Cc]ookie|(?:SET-)?COOKIE)(\s{0,3}:[ \t]{0,3})(?=[^\s])[^\r\n]++"
+)
+
+# E-mail addresses are found from each '@': the local part is read backwards on the reversed
+# string, the domain forwards; both are bounded and possessive and the domain is validated in
+# Python. With many '@' the single EMAIL scan is used instead: its local part must start after
+# a non-local character, so a megabyte of ``aaaa…@`` is scanned once.
+LOCAL_REVERSED = re.compile(r"[A-Za-z0-9_.%+\-]{1,64}+")
+DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+")
+EMAIL = re.compile(
+    r"[A-Za-z0-9_.%+\-](?<![A-Za-z0-9_.%+\-][A-Za-z0-9_.%+\-])[A-Za-z0-9_.%+\-]{0,63}+"
+    r"@[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+"
+)
+
+# Every card, SSN, IPv4 address and IBAN holds seven digits, dots or dashes in a row, or
+# digits around a single space; this cheap scan spares most strings the detectors below.
+DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
+# One scan for the digit detectors. Every branch starts at a digit not preceded by a digit,
+# so a position inside a run is rejected by the first lookbehind, nor by "digit + '.'" (the
+# fraction of a decimal number such as a float repr ``49.41837293847291`` is never a card),
+# nor by ``0x`` (a hex address). The integer part of a decimal is still searched: a card
+# stored as a number shows up as ``4111111111111111.0``. The IBAN branch starts at the check
+# digits; the caller splices in the two country letters before them.
+# A card run starts at its first digit group: a start after "digit + separator" is inside a
+# run, which keeps a megabyte of spaced digit groups to one attempt. A card cut off by an IP
+# address or IBAN just before it (``10.0.0.1 4111…``) is found on the detectors' next pass.
+_CARD_SSN_IP = (
+    r"|(?<![0-9][ \-][0-9])(?P<card>(?:[ \-]?[0-9]){12,40}+)(?![ \-]?[0-9])"
+    r"|(?<!-[0-9])(?P<ssn>[0-9]{2}(?P<sep>[\-. ])[0-9]{2}(?P=sep)[0-9]{4})(?![0-9\-]|[. ][0-9])"
+    r"|(?<![A-Za-z0-9.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![A-Za-z0-9]|\.[0-9])"
+)
+_RUN_START = r"[0-9](?<![0-9][0-9])(?<![0-9]\.[0-9])(?<!0[xX][0-9])"
+DIGITS = re.compile(
+    _RUN_START + r"(?:"
+    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,31}+)"
+    + _CARD_SSN_IP + ")"
+)
+# Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
+DIGITS_NO_IBAN = re.compile(_RUN_START + r"(?:(?!)" + _CARD_SSN_IP + ")")
+# Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
+# usual layouts, contiguous, 4-4-4-4(-3) and 4-6-5 / 4-6-4. A card glued into a run of more
+# than 41 digits is not recognised, which keeps megabyte digit runs linear.
+CARD_GROUPED = re.compile(
+    r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){3}(?:[ \-][0-9]{3})?"
+    r"|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9])"
+)
+# An SSN inside a digit run that the card branch took as a whole (``001-01-0001 4000…``).
+SSN_IN_RUN = re.compile(r"(?<![0-9\-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9\-])")
+# IPv6: eight groups, six and an IPv4 tail, or a form with '::'. Requiring one of these
+# shapes (not just "hex and colons") keeps times and ``a:b:c`` from reaching the validator.
+_H = r"[0-9A-Fa-f]{1,4}"
+# Pre-check for the form without '::' (starts with a class, so the scan skips ahead fast).
+IPV6_FULL = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f]{0,3}(?::[0-9A-Fa-f]{1,4}){7}")
+_V4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+IPV6 = re.compile(
+    rf"(?<![\w:.])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{6}}{_V4}"
+    rf"|(?:{_H}(?::{_H}){{0,6}})?::(?:(?:{_H}:){{0,6}}(?:{_V4}|{_H}))?)(?![\w:.])"
+)
+
+# A placeholder glued to a character that can end or start a secret, or with a digit group
+# next to it: only then can another pass of the detectors find more (TextScrubber.scrub).
+PLACEHOLDER_NAMES = frozenset({
+    "card", "ssn", "iban", "email", "ip", "jwt", "token", "slack_webhook", "private_key",
+    "password", "Filtered",
+}) | vendors.PLACEHOLDERS
+_PLACEHOLDER = r"\[(?:" + "|".join(sorted(PLACEHOLDER_NAMES)) + r")\]"
+_GLUE = r"[^\s\"'()\[\]{},;&=<>|]"  # any character but whitespace and plain delimiters
+GLUED_PLACEHOLDER = re.compile(
+    r"(?:(?!:\[password\])" + _GLUE + ")" + _PLACEHOLDER  # a URL password is no glue
+    + r"|(?!\[password\]@)" + _PLACEHOLDER + _GLUE
+    + r"|[0-9][ \-]" + _PLACEHOLDER + "|" + _PLACEHOLDER + r"[ \-][0-9]"
+)
+
+# ``key=value`` / ``key: value`` / ``"key": "value"`` in free text, found from the separator:
+# on the reversed string the separator comes first, so the scan only stops at '=' and ':'
+# and the key is read backwards (its last character here is its first, a letter or '_').
+# On long texts two patterns, each starting with its literal separator, because a literal
+# prefix is found with a fast search while a ``[=:]`` class costs a step per character; on
+# short ones the single class pattern saves a call.
+# ``:=`` (Go) and ``=>`` (PHP, Ruby) read reversed as ``=:`` and ``>=``; a key may sit in
+# brackets (``$config['password'] =>``), and a '-' only joins key characters (``--api-key``).
+_KEY_REVERSED = (
+    r"\s{0,3}\]?[\"']?\\?((?:[A-Za-z0-9_.]|-(?=[A-Za-z0-9_.])){1,64}+)(?<=[A-Za-z_])"
+)
+KEY_BEFORE_EQUALS = re.compile("=:?" + _KEY_REVERSED)
+KEY_BEFORE_COLON = re.compile(":" + _KEY_REVERSED)
+KEY_BEFORE_ARROW = re.compile(">=" + _KEY_REVERSED)
+KEY_BEFORE_SEPARATOR = re.compile("(?:>=|=:?|:)" + _KEY_REVERSED)
+# The value after a separator: quoted (escape-aware, one line), or a run up to a delimiter,
+# optionally after an HTTP auth scheme.
+# A value that only stands for one: ``${NPM_TOKEN}``, ``{{ secret }}``, ``<your-key>``, ``$VAR``,
+# ``%(name)s``, ``%NAME%``, ``xxxx``, ``****``, ``changeme``, ``insert_key_here``. Kept, so a
+# developer sees that a variable was never substituted (gitleaks' global allowlist lists the
+# same shapes).
+_TEMPLATE = (
+    r"\$\{\{[^}\n]{0,80}\}\}|\$\{[^}\n]{0,80}\}|\{\{[^}\n]{0,80}\}\}|<[^<>\n]{1,60}>"
+    r"|%\(\w{1,64}\)s|%[A-Za-z_][A-Za-z0-9_]{0,63}%"
+)
+PLACEHOLDER_VALUE = re.compile(
+    _TEMPLATE + r"|\$[A-Za-z_][A-Za-z0-9_]{0,63}|[xX]{4,}|\*{3,}|\.{3,}|•{3,}"
+    r"|(?i:changeme|change_me|changeit|insert[_\- ]?(?:your[_\- ]?)?(?:key|token|secret|password)[_\- ]?here"
+    r"|your[_\- ]?(?:api[_\- ]?)?(?:key|token|secret|password)(?:[_\- ]?here)?"
+    r"|redacted|<redacted>|dummy|placeholder"
+    r"|null|none|undefined)"
+)
+# The value after a separator: quoted (escape-aware, one line), a template placeholder, or a
+# run up to a delimiter, optionally after an HTTP auth scheme.
+VALUE = re.compile(
+    r"\s{0,3}(?P<open>\[\s?(?=[\"']))?"
+    r"(?P<val>\"(?:[^\"\\\n]++|\\.)*+\"|'(?:[^'\\\n]++|\\.)*+'"
+    r"|\\[\"'](?:[^\\\n]++|\\(?![\"']).)*+\\[\"']"
+    r"|(?:(?:Basic|Bearer|Token|Digest|Negotiate|ApiKey|Key|Signature|[A-Z][A-Za-z]{1,20}-[A-Z][a-z]{1,20})\s{1,3})?"
+    r"(?:" + _TEMPLATE + r"|[^\s&;,\"'<>(){}]++))"
+)
+KEEP_VALUE = re.compile(
+    r"(?:\[[A-Za-z_ ]{1,30}\]|None|null|NULL|true|false|True|False|%s|\?|\$[0-9]{1,3}|"
+    r"%\(\w{1,64}\)s|:\w{1,64}|\*+)"
+)
+
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    # Added to the SWIFT IBAN registry since 2020 (releases 86-99): Burundi, Djibouti,
+    # Falkland Islands, Libya, Mongolia, Nicaragua, Oman, Russia, Somalia, Sudan, Yemen.
+    "BI": 27, "DJ": 27, "FK": 18, "LY": 25, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SO": 23,
+    "SD": 18, "YE": 30,
+}
+
+# Luhn on bytes: summing a bytes object runs in C, and ``translate`` doubles every second digit
+# (0→0, 1→2, … 5→1 (10 → 1+0), … 9→9 (18 → 1+8)) without a Python loop.
+_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
+# IBAN mod-97: letters count as 10..35.
+_IBAN_NUMBERS = {ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return True when an ASCII digit string passes the Luhn checksum."""
+    b = digits.encode()
+    return (sum(b[-1::-2]) + sum(b[-2::-2].translate(_DOUBLED)) - 48 * len(b)) % 10 == 0
+
+
+def is_card(digits: str) -> bool:
+    """Return True for 13-19 digits with a card-network first digit and a valid Luhn sum."""
+    n = len(digits)
+    # Networks start with 2-6; this keeps millisecond timestamps (1…) and 13-digit numbers
+    # other than old Visa out even when their Luhn sum happens to be valid.
+    # UATP (airline) cards are 15 digits starting with 1; 15 digits also keeps millisecond and
+    # microsecond timestamps (13 and 16 digits starting with 1) out.
+    first = digits[0]
+    if not 13 <= n <= 19 or (n == 13 and first != "4") or (first not in "23456" and (first, n) != ("1", 15)):
+        return False
+    return luhn_ok(digits)
+
+
+def is_ssn(text: str) -> bool:
+    """Return True for NNN-NN-NNNN with a valid area, group and serial."""
+    area, group, serial = text[:3], text[4:6], text[7:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def iban_end(text: str) -> int:
+    """Return the length of the valid IBAN at the start of ``text`` (spaces allowed), or 0."""
+    need = IBAN_LENGTHS.get(text[:2])
+    if need is None:
+        return 0
+    end, seen = 0, 0  # index in text, characters other than spaces before it
+    while True:
+        space = text.find(" ", end)
+        stop = len(text) if space == -1 else space
+        if seen + stop - end >= need:
+            end += need - seen
+            break
+        if space == -1:
+            return 0  # too short
+        seen, end = seen + stop - end, space + 1
+    if end < len(text) and text[end] != " ":
+        return 0  # glued to more characters: not an IBAN on its own
+    compact = text[:end].replace(" ", "")
+    return end if int((compact[4:] + compact[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
+
+
+_VERSION_WORDS = ("version ", "build ", "release ", "ver ", "firmware ", "kernel ")
+_PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,40}/\Z")
+
+
+def ipv4_ok(text: str) -> bool:
+    """Return True when four dotted parts are each 0-255, none with a leading zero.
+
+    ``1.2.3.04`` and ``01.02.03.04`` are versions or ids: no tool prints an address that way.
+    """
+    return all(int(part) <= 255 and (part == "0" or part[0] != "0") for part in text.split("."))
+
+
+def ipv4_is_version(s: str, start: int) -> bool:
+    """True when the dotted quad at ``s[start:]`` is a version: ``Chrome/120.0.0.0``, ``build 5.15.0.91``."""
+    before = s[max(0, start - 42):start].replace("+", " ")
+    return before.lower().endswith(_VERSION_WORDS) or (_PRODUCT.search(before) is not None and (
+        len(before) == before.rfind("/") + 1 and not before[:-1].endswith(("/", ":"))))
+
+
+def ipv4_local(text: str) -> bool:
+    """True for a loopback (127.0.0.0/8) or the unspecified (0.0.0.0) IPv4 address.
+
+    They name no person and no host outside the machine, and hiding them costs debugging
+    (``connection to server at "127.0.0.1" failed``), so the detector keeps them.
+    """
+    first, _, rest = text.partition(".")
+    value = int(first)
+    return value == 127 or (value == 0 and not rest.strip("0."))
+
+
+def ipv6_local(text: str) -> bool:
+    """True for ``::1``, ``::`` and IPv4-mapped loopback or unspecified addresses.
+
+    ``text`` is a valid address (``ipv6_ok``). Every other address is scrubbed, private and
+    link-local ones included: they map internal errorwarden.
+    """
+    if "." in text:  # the IPv4 tail as the last two groups
+        head, _, tail = text.rpartition(":")
+        a, b, c, d = (int(x) for x in tail.split("."))
+        text = f"{head}:{a * 256 + b:x}:{c * 256 + d:x}"
+    head, gap, tail = text.partition("::")
+    front = [int(g, 16) for g in head.split(":")] if head else []
+    back = [int(g, 16) for g in tail.split(":")] if tail else []
+    groups = front + [0] * (8 - len(front) - len(back)) + back if gap else front
+    if not any(groups[:5]):
+        if groups[5] == 0 and groups[6] == 0 and groups[7] <= 1:
+            return True  # :: and ::1
+        if groups[5] == 0xFFFF:  # ::ffff:a.b.c.d
+            return groups[6] >> 8 == 127 or not (groups[6] or groups[7])
+    return False
+
+
+def ipv6_ok(text: str) -> bool:
+    """Return True when ``text`` is an IPv6 address (``::`` alone does not count)."""
+    if "." in text:  # an IPv4 tail stands for the last two groups
+        head, _, tail = text.rpartition(":")
+        parts = tail.split(".")
+        if len(parts) != 4 or not all(x.isdigit() and int(x) <= 255 for x in parts):
+            return False
+        text = head + ":0:0"
+    if text.count("::") > 1:
+        return False
+    if "::" in text:
+        head, tail = text.split("::")
+        groups = (head.split(":") if head else []) + (tail.split(":") if tail else [])
+        if not groups or len(groups) > 7:
+            return False
+    else:
+        groups = text.split(":")
+        if len(groups) != 8:
+            return False
+    return all(0 < len(g) <= 4 and not g.strip(_HEX_DIGITS) for g in groups)
+
+
+def email_domain_ok(domain: str) -> int:
+    """Return how many leading characters of ``domain`` form a valid host with a TLD, or 0."""
+    labels = domain.split(".")
+    while len(labels) >= 2:
+        tld = labels[-1]
+        if ((2 <= len(tld) <= 24 and tld.isalpha()) or tld.lower().startswith("xn--")) and all(
+            lab and lab[0] != "-" and lab[-1] != "-" for lab in labels
+        ):
+            return len(".".join(labels))
+        labels.pop()
+    return 0

@@ -1,0 +1,328 @@
+"""Every variable the error-tracking system reads, declared once, parsed once at start-up.
+
+Each field of `Settings` names its environment variable, parser, default and doc line
+(errorwarden/envvars.py). `load_settings(environ)` reads them all from one mapping and
+reports every bad variable at once; nothing here reads `os.environ` behind a caller's back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from errorwarden.envvars import (
+    Invalid,
+    Problem,
+    SettingsError,
+    allows,
+    boolean,
+    collect,
+    env,
+    frozen_map,
+    integer,
+    is_loopback,
+    items,
+    mask,
+    matching,
+    number,
+    split_url,
+    url,
+)
+
+__all__ = ["DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
+
+# Beside the project that runs, not beside this package (which may live in site-packages and be
+# shared by several projects on one host): var/ in the directory the process starts in, the
+# project root under manage.py, gunicorn and celery.
+DEFAULT_INBOX = Path.cwd() / "var" / "sentry_inbox.sqlite3"
+DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
+    "*.amazonaws.com": "s3",
+    "api.clerk.com": "clerk",
+    "api.resend.com": "resend",
+}
+DEFAULT_CHANNELS = ("errorwarden.alerting.channels.slack.SlackChannel",
+                    "errorwarden.alerting.channels.email.EmailChannel")
+_SPEC_PLACEHOLDER_DSN = "https://your-sentry-dsn@sentry.io/project-id"
+_DSN_ALLOWED = "a Sentry DSN like https://<public_key>@<host>/<project_id>, or empty for the local inbox"
+_KEYS = "comma-separated key names (letters, digits, '_', '-', '.')"
+
+
+@allows(_DSN_ALLOWED)
+def _dsn(raw: str) -> str:
+    parts = split_url(raw)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(_DSN_ALLOWED)
+    if not parts.username:
+        raise Invalid(_DSN_ALLOWED, "the public key before '@' is missing")
+    project = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if not (project.isascii() and project.isdigit()):
+        hint = f"the project id {project!r} must be a number"
+        if raw == _SPEC_PLACEHOLDER_DSN:
+            hint += (" (this is the spec's placeholder: copy your project's DSN from Sentry's "
+                     "Client Keys page)")
+        raise Invalid(_DSN_ALLOWED, hint)
+    return raw
+
+
+@allows("an https:// URL (plain http only for loopback hosts)")
+def _webhook(raw: str) -> str:
+    parts = split_url(raw)
+    host = (parts.hostname or "") if parts else ""
+    if parts is not None and host and (parts.scheme == "https" or
+                                       (parts.scheme == "http" and is_loopback(host))):
+        return raw
+    raise Invalid("an https:// URL (plain http only for loopback hosts)")
+
+
+@allows("comma-separated host=service pairs, e.g. storage.example.com=s3")
+def _service_hosts(raw: str) -> Mapping[str, str]:
+    hosts = dict(DEFAULT_SERVICE_HOSTS)
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        host, sep, service = item.partition("=")
+        if not sep or not host.strip() or not re.fullmatch(r"[a-z0-9_-]{1,40}", service.strip()):
+            raise Invalid(f"comma-separated host=service pairs, e.g. storage.example.com=s3 "
+                          f"({item!r} is not)")
+        hosts[host.strip().lower()] = service.strip()
+    return frozen_map(hosts)
+
+
+@allows("a JSON list of rule objects")
+def _rules(raw: str) -> tuple[dict[str, Any], ...]:
+    try:
+        rules = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"a JSON list of rule objects ({exc})") from None
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise Invalid("a JSON list of rule objects")
+    return tuple(rules)
+
+
+@allows("the base URL of your Sentry, e.g. https://sentry.io")
+def _base_url(raw: str) -> str:
+    parts = split_url(raw)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("the base URL of your Sentry, e.g. https://sentry.io")
+    return raw.rstrip("/")
+
+
+@allows("comma-separated pattern=rate pairs, e.g. /api/payments/*=1.0,/api/health*=0 (rates 0 to 1)")
+def _sample_rules(raw: str) -> tuple[tuple[str, float], ...]:
+    rules = []
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        pattern, sep, rate = item.rpartition("=")
+        pattern = pattern.strip()
+        if not sep or not pattern.startswith(("/", "*")):
+            raise Invalid(f"comma-separated pattern=rate pairs whose pattern starts with / or * ({item!r} "
+                          "is not)")
+        try:
+            value = float(rate)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise Invalid(f"a rate from 0 to 1 after each pattern ({item!r} is not)")
+        rules.append((pattern, value))
+    return tuple(rules)
+
+
+@allows("an http(s) URL using {event_id}, {event_uuid}, {project}, {org}, {issue_id}")
+def _issue_template(raw: str) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from errorwarden.issue_links import validate_template
+
+    try:
+        return validate_template(raw, org="-")  # SENTRY_ORG is checked with the other fields
+    except ImproperlyConfigured as exc:  # its text starts with the variable and value: keep the reason
+        reason = str(exc).removeprefix(f"SENTRY_ISSUE_URL_TEMPLATE={raw!r} ").removeprefix("is invalid: ")
+        raise Invalid(reason.rstrip(".")) from None
+
+
+_SCRUB_ENGINE = matching(r"auto|hyperscan|re2|python", "one of auto, hyperscan, re2, python")
+_SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
+_DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
+_KEY = matching(r"[\w.-]+", "a key name")
+_ENVIRONMENT = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                        "letters, digits, '.', '_' or '-' (e.g. development, staging, production), "
+                        "at most 64 characters")
+_VERSION = matching(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}", "a version like 1.0.0 (letters, digits, '.', '_', "
+                    "'+', '-')")
+# A release's package part: Sentry refuses '/', white space and '@' in it; the keys of the alert
+# counters in Redis carry it too, so two projects on one Redis never share counters.
+_NAME = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                 "letters, digits, '.', '_' or '-' (e.g. muejam-backend), at most 64 characters")
+_CHANNEL = matching(r"[#@]?[a-z0-9][a-z0-9._-]{0,79}",
+                    "a Slack channel like #engineering-alerts (lower case, no spaces)")
+_ORG = matching(r"[a-z0-9_-]{0,64}", "a Sentry organization slug (lower case letters, digits, '-', '_')")
+_EMAIL = matching(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?",
+                  "an email address")
+_EXCEPTIONS = items(_DOTTED, "comma-separated exception class names or dotted paths")
+_RECIPIENTS = items(_EMAIL, "comma-separated email addresses like oncall@example.com")
+
+
+@allows("a file path")
+def _path(raw: str) -> Path:
+    return Path(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the error-tracking system reads from the environment, validated."""
+
+    # --- the spec's variables
+    dsn: str = env("SENTRY_DSN", "", _dsn, "Where events go; empty keeps them in the local inbox",
+                   secret=True, example="https://<public_key>@o1.ingest.sentry.io/<project_id>")
+    environment: str = env("SENTRY_ENVIRONMENT", "development", _ENVIRONMENT,
+                           "Deployment environment (development, staging, production)")
+    traces_sample_rate: float = env("SENTRY_TRACES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
+                                    "Share of requests and tasks traced")
+    traces_sample_rules: tuple[tuple[str, float], ...] = env(
+        "SENTRY_TRACES_SAMPLE_RULES", (), _sample_rules,
+        "Per-route trace rates, first match wins, before the never-traced health/static defaults",
+        example="/api/payments/*=1.0,/api/health*=0")
+    profiles_sample_rate: float = env("SENTRY_PROFILES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
+                                      "Share of sessions profiled (trace lifecycle)")
+    app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is <APP_NAME>@<APP_VERSION>")
+    app_name: str = env("APP_NAME", "muejam-backend", _NAME,
+                        "Names the release and this project's alert keys in Redis")
+    critical_error_threshold: int = env("SENTRY_CRITICAL_ERROR_THRESHOLD", 10, integer(),
+                                        "Errors of one issue within the burst window that page")
+    error_rate_threshold: float = env("SENTRY_ERROR_RATE_THRESHOLD", 0.01, number(0.0, 1.0, low_open=True),
+                                      "Share of failed requests within the window that pages")
+    email_alerts_enabled: bool = env("SENTRY_EMAIL_ALERTS_ENABLED", True, boolean, "Send alerts by email")
+    alert_email_recipients: tuple[str, ...] = env("SENTRY_ALERT_EMAIL_RECIPIENTS", (), _RECIPIENTS,
+                                                  "Who gets alert emails",
+                                                  example="oncall@example.com,engineering@example.com")
+    slack_alerts_enabled: bool = env("SENTRY_SLACK_ALERTS_ENABLED", False, boolean, "Send alerts to Slack")
+    slack_webhook_url: str = env("SENTRY_SLACK_WEBHOOK_URL", "", _webhook,
+                                 "Slack incoming webhook; required when Slack alerts are on", secret=True,
+                                 show_path=False, example="https://hooks.slack.com/services/T000/B000/XXXX")
+    slack_channel: str = env("SENTRY_SLACK_CHANNEL", "#engineering-alerts", _CHANNEL,
+                             "Channel named in the Slack message")
+    # --- alert tuning
+    critical_error_window: int = env("SENTRY_CRITICAL_ERROR_WINDOW_SECONDS", 60, integer(1, 86_400),
+                                     "Window of the burst rule, seconds")
+    error_rate_window: int = env("SENTRY_ERROR_RATE_WINDOW_SECONDS", 300, integer(1, 86_400),
+                                 "Window of the error-rate rule, seconds")
+    error_rate_min_requests: int = env("SENTRY_ERROR_RATE_MIN_REQUESTS", 100, integer(),
+                                       "No error-rate alert below this many requests in the window")
+    alert_cooldown: int = env("SENTRY_ALERT_COOLDOWN_SECONDS", 300, integer(1, 86_400),
+                              "One alert per rule and issue per cooldown, seconds")
+    alert_retry_max_seconds: float = env("SENTRY_ALERT_RETRY_MAX_SECONDS", 60.0, number(0.1, 3600.0),
+                                         "Longest wait between two delivery attempts of an alert "
+                                         "(jittered backoff from 1 s; retries stop when the cooldown ends)")
+    external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
+                                          "Failures of one service within the burst window that page")
+    alert_channels: tuple[str, ...] = env("SENTRY_ALERT_CHANNELS", DEFAULT_CHANNELS,
+                                          items(_DOTTED, "comma-separated dotted paths of channel classes"),
+                                          "Alert channel backends (docs/alerting.md)")
+    sentry_org: str = env("SENTRY_ORG", "", _ORG, "With SENTRY_DSN: alerts link to the issue in Sentry")
+    sentry_url: str = env("SENTRY_URL", "https://sentry.io", _base_url, "Your Sentry's web address")
+    issue_url_template: str = env("SENTRY_ISSUE_URL_TEMPLATE", "", _issue_template,
+                                  "Alert links; empty: a link that fits the DSN's server (docs/alerting.md)",
+                                  example="https://sentry.example.com/organizations/{org}/issues/?query={event_id}")
+    server_type: str = env("SENTRY_SERVER_TYPE", "auto", _SERVER_TYPE,
+                           "What kind of server the DSN names, for alert links (sentry.io is always SaaS)")
+    # --- scrubbing, grouping, performance
+    ignore_errors: tuple[str, ...] = env("SENTRY_IGNORE_ERRORS", (), _EXCEPTIONS, "More exceptions to drop",
+                                         example="myapp.errors.Expected")
+    scrub_extra_keys: tuple[str, ...] = env("SENTRY_SCRUB_EXTRA_KEYS", (), items(_KEY, _KEYS),
+                                            "More key names to scrub", example="loyalty_number")
+    scrub_engine: str = env("SENTRY_SCRUB_ENGINE", "auto", _SCRUB_ENGINE,
+                            "Which prefilter the scrubber uses: auto takes google-re2, else hyperscan, "
+                            "else the pure-Python path (docs/scrubbing.md)")
+    scrub_safe_keys: tuple[str, ...] = env("SENTRY_SCRUB_SAFE_KEYS", (), items(_KEY, _KEYS),
+                                           "Key names that must survive scrubbing", example="token_count")
+    service_hosts: Mapping[str, str] = env("SENTRY_SERVICE_HOSTS", dict(DEFAULT_SERVICE_HOSTS),
+                                           _service_hosts, "host=service pairs added to the service map",
+                                           example="storage.example.com=s3")
+    grouping_rules: tuple[dict[str, Any], ...] = env("SENTRY_GROUPING_RULES", (), _rules,
+                                                     "Grouping rules tried before the built-in ones "
+                                                     "(docs/grouping.md)")
+    slow_query_ms: int = env("SENTRY_SLOW_QUERY_MS", 100, integer(1, 600_000),
+                             "A statement slower than this many milliseconds is a slow query")
+    n_plus_one_threshold: int = env("SENTRY_N_PLUS_ONE_THRESHOLD", 5, integer(2, 10_000),
+                                    "Repeats of one SELECT shape in a request that make an N+1")
+    inbox_path: Path = env("SENTRY_INBOX_PATH", DEFAULT_INBOX, _path,
+                           "The local inbox file (default var/sentry_inbox.sqlite3 in the directory "
+                           "the process starts in)")
+    inbox_max_events: int = env("SENTRY_INBOX_MAX_EVENTS", 10_000, integer(10, 10_000_000),
+                                "Events and transactions the local inbox keeps")
+    alert_spool_path: Path | None = env("SENTRY_ALERT_SPOOL_PATH", None, _path,
+                                        "The durable alert queue shared by this host's processes "
+                                        "(default sentry_alerts.sqlite3 beside the inbox)")
+    # --- delivery to Sentry (the outbox)
+    outbox_path: Path | None = env("SENTRY_OUTBOX_PATH", None, _path,
+                                   "Where envelopes Sentry could not take wait (default "
+                                   "sentry_outbox.sqlite3 beside the inbox)")
+    outbox_max_envelopes: int = env("SENTRY_OUTBOX_MAX_ENVELOPES", 10_000, integer(1, 10_000_000),
+                                    "The outbox holds at most this many envelopes (oldest dropped first)")
+    outbox_max_mb: int = env("SENTRY_OUTBOX_MAX_MB", 100, integer(1, 100_000),
+                             "The outbox holds at most this many megabytes (oldest dropped first)")
+    outbox_timeout: float = env("SENTRY_TRANSPORT_TIMEOUT_SECONDS", 10.0, number(0.5, 60.0),
+                                "One HTTP request to Sentry may take this long before it is spooled")
+    storm_keep: int = env("SENTRY_STORM_KEEP", 10, integer(1, 10_000),
+                          "Spooled events kept per issue and storm window; the rest are counted")
+    storm_window: float = env("SENTRY_STORM_WINDOW_SECONDS", 60.0, number(1.0, 3600.0),
+                              "The storm sampling window")
+    shutdown_timeout: float = env("SENTRY_SHUTDOWN_TIMEOUT_SECONDS", 2.0, number(0.0, 60.0),
+                                  "At exit, sending may take this long; what is left is spooled")
+    # --- shared services
+    redis_url: str = env("REDIS_URL", "", url(("redis", "rediss", "unix")),
+                         "Shares alert counters across processes", secret=True,
+                         example="redis://127.0.0.1:6379/0")
+    celery_broker_url: str = env("CELERY_BROKER_URL", "", url(("redis", "rediss", "amqp", "amqps", "pyamqp",
+                                                                "memory")),
+                                 "Alert delivery through Celery; empty: in-process threads", secret=True,
+                                 example="amqp://guest:guest@127.0.0.1:5672//")
+
+    @property
+    def release(self) -> str:
+        """The release name Sentry groups deploys by."""
+        return f"{self.app_name}@{self.app_version}"
+
+    @property
+    def alert_spool(self) -> Path:
+        """Where fired alerts wait for delivery (SENTRY_ALERT_SPOOL_PATH, else beside the inbox)."""
+        return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
+
+    @property
+    def outbox_max_bytes(self) -> int:
+        """SENTRY_OUTBOX_MAX_MB in bytes, as the outbox reads it."""
+        return self.outbox_max_mb * 1024 * 1024
+
+    @property
+    def local_inbox(self) -> bool:
+        """True when events go to the local SQLite inbox instead of a Sentry server."""
+        return self.dsn == ""
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and the demo use this)."""
+        return replace(self, **changes)
+
+
+def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Settings:
+    """Settings from `environ`; every bad variable is added to `problems` (and keeps its default)."""
+    settings = Settings(**collect(Settings, environ, problems))
+    if "{org}" in settings.issue_url_template and not settings.sentry_org:
+        problems.append(Problem("SENTRY_ISSUE_URL_TEMPLATE", repr(settings.issue_url_template),
+                                "a template whose placeholders are known", "it uses {org}: set SENTRY_ORG"))
+    if settings.slack_alerts_enabled and not settings.slack_webhook_url and \
+            not any(p.name == "SENTRY_SLACK_WEBHOOK_URL" for p in problems):
+        shown = repr(str(environ.get("SENTRY_SLACK_ALERTS_ENABLED", "")).strip())
+        problems.append(Problem("SENTRY_SLACK_ALERTS_ENABLED", shown, "Slack alerts need a webhook",
+                                "SENTRY_SLACK_WEBHOOK_URL is empty: set the webhook URL or disable "
+                                "Slack alerts"))
+    return settings
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse and validate `environ`; SettingsError (an ImproperlyConfigured) lists every bad variable."""
+    problems: list[Problem] = []
+    settings = collect_settings(environ, problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings

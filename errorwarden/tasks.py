@@ -1,0 +1,61 @@
+"""Celery tasks: alert delivery, one task per channel so each channel retries on its own.
+
+The tasks are `shared_task`s: the project's Celery app registers them when it includes this
+module (`include=["errorwarden.tasks"]` or `autodiscover_tasks`). A task carries only the
+rendered alert, already scrubbed when it was built, and delivers it through the channel of the
+worker's own runtime (its settings say where the webhook and the mail server are).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import shared_task
+
+from errorwarden.alerting import retry_policy
+from errorwarden.alerting.dispatch import DELIVER_TASK
+from errorwarden.alerting.retry import OutageLog, RetryPolicy, attempt, log_lost
+from errorwarden.runtime import require_runtime
+
+logger = logging.getLogger("errorwarden.alerting")
+
+POLICY: RetryPolicy | None = None  # tests may set one; else the worker's settings give it
+_outages: dict[str, OutageLog] = {}
+
+
+@shared_task(bind=True, name=DELIVER_TASK, max_retries=None, ignore_result=True, acks_late=True)
+def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: float | None = None) -> bool:
+    """Deliver one alert to one channel; retried by the broker with the one RetryPolicy until the
+    alert's deadline (the end of its cooldown), honouring Slack's Retry-After."""
+    runtime = require_runtime()
+    target = runtime.alerts.channel(channel)
+    title = str(alert.get("title", ""))
+    if target is None:
+        log_lost(channel, title, self.request.retries, "the channel is not enabled in this worker's settings")
+        return False
+    outage = _outages.setdefault(channel, OutageLog(channel))
+    error = attempt(target, alert)
+    if error is None:
+        outage.delivered()
+        return True
+    outage.failed(error)
+    now, attempts = time.time(), self.request.retries + 1
+    policy = POLICY or retry_policy(runtime.settings)
+    if deadline is None:  # published by an older version: five attempts, as it promised
+        deadline = now + policy.max_delay if attempts < 5 else now
+    next_at = policy.next_attempt(attempts, error, now, deadline)
+    if next_at is not None:
+        raise self.retry(countdown=max(0.0, next_at - now), exc=error) from None
+    log_lost(channel, title, self.request.retries + 1,
+             str(error) if not error.retryable else f"{error}; its cooldown ended")
+    return False
+
+
+@shared_task(bind=True, name="errorwarden.probe_queue_depth", ignore_result=True)
+def probe_queue_depth(self: Any, queues: list[str] | None = None) -> dict[str, int]:
+    """Report how many messages wait in each queue (celery beat runs this every minute)."""
+    from errorwarden.queue_depth import report
+
+    return report(self.app, queues)

@@ -1,0 +1,109 @@
+"""What gets traced, and which service each outgoing call's span went to.
+
+`TracesSampler` is sentry-sdk's traces_sampler: an incoming trace's decision is followed (a
+Celery task continues its parent's); otherwise the first of SENTRY_TRACES_SAMPLE_RULES whose
+pattern matches the request path or its route pattern gives the rate; health checks, probes,
+static and media files and the local dashboard are never traced; anything else gets
+SENTRY_TRACES_SAMPLE_RATE. `SpanServices` (a before_send_transaction step) names the logical
+service (s3, clerk, resend, or the configured host map) on every outgoing HTTP and boto3 span.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from errorwarden.grouping.external import ServiceMap
+from errorwarden.grouping.normalize import normalize_route
+
+# Never traced unless a rule says otherwise: probes and files say nothing about the app's speed.
+NEVER_TRACED = ("/health", "/health/*", "*/health/*", "/healthz*", "/readyz*", "/livez*", "*/ready",
+                "*/ready/", "*/live", "*/live/", "/static/*", "/media/*", "/favicon.ico", "/robots.txt",
+                "/_errors/*")
+_SPAN_URL_KEYS = ("url", "http.url", "aws.request.url")
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(fnmatch.translate(pattern))
+
+
+class TracesSampler:
+    """sentry-sdk's traces_sampler from a base rate and (pattern, rate) rules; see the module docstring."""
+
+    def __init__(self, base: float, rules: Sequence[tuple[str, float]] = (),
+                 never: Sequence[str] = NEVER_TRACED):
+        self.base = base
+        self._rules = [(_compile(p), rate, "{" in p or "<" in p) for p, rate in rules]
+        self._never = [_compile(p) for p in never]
+        self._routes_needed = any(needs for _, _, needs in self._rules)
+
+    def __call__(self, context: Mapping[str, Any]) -> float:
+        """The probability of tracing this request or task."""
+        parent = context.get("parent_sampled")
+        if parent is not None:
+            return 1.0 if parent else 0.0
+        path = _path(context)
+        if path is None:  # a task or script without a parent trace
+            return self.base
+        route = _route(path) if self._routes_needed else None
+        for pattern, rate, _ in self._rules:
+            if pattern.match(path) or (route is not None and pattern.match(route)):
+                return rate
+        if any(pattern.match(path) for pattern in self._never):
+            return 0.0
+        return self.base
+
+
+def _path(context: Mapping[str, Any]) -> str | None:
+    environ = context.get("wsgi_environ")
+    if isinstance(environ, Mapping):
+        return str(environ.get("PATH_INFO") or "/")
+    scope = context.get("asgi_scope")
+    if isinstance(scope, Mapping) and scope.get("type") in ("http", "websocket"):
+        return str(scope.get("path") or "/")
+    return None
+
+
+@lru_cache(maxsize=2048)
+def _route(path: str) -> str | None:
+    """The route pattern Django resolves a path to ('/api/books/{pk}/'), or None."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(path)
+    except (Resolver404, Exception):
+        return None
+    return normalize_route("/" + match.route) if match.route else None
+
+
+class SpanServices:
+    """before_send_transaction step: outgoing HTTP and AWS spans get their logical service."""
+
+    def __init__(self, hosts: Mapping[str, str]):
+        self._services = ServiceMap(hosts)
+
+    def __call__(self, event: dict, hint: dict) -> dict:
+        """Add `service` to each outgoing span's data and tags; return the event."""
+        for span in event.get("spans") or ():
+            if not isinstance(span, dict) or not str(span.get("op") or "").startswith("http.client"):
+                continue
+            data = span.get("data") if isinstance(span.get("data"), dict) else {}
+            url = next((data[k] for k in _SPAN_URL_KEYS if isinstance(data.get(k), str)), None)
+            if url is None:
+                url = _url_in(str(span.get("description") or ""))
+            if url:
+                service = self._services.service_for_url(url)
+                span["data"] = {**data, "service": service}
+                span["tags"] = {**(span.get("tags") or {}), "service": service}
+        return event
+
+
+def _url_in(description: str) -> str | None:
+    """The URL of an 'GET https://host/path' span description."""
+    for word in description.split():
+        if word.startswith(("http://", "https://")):
+            return word
+    return None

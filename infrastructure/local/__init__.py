@@ -1,7 +1,0 @@
-"""The embedded default: without SENTRY_DSN, events land in a bounded SQLite inbox on disk."""
-
-from infrastructure.local.store import InboxStore, culprit_of, fingerprint_of, title_of
-from infrastructure.local.transport import LocalInboxTransport, transport_for
-
-__all__ = ["InboxStore", "LocalInboxTransport", "culprit_of", "fingerprint_of", "title_of",
-           "transport_for"]
