@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
 
-.PHONY: venv demo test lint bench inbox dashboard clean
+.PHONY: venv demo test lint bench inbox dashboard package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(PY) -m pip install -q --disable-pip-version-check -e './django-errorwarden[all]' -e '.[test]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -36,5 +36,10 @@ dashboard: venv  # the local inbox at http://127.0.0.1:8000/_errors/ (DEBUG on: 
 	@SENTRY_DSN= $(PY) manage.py migrate -v 0 --skip-checks
 	@SENTRY_DSN= DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
+package: venv  # the app's distribution alone: one wheel and one sdist in dist/, checked by twine
+	@rm -rf dist django-errorwarden/build
+	$(PY) -m build --outdir dist django-errorwarden
+	$(PY) -m twine check --strict dist/*
+
 clean:
-	rm -rf var/test
+	rm -rf var/test dist
