@@ -393,3 +393,35 @@ def test_the_web_entry_points_print_bad_settings_without_a_traceback(entry):
     assert result.stderr.splitlines()[0] == "ImproperlyConfigured: 2 configuration problems:"
     assert len(result.stderr.splitlines()) == 3
     assert "Traceback" not in result.stderr and "hunter2pw" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "module", "extra"), [
+    ({"SENTRY_SLACK_ALERTS_ENABLED": "true", "SENTRY_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x"},
+     "slack_sdk", "slack"),
+    ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "redis", "redis"),
+    ({"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}, "celery", "celery"),
+    ({"SENTRY_SCRUB_ENGINE": "re2"}, "re2", "fast"),
+    ({"SENTRY_SCRUB_ENGINE": "hyperscan"}, "hyperscan", "fast"),
+])
+def test_a_feature_without_its_extra_stops_start_up_naming_the_extra(monkeypatch, env, module, extra):
+    """The optional libraries are extras of django-errorwarden: asking for the feature without its
+    library is one line naming the variable and the pip command, not an ImportError later."""
+    monkeypatch.setitem(sys.modules, module, None)  # importlib.util.find_spec() now answers None
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_settings(env)
+    [problem] = refused.value.problems
+    line = str(problem)
+    variable = next(name for name in env if name != "SENTRY_SLACK_WEBHOOK_URL")
+    assert line.strip().startswith(f"{variable}=") and f"needs {module}, which is not installed" in line
+    assert f"pip install 'django-errorwarden[{extra}]'" in line
+    monkeypatch.delitem(sys.modules, module)
+    load_settings(env)  # installed: accepted
+
+
+def test_the_drf_handler_without_drf_names_the_extra():
+    code = ("import sys; sys.modules['rest_framework'] = None\n"
+            "try:\n import errorwarden.drf\nexcept Exception as e:\n print(type(e).__name__, e)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert shown.startswith("ImproperlyConfigured errorwarden.drf.exception_handler needs "
+                            "djangorestframework"), shown
+    assert "pip install 'django-errorwarden[drf]'" in shown

@@ -7,9 +7,15 @@ Each is sent at warning level; the grouping step gives it its fingerprint.
 from __future__ import annotations
 
 import sentry_sdk
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from rest_framework import exceptions, throttling
-from rest_framework.views import exception_handler as drf_exception_handler
+
+try:
+    from rest_framework import exceptions, throttling
+    from rest_framework.views import exception_handler as drf_exception_handler
+except ImportError:  # a project names this handler without DRF installed
+    raise ImproperlyConfigured("errorwarden.drf.exception_handler needs djangorestframework, which is not "
+                               "installed: pip install 'django-errorwarden[drf]'") from None
 
 REPORTED = (
     DjangoPermissionDenied,

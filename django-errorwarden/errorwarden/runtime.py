@@ -8,6 +8,7 @@ any part of the system finds another: there is no other process-wide state.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import threading
 import time
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ def build(settings: Settings, **parts: Any) -> Runtime:
                                                        engine=settings.scrub_engine)
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
     alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text)
-    ignored = DropIgnored(DEFAULT_IGNORED + settings.ignore_errors)
+    # DRF's expected answers are ignored where DRF is installed; a project without it has none.
+    defaults = tuple(p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
+    ignored = DropIgnored(defaults + settings.ignore_errors)
     trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
 
     def scrub(event: dict, hint: dict) -> dict:

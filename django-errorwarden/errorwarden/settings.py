@@ -7,6 +7,7 @@ reports every bad variable at once; nothing here reads `os.environ` behind a cal
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Mapping
@@ -316,7 +317,26 @@ def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Set
         problems.append(Problem("SENTRY_SLACK_ALERTS_ENABLED", shown, "Slack alerts need a webhook",
                                 "SENTRY_SLACK_WEBHOOK_URL is empty: set the webhook URL or disable "
                                 "Slack alerts"))
+    for variable, module, extra in _needs_extras(settings):
+        if importlib.util.find_spec(module) is None:
+            shown = repr(str(environ.get(variable, "")).strip())
+            problems.append(Problem(variable, shown, f"needs {module}, which is not installed",
+                                    f"pip install 'django-errorwarden[{extra}]'"))
     return settings
+
+
+def _needs_extras(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, module, extra) for each configured feature that needs an optional library."""
+    wanted = []
+    if settings.slack_alerts_enabled:
+        wanted.append(("SENTRY_SLACK_ALERTS_ENABLED", "slack_sdk", "slack"))
+    if settings.redis_url:
+        wanted.append(("REDIS_URL", "redis", "redis"))
+    if settings.celery_broker_url:
+        wanted.append(("CELERY_BROKER_URL", "celery", "celery"))
+    if settings.scrub_engine in ("re2", "hyperscan"):
+        wanted.append(("SENTRY_SCRUB_ENGINE", settings.scrub_engine, "fast"))
+    return wanted
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

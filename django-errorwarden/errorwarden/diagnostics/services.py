@@ -133,7 +133,7 @@ def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: boo
         return Check("worker", SKIP, "not asked: the broker is unreachable")
     if app is None:
         return Check("worker", FAIL, "no Celery app is loaded",
-                     "Import the project's Celery app in the project package (config/__init__.py).")
+                     "Import the project's Celery app in its package's __init__.py (Celery's Django layout).")
     queue = alert_queue(app)
     try:
         replies = _active_queues(app, timeout)

@@ -70,15 +70,15 @@ class Command(BaseCommand):
         return [*checks, delivery, d.check_links(s, event_id, self._errors_only)]
 
     def _alerting(self, s, skip_slack: bool, skip_email: bool) -> list[d.Check]:
-        from celery import current_app
-
         from errorwarden.sentry_alerts import EmailNotifier, SlackNotifier
 
         broker = d.check_broker(s.celery_broker_url)
+        app = None
+        if s.celery_broker_url:  # settings refuse a broker URL without Celery installed
+            from celery import current_app as app
         return [d.check_slack(s, SlackNotifier, skip_slack), d.check_email(s, EmailNotifier, skip_email),
                 d.check_redis(s.redis_url), broker,
-                d.check_worker(current_app if s.celery_broker_url else None, s.celery_broker_url,
-                               broker_up=not broker.failed)]
+                d.check_worker(app, s.celery_broker_url, broker_up=not broker.failed)]
 
     def _show(self, check: d.Check) -> None:
         style = getattr(self.style, _STYLE[check.status])
