@@ -17,6 +17,44 @@ class ErrorWardenConfig(AppConfig):
 
         connection_created.connect(_instrument_connection, dispatch_uid="errorwarden.queries")
         _connect_celery()
+        from django.conf import settings
+        from django.core.signals import setting_changed
+
+        self._before_override: list = []  # runtimes' settings to restore as override_settings exits
+        setting_changed.connect(self._setting_changed, dispatch_uid="errorwarden.setting_changed")
+        if hasattr(settings, "ERROR_TRACKING"):
+            _init_from(settings.ERROR_TRACKING)
+
+    def _setting_changed(self, setting: str = "", enter: bool = True, **kwargs) -> None:
+        """override_settings(ERROR_TRACKING=...) in a project's tests re-initialises, then restores."""
+        from django.conf import settings
+
+        from errorwarden.runtime import current_runtime
+        from errorwarden.sentry_config import init_sentry
+
+        if setting == "ERROR_TRACKING":
+            if enter:
+                runtime = current_runtime()
+                self._before_override.append(runtime.settings if runtime is not None else None)
+                _init_from(getattr(settings, "ERROR_TRACKING", {}))
+            elif self._before_override:
+                previous = self._before_override.pop()
+                if previous is not None:
+                    init_sentry(previous)
+        elif setting == "ROOT_URLCONF":
+            from errorwarden.dashboard.mount import dashboard_prefix
+
+            dashboard_prefix.cache_clear()
+
+
+def _init_from(overrides) -> None:
+    """init_sentry() from the environment under the project's ERROR_TRACKING dict (its values win)."""
+    import os
+
+    from errorwarden.sentry_config import init_sentry
+    from errorwarden.settings import load_settings, merged_environ
+
+    init_sentry(load_settings(merged_environ(overrides, os.environ)))
 
 
 def _connect_celery() -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
+from errorwarden.dashboard.mount import is_dashboard
 from errorwarden.grouping.normalize import normalize_route
 from errorwarden.runtime import Runtime, current_runtime
 
 UNMATCHED = "<unmatched>"
-DASHBOARD = "/_errors/"  # the local dashboard's own requests are not the app's performance
 
 
 def route_of(request: Any) -> str:
@@ -70,7 +70,7 @@ def _account(runtime: Runtime, request: Any, token: Any, started: float, status:
     stats = runtime.queries.finish(token)
     failed = status >= 500
     runtime.observe_request(failed)
-    if runtime.aggregates is not None and not request.path.startswith(DASHBOARD):
+    if runtime.aggregates is not None and not is_dashboard(request):  # not the app's performance
         slow = stats.slow_count if stats is not None else 0
         repeated = len(stats.n_plus_one()) if stats is not None else 0
         runtime.stats.guard("aggregate_request", runtime.aggregates.observe_request, route_of(request),

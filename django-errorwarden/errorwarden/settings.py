@@ -32,6 +32,7 @@ from errorwarden.envvars import (
     number,
     split_url,
     url,
+    variables,
 )
 
 __all__ = ["DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
@@ -337,6 +338,35 @@ def _needs_extras(settings: Settings) -> list[tuple[str, str, str]]:
     if settings.scrub_engine in ("re2", "hyperscan"):
         wanted.append(("SENTRY_SCRUB_ENGINE", settings.scrub_engine, "fast"))
     return wanted
+
+
+def merged_environ(overrides: Any, environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` under a project's ERROR_TRACKING dict (its values win), as one mapping of strings.
+
+    Keys are the variables' names (SENTRY_DSN, ...); values may be strings, numbers, booleans or
+    lists of strings (joined by commas). Anything else is refused naming the key and what is allowed.
+    """
+    if not isinstance(overrides, Mapping):
+        raise SettingsError([Problem("ERROR_TRACKING", type(overrides).__name__, "a dict of variable names "
+                                     "to values", "e.g. {'SENTRY_ENVIRONMENT': 'staging'}")])
+    known = {var.name for _, var in variables(Settings)}
+    problems, merged = [], dict(environ)
+    for key, value in overrides.items():
+        if key not in known:
+            problems.append(Problem(f"ERROR_TRACKING[{key!r}]", "", "a variable errorwarden reads",
+                                    "see docs/configuration.md for the names"))
+        elif isinstance(value, bool):
+            merged[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            merged[key] = str(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            merged[key] = ",".join(value)
+        else:
+            problems.append(Problem(f"ERROR_TRACKING[{key!r}]", type(value).__name__,
+                                    "a string, number, boolean or list of strings"))
+    if problems:
+        raise SettingsError(problems)
+    return merged
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -21,8 +21,7 @@ from errorwarden.grouping.normalize import normalize_route
 
 # Never traced unless a rule says otherwise: probes and files say nothing about the app's speed.
 NEVER_TRACED = ("/health", "/health/*", "*/health/*", "/healthz*", "/readyz*", "/livez*", "*/ready",
-                "*/ready/", "*/live", "*/live/", "/static/*", "/media/*", "/favicon.ico", "/robots.txt",
-                "/_errors/*")
+                "*/ready/", "*/live", "*/live/", "/static/*", "/media/*", "/favicon.ico", "/robots.txt")
 _SPAN_URL_KEYS = ("url", "http.url", "aws.request.url")
 
 
@@ -54,7 +53,19 @@ class TracesSampler:
                 return rate
         if any(pattern.match(path) for pattern in self._never):
             return 0.0
+        dashboard = _dashboard_prefix()  # wherever the project mounted it
+        if dashboard and path.startswith(dashboard):
+            return 0.0
         return self.base
+
+
+def _dashboard_prefix() -> str | None:
+    from errorwarden.dashboard.mount import dashboard_prefix
+
+    try:
+        return dashboard_prefix()
+    except Exception:  # a URLconf that does not import yet: the view will say so, not the sampler
+        return None
 
 
 def _path(context: Mapping[str, Any]) -> str | None:
