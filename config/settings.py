@@ -16,7 +16,9 @@ read_dotenv(BASE_DIR / ".env", os.environ)  # never overrides variables already 
 # Both tables in one pass, so an operator sees every bad variable at once (manage.py, wsgi.py
 # and asgi.py print the lines without a traceback).
 _problems: list = []
-SENTRY = collect_settings(os.environ, _problems)
+# MueJam's own name for its release and alert keys, unless the environment names another.
+SENTRY = collect_settings({**os.environ, "APP_NAME": os.environ.get("APP_NAME") or "muejam-backend"},
+                          _problems)
 ENV = ProjectEnv(**collect(ProjectEnv, os.environ, _problems))
 if _problems:
     raise SettingsError(_problems)

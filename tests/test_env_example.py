@@ -43,7 +43,8 @@ def test_the_example_file_lists_exactly_the_declared_variables(example_env):
 def test_the_example_file_parses_to_the_documented_defaults(example_env):
     """Copying .env.example to .env changes nothing but the recipients it names."""
     loaded = load_settings(example_env)
-    assert loaded.with_overrides(alert_email_recipients=()) == Settings()
+    assert loaded.with_overrides(alert_email_recipients=(), app_name="") == Settings()
+    assert loaded.app_name == "muejam-backend"  # the backend's own name, as config/settings.py defaults it
     assert loaded.alert_email_recipients == ("oncall@example.com", "engineering@example.com")
     assert loaded.slack_channel == "#engineering-alerts"
 

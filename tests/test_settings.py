@@ -30,7 +30,7 @@ GOOD_RULE = {"message": "timeout", "category": "external", "fingerprint": ["t"]}
         pytest.param("environment", "development", id="environment"),
         pytest.param("traces_sample_rate", 0.1, id="traces_sample_rate"),
         pytest.param("profiles_sample_rate", 0.1, id="profiles_sample_rate"),
-        pytest.param("release", "muejam-backend@1.0.0", id="release"),
+        pytest.param("release", "django@1.0.0", id="release"),
         pytest.param("critical_error_threshold", 10, id="critical_error_threshold"),
         pytest.param("error_rate_threshold", 0.01, id="error_rate_threshold"),
         pytest.param("email_alerts_enabled", True, id="email_alerts_enabled"),
@@ -64,7 +64,9 @@ def test_defaults_from_empty_mapping(attr, expected):
         pytest.param({"SENTRY_PROFILES_SAMPLE_RATE": "1"}, "profiles_sample_rate", 1.0, id="profiles-1"),
         pytest.param({"SENTRY_PROFILES_SAMPLE_RATE": "0.25"}, "profiles_sample_rate", 0.25,
                      id="profiles-0.25"),
-        pytest.param({"APP_VERSION": "2.3.4"}, "release", "muejam-backend@2.3.4", id="release"),
+        pytest.param({"APP_VERSION": "2.3.4"}, "release", "django@2.3.4", id="release"),
+        pytest.param({"DJANGO_SETTINGS_MODULE": "shop.settings"}, "release", "shop@1.0.0",
+                     id="app-name-default"),
         pytest.param({"APP_NAME": "shop", "APP_VERSION": "2.3.4"}, "release", "shop@2.3.4", id="app-name"),
         pytest.param({"SENTRY_CRITICAL_ERROR_THRESHOLD": "25"}, "critical_error_threshold", 25,
                      id="critical-threshold"),
@@ -306,7 +308,7 @@ def test_settings_is_frozen(attr, value):
     ("changes", "attr", "expected"),
     [
         pytest.param({"dsn": DSN}, "local_inbox", False, id="dsn"),
-        pytest.param({"app_version": "9.9.9"}, "release", "muejam-backend@9.9.9", id="release"),
+        pytest.param({"app_version": "9.9.9"}, "release", "django@9.9.9", id="release"),
         pytest.param({"traces_sample_rate": 1.0}, "traces_sample_rate", 1.0, id="traces"),
     ],
 )

@@ -41,10 +41,9 @@ __all__ = ["DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings"
 # shared by several projects on one host): var/ in the directory the process starts in, the
 # project root under manage.py, gunicorn and celery.
 DEFAULT_INBOX = Path.cwd() / "var" / "sentry_inbox.sqlite3"
+# AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).
 DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
     "*.amazonaws.com": "s3",
-    "api.clerk.com": "clerk",
-    "api.resend.com": "resend",
 }
 DEFAULT_CHANNELS = ("errorwarden.alerting.channels.slack.SlackChannel",
                     "errorwarden.alerting.channels.email.EmailChannel")
@@ -155,7 +154,7 @@ _VERSION = matching(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}", "a version like 1.0.0 
 # A release's package part: Sentry refuses '/', white space and '@' in it; the keys of the alert
 # counters in Redis carry it too, so two projects on one Redis never share counters.
 _NAME = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-                 "letters, digits, '.', '_' or '-' (e.g. muejam-backend), at most 64 characters")
+                 "letters, digits, '.', '_' or '-' (e.g. shop), at most 64 characters")
 _CHANNEL = matching(r"[#@]?[a-z0-9][a-z0-9._-]{0,79}",
                     "a Slack channel like #engineering-alerts (lower case, no spaces)")
 _ORG = matching(r"[a-z0-9_-]{0,64}", "a Sentry organization slug (lower case letters, digits, '-', '_')")
@@ -188,8 +187,9 @@ class Settings:
     profiles_sample_rate: float = env("SENTRY_PROFILES_SAMPLE_RATE", 0.1, number(0.0, 1.0),
                                       "Share of sessions profiled (trace lifecycle)")
     app_version: str = env("APP_VERSION", "1.0.0", _VERSION, "Release is <APP_NAME>@<APP_VERSION>")
-    app_name: str = env("APP_NAME", "muejam-backend", _NAME,
-                        "Names the release and this project's alert keys in Redis")
+    app_name: str = env("APP_NAME", "", _NAME,
+                        "Names the release and this project's alert keys in Redis (empty: the package of "
+                        "DJANGO_SETTINGS_MODULE, e.g. shop for shop.settings)")
     critical_error_threshold: int = env("SENTRY_CRITICAL_ERROR_THRESHOLD", 10, integer(),
                                         "Errors of one issue within the burst window that page")
     error_rate_threshold: float = env("SENTRY_ERROR_RATE_THRESHOLD", 0.01, number(0.0, 1.0, low_open=True),
@@ -284,7 +284,7 @@ class Settings:
     @property
     def release(self) -> str:
         """The release name Sentry groups deploys by."""
-        return f"{self.app_name}@{self.app_version}"
+        return f"{self.app_name or 'django'}@{self.app_version}"
 
     @property
     def alert_spool(self) -> Path:
@@ -318,12 +318,20 @@ def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Set
         problems.append(Problem("SENTRY_SLACK_ALERTS_ENABLED", shown, "Slack alerts need a webhook",
                                 "SENTRY_SLACK_WEBHOOK_URL is empty: set the webhook URL or disable "
                                 "Slack alerts"))
+    if not settings.app_name:
+        settings = replace(settings, app_name=_project_name(environ))
     for variable, module, extra in _needs_extras(settings):
         if importlib.util.find_spec(module) is None:
             shown = repr(str(environ.get(variable, "")).strip())
             problems.append(Problem(variable, shown, f"needs {module}, which is not installed",
                                     f"pip install 'django-errorwarden[{extra}]'"))
     return settings
+
+
+def _project_name(environ: Mapping[str, str]) -> str:
+    """APP_NAME's fallback: DJANGO_SETTINGS_MODULE's package ('shop.settings' -> 'shop'), else 'django'."""
+    package = str(environ.get("DJANGO_SETTINGS_MODULE") or "").split(".")[0]
+    return package if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", package) else "django"
 
 
 def _needs_extras(settings: Settings) -> list[tuple[str, str, str]]:

@@ -94,7 +94,7 @@ return {'', tostring(total), tostring(failed), false}
 class RedisStore(CounterStore):
     """Counters shared by every process on one Redis; keys expire on their own."""
 
-    def __init__(self, client: Any, prefix: str = "muejam-backend:alerts:", state_ttl: int = 86_400):
+    def __init__(self, client: Any, prefix: str, state_ttl: int = 86_400):
         self._client, self._prefix = client, prefix
         # The "N more since the last alert" tally must outlive the cooldown; a day covers any
         # sensible cooldown while letting quiet issues' keys expire.
