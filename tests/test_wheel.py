@@ -107,6 +107,27 @@ def test_the_wheel_holds_the_app_alone_with_its_templates(wheel):
     assert "errorwarden/management/commands/sentry_check.py" in names
 
 
+def test_the_sdist_and_wheel_pass_twine_check_and_the_sdist_holds_the_app_alone(tmp_path):
+    """What `make package` publishes: both artefacts pass `twine check --strict`; the sdist carries the
+    app, its licence, README and changelog, and nothing of MueJam's (config, library, tests)."""
+    import tarfile
+
+    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(DIST)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    artefacts = sorted((str(p) for p in tmp_path.iterdir()), key=lambda name: name.endswith(".whl"))
+    assert [Path(a).suffix for a in artefacts] == [".gz", ".whl"]
+    checked = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *artefacts],
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with tarfile.open(artefacts[0]) as sdist:
+        names = [n.split("/", 1)[1] for n in sdist.getnames() if "/" in n]
+    assert {"LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", "errorwarden/py.typed"} <= set(names)
+    assert {n.split("/")[0] for n in names} <= {"LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml",
+                                                 "setup.cfg", "PKG-INFO", "MANIFEST.in", "errorwarden",
+                                                 "django_errorwarden.egg-info"}
+
+
 def _run(args: list, cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
