@@ -3,6 +3,7 @@
 
 import logging
 
+import sentry_sdk
 from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -15,8 +16,13 @@ logger = logging.getLogger("library.parsing")
 
 @csrf_exempt
 def parse(request):
-    """Logs the posted value and fails with it in the message (a 500, captured, alerted)."""
+    """Logs the posted value and fails with it in the message (a 500, captured, alerted).
+
+    `issue` names the issue, so each posted text pages on its own (the default grouping may put
+    texts that differ only in numbers into one issue)."""
     value = request.POST.get("q", "")
+    if request.POST.get("issue"):
+        sentry_sdk.get_current_scope().fingerprint = ["hostile-parse", request.POST["issue"]]
     logger.warning("could not parse %s", value)
     raise ValueError(f"could not parse {value}")
 

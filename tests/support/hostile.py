@@ -63,3 +63,15 @@ def hostile() -> tuple[str, ...]:
 def raw_characters(text: str) -> list[str]:
     """The characters in `text` that should have been shown as escapes, as code points."""
     return sorted({f"U+{ord(ch):04X}" for ch in RAW.findall(text)})
+
+
+def chunks(size: int = 900) -> list[str]:
+    """The hostile strings joined by line breaks into messages of at most about `size` characters,
+    each its own error message (and so its own issue)."""
+    found, current = [], ""
+    for text in hostile():
+        if current and len(current) + len(text) > size:
+            found.append(current)
+            current = ""
+        current = f"{current}\n{text}" if current else text
+    return [*found, current] if current else found

@@ -36,7 +36,8 @@ def email_bodies(alert: dict[str, Any]) -> tuple[str, str]:
             *((name, for_terminal_line(value)) for name, value in details(alert))]
     link, command = str(alert.get("link", "")), str(alert.get("inbox_command", ""))
     label = str(alert.get("link_label") or "View in Sentry")
-    text = "\n".join(f"{name}: {value}" for name, value in rows)
+    # A multi-line message's further lines are indented: none can pass for a row of its own.
+    text = "\n".join(f"{name}: {value}".replace("\n", "\n    ") for name, value in rows)
     cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{html.escape(v)}</td></tr>"
                     for n, v in rows)
     extra = ""
