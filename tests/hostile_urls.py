@@ -40,4 +40,10 @@ def notify(request):
     return JsonResponse(sent)
 
 
-urlpatterns = [path("hostile/parse/", parse), path("hostile/notify/", notify), *app_urlpatterns]
+def ready(request):
+    """Answers 200 without a database: gunicorn's workers are up."""
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [path("hostile/parse/", parse), path("hostile/notify/", notify), path("hostile/ok/", ready),
+               *app_urlpatterns]
