@@ -8,6 +8,8 @@ import logging
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from errorwarden.alerting.channels.email import email_bodies, email_subject
 from errorwarden.alerting.channels.slack import slack_message
@@ -233,3 +235,26 @@ def test_the_demo_report_prints_alert_subjects_inert(tracked, monkeypatch):
     assert len(shown) == len(subjects)
     assert not any(line.startswith(FORGED_RECORD) for line in printed.split("\n"))
     assert "\\x1b[2J" in printed and "\\u202e" in printed
+
+
+# Any text at all, weighted towards the characters that matter here.
+_TRICKY = st.sampled_from([*"\x00\x07\x08\t\n\r\x1b\x7f\x85\x9b\u061c\u200e\u200f\u202a\u202e\u2066\u2069",
+                            *"\u2028\u2029\ud800<>&|!@#`*_~\\ ", "<!channel>", "\x1b[2J", "\r\n"])
+_TEXT = st.lists(st.one_of(st.characters(), _TRICKY), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_any_text_is_inert_in_every_kind(text):
+    """For any text: nothing raw in any kind, one line where one line is due, no Slack syntax,
+    log continuations marked, JSON round-trips."""
+    for kind, render in {**LINES, **ONE_LINE}.items():
+        out = render(text)
+        assert not RAW.search(out), kind
+        if kind in ONE_LINE:
+            assert "\n" not in out, kind
+        if kind in ("for_slack_text", "for_slack_mrkdwn"):
+            assert "<" not in out and ">" not in out
+    assert all(line.startswith(LOG_CONTINUATION) for line in for_log(text).split("\n")[1:])
+    assert json.loads(for_json(json.dumps(text, ensure_ascii=False))) == text
+    assert visible(visible(text)) == visible(text)  # applying it twice changes nothing more
