@@ -258,3 +258,21 @@ def test_any_text_is_inert_in_every_kind(text):
     assert all(line.startswith(LOG_CONTINUATION) for line in for_log(text).split("\n")[1:])
     assert json.loads(for_json(json.dumps(text, ensure_ascii=False))) == text
     assert visible(visible(text)) == visible(text)  # applying it twice changes nothing more
+
+
+def test_the_scrub_audit_prints_captured_paths_and_values_inert(tmp_path):
+    """sentry_scrub_audit names where a value would still leak: key names and values are captured."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    key = "\x1b[2J\u202ekey\nINFO django: ok"
+    events = [{"event_id": "a" * 32, "extra": {key: "reach me at jane.reader@example.com"}}]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sentry_scrub_audit", str(path), stdout=out)
+    printed = out.getvalue()
+    assert "would become" in printed and not RAW.search(printed.replace("\n", ""))
+    assert "\\x1b[2J\\u202ekey\\nINFO django: ok" in printed and printed.count("\n") == 1
