@@ -156,3 +156,27 @@ class LineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The record formatted by logging.Formatter, then made one record's worth of lines."""
         return for_log(super().format(record), self.continuation)
+
+
+class MarkedLines(logging.Formatter):
+    """Wraps a formatter the project does not own (Celery's coloured one) and marks every line after
+    a record's first with `continuation`; the scrub filter on the same handler shows the controls."""
+
+    def __init__(self, inner: logging.Formatter | None, continuation: str = LOG_CONTINUATION):
+        super().__init__()
+        self.inner, self.continuation = inner or logging.Formatter(), continuation
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The inner formatter's text, its further lines marked."""
+        return self.inner.format(record).replace("\n", "\n" + self.continuation)
+
+
+def defuse_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Give the handlers of `logger` that LOGGING did not configure the scrub filter and marked
+    continuation lines. Connected to Celery's after_setup_logger and after_setup_task_logger: a
+    worker replaces the root logger's handlers with its own (worker_hijack_root_logger)."""
+    for handler in getattr(logger, "handlers", ()):
+        if not any(isinstance(f, ScrubLogFilter) for f in handler.filters):
+            handler.filters.insert(0, ScrubLogFilter())
+        if not isinstance(handler.formatter, LineFormatter | MarkedLines):
+            handler.setFormatter(MarkedLines(handler.formatter))
