@@ -9,7 +9,7 @@ from typing import Any
 
 from errorwarden.alerting.channels import Channel, DeliveryError, network_reason
 from errorwarden.alerting.render import details
-from errorwarden.text import cut, for_email_header, for_terminal, for_terminal_line
+from errorwarden.text import cut, for_email_header, for_html, for_terminal, for_terminal_line
 
 SUBJECT_MAX = 150
 ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of the subject
@@ -38,7 +38,7 @@ def email_bodies(alert: dict[str, Any]) -> tuple[str, str]:
     label = str(alert.get("link_label") or "View in Sentry")
     # A multi-line message's further lines are indented: none can pass for a row of its own.
     text = "\n".join(f"{name}: {value}".replace("\n", "\n    ") for name, value in rows)
-    cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{html.escape(v)}</td></tr>"
+    cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{for_html(v)}</td></tr>"
                     for n, v in rows)
     extra = ""
     if link:
