@@ -1,4 +1,5 @@
-"""Small text helpers every floor shares: cutting to a limit, one line, a UTC time."""
+"""Small text helpers every floor shares: cutting to a limit, one line, a UTC time, and making captured
+text safe for each kind of output a person reads (terminal, Slack, e-mail, HTML, log line, JSON)."""
 
 from __future__ import annotations
 
@@ -71,11 +72,6 @@ def _escape(match: re.Match[str]) -> str:
         return named
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def unsafe(text: str, lines: bool = False) -> bool:
-    """True when `text` holds a character that `visible` would escape."""
-    return (_UNSAFE_KEEP_LF if lines else _UNSAFE).search(text) is not None
 
 
 def visible(text: str, lines: bool = False) -> str:
