@@ -112,7 +112,10 @@ SENTRY = SENTRY.with_overrides(service_hosts=MappingProxyType({**_configured, **
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    # LineFormatter: a record's further lines (a traceback) are marked "  | ", so captured text
+    # cannot print a line that passes for a record; give it to any handler added here.
+    "formatters": {"plain": {"class": "errorwarden.logfilter.LineFormatter",
+                             "format": "%(levelname)s %(name)s: %(message)s"}},
     "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"],
                              "level": ENV.log_level.upper()}},

@@ -53,3 +53,12 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("pg_app")]
+
+
+@pytest.fixture(scope="session")
+def hostile_served(tmp_path_factory):
+    """One gunicorn run fed hostile text (tests/support/hostile_server.py), shared by the console,
+    sentry_inbox and dashboard tests that read what it left."""
+    from tests.support.hostile_server import hostile_run
+
+    return hostile_run(tmp_path_factory.mktemp("hostile"))

@@ -99,7 +99,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
+    "formatters": {"plain": {"class": "errorwarden.logfilter.LineFormatter",
+                             "format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"],
+                             "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"shop": {"level": "INFO"}},
 }

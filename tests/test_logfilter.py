@@ -30,14 +30,15 @@ def _print(message: str, *args: object, exc: BaseException | None = None, **opti
     ("login with password=%s", ("hunter2-secret",), "hunter2-secret", "password=[Filtered]"),
     ("mail to %s", ("jane.reader@example.com",), "jane.reader@example.com", "mail to [email]"),
     ("card %s declined", ("4111 1111 1111 1111",), "4111 1111 1111", "[card]"),
-    ("\x1b[31mred\x1b[0m and \x1b]0;new title\x07", (), "\x1b", "red and "),
+    ("\x1b[31mred\x1b[0m and \x1b]0;new title\x07", (), "\x1b",
+     "\\x1b[31mred\\x1b[0m and \\x1b]0;new title\\x07"),
     ("a NUL\x00 here", (), "\x00", "a NUL\\0 here"),
     ("one\r\nERROR forged record", (), "\nERROR forged", "one\\r\\nERROR forged record"),
     ("bidi \u202eevil", (), "\u202e", "bidi \\u202eevil"),
     ("undecodable %s", (b"\xff".decode("utf-8", "surrogateescape"),), "\udcff", "undecodable \\udcff"),
 ])
 def test_a_record_prints_scrubbed_on_one_line(message, args, absent, present):
-    """Secrets are replaced, ANSI sequences dropped, other control characters escaped, one line each."""
+    """Secrets are replaced, control characters (an ANSI sequence's ESC too) shown escaped, one line each."""
     printed = _print(message, *args)
     assert absent not in printed and present in printed
     assert printed.count("\n") == 1
@@ -123,7 +124,7 @@ def test_a_scrubber_that_fails_withholds_the_record_instead_of_printing_it():
     ("a\nb", False, "a\\nb"),
     ("a\nb", True, "a\nb"),
     ("a\rb", True, "a\\rb"),
-    ("\x1b[1;32mok\x1b[0m", False, "ok"),
+    ("\x1b[1;32mok\x1b[0m", False, "\\x1b[1;32mok\\x1b[0m"),
     ("\x7f\x85", False, "\\x7f\\x85"),
 ])
 def test_clean_text_table(text, keep_newlines, expected):

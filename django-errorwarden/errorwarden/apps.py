@@ -59,11 +59,21 @@ def _init_from(overrides) -> None:
 
 def _connect_celery() -> None:
     try:
-        from celery.signals import before_task_publish, task_postrun, task_prerun
+        from celery.signals import (
+            after_setup_logger,
+            after_setup_task_logger,
+            before_task_publish,
+            task_postrun,
+            task_prerun,
+        )
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
+    from errorwarden.logfilter import defuse_handlers
     from errorwarden.runtime import task_finished, task_started
 
+    # A worker's console: scrubbed, controls shown, a record's further lines marked (docs/operations.md).
+    after_setup_logger.connect(defuse_handlers, weak=False, dispatch_uid="errorwarden.worker_log")
+    after_setup_task_logger.connect(defuse_handlers, weak=False, dispatch_uid="errorwarden.task_log")
     task_prerun.connect(task_started, weak=False, dispatch_uid="errorwarden.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="errorwarden.task_queries.finish")
     before_task_publish.connect(task_queued, weak=False, dispatch_uid="errorwarden.task_queued")

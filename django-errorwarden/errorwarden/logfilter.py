@@ -3,16 +3,25 @@
 Sentry only ever sees scrubbed events, but the app's own console printed what the SDK never sent:
 a password in an exception message, raw ANSI escapes that repaint the terminal, a CR/LF that
 forges a second log line. ScrubLogFilter runs the project's Scrubber over the record's message
-(after %-formatting its args), its exception text and its stack text, and escapes control
-characters. Put it on a handler; every later handler sees the clean text too. The record's msg,
-args and exc_info are left alone (sentry-sdk reads them after the handlers, and groups by the
-template); what changes is what formatters print: getMessage(), exc_text and stack_info.
+(after %-formatting its args), its exception text and its stack text, and shows control and bidi
+characters as escapes (ESC as \\x1b: an ANSI sequence prints as text, it does not act). Put it
+on a handler; every later handler sees the clean text too. The record's msg, args and exc_info
+are left alone (sentry-sdk reads them after the handlers, and groups by the template); what
+changes is what formatters print: getMessage(), exc_text and stack_info.
 
     LOGGING = {
         "filters": {"scrub": {"()": "errorwarden.logfilter.ScrubLogFilter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
         ...
     }
+
+LineFormatter is the formatter that goes with it: whatever reaches it (a record from a handler
+without the filter, a traceback's own lines), the printed record is one line plus continuation
+lines marked with "  | ", so no text inside a record can print a line that passes for another
+record. Give it to every handler the project configures:
+
+    "formatters": {"plain": {"class": "errorwarden.logfilter.LineFormatter",
+                             "format": "%(levelname)s %(name)s: %(message)s"}},
 
 Options (as keys of the filter's dict): max_message (characters of the message kept, default
 16384) and max_exc_text (of the traceback text, default 65536): the cut comes before the scrub,
@@ -22,32 +31,17 @@ so a 1 MB message costs no more than a short one.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-# ANSI/VT escape sequences: CSI (colours, cursor moves), OSC (titles, hyperlinks), and lone ESC pairs.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[@-_]?")
-# C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides (which can make a
-# line read differently from what it says); TAB is kept, LF only where lines are allowed.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_KEEP_LF = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\x00": "\\0"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+from errorwarden.text import LOG_CONTINUATION, for_log, visible
 
 
 def clean_text(text: str, keep_newlines: bool = False) -> str:
-    """Drop ANSI sequences, escape other control characters, and replace lone surrogates."""
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    text = (_CONTROL_KEEP_LF if keep_newlines else _CONTROL).sub(_escape, text)
-    # Lone surrogates (undecodable bytes read with surrogateescape) would make the stream raise.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Control, bidi and separator characters (ESC of an ANSI sequence included) shown as escapes
+    (errorwarden.text.visible): never executed by the terminal, never silently dropped."""
+    return visible(text, lines=keep_newlines)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -148,3 +142,41 @@ class ScrubLogFilter(logging.Filter):
             record.stack_info = None
         _set_message(record, text)
         return True
+
+
+class LineFormatter(logging.Formatter):
+    """A logging.Formatter whose output cannot forge records: control and bidi characters are shown
+    as escapes, and every line after a record's first (a traceback, a stack, a message that kept
+    a line break) starts with `continuation`."""
+
+    def __init__(self, *args: Any, continuation: str = LOG_CONTINUATION, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.continuation = continuation
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record formatted by logging.Formatter, then made one record's worth of lines."""
+        return for_log(super().format(record), self.continuation)
+
+
+class MarkedLines(logging.Formatter):
+    """Wraps a formatter the project does not own (Celery's coloured one) and marks every line after
+    a record's first with `continuation`; the scrub filter on the same handler shows the controls."""
+
+    def __init__(self, inner: logging.Formatter | None, continuation: str = LOG_CONTINUATION):
+        super().__init__()
+        self.inner, self.continuation = inner or logging.Formatter(), continuation
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The inner formatter's text, its further lines marked."""
+        return self.inner.format(record).replace("\n", "\n" + self.continuation)
+
+
+def defuse_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Give the handlers of `logger` that LOGGING did not configure the scrub filter and marked
+    continuation lines. Connected to Celery's after_setup_logger and after_setup_task_logger: a
+    worker replaces the root logger's handlers with its own (worker_hijack_root_logger)."""
+    for handler in getattr(logger, "handlers", ()):
+        if not any(isinstance(f, ScrubLogFilter) for f in handler.filters):
+            handler.filters.insert(0, ScrubLogFilter())
+        if not isinstance(handler.formatter, LineFormatter | MarkedLines):
+            handler.setFormatter(MarkedLines(handler.formatter))

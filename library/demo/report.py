@@ -9,6 +9,7 @@ from errorwarden.diagnostics import mask_dsn
 from errorwarden.issue_links import issue_link_for
 from errorwarden.local import InboxStore
 from errorwarden.runtime import Runtime, require_runtime
+from errorwarden.text import for_terminal, for_terminal_line
 from infrastructure.sentry_alerts import flush as flush_alerts
 from infrastructure.sentry_config import init_sentry
 from library.demo.tally import Tally
@@ -62,11 +63,12 @@ def summary(runtime: Runtime, tally: Tally, outcome, elapsed: float) -> str:
     lines += _scrubbed(runtime, tally)
     lines += ["", "Alerts sent (email, rendered from scrubbed events):"]
     cooldown = runtime.settings.alert_cooldown
-    lines += [f"  {m.subject}" for m in getattr(mail, "outbox", [])] or [
+    lines += [f"  {for_terminal_line(m.subject)}" for m in getattr(mail, "outbox", [])] or [
         f"  none (an alert already sent within SENTRY_ALERT_COOLDOWN_SECONDS={cooldown} is not sent again)"]
     lines += ["", "Performance:", _performance(tally)]
     lines += ["", "Look next:", *(_local_next() if local else _sentry_next(runtime, tally))]
-    return "\n".join(lines)
+    # Subjects and fingerprints are captured text: one line each, escapes for what could act.
+    return for_terminal("\n".join(lines))
 
 
 def _traffic(outcome, elapsed: float) -> str:
@@ -81,7 +83,7 @@ def _issues(tally: Tally) -> list[str]:
     lines = [f"  {'category':<11} {'count':>5}  {'level':<8} fingerprint"]
     for issue in issues:
         lines.append(f"  {issue.category:<11} {issue.count:>5}  {issue.level:<8} "
-                     f"{' / '.join(issue.fingerprint)[:90]}")
+                     f"{for_terminal_line(' / '.join(issue.fingerprint))[:90]}")
     lines.append(f"  {len(issues)} issues from {len(tally.event_ids)} events")
     return lines
 

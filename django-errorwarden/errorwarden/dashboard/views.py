@@ -24,6 +24,7 @@ from errorwarden.dashboard.performance import (
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, flush_all
 from errorwarden.runtime import require_runtime
+from errorwarden.text import for_html_page, for_terminal_line
 
 
 @lru_cache(maxsize=4)
@@ -50,9 +51,13 @@ def _sources() -> tuple[InboxStore, Aggregates, AlertSpool]:
 
 def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
     settings = require_runtime().settings
-    return render(request, f"errors_dashboard/{template}", {
+    response = render(request, f"errors_dashboard/{template}", {
         **context, "inbox_path": settings.inbox_path, "sends_to_sentry": bool(settings.dsn),
         "slow_ms": settings.slow_query_ms})
+    # Django escaped the markup; control and bidi characters in the captured text it shows (an
+    # RLO that reverses a title) become visible escapes, in every field at once.
+    response.content = for_html_page(response.content.decode(response.charset)).encode(response.charset)
+    return response
 
 
 @dashboard_view
@@ -87,7 +92,7 @@ def performance_page(request: HttpRequest) -> HttpResponse:
         sort = choose("sort", request.GET.get("sort"), tuple(SORTS), DEFAULT_SORT)
         direction = choose("dir", request.GET.get("dir"), ("asc", "desc"), "desc")
     except BadParameter as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(for_terminal_line(str(exc)), content_type="text/plain; charset=utf-8")
     flush_all()  # this process's last few seconds, so the page is current when served in-process
     slow_ms = require_runtime().settings.slow_query_ms
     context = performance(aggregates, window, sort, direction, slow_ms, time.time())

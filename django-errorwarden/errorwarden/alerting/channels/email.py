@@ -9,7 +9,7 @@ from typing import Any
 
 from errorwarden.alerting.channels import Channel, DeliveryError, network_reason
 from errorwarden.alerting.render import details
-from errorwarden.text import cut, one_line
+from errorwarden.text import cut, for_email_header, for_html, for_terminal, for_terminal_line
 
 SUBJECT_MAX = 150
 ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of the subject
@@ -17,23 +17,28 @@ ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of th
 
 def email_subject(alert: dict[str, Any]) -> str:
     """'[CRITICAL] Type: message (environment)' on one line, cut to SUBJECT_MAX characters."""
-    error_type = cut(one_line(str(alert.get("error_type", ""))), ERROR_TYPE_MAX)
-    prefix = one_line(f"[{str(alert.get('severity', 'error')).upper()}] {error_type}") + ": "
-    suffix = f" ({one_line(str(alert.get('environment', '')))})" if alert.get("environment") else ""
+    error_type = cut(for_email_header(str(alert.get("error_type", ""))), ERROR_TYPE_MAX)
+    prefix = for_email_header(f"[{str(alert.get('severity', 'error')).upper()}] {error_type}") + ": "
+    suffix = f" ({for_email_header(str(alert.get('environment', '')))})" if alert.get("environment") else ""
     suffix = cut(suffix, 40)
     room = max(10, SUBJECT_MAX - len(prefix) - len(suffix))
-    message = one_line(str(alert.get("message", "")) or str(alert.get("title", "")))
+    message = for_email_header(str(alert.get("message", "")) or str(alert.get("title", "")))
     return cut(prefix + cut(message, room) + suffix, SUBJECT_MAX)
 
 
 def email_bodies(alert: dict[str, Any]) -> tuple[str, str]:
-    """(plain text, HTML) bodies; every value is HTML-escaped in the HTML part."""
-    rows = [("Alert", str(alert.get("title", ""))), ("Error", str(alert.get("error_type", ""))),
-            ("Message", str(alert.get("message", ""))), *details(alert)]
+    """(plain text, HTML) bodies: captured values show their control and bidi characters as
+    escapes in both (a plain-text mail may be read in a terminal), one line each but the message;
+    every value is HTML-escaped in the HTML part."""
+    rows = [("Alert", for_terminal_line(str(alert.get("title", "")))),
+            ("Error", for_terminal_line(str(alert.get("error_type", "")))),
+            ("Message", for_terminal(str(alert.get("message", "")))),
+            *((name, for_terminal_line(value)) for name, value in details(alert))]
     link, command = str(alert.get("link", "")), str(alert.get("inbox_command", ""))
     label = str(alert.get("link_label") or "View in Sentry")
-    text = "\n".join(f"{name}: {value}" for name, value in rows)
-    cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{html.escape(v)}</td></tr>"
+    # A multi-line message's further lines are indented: none can pass for a row of its own.
+    text = "\n".join(f"{name}: {value}".replace("\n", "\n    ") for name, value in rows)
+    cells = "".join(f"<tr><th align=\"left\">{html.escape(n)}</th><td>{for_html(v)}</td></tr>"
                     for n, v in rows)
     extra = ""
     if link:

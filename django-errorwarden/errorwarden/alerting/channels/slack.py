@@ -2,8 +2,10 @@
 
 slack_sdk's models validate Slack's documented limits when the message is serialised, so a
 message that would be rejected fails here, loudly, instead of at Slack. We still cut texts to
-fit before that (a 10 KB exception message must arrive shortened, not be refused), escaping
-Slack's control characters as we go.
+fit before that (a 10 KB exception message must arrive shortened, not be refused). Captured
+text passes errorwarden.text's Slack functions: control and bidi characters shown as escapes,
+Slack's control characters escaped (no mention or link forms from it), mrkdwn objects marked
+verbatim (no auto-linking); the only link is the system's own button.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from urllib.error import URLError
 
 from errorwarden.alerting.channels import Channel, DeliveryError, http_error, network_reason
 from errorwarden.alerting.render import details
-from errorwarden.text import cut, one_line
+from errorwarden.text import for_slack_mrkdwn, for_slack_plain, for_slack_text
 
 SEVERITY_COLOURS = {
     "critical": "#D00000",
@@ -27,7 +29,6 @@ SEVERITY_COLOURS = {
 # Slack's documented limits (characters).
 HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, BUTTON_MAX, URL_MAX, BLOCKS_MAX = (
     150, 3000, 2000, 10, 75, 3000, 50)
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 # slack_sdk logs each failed attempt at ERROR and, unless its logger's level is above DEBUG, the
 # webhook URL and body. Its logger is made outside logging's registry, so no dictConfig can
@@ -37,46 +38,41 @@ _SDK_LOGGER.propagate = False
 _SDK_LOGGER.addHandler(logging.NullHandler())
 
 
-def mrkdwn(text: str, limit: int) -> str:
-    """Escape Slack's control characters, keeping as much text as fits the limit escaped.
+def mrkdwn(text: str, limit: int, lines: bool = True) -> str:
+    """Captured text for a mrkdwn object: controls and bidi shown, Slack's control characters
+    escaped, as much as fits `limit` once escaped (errorwarden.text.for_slack_mrkdwn)."""
+    return for_slack_mrkdwn(text, limit, lines)
 
-    Escaping can grow a text fivefold (``&`` -> ``&amp;``), so the cut is found character by
-    character over at most ``limit`` characters, never by shrinking the whole text blindly.
-    """
-    head = text[: limit + 1]
-    escaped = head.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if len(text) <= limit and len(escaped) <= limit:
-        return escaped
-    out, size = [], 0
-    for ch in text[:limit]:
-        piece = _ESCAPES.get(ch, ch)
-        if size + len(piece) > limit - 1:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out) + "…"
+
+def _mrkdwn_object(text: str) -> Any:
+    from slack_sdk.models.blocks import MarkdownTextObject
+
+    # verbatim: Slack does not auto-link URLs, channel names or mentions in the captured text.
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def slack_message(alert: dict[str, Any], channel: str = "") -> dict[str, Any]:
     """A Block Kit message within Slack's limits, coloured by severity through an attachment."""
     from slack_sdk.models.attachments import BlockAttachment
-    from slack_sdk.models.blocks import HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
+    from slack_sdk.models.blocks import HeaderBlock, PlainTextObject, SectionBlock
 
     severity = str(alert.get("severity", "error"))
     headline = f"[{severity.upper()}] {alert.get('error_type', '')}"
-    summary = f"*{mrkdwn(str(alert.get('title', '')), 500)}*\n"
+    summary = f"*{mrkdwn(str(alert.get('title', '')), 500, lines=False)}*\n"
     message = str(alert.get("message", "")) or "(no message)"
     body = summary + "```" + mrkdwn(message, SECTION_MAX - len(summary) - 6) + "```"
-    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=body))]
-    fields = [MarkdownTextObject(text=mrkdwn(f"*{name}*\n{value}", FIELD_MAX))
+    blocks: list[Any] = [SectionBlock(text=_mrkdwn_object(body))]
+    fields = [_mrkdwn_object(f"*{name}*\n" + mrkdwn(value, FIELD_MAX - len(name) - 3, lines=False))
               for name, value in details(alert)[:FIELDS_MAX]]
     if fields:
         blocks.append(SectionBlock(fields=fields))
     blocks.extend(_link_blocks(alert))
     attachment = BlockAttachment(blocks=blocks[: BLOCKS_MAX - 1],
                                  color=SEVERITY_COLOURS.get(severity, SEVERITY_COLOURS["error"]))
-    header = HeaderBlock(text=PlainTextObject(text=cut(one_line(headline), HEADER_MAX)))
-    payload: dict[str, Any] = {"text": cut(one_line(f"{headline}: {alert.get('title', '')}"), SECTION_MAX),
+    header = HeaderBlock(text=PlainTextObject(text=for_slack_plain(headline, HEADER_MAX)))
+    # The top-level text is the phone notification and the fallback: Slack parses it as mrkdwn,
+    # so it is escaped like the blocks (a title holding <!channel> must not ping anyone).
+    payload: dict[str, Any] = {"text": for_slack_text(f"{headline}: {alert.get('title', '')}", SECTION_MAX),
                                "blocks": [header.to_dict()], "attachments": [attachment.to_dict()]}
     if channel:
         payload["channel"] = channel
@@ -84,16 +80,16 @@ def slack_message(alert: dict[str, Any], channel: str = "") -> dict[str, Any]:
 
 
 def _link_blocks(alert: dict[str, Any]) -> list[Any]:
-    from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
+    from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock
 
     link = str(alert.get("link", ""))
     if link and len(link) <= URL_MAX:
-        label = cut(str(alert.get("link_label") or "View in Sentry"), BUTTON_MAX)
+        label = for_slack_plain(str(alert.get("link_label") or "View in Sentry"), BUTTON_MAX)
         return [ActionsBlock(elements=[ButtonElement(text=label, url=link)])]
     command = str(alert.get("inbox_command", ""))
     if command:
         text = mrkdwn(f"Inspect locally: `{command}`", SECTION_MAX)
-        return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
+        return [ContextBlock(elements=[_mrkdwn_object(text)])]
     return []
 
 

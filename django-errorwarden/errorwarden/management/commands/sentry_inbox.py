@@ -17,7 +17,7 @@ from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
 from errorwarden.runtime import require_runtime
-from errorwarden.text import cut, when
+from errorwarden.text import cut, for_json, for_terminal_line, when
 
 _ISSUE_COLUMNS = (("COUNT", 6, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"), ("LAST SEEN", 19, "<"),
                   ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
@@ -40,7 +40,9 @@ _UNIT = {"s": 1, "m": 60, "h": 3600}
 
 
 def _cell(value: Any, width: int, align: str) -> str:
-    return f"{cut(str(value), width):{align}{width}}"
+    # Captured text (titles, culprits, transaction and endpoint names) shows its control and bidi
+    # characters as escapes: nothing printed here can move the cursor, link or add a line.
+    return f"{cut(for_terminal_line(str(value)), width):{align}{width}}"
 
 
 def _table(columns: tuple[tuple[str, int, str], ...], rows: list[tuple[Any, ...]]) -> str:
@@ -92,7 +94,7 @@ def _depths(readings: list[tuple[float, str, int]]) -> str:
     for at, queue, depth in readings:
         latest[queue] = (at, depth)
         highest[queue] = max(depth, highest.get(queue, depth))
-    return "\n".join(f"  {queue:<40} {depth:>8} at {_when(at)}, highest {highest[queue]}"
+    return "\n".join(f"  {for_terminal_line(queue):<40} {depth:>8} at {_when(at)}, highest {highest[queue]}"
                      for queue, (at, depth) in sorted(latest.items()))
 
 
@@ -279,4 +281,5 @@ class Command(BaseCommand):
         if event is None:
             raise CommandError(f"No event {wanted!r} in the local inbox at {store.path} "
                                "(list them with: manage.py sentry_inbox).")
-        self.stdout.write(json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False))
+        # JSON escapes C0 controls itself; for_json escapes what it leaves raw (DEL, C1, bidi).
+        self.stdout.write(for_json(json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False)))

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from errorwarden.local import InboxStore
 from errorwarden.runtime import require_runtime
 from errorwarden.scrubbing.audit import audit
+from errorwarden.text import for_terminal_line
 
 
 def _load(path: Path) -> list[Any]:
@@ -56,7 +57,8 @@ class Command(BaseCommand):
         except TypeError as exc:
             raise CommandError(f"{source}: {exc}") from exc
         for finding in findings:
-            self.stdout.write(str(finding))
+            # Paths (key names) and values come from captured events: controls print as escapes.
+            self.stdout.write(for_terminal_line(str(finding)))
         if findings:
             leaking = len({f.event_id for f in findings})
             raise CommandError(f"{len(findings)} values in {leaking} of {len(events)} events from {source} "
