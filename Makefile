@@ -1,22 +1,29 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both create .venv when it is missing.
+# The demo installs only what the backend runs on; the test tools (pytest, Bugsink, Playwright,
+# gunicorn ...) come with the first `make test`, `make lint`, `make bench` or `make venv`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+APP_STAMP := $(VENV)/.app-stamp
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
 
 .PHONY: venv demo test lint bench inbox dashboard package clean
 
-$(STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml django-errorwarden/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e './django-errorwarden[all]' -e .
+	@touch $(APP_STAMP)
+
+$(STAMP): $(APP_STAMP)
 	@$(PY) -m pip install -q --disable-pip-version-check -e './django-errorwarden[all]' -e '.[test]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: venv  # events go to SENTRY_DSN's server, else the local inbox; its own database, var/demo.sqlite3
+demo: $(APP_STAMP)  # events go to SENTRY_DSN's server, else the local inbox; its own database, var/demo.sqlite3
 	@$(PY) manage.py demo
 
 lint: venv
@@ -29,10 +36,10 @@ test: lint
 bench: venv
 	$(TEST_ENV) $(PY) -m bench
 
-inbox: venv
+inbox: $(APP_STAMP)
 	@$(PY) manage.py sentry_inbox
 
-dashboard: venv  # the local inbox at http://127.0.0.1:8000/_errors/ (DEBUG on: never expose it)
+dashboard: $(APP_STAMP)  # the local inbox at http://127.0.0.1:8000/_errors/ (DEBUG on: never expose it)
 	@SENTRY_DSN= $(PY) manage.py migrate -v 0 --skip-checks
 	@SENTRY_DSN= DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
