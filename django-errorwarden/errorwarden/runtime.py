@@ -20,7 +20,16 @@ from errorwarden.alerting import AlertEngine, build_engine
 from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
 from errorwarden.performance import QueryInstrumentation
-from errorwarden.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
+from errorwarden.pipeline import (
+    FAIL_CLOSED,
+    OBSERVE,
+    SKIP,
+    DropIgnored,
+    NeverRaising,
+    Pipeline,
+    PipelineStats,
+    Stage,
+)
 from errorwarden.scrubbing import Scrubber
 from errorwarden.settings import Settings
 from errorwarden.tracing import SpanServices, TracesSampler
@@ -52,6 +61,7 @@ class Runtime:
     before_breadcrumb: Pipeline
     before_send_log: Pipeline
     before_send_metric: Pipeline
+    before_send_span: NeverRaising
     stats: PipelineStats
     traces_sampler: TracesSampler
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
@@ -90,6 +100,11 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
 
     def scrub(event: dict, hint: dict) -> dict:
+        if hint.get("attachments"):
+            # An attachment is bytes of any format, which no scrub can vouch for: it is not sent.
+            # (sentry-sdk reads the list back from this hint after before_send.)
+            hint["attachments"] = []
+            stats.record_drop("attachments")
         return scrubber.scrub_event(event)
 
     def one(name: str, step: Any) -> Pipeline:
@@ -103,8 +118,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
             Stage("scrub", scrub, FAIL_CLOSED),
-            Stage("classify", classifier, SKIP),
-            Stage("alert", alerts.observe_event, OBSERVE),
+            Stage("classify", _not_check_ins(classifier), SKIP),
+            Stage("alert", _not_check_ins(alerts.observe_event), OBSERVE),
         ], stats),
         before_send_transaction=Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
                                           Stage("span_services", SpanServices(settings.service_hosts), SKIP)],
@@ -112,12 +127,21 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
         before_send_log=one("scrub_log", scrubber.scrub_log),
         before_send_metric=one("scrub_metric", scrubber.scrub_value),
+        before_send_span=NeverRaising("scrub_span", scrubber.scrub_streamed_span, stats),
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
         aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
     )
     values.update(parts)
     return Runtime(**values)
+
+
+def _not_check_ins(step: Any) -> Any:
+    """A cron check-in passes before_send too: scrubbed, but it is no error to group or alert on."""
+    def run(event: dict, hint: dict) -> Any:
+        return event if event.get("type") == "check_in" else step(event, hint)
+
+    return run
 
 
 def _outbox(settings: Settings) -> Transport:
