@@ -116,7 +116,8 @@ class Aggregates:
 
     def _observe(self, kind: str, name: Any, duration_ms: float, failed: bool, slow: int, n1: int) -> None:
         try:
-            self._adopt_after_fork()
+            if self._pid != os.getpid():  # _adopt_after_fork, inlined on the request path
+                self._reset()
             slot = int(self._clock()) // SLOT_SECONDS
             bucket = _bucket(duration_ms)
             with self._lock:
