@@ -147,3 +147,30 @@ def test_the_span_hook_never_raises_and_blanks_what_it_could_not_scrub():
 def test_scrub_streamed_span_refuses_what_is_not_a_dict(bad):
     with pytest.raises(TypeError, match="scrub_streamed_span expects a dict"):
         Scrubber().scrub_streamed_span(bad)
+
+
+def test_the_options_are_passed_only_to_an_sdk_that_knows_them(monkeypatch):
+    """An older sentry-sdk without span streaming would refuse an unknown option at init."""
+    import sentry_sdk.consts
+
+    from errorwarden.runtime import require_runtime
+    from infrastructure.sentry_config import _span_options
+
+    runtime = require_runtime()
+    expected = {"trace_lifecycle": "static", "before_send_span": runtime.before_send_span}
+    assert _span_options(runtime) == expected
+    older = {k: v for k, v in sentry_sdk.consts.DEFAULT_OPTIONS.items()
+             if k not in ("trace_lifecycle", "before_send_span")}
+    monkeypatch.setattr(sentry_sdk.consts, "DEFAULT_OPTIONS", older)
+    assert _span_options(runtime) == {}
+
+
+def test_init_says_nothing_about_the_span_hook(recwarn):
+    """before_send_span under the static lifecycle is on purpose: init_sentry silences the SDK's
+    warning that it has no effect, and only that one."""
+    from django.conf import settings as django_settings
+
+    from infrastructure.sentry_config import init_sentry
+
+    init_sentry(django_settings.SENTRY)
+    assert [str(w.message) for w in recwarn if "before_send_span" in str(w.message)] == []
