@@ -1,8 +1,9 @@
 """Every kind of telemetry sentry-sdk can send leaves scrubbed, through the hook docs/scrubbing.md names.
 
-Events, transactions and breadcrumbs are proven in tests/test_e2e_scrubbing.py and streamed spans
-in tests/test_span_streaming.py; this file proves the rest through sentry-sdk's real HTTP transport
-and the loopback receiver: log records, metrics, check-ins, attachments and profiles.
+Events and transactions are proven in tests/test_e2e_scrubbing.py and streamed spans in
+tests/test_span_streaming.py; this file proves the rest through sentry-sdk's real HTTP transport
+and the loopback receiver: breadcrumbs as recorded, log records, metrics, check-ins, attachments
+and profiles.
 """
 
 from __future__ import annotations
@@ -127,3 +128,17 @@ def test_profiles_carry_code_locations_not_values(envelope_receiver, error_track
     chunks = json.dumps([p for _, p in envelope_receiver.items("profile_chunk")])
     assert "_slow_refund" in chunks
     assert _leaked(envelope_receiver) == []
+
+
+def test_breadcrumbs_are_scrubbed_when_recorded(tracked, monkeypatch):
+    """before_breadcrumb scrubs a crumb as it is recorded, not only inside the event: with the event
+    scrub turned into a pass-through, the crumb arrives scrubbed while the message beside it does not."""
+    monkeypatch.setattr(tracked.runtime.scrubber, "scrub_event", lambda event: event)
+    sentry_sdk.add_breadcrumb(category="payment", message=f"charged {CARD} for {EMAIL}")
+    sentry_sdk.capture_message(f"raw {STRIPE}")
+    sentry_sdk.flush(timeout=10)
+    assert tracked.wait_for(lambda rx: rx.events(), timeout=10)
+    [event] = tracked.events()
+    crumb = next(c for c in event["breadcrumbs"]["values"] if c.get("category") == "payment")
+    assert crumb["message"] == "charged [card] for [email]"
+    assert STRIPE in json.dumps(event)  # the event scrub really was off
