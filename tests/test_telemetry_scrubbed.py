@@ -121,8 +121,8 @@ def test_profiles_carry_code_locations_not_values(envelope_receiver, error_track
     """No hook covers profile chunks: they hold frames (function, module, file, line) and timings,
     never a local's value or an argument; the secret passed around in a profiled call stays home."""
     error_tracking(dsn=envelope_receiver.dsn, traces_sample_rate=1.0, profiles_sample_rate=1.0)
-    with sentry_sdk.start_transaction(name="refund", op="task"):
-        _slow_refund(EMAIL)
+    with sentry_sdk.isolation_scope(), sentry_sdk.start_transaction(name="refund", op="task"):
+        _slow_refund(EMAIL)  # (its own scope: the transaction name must not stay for later tests)
     assert envelope_receiver.wait_for(lambda rx: rx.items("profile_chunk"), timeout=15)
     sentry_sdk.flush(timeout=10)
     chunks = json.dumps([p for _, p in envelope_receiver.items("profile_chunk")])
