@@ -60,8 +60,9 @@ def test_the_inbox_and_the_alerts_agree_on_the_issue(error_tracking, tmp_path, m
     failures = runtime.stats.snapshot()["failures"]
     # (The pipeline's own ERROR log about the failure is an event too: a fifth classify call.)
     assert (failures.get("classify:RuntimeError") == len(calls) >= 4) if broken else not failures
-    issues = [issue for issue in InboxStore(tmp_path / "inbox.sqlite3").issues()
-              if issue["title"].startswith("LookupError")]
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    issues = [issue for issue in store.issues() if issue["title"].startswith("LookupError")]
+    store.close()
     assert sorted(issue["count"] for issue in issues) == [2, 2]
     with sqlite3.connect(runtime.settings.alert_spool) as spool:
         alert_keys = {key for (key,) in spool.execute("SELECT key FROM alert_deliveries")}
