@@ -15,7 +15,7 @@ from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.signals import task_postrun, task_received
 from kombu import Exchange, Queue
 
-import errorwarden.tasks  # registers the shared task with every app
+import errorwarden.tasks  # noqa: F401 (registers the shared task with every app)
 from errorwarden.alerting import build_dispatcher, build_engine
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import DELIVER_TASK, celery_publisher
@@ -23,6 +23,7 @@ from errorwarden.alerting.render import build_alert
 from errorwarden.alerting.retry import RetryPolicy
 from errorwarden.event import VERDICT
 from errorwarden.grouping import Verdict
+from errorwarden.runtime import require_runtime
 from errorwarden.settings import Settings
 from tests.support.services import require_rabbitmq, require_redis
 from tests.support.slack import SERVER_ERROR, SlackStandIn, rate_limited
@@ -209,7 +210,7 @@ def test_the_task_retries_until_the_alerts_cooldown_ends_then_names_the_loss(cel
                                                                             caplog):
     """A Slack that keeps failing is retried by the worker with the one policy while the alert's
     cooldown runs; when the next wait would pass its deadline the loss is logged with the title."""
-    monkeypatch.setattr(errorwarden.tasks, "POLICY", RetryPolicy(base=0.4, max_delay=0.4, jitter=0.0))
+    monkeypatch.setattr(require_runtime(), "task_policy", RetryPolicy(base=0.4, max_delay=0.4, jitter=0.0))
     slack.default = SERVER_ERROR
     with caplog.at_level(logging.ERROR, "errorwarden.alerting"):
         sent = celery_publisher(app=celery_app)("slack", alert(), time.time() + 1.0)

@@ -245,13 +245,17 @@ def test_background_thread_flushes_without_being_asked(tmp_path):
 
 
 def test_process_exit_flushes(tmp_path):
-    """A process that observes and exits without flushing still leaves its figures (atexit)."""
-    path = tmp_path / "m.sqlite3"
-    code = ("from errorwarden.local.aggregates import Aggregates\n"
-            f"a = Aggregates({str(path)!r}, flush_interval=3600)\n"
-            "a.observe_request('/api/books/', 12.0, False)\n")
-    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
-    reader = Aggregates(path)
+    """A process whose runtime observed and exits without flushing still leaves its figures: the
+    registry's exit hook (set up by install(), not by importing the aggregates) flushes them."""
+    inbox = tmp_path / "inbox.sqlite3"
+    code = ("import django\n"
+            "django.setup()\n"
+            "from errorwarden.runtime import require_runtime\n"
+            "require_runtime().aggregates.observe_request('/api/books/', 12.0, False)\n")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SENTRY_DSN": "",
+           "SENTRY_INBOX_PATH": str(inbox), "SENTRY_PROFILES_SAMPLE_RATE": "0"}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60, env=env)
+    reader = Aggregates.for_inbox(inbox)
     assert [e.count for e in reader.endpoints()] == [1]
     reader.close()
 

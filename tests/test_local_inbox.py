@@ -66,7 +66,8 @@ def test_captured_exception_lands_in_sqlite_grouped(store, dsn):
     assert issue["count"] == 3
     assert issue["title"] == "LookupError: book 2 is not on the shelf"
     assert issue["culprit"] == f"{__name__} in _borrow_book"
-    assert issue["fingerprint"] == ["LookupError", f"{__name__}._borrow_book"]
+    # No pipeline ran (a bare client): event.default_fingerprint, type and code location.
+    assert issue["fingerprint"] == ["generic", "LookupError", "", f"{__name__}._borrow_book"]
     assert issue["last_event_id"] == ids[-1]
     event = store.get(ids[0])
     assert (event["release"], event["environment"]) == ("muejam-backend@1.2.3", "test")
@@ -89,7 +90,7 @@ def test_events_pass_through_before_send(store):
         client.flush(timeout=5)
     assert [e["event_id"] for e in store.events()] == [kept]
     assert store.get(kept)["tags"]["scrubbed"] == "yes"
-    assert store.issues()[0]["fingerprint"] == ["keep me", "scrubbed"]
+    assert store.issues()[0]["fingerprint"] == ["message", "keep me", "scrubbed"]
 
 
 def test_different_crash_sites_are_different_issues(store):
@@ -292,24 +293,25 @@ _LIB_FRAME = {"module": "django.core.handlers", "function": "inner", "in_app": F
             {"type": "KeyError", "value": "'a'"},
             {"type": "ValueError", "value": "bad\nsecond line",
              "stacktrace": {"frames": [_FRAME, _LIB_FRAME]}}]}},
-         "ValueError: bad", "library.views in borrow", ["ValueError", "library.views.borrow"]),
+         "ValueError: bad", "library.views in borrow", ["generic", "ValueError", "", "library.views.borrow"]),
         ("event", {"exception": {"values": [{"type": "OSError", "value": "disk"}]}},
-         "OSError: disk", "", ["OSError", "disk"]),
+         "OSError: disk", "", ["generic", "OSError", "disk", "unknown"]),
         ("event", {"logentry": {"message": "user %s failed", "formatted": "user 7 failed"},
                    "transaction": "/books/{id}"},
-         "user 7 failed", "/books/{id}", ["user %s failed"]),
+         "user 7 failed", "/books/{id}", ["message", "user %s failed"]),
         ("event", {"message": "plain", "fingerprint": ["payments", "timeout"], "culprit": "x in y"},
          "plain", "x in y", ["payments", "timeout"]),
         ("event", {"message": "m", "threads": {"values": [{"stacktrace": {"frames": [_FRAME]}}]},
                    "fingerprint": ["{{default}}", "db"]},
-         "m", "library.views in borrow", ["m", "db"]),
-        ("event", {}, "<no message>", "", ["<no message>"]),
+         "m", "library.views in borrow", ["message", "m", "db"]),
+        ("event", {}, "<no message>", "", ["message", ""]),
         ("transaction", {"transaction": "GET /x", "culprit": "ignored"}, "GET /x", "GET /x", ["GET /x"]),
-        ("event", {"message": "x" * 500}, "x" * 199 + "…", "", ["x" * 199 + "…"]),
+        ("event", {"message": "x" * 500}, "x" * 199 + "…", "", ["message", "x" * 199 + "…"]),
     ],
 )
 def test_summary_fields(item_type, event, title, culprit, fingerprint):
-    """Title, culprit and fingerprint follow Sentry's conventions for each kind of event."""
+    """Title and culprit follow Sentry's conventions for each kind of event; the fingerprint of an event
+    no classifier saw is event.default_fingerprint (the event's own, '{{ default }}' expanded)."""
     assert title_of(item_type, event) == title
     assert culprit_of(item_type, event) == culprit
     assert fingerprint_of(item_type, event) == fingerprint

@@ -188,6 +188,25 @@ def test_unsampled_requests_still_reach_the_local_figures(live_server, catalogue
     assert services["s3"].count >= 1 and services["s3"].failed == services["s3"].count
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outgoing_calls_are_not_measured_when_the_setting_is_off(live_server, catalogue, error_tracking,
+                                                                 tmp_path, settings):
+    """SENTRY_MEASURE_OUTGOING=false: the same S3 stand-in call leaves urllib3 unwrapped and the
+    service table empty, while the request itself is still counted."""
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    from tests.support.external import unavailable_services
+
+    with unavailable_services(settings) as hosts:
+        runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=0.0,
+                                 profiles_sample_rate=0.0, service_hosts=hosts, measure_outgoing=False)
+        assert runtime.outgoing is None and not hasattr(HTTPConnectionPool.urlopen, "__wrapped__")
+        requests.post(f"{live_server.url}/api/books/1/cover/", data=b"\\xff\\xd8", timeout=30)
+    runtime.aggregates.flush()
+    assert "/api/books/{pk}/cover/" in {s.name for s in runtime.aggregates.endpoints(3600)}
+    assert runtime.aggregates.services(3600) == []
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_task_runs_and_queue_depth_reach_the_local_figures(error_tracking, tmp_path, catalogue):

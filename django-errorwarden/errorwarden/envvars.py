@@ -75,7 +75,8 @@ class SettingsError(ImproperlyConfigured):
 
 def env(name: str, default: Any, parse: Callable[[str], Any], doc: str, *, allowed: str = "",
         secret: bool = False, example: str = "", show_path: bool = True) -> Any:
-    """A dataclass field read from the environment variable `name` (empty or unset: `default`).
+    """A dataclass field read from the environment variable `name` (empty or unset: `default`,
+    or `default()` when it is a function, called each time settings are made).
 
     `allowed` defaults to the parser's own description (its `allowed` attribute). A secret's value
     is shown masked in errors; `show_path=False` masks a URL's path too.
@@ -85,6 +86,8 @@ def env(name: str, default: Any, parse: Callable[[str], Any], doc: str, *, allow
     if isinstance(default, dict):
         frozen = dict(default)
         return dataclasses.field(default_factory=lambda: frozen_map(frozen), metadata=meta, repr=not secret)
+    if callable(default):  # worked out when the settings are made (e.g. from the working directory)
+        return dataclasses.field(default_factory=default, metadata=meta, repr=not secret)
     return dataclasses.field(default=default, metadata=meta, repr=not secret)
 
 

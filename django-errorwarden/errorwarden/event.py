@@ -1,9 +1,12 @@
 """One reading of a sentry-sdk event: exceptions, stacks, crash frame, message, tags, fingerprint.
 
-Grouping, alerting and the local inbox all read events through these functions, so they agree
-on which exception was raised, which frame crashed and what `{{ default }}` means. Every
-function tolerates any missing or malformed part (an event may come from anywhere) and never
-raises.
+Grouping, alerting, trimming, the local inbox and the dashboard all read events through these
+functions, so they agree on which exception was raised, which frame crashed and what
+`{{ default }}` means; nothing else walks the exception chain or the frames. There is one
+grouping identity: `default_fingerprint` gives the classifier its generic fingerprint and the
+inbox and the alert rules their fallback when the classifier did not run, and `issue_fingerprint`
+is the key both group by. Every function tolerates any missing or malformed part (an event may
+come from anywhere) and never raises.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from errorwarden.text import cut
 
 # Our own frames (ErrorTracker, the query wrapper, the pipeline) are never where an error
 # happened: the caller's frame is.
@@ -39,17 +44,47 @@ def main_exception(event: Mapping[str, Any]) -> dict | None:
     return chain[-1] if chain else None
 
 
+def threads(event: Mapping[str, Any]) -> list[dict]:
+    """The event's thread entries (sentry-sdk sends them with attach_stacktrace on messages)."""
+    values = event.get("threads") if isinstance(event, Mapping) else None
+    values = values.get("values") if isinstance(values, Mapping) else None
+    return [t for t in _list(values) if isinstance(t, dict)]
+
+
+def stored_frames(source: Any) -> list | None:
+    """The frame list of an exception, a thread or an event as stored (edit it in place), or None."""
+    stack = source.get("stacktrace") if isinstance(source, Mapping) else None
+    frames = stack.get("frames") if isinstance(stack, Mapping) else None
+    return frames if isinstance(frames, list) else None
+
+
+def frames(source: Any) -> list[dict]:
+    """The frames of an exception, a thread or an event, outermost first (the well-formed ones)."""
+    return [f for f in _list(stored_frames(source)) if isinstance(f, dict)]
+
+
+def _sources(event: Mapping[str, Any]) -> list[Any]:
+    return [*reversed(exceptions(event)), *reversed(threads(event)), event]
+
+
+def frame_lists(event: Mapping[str, Any]) -> list[list]:
+    """Every non-empty frame list as stored and in stored order (exceptions cause first, threads,
+    the event's own), for code that edits frames in place (trimming)."""
+    found = []
+    for source in (*exceptions(event), *threads(event), event):
+        stored = stored_frames(source)
+        if stored:
+            found.append(stored)
+    return found
+
+
 def stacktraces(event: Mapping[str, Any]) -> list[list[dict]]:
     """Frame lists: the raised exception's first, then its causes', then the threads', then the event's."""
     found = []
-    threads = event.get("threads") if isinstance(event.get("threads"), Mapping) else {}
-    sources = [*reversed(exceptions(event)), *reversed(_list(threads.get("values"))), event]
-    for source in sources:
-        stack = source.get("stacktrace") if isinstance(source, Mapping) else None
-        frames = [f for f in _list(stack.get("frames") if isinstance(stack, Mapping) else None)
-                  if isinstance(f, dict)]
-        if frames:
-            found.append(frames)
+    for source in _sources(event):
+        listed = frames(source)
+        if listed:
+            found.append(listed)
     return found
 
 
@@ -74,6 +109,43 @@ def crash_frame(event: Mapping[str, Any], in_app_only: bool = False) -> dict | N
         return None
     others = [f for f in stacks[0] if not is_own(f)]
     return (others or stacks[0])[-1]
+
+
+def _frame_name(frame: Mapping[str, Any], qualnames: Mapping) -> str:
+    module = frame.get("module") or ""
+    if not module and isinstance(frame.get("filename"), str):
+        module = frame["filename"].rsplit("/", 1)[-1].removesuffix(".py")
+    function = frame.get("function") or "<unknown>"
+    function = qualnames.get((frame.get("module"), function, frame.get("lineno")), function)
+    return f"{module}.{function}" if module else str(function)
+
+
+def crash_function(event: Mapping[str, Any], qualnames: Mapping | None = None) -> str:
+    """'module.Class.function' of the crash frame: the in-app one, else the DRF view, else the innermost.
+
+    ``qualnames`` ((module, function, line) -> qualified name, read from the live traceback)
+    adds the class; without it the bare name is used.
+    """
+    qualnames = qualnames or {}
+    frame = crash_frame(event, in_app_only=True)
+    if frame is None:
+        # DRF raises permission, authentication and validation errors from its own code; the view
+        # the exception handler recorded is the application's place for them, stable per endpoint.
+        drf = event.get("contexts") if isinstance(event, Mapping) else None
+        drf = drf.get("drf") if isinstance(drf, Mapping) else None
+        view = drf.get("view") if isinstance(drf, Mapping) else None
+        if isinstance(view, str) and view:
+            return cut(view, 200, marker="")
+        frame = crash_frame(event)
+    return cut(_frame_name(frame, qualnames), 200, marker="") if frame is not None else "unknown"
+
+
+def exception_type(event: Mapping[str, Any]) -> str:
+    """'KeyError' or 'library.errors.OrderNotFound' as Sentry recorded the raised exception; ''
+    for a message event."""
+    exc = main_exception(event) or {}
+    kind, module = str(exc.get("type") or ""), exc.get("module")
+    return f"{module}.{kind}" if module and module != "builtins" and kind else kind
 
 
 def _text(value: Any) -> str:
@@ -129,6 +201,47 @@ def timestamp(value: Any) -> float | None:
 def is_default_fingerprint(part: Any) -> bool:
     """True for Sentry's '{{ default }}' placeholder in any spacing."""
     return isinstance(part, str) and _DEFAULT.match(part) is not None
+
+
+# Fingerprint parts are cut to this size (no marker: a fingerprint must stay stable).
+FINGERPRINT_PART = 512
+_TITLE = 200
+
+
+def _first_line(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return cut(text.strip().splitlines()[0] if text.strip() else "", _TITLE)
+
+
+def default_fingerprint(event: Mapping[str, Any], *, type_name: str | None = None, text: str | None = None,
+                        function: str | None = None, transaction: bool | None = None) -> list[str]:
+    """The one default grouping identity of an event.
+
+    A transaction: its name. A message: ``["message", text]``. An exception:
+    ``["generic", type, text, function]``. The classifier passes what it read from the live
+    exception (the qualified type, the normalized text, the function with its class); without
+    them the parts come from the event alone: the type as recorded, the crash function, and as
+    text the message's template, or for an exception the value only when no code location tells
+    errors apart (a value may carry ids). `transaction` overrides the event's own "type".
+    """
+    if transaction if transaction is not None else event.get("type") == "transaction":
+        return [_first_line(event.get("transaction")) or "<unnamed transaction>"]
+    exc = main_exception(event)
+    if exc is None and type_name is None:
+        shown = text if text is not None else _first_line(message(event, template=True))
+        return ["message", cut(shown, FINGERPRINT_PART, marker="")]
+    where = function if function is not None else crash_function(event)
+    if text is None:
+        text = "" if where != "unknown" else _first_line(_text((exc or {}).get("value")))
+    kind = type_name if type_name is not None else exception_type(event)
+    return ["generic", kind or "unknown", cut(text, FINGERPRINT_PART, marker=""), where]
+
+
+def issue_fingerprint(event: Mapping[str, Any], transaction: bool | None = None) -> list[str]:
+    """The key an event is grouped by: its own fingerprint (the classifier's, or the caller's) with
+    '{{ default }}' expanded, else default_fingerprint. The inbox and the alert rules both use it,
+    so they agree on the issue even when the classifier did not run."""
+    return expand_fingerprint(event.get("fingerprint"), default_fingerprint(event, transaction=transaction))
 
 
 def expand_fingerprint(custom: Any, default: Sequence[str]) -> list[str]:

@@ -2,9 +2,10 @@
 
 sentry-sdk's spans exist only on sampled transactions, but the dashboard's per-service latency
 and failure figures must count every call. urllib3 (under requests and botocore) and httpx are
-wrapped once per process; a call is counted when its host maps to a service (s3, clerk, resend,
-SENTRY_SERVICE_HOSTS), so Sentry's own transport, Redis and webhooks are not. Nested calls of one
-logical request (urllib3 retries itself) are counted once, at the outermost.
+wrapped by the runtime that measures them (with the local inbox and SENTRY_MEASURE_OUTGOING on)
+and unwrapped by `runtime.reset()`; a call is counted when its host maps to a service (s3, clerk,
+resend, SENTRY_SERVICE_HOSTS), so Sentry's own transport, Redis and webhooks are not. Nested calls
+of one logical request (urllib3 retries itself) are counted once, at the outermost.
 """
 
 from __future__ import annotations
@@ -20,24 +21,103 @@ from urllib.parse import urlsplit
 from errorwarden.grouping.external import ServiceMap
 
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("infrastructure_outgoing", default=False)
-_installed = False
-_map: ServiceMap | None = None
 
 
-def install(hosts: Any) -> None:
-    """Wrap urllib3 and httpx (once) and count calls to the services these hosts map to."""
-    global _installed, _map
-    _map = ServiceMap(hosts)
-    if _installed:
-        return
-    _installed = True
-    _wrap_urllib3()
-    _wrap_httpx()
+class OutgoingCalls:
+    """The wrappers of urllib3's and httpx's send methods for one set of service hosts.
 
+    `install()` puts them in place and `remove()` puts the originals back, so the registry
+    (runtime.install/reset) owns the patch; nothing is patched by importing this module. If
+    another library wrapped the same method on top of ours, ours cannot be taken out of its
+    chain: it is switched off instead and passes every call straight through.
+    """
 
-def _service(host: str, port: int | None) -> str | None:
-    services = _map
-    return services.lookup(host.lower(), port)[0] if services is not None and host else None
+    def __init__(self, hosts: Any) -> None:
+        self._map = ServiceMap(hosts)
+        self._active = False
+        self._patched: list[tuple[Any, str, Any, Any]] = []  # (owner, name, original, ours)
+
+    def install(self) -> None:
+        """Wrap urllib3 and httpx (those installed); a second call changes nothing."""
+        if self._patched:
+            return
+        self._active = True
+        self._wrap_urllib3()
+        self._wrap_httpx()
+
+    def remove(self) -> None:
+        """Put the original methods back (or switch ours off where someone wrapped over them)."""
+        self._active = False
+        for owner, name, original, ours in reversed(self._patched):
+            if vars(owner).get(name) is not ours:
+                continue
+            if original is None:  # the method was inherited: ours only shadowed it
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        self._patched.clear()
+
+    def _patch(self, owner: Any, name: str, ours: Any) -> None:
+        self._patched.append((owner, name, vars(owner).get(name), ours))
+        setattr(owner, name, ours)
+
+    def _service(self, host: str, port: int | None) -> str | None:
+        if not self._active or _inside.get() or not host:
+            return None
+        return self._map.lookup(host.lower(), port)[0]
+
+    def _wrap_urllib3(self) -> None:
+        try:
+            from urllib3.connectionpool import HTTPConnectionPool
+        except ImportError:
+            return
+        original, service_of = HTTPConnectionPool.urlopen, self._service
+
+        @wraps(original)
+        def urlopen(pool: Any, *args: Any, **kwargs: Any) -> Any:
+            service = service_of(str(pool.host or ""), pool.port)
+            if service is None:
+                return original(pool, *args, **kwargs)
+            with _counted(service) as outcome:
+                response = original(pool, *args, **kwargs)
+                outcome["failed"] = getattr(response, "status", 0) >= 500
+                return response
+
+        self._patch(HTTPConnectionPool, "urlopen", urlopen)
+
+    def _wrap_httpx(self) -> None:
+        try:
+            import httpx
+        except ImportError:
+            return
+        sync_send, async_send, lookup = httpx.Client.send, httpx.AsyncClient.send, self._service
+
+        def service_of(request: Any) -> str | None:
+            parts = urlsplit(str(request.url))
+            return lookup(parts.hostname or "", parts.port)
+
+        @wraps(sync_send)
+        def send(client: Any, request: Any, **kwargs: Any) -> Any:
+            service = service_of(request)
+            if service is None:
+                return sync_send(client, request, **kwargs)
+            with _counted(service) as outcome:
+                response = sync_send(client, request, **kwargs)
+                outcome["failed"] = response.status_code >= 500
+                return response
+
+        @wraps(async_send)
+        async def asend(client: Any, request: Any, **kwargs: Any) -> Any:
+            service = service_of(request)
+            if service is None:
+                return await async_send(client, request, **kwargs)
+            with _counted(service) as outcome:
+                response = await async_send(client, request, **kwargs)
+                outcome["failed"] = response.status_code >= 500
+                return response
+
+        self._patch(httpx.Client, "send", send)
+        self._patch(httpx.AsyncClient, "send", asend)
 
 
 @contextmanager
@@ -51,57 +131,3 @@ def _counted(service: str) -> Iterator[dict[str, bool]]:
         from errorwarden.runtime import observe_service
 
         observe_service(service, (time.perf_counter() - started) * 1000.0, outcome["failed"])
-
-
-def _wrap_urllib3() -> None:
-    try:
-        from urllib3.connectionpool import HTTPConnectionPool
-    except ImportError:
-        return
-    original = HTTPConnectionPool.urlopen
-
-    @wraps(original)
-    def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
-        service = None if _inside.get() else _service(str(self.host or ""), self.port)
-        if service is None:
-            return original(self, *args, **kwargs)
-        with _counted(service) as outcome:
-            response = original(self, *args, **kwargs)
-            outcome["failed"] = getattr(response, "status", 0) >= 500
-            return response
-
-    HTTPConnectionPool.urlopen = urlopen
-
-
-def _wrap_httpx() -> None:
-    try:
-        import httpx
-    except ImportError:
-        return
-    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
-
-    def service_of(request: Any) -> str | None:
-        parts = urlsplit(str(request.url))
-        return None if _inside.get() else _service(parts.hostname or "", parts.port)
-
-    @wraps(sync_send)
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        service = service_of(request)
-        if service is None:
-            return sync_send(self, request, **kwargs)
-        with _counted(service) as outcome:
-            response = sync_send(self, request, **kwargs)
-            outcome["failed"] = response.status_code >= 500
-            return response
-
-    @wraps(async_send)
-    async def asend(self: Any, request: Any, **kwargs: Any) -> Any:
-        service = service_of(request)
-        if service is None:
-            return await async_send(self, request, **kwargs)
-        with _counted(service) as outcome:
-            response = await async_send(self, request, **kwargs)
-            outcome["failed"] = response.status_code >= 500
-            return response
-
-    httpx.Client.send, httpx.AsyncClient.send = send, asend

@@ -16,7 +16,9 @@ event.VERDICT, so alerting never has to parse it back out of tags.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import threading
 import traceback
 from collections import Counter
@@ -128,6 +130,56 @@ class Pipeline:
                 return None
             event = result
         return event
+
+
+class NeverRaising:
+    """before_send_span: scrub a streamed span; never raise, never return anything but a span.
+
+    sentry-sdk cannot drop a streamed span, and when this hook raises (or returns something
+    that is not a span) it sends the original. So a failed scrub is counted and logged like a
+    fail-closed step's, and the span goes out blanked: its name and every string attribute
+    replaced, attributes whose name is not a plain lower-case semantic-convention name removed.
+    """
+
+    BLANK = "[Filtered]"
+
+    def __init__(self, name: str, scrub: Callable[[Event], Event], stats: PipelineStats):
+        self._stage = Stage(name, _unused, FAIL_CLOSED)
+        self._scrub = scrub
+        self.stats = stats
+
+    def __call__(self, span: Event, hint: Hint | None) -> Event:
+        try:
+            result = self._scrub(span)
+            if isinstance(result, dict) and isinstance(result.get("name"), str):
+                return result
+            raise TypeError(f"the scrub returned {type(result).__name__}, not a span")
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # the span must still go out blanked
+                self.stats.record_failure(self._stage, exc)
+            return blanked(span)
+
+
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
+
+
+def blanked(span: Any) -> Event:
+    """A copy of a streamed span with no string of its own left; never raises."""
+    try:
+        attributes = span.get("attributes") if isinstance(span, dict) else None
+        kept = {key: _blank_value(value) for key, value in (attributes or {}).items()
+                if type(key) is str and _ATTRIBUTE_NAME.fullmatch(key)}
+        return {"name": NeverRaising.BLANK, "attributes": kept}
+    except Exception:
+        return {"name": NeverRaising.BLANK, "attributes": {}}
+
+
+def _blank_value(value: Any) -> Any:
+    if type(value) in (bool, int, float):
+        return value
+    if type(value) in (list, tuple):
+        return [v if type(v) in (bool, int, float) else NeverRaising.BLANK for v in value]
+    return NeverRaising.BLANK
 
 
 class DropIgnored:

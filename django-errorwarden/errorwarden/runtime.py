@@ -2,7 +2,10 @@
 
 `install(settings)` builds everything for these settings and makes it current, closing what it
 replaces; `reset()` closes it and leaves nothing installed. `current_runtime()` is the only way
-any part of the system finds another: there is no other process-wide state.
+any part of the system finds another: there is no other process-wide state. Importing a module
+of the app sets nothing up; the process hooks (the exit flush, the outgoing-call wrappers) are
+set up by `install()` and undone by `reset()`, and tests/test_import_side_effects.py fails on
+module-level state or import-time registration anywhere else.
 """
 
 from __future__ import annotations
@@ -11,17 +14,28 @@ import atexit
 import importlib.util
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from sentry_sdk.transport import Transport
 
-from errorwarden.alerting import AlertEngine, build_engine
+from errorwarden.alerting import AlertEngine, build_engine, retry_policy
+from errorwarden.alerting.retry import OutageLog, RetryPolicy
 from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
+from errorwarden.outgoing import OutgoingCalls
 from errorwarden.performance import QueryInstrumentation
-from errorwarden.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
+from errorwarden.pipeline import (
+    FAIL_CLOSED,
+    OBSERVE,
+    SKIP,
+    DropIgnored,
+    NeverRaising,
+    Pipeline,
+    PipelineStats,
+    Stage,
+)
 from errorwarden.scrubbing import Scrubber
 from errorwarden.settings import Settings
 from errorwarden.tracing import SpanServices, TracesSampler
@@ -53,9 +67,31 @@ class Runtime:
     before_breadcrumb: Pipeline
     before_send_log: Pipeline
     before_send_metric: Pipeline
+    before_send_span: NeverRaising
     stats: PipelineStats
     traces_sampler: TracesSampler
+    task_policy: RetryPolicy
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
+    outgoing: OutgoingCalls | None = None  # wraps urllib3/httpx while installed (aggregates only)
+    # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
+    # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
+    # the spec's notifiers).
+    task_starts: dict[str, float] = field(default_factory=dict)
+    outages: dict[str, OutageLog] = field(default_factory=dict)
+
+    def outage(self, key: str, channel: str) -> OutageLog:
+        """The outage log of one channel seen from one sender (created on first use)."""
+        return self.outages.setdefault(key, OutageLog(channel))
+
+    def start(self) -> None:
+        """Set up what this runtime does to the process (the outgoing-call wrappers); never raises."""
+        if self.outgoing is not None:
+            self.stats.guard("install_outgoing", self.outgoing.install)
+
+    def flush_aggregates(self) -> None:
+        """Write this process's pending local figures now (the dashboard, exit); never raises."""
+        if self.aggregates is not None:
+            self.stats.guard("flush_aggregates", self.aggregates.flush)
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
@@ -66,7 +102,9 @@ class Runtime:
         return bool(self.stats.guard("flush_alerts", self.alerts.flush, timeout, default=False))
 
     def close(self, timeout: float = 1.0) -> None:
-        """Let queued alerts finish briefly, then stop background work; never raises."""
+        """Undo start(), let queued alerts finish briefly, then stop background work; never raises."""
+        if self.outgoing is not None:
+            self.stats.guard("remove_outgoing", self.outgoing.remove)
         self.flush(timeout)
         self.stats.guard("close_alerts", self.alerts.close)
         if self.aggregates is not None:
@@ -93,6 +131,11 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
 
     def scrub(event: dict, hint: dict) -> dict:
+        if hint.get("attachments"):
+            # An attachment is bytes of any format, which no scrub can vouch for: it is not sent.
+            # (sentry-sdk reads the list back from this hint after before_send.)
+            hint["attachments"] = []
+            stats.record_drop("attachments")
         return scrubber.scrub_event(event)
 
     def one(name: str, step: Any) -> Pipeline:
@@ -106,8 +149,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
             Stage("scrub", scrub, FAIL_CLOSED),
-            Stage("classify", classifier, SKIP),
-            Stage("alert", alerts.observe_event, OBSERVE),
+            Stage("classify", _not_check_ins(classifier), SKIP),
+            Stage("alert", _not_check_ins(alerts.observe_event), OBSERVE),
         ], stats),
         before_send_transaction=Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
                                           Stage("span_services", SpanServices(settings.service_hosts), SKIP)],
@@ -115,12 +158,24 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
         before_send_log=one("scrub_log", scrubber.scrub_log),
         before_send_metric=one("scrub_metric", scrubber.scrub_value),
+        before_send_span=NeverRaising("scrub_span", scrubber.scrub_streamed_span, stats),
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
+        task_policy=retry_policy(settings),
         aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
+        outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
+        else None,
     )
     values.update(parts)
     return Runtime(**values)
+
+
+def _not_check_ins(step: Any) -> Any:
+    """A cron check-in passes before_send too: scrubbed, but it is no error to group or alert on."""
+    def run(event: dict, hint: dict) -> Any:
+        return event if event.get("type") == "check_in" else step(event, hint)
+
+    return run
 
 
 def _outbox(settings: Settings) -> Transport:
@@ -136,13 +191,13 @@ _exit_hook = False
 
 
 def install(settings: Settings, **parts: Any) -> Runtime:
-    """Build a runtime for these settings, make it current, and close the one it replaces."""
+    """Build a runtime for these settings, make it current, and close the one it replaces.
+
+    The replaced runtime is closed (its wrappers removed) before the new one starts, so
+    re-initialising never stacks one wrapper on another.
+    """
     global _runtime, _exit_hook
     runtime = build(settings, **parts)
-    if runtime.aggregates is not None:
-        from errorwarden import outgoing
-
-        outgoing.install(settings.service_hosts)
     with _lock:
         previous, _runtime = _runtime, runtime
         if not _exit_hook:
@@ -150,14 +205,18 @@ def install(settings: Settings, **parts: Any) -> Runtime:
             _exit_hook = True
     if previous is not None:
         previous.close()
+    runtime.start()
     return runtime
 
 
 def reset() -> None:
-    """Close the current runtime and leave none installed (tests)."""
-    global _runtime
+    """Close the current runtime and undo every process hook install() set up (tests)."""
+    global _runtime, _exit_hook
     with _lock:
         previous, _runtime = _runtime, None
+        if _exit_hook:
+            atexit.unregister(_at_exit)
+            _exit_hook = False
     if previous is not None:
         previous.close()
 
@@ -181,6 +240,7 @@ def _at_exit() -> None:
     # for alerts than sentry-sdk waits for events (SENTRY_SHUTDOWN_TIMEOUT_SECONDS).
     runtime = _runtime
     if runtime is not None:
+        runtime.flush_aggregates()
         runtime.flush(runtime.settings.shutdown_timeout)
 
 
@@ -196,24 +256,21 @@ def execute_wrapper(execute, sql, params, many, context):
     return runtime.queries(execute, sql, params, many, context)
 
 
-_task_starts: dict[str, float] = {}
-
-
 def task_started(task_id: str | None = None, **kwargs: Any) -> None:
     """celery task_prerun: collect the task's queries like a request's, and time it."""
     runtime = _runtime
     if runtime is not None and task_id:
         runtime.queries.task_started(task_id)
-        _task_starts[task_id] = time.perf_counter()
+        runtime.task_starts[task_id] = time.perf_counter()
 
 
 def task_finished(task_id: str | None = None, task: Any = None, state: str | None = None,
                   **kwargs: Any) -> None:
     """celery task_postrun: annotate the task's transaction (still open here) and count its run."""
     runtime = _runtime
-    started = _task_starts.pop(task_id, None) if task_id else None
     if runtime is None or not task_id:
         return
+    started = runtime.task_starts.pop(task_id, None)
     runtime.queries.task_finished(task_id)
     if runtime.aggregates is not None and started is not None:
         name = str(getattr(task, "name", task))

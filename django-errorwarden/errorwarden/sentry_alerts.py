@@ -29,7 +29,6 @@ logger = logging.getLogger("errorwarden.alerting")
 # Synchronous sends must return promptly: no new attempt starts after 6 s, and each attempt is
 # bounded by its channel's timeout (3-4 s), so a call returns within about 10 s.
 SYNC_POLICY = RetryPolicy(attempts=4, base=0.5, max_delay=4.0, jitter=0.25, budget=6.0)
-_outages: dict[str, OutageLog] = {}
 
 
 class _SpecNotifier:
@@ -68,7 +67,9 @@ class _SpecNotifier:
                 environment=self.settings.environment, release=self.settings.release,
                 last_seen=time.time(), link=sentry_url or "", scrub=self._scrub,
             )
-            outage = _outages.setdefault(self.channel, OutageLog(self.channel))
+            runtime = current_runtime()
+            outage = (runtime.outage(f"sync:{self.channel}", self.channel) if runtime is not None
+                      else OutageLog(self.channel))
             return send_now(channel, alert, self._policy, outage)
         except Exception as exc:
             logger.error("%s notification failed (%s).", self.channel, type(exc).__name__)

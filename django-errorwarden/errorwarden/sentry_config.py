@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,11 @@ def init_sentry(settings: Settings | None = None) -> None:
         raise
     except ImproperlyConfigured as exc:  # a grouping rule or ignore path refused while building
         raise SettingsError([str(exc)]) from None
-    sentry_sdk.init(**_client_options(settings, runtime))
+    with warnings.catch_warnings():
+        # before_send_span is passed with the static lifecycle on purpose (see _span_options);
+        # sentry-sdk warns that it has no effect there.
+        warnings.filterwarnings("ignore", message="The `before_send_span` parameter only works")
+        sentry_sdk.init(**_client_options(settings, runtime))
 
 
 # Integrations for libraries a project may not use, by the library each needs: one named explicitly
@@ -116,7 +121,30 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "before_breadcrumb": runtime.before_breadcrumb,
         "before_send_log": runtime.before_send_log,
         "before_send_metric": runtime.before_send_metric,
+        **_span_options(runtime),
     }
+
+
+# The trace lifecycle the pipeline supports: spans travel inside a transaction, through
+# before_send_transaction (trim, scrub, span services).
+TRACE_LIFECYCLE = "static"
+
+
+def _span_options(runtime: Runtime) -> dict[str, Any]:
+    """Pin the trace lifecycle and pass before_send_span, where the installed sentry-sdk knows them.
+
+    The lifecycle is pinned so that a new SDK default ("stream") cannot send spans around
+    before_send_transaction; before_send_span is passed anyway, so spans streamed all the same
+    (a host or SDK that forces the mode) leave scrubbed.
+    """
+    from sentry_sdk.consts import DEFAULT_OPTIONS
+
+    options: dict[str, Any] = {}
+    if "trace_lifecycle" in DEFAULT_OPTIONS:
+        options["trace_lifecycle"] = TRACE_LIFECYCLE
+    if "before_send_span" in DEFAULT_OPTIONS:
+        options["before_send_span"] = runtime.before_send_span
+    return options
 
 
 def _guarded(name: str, call: Callable[..., Any], *args: Any) -> Any:

@@ -37,10 +37,16 @@ from errorwarden.envvars import (
 
 __all__ = ["DEFAULT_SERVICE_HOSTS", "Settings", "SettingsError", "load_settings", "mask"]
 
-# Beside the project that runs, not beside this package (which may live in site-packages and be
-# shared by several projects on one host): var/ in the directory the process starts in, the
-# project root under manage.py, gunicorn and celery.
-DEFAULT_INBOX = Path.cwd() / "var" / "sentry_inbox.sqlite3"
+
+
+def default_inbox() -> Path:
+    """Beside the project that runs, not beside this package (which may live in site-packages and
+    be shared by several projects on one host): var/ in the directory the process runs in when
+    its settings are made (the project root under manage.py, gunicorn and celery), not when this
+    module is imported."""
+    return Path.cwd() / "var" / "sentry_inbox.sqlite3"
+
+
 # AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).
 DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
     "*.amazonaws.com": "s3",
@@ -241,6 +247,10 @@ class Settings:
     service_hosts: Mapping[str, str] = env("SENTRY_SERVICE_HOSTS", dict(DEFAULT_SERVICE_HOSTS),
                                            _service_hosts, "host=service pairs added to the service map",
                                            example="storage.example.com=s3")
+    measure_outgoing: bool = env("SENTRY_MEASURE_OUTGOING", True, boolean,
+                                 "With the local inbox: time every call to a known service for the "
+                                 "dashboard by wrapping urllib3's and httpx's send methods; false leaves "
+                                 "both libraries untouched")
     grouping_rules: tuple[dict[str, Any], ...] = env("SENTRY_GROUPING_RULES", (), _rules,
                                                      "Grouping rules tried before the built-in ones "
                                                      "(docs/grouping.md)")
@@ -248,7 +258,7 @@ class Settings:
                              "A statement slower than this many milliseconds is a slow query")
     n_plus_one_threshold: int = env("SENTRY_N_PLUS_ONE_THRESHOLD", 5, integer(2, 10_000),
                                     "Repeats of one SELECT shape in a request that make an N+1")
-    inbox_path: Path = env("SENTRY_INBOX_PATH", DEFAULT_INBOX, _path,
+    inbox_path: Path = env("SENTRY_INBOX_PATH", default_inbox, _path,
                            "The local inbox file (default var/sentry_inbox.sqlite3 in the directory "
                            "the process starts in)")
     inbox_max_events: int = env("SENTRY_INBOX_MAX_EVENTS", 10_000, integer(10, 10_000_000),

@@ -14,15 +14,11 @@ from typing import Any
 
 from celery import shared_task
 
-from errorwarden.alerting import retry_policy
 from errorwarden.alerting.dispatch import DELIVER_TASK
-from errorwarden.alerting.retry import OutageLog, RetryPolicy, attempt, log_lost
+from errorwarden.alerting.retry import attempt, log_lost
 from errorwarden.runtime import require_runtime
 
 logger = logging.getLogger("errorwarden.alerting")
-
-POLICY: RetryPolicy | None = None  # tests may set one; else the worker's settings give it
-_outages: dict[str, OutageLog] = {}
 
 
 @shared_task(bind=True, name=DELIVER_TASK, max_retries=None, ignore_result=True, acks_late=True)
@@ -35,14 +31,14 @@ def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: floa
     if target is None:
         log_lost(channel, title, self.request.retries, "the channel is not enabled in this worker's settings")
         return False
-    outage = _outages.setdefault(channel, OutageLog(channel))
+    outage = runtime.outage(f"task:{channel}", channel)
     error = attempt(target, alert)
     if error is None:
         outage.delivered()
         return True
     outage.failed(error)
     now, attempts = time.time(), self.request.retries + 1
-    policy = POLICY or retry_policy(runtime.settings)
+    policy = runtime.task_policy
     if deadline is None:  # published by an older version: five attempts, as it promised
         deadline = now + policy.max_delay if attempts < 5 else now
     next_at = policy.next_attempt(attempts, error, now, deadline)

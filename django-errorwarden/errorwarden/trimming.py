@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from errorwarden import event as ev
 
 MAX_EVENT_BYTES = 1_000_000  # Sentry's limit, decompressed (docs.sentry.io size-limits page)
 MAX_COMPRESSED_BYTES = 200_000  # Sentry's limit, compressed
@@ -120,21 +122,9 @@ def bounded_repr(value: Any, limit: int = REPR_LIMIT) -> str | None:
     return text if len(text) <= limit else f"{text[:limit // 2]}...[repr of {len(text)} characters]"
 
 
-def stacktraces(event: Event) -> Iterator[list[dict[str, Any]]]:
-    """Every frame list of the event: exceptions (oldest first), threads, and a bare stacktrace."""
-    for key in ("exception", "threads"):
-        for value in (event.get(key) or {}).get("values") or []:
-            frames = (value.get("stacktrace") or {}).get("frames") if isinstance(value, dict) else None
-            if isinstance(frames, list) and frames:
-                yield frames
-    frames = (event.get("stacktrace") or {}).get("frames")
-    if isinstance(frames, list) and frames:
-        yield frames
-
-
 def _outer_frames_first(event: Event, crash: bool) -> list[dict[str, Any]]:
     ranked = []
-    for frames in stacktraces(event):
+    for frames in ev.frame_lists(event):
         for index, frame in enumerate(frames):
             is_crash = index == len(frames) - 1
             if isinstance(frame, dict) and is_crash == crash:
@@ -256,7 +246,7 @@ class TrimToSize:
                 "start_timestamp", "contexts")
         skeleton = {key: event[key] for key in keep if key in event}
         skeleton["contexts"] = {k: v for k, v in (skeleton.get("contexts") or {}).items() if k == CONTEXT}
-        for frames in stacktraces(skeleton):
+        for frames in ev.frame_lists(skeleton):
             del frames[:-10]
             for frame in (f for f in frames if isinstance(f, dict)):
                 for key in ("vars", "pre_context", "post_context"):
@@ -305,7 +295,7 @@ def _entries(event: Event) -> list[tuple[int, str, str]]:
 
 
 def _middle_size(event: Event, keep_outer: int = 5, keep_inner: int = 30) -> int:
-    return sum(_size(frames[keep_outer:len(frames) - keep_inner]) for frames in stacktraces(event)
+    return sum(_size(frames[keep_outer:len(frames) - keep_inner]) for frames in ev.frame_lists(event)
                if len(frames) > keep_outer + keep_inner)
 
 
@@ -322,7 +312,7 @@ def _drop_entries(event: Event, excess: int) -> int:
 
 def _drop_middle_frames(event: Event, keep_outer: int = 5, keep_inner: int = 30) -> int:
     removed = 0
-    for frames in stacktraces(event):
+    for frames in ev.frame_lists(event):
         if len(frames) > keep_outer + keep_inner:
             removed += len(frames) - keep_outer - keep_inner
             del frames[keep_outer:len(frames) - keep_inner]

@@ -41,8 +41,7 @@ def event_facts(event: Mapping[str, Any], verdict: Any = None) -> EventFacts:
     error_type = str(exc.get("type") or "")
     request = event.get("request") if isinstance(event.get("request"), Mapping) else {}
     endpoint = str(event.get("transaction") or request.get("url") or "").split("?", 1)[0]
-    default = (error_type or "message", endpoint, "" if error_type else ev.message(event))
-    fingerprint = tuple(ev.expand_fingerprint(event.get("fingerprint"), default))
+    fingerprint = tuple(ev.issue_fingerprint(event, transaction=False))
     return EventFacts(
         fingerprint=fingerprint, category=str(getattr(verdict, "category", "") or ""),
         kind=str(getattr(verdict, "kind", "") or ""), service=str(getattr(verdict, "service", "") or ""),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from errorwarden import event as ev
 from errorwarden.dashboard.charts import sparkline
 from errorwarden.local import InboxStore, culprit_of, fingerprint_of, title_of
 
@@ -127,9 +128,9 @@ def issue_summary(store: InboxStore, event: dict[str, Any]) -> dict[str, Any] | 
     return None
 
 
-def _frames(stacktrace: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _frames(source: dict[str, Any]) -> list[dict[str, Any]]:
     frames = []
-    for frame in (stacktrace or {}).get("frames") or []:
+    for frame in ev.frames(source):
         lineno = frame.get("lineno") if isinstance(frame.get("lineno"), int) else None
         pre, post = frame.get("pre_context") or [], frame.get("post_context") or []
         source = []
@@ -147,10 +148,9 @@ def _frames(stacktrace: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 def _stacks(event: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Exceptions newest first (the one raised last leads), and threads that carry a stack."""
-    exceptions = [{**exc, "frames": _frames(exc.get("stacktrace"))}
-                  for exc in reversed((event.get("exception") or {}).get("values") or [])]
-    stacked = [t for t in (event.get("threads") or {}).get("values") or [] if t.get("stacktrace")]
-    threads = [{**t, "label": str(t.get("name") or t.get("id") or "?"), "frames": _frames(t["stacktrace"])}
+    exceptions = [{**exc, "frames": _frames(exc)} for exc in reversed(ev.exceptions(event))]
+    stacked = [t for t in ev.threads(event) if ev.frames(t)]
+    threads = [{**t, "label": str(t.get("name") or t.get("id") or "?"), "frames": _frames(t)}
                for t in stacked]
     return exceptions, threads
 

@@ -22,7 +22,7 @@ from errorwarden.dashboard.performance import (
     performance,
 )
 from errorwarden.local import InboxStore
-from errorwarden.local.aggregates import Aggregates, flush_all
+from errorwarden.local.aggregates import Aggregates
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
 
@@ -93,8 +93,9 @@ def performance_page(request: HttpRequest) -> HttpResponse:
         direction = choose("dir", request.GET.get("dir"), ("asc", "desc"), "desc")
     except BadParameter as exc:
         return HttpResponseBadRequest(for_terminal_line(str(exc)), content_type="text/plain; charset=utf-8")
-    flush_all()  # this process's last few seconds, so the page is current when served in-process
-    slow_ms = require_runtime().settings.slow_query_ms
+    runtime = require_runtime()
+    runtime.flush_aggregates()  # this process's last few seconds, so the page is current in-process
+    slow_ms = runtime.settings.slow_query_ms
     context = performance(aggregates, window, sort, direction, slow_ms, time.time())
     return _page(request, "performance.html", {"section": "performance", **context})
 

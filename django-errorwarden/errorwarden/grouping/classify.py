@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from errorwarden import event as ev
 from errorwarden.event import VERDICT, expand_fingerprint
 from errorwarden.grouping.app_errors import app_verdict
 from errorwarden.grouping.database import database_verdict
@@ -56,12 +57,16 @@ class Classifier:
 
 
 def _generic(facts: Facts) -> Verdict:
+    # The one default identity (event.default_fingerprint), here with what the live exception
+    # adds: the qualified type, the normalized text, the function with its class.
     if facts.is_message:
         tags = {"error.category": "generic", "error.kind": "message"}
-        return Verdict("generic", "message", ("message", facts.group_text), tags)
+        parts = ev.default_fingerprint(facts.event, text=facts.group_text, transaction=False)
+        return Verdict("generic", "message", tuple(parts), tags)
     tags = {"error.category": "generic", "error.kind": "exception"}
-    parts = ("generic", facts.type_name or "unknown", facts.group_text, facts.function)
-    return Verdict("generic", "exception", parts, tags)
+    parts = ev.default_fingerprint(facts.event, type_name=facts.type_name or "unknown", text=facts.group_text,
+                                   function=facts.function, transaction=False)
+    return Verdict("generic", "exception", tuple(parts), tags)
 
 
 def _set_tags(event: dict, tags: dict[str, str]) -> None:

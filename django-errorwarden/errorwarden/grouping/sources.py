@@ -115,15 +115,6 @@ def url_host(url: Any) -> tuple[str, int | None]:
         return "", None
 
 
-def _frame_name(frame: dict, qualnames: dict) -> str:
-    module = frame.get("module") or ""
-    if not module and isinstance(frame.get("filename"), str):
-        module = frame["filename"].rsplit("/", 1)[-1].removesuffix(".py")
-    function = frame.get("function") or "<unknown>"
-    function = qualnames.get((frame.get("module"), function, frame.get("lineno")), function)
-    return f"{module}.{function}" if module else str(function)
-
-
 def live_qualnames(exc: BaseException | None) -> dict:
     """(module, function, line) -> qualified name ('LoanCreate.post') for a live traceback.
 
@@ -141,23 +132,6 @@ def live_qualnames(exc: BaseException | None) -> dict:
     except Exception:
         return names
     return names
-
-
-def crash_function(event: dict, qualnames: dict | None = None) -> str:
-    """'module.Class.function' of the crash frame: the in-app one, else the DRF view, else the innermost.
-
-    ``qualnames`` (from ``live_qualnames``) adds the class; without it the bare name is used.
-    """
-    qualnames = qualnames or {}
-    frame = ev.crash_frame(event, in_app_only=True)
-    if frame is None:
-        # DRF raises permission, authentication and validation errors from its own code; the view
-        # the exception handler recorded is the application's place for them, stable per endpoint.
-        view = get_path(event, "contexts", "drf", "view")
-        if isinstance(view, str) and view:
-            return clip(view, 200)
-        frame = ev.crash_frame(event)
-    return clip(_frame_name(frame, qualnames), 200) if frame is not None else "unknown"
 
 
 def event_route(event: dict) -> str:
@@ -237,7 +211,7 @@ class Facts:
     @cached_property
     def function(self) -> str:
         """'module.Class.function' of the in-app frame that raised."""
-        return crash_function(self.event, live_qualnames(self.exc))
+        return ev.crash_function(self.event, live_qualnames(self.exc))
 
     @cached_property
     def route(self) -> str:

@@ -1,7 +1,7 @@
 """Local performance aggregates: latency, throughput and errors per endpoint, service and task.
 
 The request path only adds to in-memory cells under one lock: `observe_*` never touches SQLite.
-A daemon thread writes the cells every `flush_interval` seconds (and at exit) into the metrics
+A daemon thread writes the cells every `flush_interval` seconds (and the runtime at exit) into the metrics
 file beside the inbox as upserts that add counts, so every process (gunicorn workers, Celery,
 runserver) merges into one view. Everything is bounded: fixed latency buckets (histogram.py),
 one-minute slots kept for `retention` seconds, at most `max_names` names per kind, the least
@@ -10,12 +10,10 @@ recently seen evicted and counted.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 import time
-import weakref
 from bisect import bisect_left
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +46,6 @@ SLOT_SECONDS = 60
 KINDS = ("endpoint", "service", "task")
 OTHER = "(other)"  # where names beyond max_names go until the next flush
 _WARN_INTERVAL = 60.0
-_LIVE: weakref.WeakSet[Aggregates] = weakref.WeakSet()
 
 __all__ = ["KINDS", "SLOT_SECONDS", "Aggregates", "Stat"]
 
@@ -80,7 +77,6 @@ class Aggregates:
         self._db = SqliteFile(self.path, schema())
         self._warnings = OncePerInterval(_WARN_INTERVAL)
         self._reset()
-        _LIVE.add(self)
 
     @classmethod
     def for_inbox(cls, inbox_path: str | os.PathLike[str], **options: Any) -> Aggregates:
@@ -88,8 +84,9 @@ class Aggregates:
         return cls(metrics_path(inbox_path), **options)
 
     def _reset(self) -> None:
-        # Also the at-fork hook: the child drops the parent's unflushed cells (the parent writes
-        # them) and a lock some parent thread may have held, and starts its own flusher.
+        # Also after a fork (_adopt_after_fork): the child drops the parent's unflushed cells (the
+        # parent writes them) and a lock some parent thread may have held, and starts its own flusher.
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._cells: dict[tuple[str, Any, int], list[float]] = {}
         self._names: dict[str, set[Any]] = {kind: set() for kind in KINDS}
@@ -112,8 +109,15 @@ class Aggregates:
         """Count one finished Celery task run. Never raises."""
         self._observe("task", name, duration_ms, failed, 0, 0)
 
+    def _adopt_after_fork(self) -> None:
+        # Checked where the cells are touched, instead of a fork hook registered at import.
+        if self._pid != os.getpid():
+            self._reset()
+
     def _observe(self, kind: str, name: Any, duration_ms: float, failed: bool, slow: int, n1: int) -> None:
         try:
+            if self._pid != os.getpid():  # _adopt_after_fork, inlined on the request path
+                self._reset()
             slot = int(self._clock()) // SLOT_SECONDS
             bucket = _bucket(duration_ms)
             with self._lock:
@@ -156,6 +160,7 @@ class Aggregates:
     def observe_queue_depth(self, queue: str, depth: int) -> None:
         """Record one reading of a Celery queue's depth (the gauge over time). Never raises."""
         try:
+            self._adopt_after_fork()
             now = self._clock()
             depth = int(depth)
             with self._lock:
@@ -182,6 +187,7 @@ class Aggregates:
 
     def flush(self) -> bool:
         """Write what this process accumulated into the shared file now; False when the write failed."""
+        self._adopt_after_fork()
         with self._lock:
             cells, self._cells = self._cells, {}
             depths, self._depths = self._depths, {}
@@ -270,17 +276,3 @@ def _bucket(duration_ms: float) -> int:
     # The histogram bucket's index in a cell, past its scalar fields.
     return FIRST_BUCKET + bisect_left(BOUNDS_MS, duration_ms)
 
-
-def flush_all() -> None:
-    """Flush every live Aggregates of this process (the dashboard reads fresh figures; atexit)."""
-    for aggregates in list(_LIVE):
-        aggregates.flush()
-
-
-def _reset_in_child() -> None:
-    for aggregates in list(_LIVE):
-        aggregates._reset()
-
-
-os.register_at_fork(after_in_child=_reset_in_child)
-atexit.register(flush_all)

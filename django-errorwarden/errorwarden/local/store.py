@@ -80,23 +80,9 @@ def culprit_of(item_type: str, event: dict[str, Any]) -> str:
     return _text(f"{where} in {frame.get('function') or '?'}")
 
 
-def _default_fingerprint(item_type: str, event: dict[str, Any]) -> list[str]:
-    if item_type == "transaction":
-        return [_text(event.get("transaction")) or "<unnamed transaction>"]
-    exception = ev.main_exception(event)
-    if exception is not None:
-        frame = ev.crash_frame(event)
-        if frame is None:  # no code location: the value is all that tells errors apart
-            return [exception.get("type") or "Error", _text(exception.get("value"))]
-        where = frame.get("module") or frame.get("filename") or "?"
-        return [exception.get("type") or "Error", f"{where}.{frame.get('function') or '?'}"]
-    # The unformatted template groups "user 1 failed" with "user 2 failed".
-    return [_message(event, template=True) or title_of(item_type, event)]
-
-
 def fingerprint_of(item_type: str, event: dict[str, Any]) -> list[str]:
     """The grouping key: the event's own fingerprint, with `{{ default }}` expanded."""
-    return ev.expand_fingerprint(event.get("fingerprint"), _default_fingerprint(item_type, event))
+    return ev.issue_fingerprint(event, transaction=item_type == "transaction")
 
 
 def _row(item_type: str, payload: dict[str, Any]) -> tuple[Any, ...]:

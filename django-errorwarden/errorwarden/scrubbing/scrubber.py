@@ -32,6 +32,12 @@ SKIPPED_SPAN_KEYS = frozenset({
     "span_id", "trace_id", "parent_span_id", "op", "status", "origin", "start_timestamp",
     "timestamp", "same_process_as_parent", "exclusive_time", "hash",
 })
+# A streamed span (sentry-sdk's span-first format, before_send_span): its name and attributes are
+# scrubbed; ids, status and clocks are skipped.
+SKIPPED_STREAMED_SPAN_KEYS = frozenset({
+    "trace_id", "span_id", "parent_span_id", "status", "is_segment", "start_timestamp",
+    "end_timestamp",
+})
 SKIPPED_LOG_KEYS = frozenset({
     "severity_text", "severity_number", "time_unix_nano", "trace_id", "span_id",
 })
@@ -89,6 +95,13 @@ class Scrubber:
         if not isinstance(log, dict):
             raise TypeError(f"scrub_log expects a dict, got {type(log).__name__}")
         return self._record(log, SKIPPED_LOG_KEYS, 1, None)
+
+    def scrub_streamed_span(self, span: dict) -> dict:
+        """Scrub a streamed span (before_send_span: name and attributes) in place and return it."""
+        if not isinstance(span, dict):
+            raise TypeError(f"scrub_streamed_span expects a dict, got {type(span).__name__}")
+        summarize_data(span.get("attributes"))
+        return self._record(span, SKIPPED_STREAMED_SPAN_KEYS, 1, None)
 
     def scrub_text(self, text: str) -> str:
         """Return ``text`` with every detected secret replaced by a typed placeholder."""
