@@ -21,14 +21,18 @@ class ErrorWardenConfig(AppConfig):
 
 def _connect_celery() -> None:
     try:
-        from celery.signals import before_task_publish, task_postrun, task_prerun
+        from celery.signals import beat_init, before_task_publish, task_postrun, task_prerun
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
+    from errorwarden.monitors import beat_started, run_finished, run_started
     from errorwarden.runtime import task_finished, task_started
 
     task_prerun.connect(task_started, weak=False, dispatch_uid="errorwarden.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="errorwarden.task_queries.finish")
     before_task_publish.connect(task_queued, weak=False, dispatch_uid="errorwarden.task_queued")
+    beat_init.connect(beat_started, weak=False, dispatch_uid="errorwarden.monitors.beat")
+    task_prerun.connect(run_started, weak=False, dispatch_uid="errorwarden.monitors.start")
+    task_postrun.connect(run_finished, weak=False, dispatch_uid="errorwarden.monitors.finish")
 
 
 def task_queued(sender=None, headers=None, routing_key=None, **kwargs) -> None:

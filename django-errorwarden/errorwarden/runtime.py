@@ -56,10 +56,13 @@ class Runtime:
     stats: PipelineStats
     traces_sampler: TracesSampler
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
+    monitors: Any = None  # the beat monitors' detector (errorwarden/monitors.py), when enabled
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
         self.stats.guard("observe_request", self.alerts.observe_request, failed)
+        if self.monitors is not None:
+            self.monitors.start()  # cheap when running; a forked web worker starts its own
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Judge pending request counts and wait up to `timeout` s for queued alerts; never raises."""
@@ -71,6 +74,8 @@ class Runtime:
         self.stats.guard("close_alerts", self.alerts.close)
         if self.aggregates is not None:
             self.stats.guard("close_aggregates", self.aggregates.close)
+        if self.monitors is not None:
+            self.stats.guard("close_monitors", self.monitors.close)
 
 
 def build(settings: Settings, **parts: Any) -> Runtime:
@@ -106,7 +111,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
             Stage("scrub", scrub, FAIL_CLOSED),
-            Stage("classify", classifier, SKIP),
+            Stage("classify", _events_only(classifier), SKIP),
             Stage("alert", alerts.observe_event, OBSERVE),
         ], stats),
         before_send_transaction=Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
@@ -120,7 +125,34 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
     )
     values.update(parts)
-    return Runtime(**values)
+    runtime = Runtime(**values)
+    if settings.monitors_enabled and "monitors" not in parts:
+        runtime.monitors = _monitor_watch(settings, runtime)
+    return runtime
+
+
+def _monitor_watch(settings: Settings, runtime: Runtime) -> Any:
+    """The beat monitors' detector; its findings go to this runtime's alert engine."""
+    import sys
+
+    from errorwarden.monitors import MonitorWatch, build_ledger
+
+    app = None
+    if "celery" in sys.modules:  # the project's Celery app, current when settings.py calls init_sentry()
+        from celery import current_app
+
+        app = current_app._get_current_object()
+    return MonitorWatch(settings, build_ledger(settings),
+                        lambda finding: runtime.stats.guard("monitor_finding", runtime.alerts.observe_monitor,
+                                                            finding), app=app)
+
+
+def _events_only(step: Any) -> Any:
+    """A step that leaves check-ins alone: a beat run's check-in is scrubbed, never grouped."""
+    def run(event: dict, hint: dict) -> dict:
+        return event if event.get("type") == "check_in" else step(event, hint)
+
+    return run
 
 
 def _outbox(settings: Settings) -> Transport:
@@ -150,6 +182,8 @@ def install(settings: Settings, **parts: Any) -> Runtime:
             _exit_hook = True
     if previous is not None:
         previous.close()
+    if runtime.monitors is not None:
+        runtime.monitors.start()
     return runtime
 
 

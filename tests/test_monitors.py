@@ -1,0 +1,149 @@
+"""Beat monitors, unit by unit: the schedule judge, the check-in store, the rule, the local transport."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+import sentry_sdk.crons
+from celery.schedules import crontab, schedule
+
+from errorwarden.alerting import build_engine
+from errorwarden.alerting.counters import MemoryStore
+from errorwarden.alerting.dispatch import Dispatcher
+from errorwarden.alerting.rules import MonitorFinding
+from errorwarden.envvars import SettingsError
+from errorwarden.local.monitors import MonitorStore
+from errorwarden.monitors import Monitor, MonitorWatch, judge, monitors_of
+from errorwarden.settings import Settings, load_settings
+
+
+class Recorded(Dispatcher):
+    def __init__(self) -> None:
+        self.alerts: list[dict] = []
+
+    def submit(self, alert, key="", until=0.0):
+        self.alerts.append(alert)
+        return True
+
+
+def every(seconds: float, grace: float = 5, max_runtime: float = 60) -> Monitor:
+    return Monitor("tick", "app.tick", schedule(seconds), grace, max_runtime)
+
+
+def test_a_run_overdue_past_its_grace_is_missed_and_one_within_it_is_not():
+    start = time.time() - 100
+    state = {"start": start, "finish": start + 1}
+    assert judge(every(90, grace=20), state, start + 105) is None  # due at +90, grace until +110
+    finding = judge(every(90, grace=5), state, start + 100)
+    assert finding is not None and finding.kind == "missed" and finding.slug == "tick"
+    assert "every 90s" in finding.message and "5s grace" in finding.message
+
+
+def test_a_run_still_going_past_its_maximum_is_overlong_and_never_missed():
+    start = time.time() - 100
+    running = {"start": start, "finish": None}
+    assert judge(every(10, max_runtime=200), running, start + 100) is None  # long overdue, but running
+    finding = judge(every(10, max_runtime=50), running, start + 100)
+    assert finding is not None and finding.kind == "overlong" and "maximum of 50s" in finding.message
+
+
+def test_a_crontab_monitor_is_due_at_its_next_minute():
+    monitor = Monitor("nightly", "app.report", crontab(minute="0", hour="3"), 60, 600)
+    ran = datetime(2026, 1, 1, 3, 0, 5, tzinfo=UTC).timestamp()  # Jan 1st's 03:00 run
+    now = datetime(2026, 1, 2, 3, 0, 30, tzinfo=UTC).timestamp()
+    assert judge(monitor, {"start": ran, "finish": ran + 10}, now) is None  # 30 s into the grace
+    later = datetime(2026, 1, 2, 3, 2, 0, tzinfo=UTC).timestamp()
+    finding = judge(monitor, {"start": ran, "finish": ran + 10}, later)
+    assert finding is not None and finding.kind == "missed" and "crontab 0 3 * * *" in finding.message
+
+
+def test_monitors_come_from_the_beat_schedule_with_per_entry_settings():
+    app = SimpleNamespace(conf=SimpleNamespace(beat_schedule={
+        "tick": {"task": "app.tick", "schedule": 5.0},
+        "nightly": {"task": "app.report", "schedule": crontab(minute="0", hour="3")},
+        "off": {"task": "app.off", "schedule": 5.0},
+    }))
+    settings = Settings().with_overrides(monitor_grace=7, monitor_overrides={
+        "nightly": {"max_runtime": 3600}, "off": {"enabled": False}})
+    found = monitors_of(app, settings)
+    assert sorted(found) == ["nightly", "tick"]
+    assert (found["tick"].grace, found["tick"].max_runtime) == (7, settings.monitor_max_runtime)
+    assert found["nightly"].max_runtime == 3600 and found["nightly"].describe() == "crontab 0 3 * * *"
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("[]", "a JSON object"),
+    ('{"a": {"grace": 0}}', "grace must be 1 to 604800"),
+    ('{"a": {"max_runtime": "10"}}', "max_runtime must be 1 to 604800"),
+    ('{"a": {"every": 10}}', "keys outside grace, max_runtime, enabled"),
+    ('{"a": {"enabled": "no"}}', "enabled must be true or false"),
+])
+def test_a_bad_monitors_setting_stops_start_up_naming_what_is_allowed(raw, reason):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SENTRY_MONITORS": raw})
+    assert "SENTRY_MONITORS" in str(caught.value) and reason in str(caught.value)
+
+
+def test_the_detector_judges_only_monitors_that_checked_in(tmp_path):
+    store = MonitorStore(tmp_path / "m.sqlite3")
+    app = SimpleNamespace(conf=SimpleNamespace(beat_schedule={
+        "seen": {"task": "a", "schedule": 1.0}, "never": {"task": "b", "schedule": 1.0}}))
+    watch = MonitorWatch(Settings().with_overrides(monitor_grace=1), store, lambda f: None, app=app)
+    store.started("seen", "run-1", time.time() - 30)
+    store.finished("seen", "run-1", time.time() - 29, "ok", 1.0)
+    assert [(f.kind, f.slug) for f in watch.tick()] == [("missed", "seen")]
+
+
+def test_check_ins_are_filed_once_per_run_and_bounded(tmp_path):
+    store = MonitorStore(tmp_path / "m.sqlite3", max_checkins=3)
+    store.add_checkins([{"monitor_slug": "tick", "check_in_id": "a1", "status": "in_progress"}], now=100.0)
+    store.add_checkins([{"monitor_slug": "tick", "check_in_id": "a1", "status": "ok", "duration": 2.5,
+                         "monitor_config": {"schedule": {"type": "interval", "value": 1, "unit": "minute"}}}],
+                       now=103.0)
+    [run] = store.checkins("tick")
+    assert (run["status"], run["started"], run["finished"], run["duration"]) == ("ok", 100.0, 103.0, 2.5)
+    assert run["schedule"] == "interval 1 minute"
+    bad = [{"monitor_slug": "", "check_in_id": "x", "status": "ok"}, {"monitor_slug": "t", "status": "ok"},
+           {"monitor_slug": "t", "check_in_id": "y", "status": "exploded"}]
+    assert store.add_checkins(bad) == 0
+    store.add_checkins([{"monitor_slug": "tick", "check_in_id": f"b{i}", "status": "error"}
+                        for i in range(5)])
+    assert [r["check_in_id"] for r in store.checkins()] == ["b4", "b3", "b2"]
+
+
+def test_each_finding_pages_once_per_cooldown_and_failures_at_their_threshold():
+    dispatcher = Recorded()
+    settings = Settings().with_overrides(monitor_failure_threshold=2, monitor_alert_cooldown=600)
+    engine = build_engine(settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher)
+    missed = MonitorFinding("missed", "tick", "app.tick", "Due at ...")
+    failed = MonitorFinding("failed", "tick", "app.tick", "failed after 1s")
+    assert engine.observe_monitor(missed) and not engine.observe_monitor(missed)
+    assert not engine.observe_monitor(failed) and engine.observe_monitor(failed)
+    assert not engine.observe_monitor(MonitorFinding("failed", "tick", "app.tick", "again"))
+    assert engine.observe_monitor(MonitorFinding("missed", "other", "app.other", "Due at ..."))
+    assert [(a["rule"], a["severity"], a["title"]) for a in dispatcher.alerts] == [
+        ("monitor_missed", "critical", "Scheduled task missed its run: tick"),
+        ("monitor_failed", "error", "Scheduled task failed: tick"),
+        ("monitor_missed", "critical", "Scheduled task missed its run: other")]
+    assert dispatcher.alerts[1]["occurrences"] == 2
+    assert dispatcher.alerts[1]["endpoint"] == "beat tick (app.tick)"
+
+
+def test_without_a_dsn_check_ins_pass_the_pipeline_into_the_local_store(error_tracking, tmp_path):
+    """A check-in goes through before_send (scrubbed, never counted by the error rules) and the local
+    inbox transport files it in the monitors store, not among the events."""
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", critical_error_threshold=1)
+    slug = f"report AKIAIOSFODNN7EXAMPLE {uuid.uuid4().hex[:6]}"
+    check_in_id = sentry_sdk.crons.capture_checkin(monitor_slug=slug, status="in_progress")
+    sentry_sdk.crons.capture_checkin(monitor_slug=slug, check_in_id=check_in_id, status="error", duration=0.5)
+    sentry_sdk.flush(5)
+    store = MonitorStore(runtime.settings.monitors_path)
+    [run] = store.checkins()
+    assert run["status"] == "error" and run["duration"] == 0.5
+    assert run["slug"] == f"report [aws_key] {slug[-6:]}"
+    assert runtime.transport.store.count() == 0
+    assert runtime.flush(2) and runtime.alerts.dispatcher.spool.pending() == 0
