@@ -157,7 +157,7 @@ class AlertEngine:
         check = self._monitor.check(finding)
         return build_alert(
             rule=f"monitor_{finding.kind}", severity=severity, title=self._monitor.title(finding),
-            error_type=error_type, message=finding.message, occurrences=round(hit.count),
+            error_type=error_type, message=f"{finding.slug}: {finding.message}", occurrences=round(hit.count),
             window=round(check.window) if finding.kind == "failed" else None, suppressed=hit.suppressed,
             environment=self.settings.environment, release=self.settings.release,
             endpoint=f"beat {finding.slug} ({finding.task})",
