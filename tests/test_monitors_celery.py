@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.header import decode_header, make_header
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ import pytest
 from celery import Celery, current_app
 from celery.beat import EmbeddedService
 from celery.contrib.testing.worker import start_worker
+from django.core.management import call_command
 from django.test import override_settings
 from kombu import Queue
 
+from errorwarden.diagnostics.monitors import check_monitors
 from errorwarden.local.monitors import MonitorStore
 from tests.support.services import require_redis
 from tests.support.slack import SlackStandIn
@@ -120,10 +123,12 @@ def pages(slack: SlackStandIn) -> Counter:
 
 
 @pytest.mark.redis
-def test_beat_dies_a_task_fails_and_one_overruns_each_pages_once_on_slack_and_email(error_tracking, tmp_path):
+def test_beat_dies_a_task_fails_and_one_overruns_each_pages_once_on_slack_and_email(error_tracking, tmp_path,
+                                                                                   client, settings):
     """A failing task pages once, a task past its maximum pages once, and when beat stops every
     monitor that stops checking in pages once as missed: on Slack and by e-mail, nothing twice."""
     require_redis()
+    settings.DEBUG = True  # the dashboard, as `make dashboard` serves it
     run = uuid.uuid4().hex[:10]
     app = monitored_app(run, {f"tick-{run}": ("monitors_test.tick", 1.0),
                               f"fail-{run}": ("monitors_test.fail", 1.0),
@@ -164,6 +169,24 @@ def test_beat_dies_a_task_fails_and_one_overruns_each_pages_once_on_slack_and_em
         assert fails and all(c["status"] == "error" and c["duration"] is not None for c in fails)
         slows = [c for c in store.checkins(f"slow-{run}") if c["status"] == "ok"]
         assert slows and all(c["duration"] >= 1.5 for c in slows)
+        # sentry_inbox --monitors and sentry_check's monitors line say the same.
+        out = StringIO()
+        call_command("sentry_inbox", "--monitors", stdout=out)
+        lines = {line.split()[0]: line for line in out.getvalue().splitlines()[2:]}
+        assert re.search(r"every 1s\s+missed\s+\d{4}-.*\s+x+!$", lines[f"fail-{run}"])
+        assert re.search(r"every 1s\s+missed\s+\d{4}-.*\s+o+!$", lines[f"tick-{run}"])
+        check = check_monitors(runtime.monitors, store, time.time())
+        assert check.status == "WARN" and "beat monitoring is on, 3 monitor(s)" in check.message
+        assert f"tick-{run} (every 1s): missed, last check-in 20" in check.message
+        # The Monitors page: each monitor's strip ends in a missed mark; fail's runs are errors.
+        page = client.get("/_errors/monitors/").content.decode()
+        for name in ("tick", "fail", "slow"):
+            row = re.search(rf'<tr data-monitor="{name}-{run}" data-status="(\w+)">(.*?)</tr>', page, re.S)
+            assert row is not None and row.group(1) == "missed", name
+            strip = re.findall(r'data-run="(\w+)"', row.group(2))
+            assert strip[-1] == "missed" and "missed" not in strip[:-1], (name, strip)
+            assert set(strip[:-1]) <= {"fail": {"error"}, "tick": {"ok"}, "slow": {"ok"}}[name], (name, strip)
+            assert "every 1s" in row.group(2)
 
 
 @pytest.mark.redis

@@ -347,3 +347,65 @@ def _finish(runtime: Any, task_id: str, task: Any, run: _Run, state: str | None)
         runtime.alerts.observe_monitor(MonitorFinding(
             "overlong", run.slug, name, f"The run that started {_when(run.started)} took {duration:.1f}s, "
             f"more than its maximum of {monitor.max_runtime:g}s.", run.started))
+
+
+# --- what the dashboard, `sentry_inbox --monitors` and `sentry_check` show
+
+STRIP_RUNS = 30
+
+
+def overview(watch: MonitorWatch, history: Any, now: float | None = None) -> list[dict[str, Any]]:
+    """One row per monitor (scheduled now, or with check-ins on file): schedule, state, last runs.
+
+    `history` is the host's MonitorStore (check-ins are filed there without a DSN). Each row's
+    `strip` lists the last runs oldest first as (status, epoch seconds, duration) with a
+    ("missed", due, None) mark wherever a run was due and none started within the grace.
+    """
+    now = time.time() if now is None else now
+    monitors = watch.monitors()
+    rows = []
+    for slug in sorted(set(monitors) | set(history.slugs())):
+        monitor = monitors.get(slug)
+        state = watch.ledger.state(slug)
+        runs = list(reversed(history.checkins(slug, STRIP_RUNS)))
+        finding = judge(monitor, state, now) if monitor is not None and state else None
+        start = state.get("start") if state else None
+        rows.append({
+            "slug": slug, "task": monitor.task if monitor else "", "scheduled": monitor is not None,
+            "schedule": monitor.describe() if monitor else (runs[-1]["schedule"] if runs else ""),
+            "grace": monitor.grace if monitor else None,
+            "max_runtime": monitor.max_runtime if monitor else None,
+            "status": _status(finding, state),
+            "last_checkin": max((v for v in (start, state.get("finish")) if v is not None), default=None)
+            if state else None,
+            "next_due": monitor.due_after(start, now) if monitor is not None and start is not None else None,
+            "strip": _strip(monitor, runs, finding),
+            "durations": [r["duration"] for r in runs if r["duration"] is not None],
+        })
+    return rows
+
+
+def _status(finding: MonitorFinding | None, state: Mapping[str, Any]) -> str:
+    if finding is not None:
+        return finding.kind
+    if not state:
+        return "no check-in yet"
+    if state.get("finish") is None:
+        return "in progress"
+    return str(state.get("status") or "ok")
+
+
+def _strip(monitor: Monitor | None, runs: list[dict[str, Any]],
+           finding: MonitorFinding | None) -> list[tuple[str, float, float | None]]:
+    strip: list[tuple[str, float, float | None]] = []
+    previous = None
+    for run in runs:
+        if monitor is not None and previous is not None:
+            due = monitor.due_after(previous, run["started"])
+            if run["started"] > due + monitor.grace:
+                strip.append(("missed", due, None))
+        strip.append((run["status"], run["started"], run["duration"]))
+        previous = run["started"]
+    if finding is not None and finding.kind == "missed":
+        strip.append(("missed", finding.since or 0.0, None))
+    return strip[-STRIP_RUNS:]
