@@ -16,8 +16,9 @@ from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import Dispatcher
 from errorwarden.alerting.rules import MonitorFinding
 from errorwarden.envvars import SettingsError
+from errorwarden.local.aggregates import Aggregates
 from errorwarden.local.monitors import MonitorStore
-from errorwarden.monitors import Monitor, MonitorWatch, judge, monitors_of
+from errorwarden.monitors import Monitor, MonitorWatch, judge, monitors_of, went_silent
 from errorwarden.settings import Settings, load_settings
 
 
@@ -147,3 +148,59 @@ def test_without_a_dsn_check_ins_pass_the_pipeline_into_the_local_store(error_tr
     assert run["slug"] == f"report [aws_key] {slug[-6:]}"
     assert runtime.transport.store.count() == 0
     assert runtime.flush(2) and runtime.alerts.dispatcher.spool.pending() == 0
+
+
+# --- silence: a watched endpoint or task with steady traffic that stops
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_went_silent_needs_the_steady_minutes_then_the_quiet_ones():
+    assert went_silent([1] * 60 + [0] * 10, 60, 10, 1)
+    assert not went_silent([1] * 60 + [0] * 9 + [1], 60, 10, 1)  # one request in the window
+    assert not went_silent([1] * 30 + [0] + [1] * 29 + [0] * 10, 60, 10, 1)  # a gap in the steady hour
+    assert not went_silent([1] * 50 + [0] * 10, 60, 10, 1)  # not enough history
+    assert not went_silent([2] * 60 + [0] * 10, 60, 10, 3)  # below the steady rate
+
+
+def test_an_endpoint_that_goes_quiet_after_a_steady_hour_pages_once(tmp_path):
+    """Real per-minute figures (the local aggregates file): /api/loans/ served every minute for an hour,
+    then nothing for ten minutes, is one 'went silent' page; /api/books/, which never stopped, is not."""
+    start = 1_800_000_000.0 - 1_800_000_000.0 % 60
+    clock = Clock(start)
+    aggregates = Aggregates(tmp_path / "metrics.sqlite3", clock=clock)
+    for minute in range(70):
+        clock.now = start + minute * 60 + 5
+        if minute < 60:
+            aggregates.observe_request("/api/loans/", 12.0, False)
+        aggregates.observe_request("/api/books/", 8.0, False)
+        aggregates.observe_task("library.tasks.send_reminders", 30.0, False)
+        aggregates.flush()
+    clock.now = start + 69 * 60 + 30
+    dispatcher = Recorded()
+    settings = Settings().with_overrides(silence_watch=(("/api/loans/", 10), ("/api/books/", 10),
+                                                        ("library.tasks.send_reminders", 10)))
+    engine = build_engine(settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher, clock=clock)
+    app = SimpleNamespace(conf=SimpleNamespace(beat_schedule={}))
+    watch = MonitorWatch(settings, MonitorStore(tmp_path / "m.sqlite3"), engine.observe_monitor, app=app,
+                         clock=clock, aggregates=aggregates)
+    findings = watch.tick()
+    assert [(f.kind, f.slug, f.task) for f in findings] == [("silent", "/api/loans/", "endpoint")]
+    for finding in findings + watch.tick():
+        engine.observe_monitor(finding)
+    [alert] = dispatcher.alerts
+    assert alert["rule"] == "monitor_silent" and alert["title"] == "Steady traffic stopped: /api/loans/"
+    assert alert["endpoint"] == "endpoint /api/loans/"
+    assert "No requests for 10 min after at least 1 a minute for 60 min." in alert["message"]
+
+
+def test_a_bad_silence_watch_stops_start_up_naming_the_entry():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SENTRY_SILENCE_WATCH": "/api/loans/=10,/api/books/"})
+    assert "SENTRY_SILENCE_WATCH" in str(caught.value) and "'/api/books/' is not" in str(caught.value)
+    assert load_settings({"SENTRY_SILENCE_WATCH": "/api/a=b/=5"}).silence_watch == (("/api/a=b/", 5),)

@@ -151,9 +151,10 @@ class MonitorWatch:
     """Finds missed and overlong runs from the ledger and the schedule; a daemon thread per process."""
 
     def __init__(self, settings: Any, ledger: Any, observe: Callable[[MonitorFinding], Any], *,
-                 app: Any = None, clock: Callable[[], float] = time.time):
+                 app: Any = None, clock: Callable[[], float] = time.time, aggregates: Any = None):
         self.settings, self.ledger, self._observe, self.app = settings, ledger, observe, app
         self._clock = clock
+        self.aggregates = aggregates  # per-minute traffic, for the silence watch (SENTRY_SILENCE_WATCH)
         self.interval = settings.monitor_check_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,7 +205,35 @@ class MonitorWatch:
             finding = judge(monitor, state, now)
             if finding is not None:
                 findings.append(finding)
+        if self.settings.silence_watch and self.aggregates is not None:
+            findings += self.silences()
         return findings
+
+    def silences(self) -> list[MonitorFinding]:
+        """Watched endpoints and tasks whose steady traffic stopped (from the local per-minute figures)."""
+        steady, least = self.settings.silence_steady_minutes, self.settings.silence_min_per_minute
+        longest = max(minutes for _, minutes in self.settings.silence_watch)
+        timelines = {kind: self.aggregates.timeline(kind, (steady + longest) * 60)
+                     for kind in ("endpoint", "task")}
+        found = []
+        for name, minutes in self.settings.silence_watch:
+            for kind, timeline in timelines.items():
+                counts = [count for _, count, _ in timeline.get(name, [])]
+                if went_silent(counts, steady, minutes, least):
+                    found.append(MonitorFinding(
+                        "silent", name, kind, f"No {'requests' if kind == 'endpoint' else 'runs'} for "
+                        f"{minutes} min after at least {least} a minute for {steady} min.",
+                        self._clock() - minutes * 60))
+        return found
+
+
+def went_silent(counts: list[int], steady: int, silent: int, least: int) -> bool:
+    """True when the last `silent` minutes (the current one included) had nothing and each of the
+    `steady` minutes before them had at least `least`. `counts` is per minute, oldest first."""
+    if len(counts) < steady + silent:
+        return False
+    quiet, before = counts[len(counts) - silent:], counts[len(counts) - silent - steady:len(counts) - silent]
+    return not any(quiet) and all(count >= least for count in before)
 
 
 def judge(monitor: Monitor, state: Mapping[str, Any], now: float) -> MonitorFinding | None:

@@ -122,7 +122,9 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         before_send_metric=one("scrub_metric", scrubber.scrub_value),
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
-        aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
+        # The silence watch reads the per-minute figures, so naming one keeps them with a DSN too.
+        aggregates=Aggregates.for_inbox(settings.inbox_path)
+        if settings.local_inbox or (settings.silence_watch and settings.monitors_enabled) else None,
     )
     values.update(parts)
     runtime = Runtime(**values)
@@ -144,7 +146,7 @@ def _monitor_watch(settings: Settings, runtime: Runtime) -> Any:
         app = current_app._get_current_object()
     return MonitorWatch(settings, build_ledger(settings),
                         lambda finding: runtime.stats.guard("monitor_finding", runtime.alerts.observe_monitor,
-                                                            finding), app=app)
+                                                            finding), app=app, aggregates=runtime.aggregates)
 
 
 def _events_only(step: Any) -> Any:

@@ -169,6 +169,21 @@ def _monitors(raw: str) -> Mapping[str, Mapping[str, Any]]:
     return frozen_map(checked)
 
 
+_SILENCE_ALLOWED = ("comma-separated name=minutes pairs (an endpoint's route or a task's name, then the "
+                    "silent minutes, 1 to 60), e.g. /api/loans/=10")
+
+
+@allows(_SILENCE_ALLOWED)
+def _silence(raw: str) -> tuple[tuple[str, int], ...]:
+    watched = []
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        name, sep, minutes = item.rpartition("=")
+        if not sep or not name.strip() or not minutes.strip().isdigit() or not 1 <= int(minutes) <= 60:
+            raise Invalid(_SILENCE_ALLOWED, f"{item!r} is not")
+        watched.append((name.strip(), int(minutes)))
+    return tuple(watched)
+
+
 _SCRUB_ENGINE = matching(r"auto|hyperscan|re2|python", "one of auto, hyperscan, re2, python")
 _SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
 _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
@@ -273,6 +288,13 @@ class Settings:
                                       "Window of the monitor failure rule, seconds")
     monitor_alert_cooldown: int = env("SENTRY_MONITOR_ALERT_COOLDOWN_SECONDS", 3600, integer(1, 604_800),
                                       "One page per monitor and finding per cooldown, seconds")
+    silence_watch: tuple[tuple[str, int], ...] = env(
+        "SENTRY_SILENCE_WATCH", (), _silence, "Endpoints or tasks that page when steady traffic stops for "
+        "this many minutes", example="/api/loans/=10,library.tasks.send_reminders=15")
+    silence_steady_minutes: int = env("SENTRY_SILENCE_STEADY_MINUTES", 60, integer(1, 300),
+                                      "Minutes of steady traffic before a silence counts")
+    silence_min_per_minute: int = env("SENTRY_SILENCE_MIN_PER_MINUTE", 1, integer(1, 1_000_000),
+                                      "Requests or runs each of those minutes must have had")
     # --- scrubbing, grouping, performance
     ignore_errors: tuple[str, ...] = env("SENTRY_IGNORE_ERRORS", (), _EXCEPTIONS, "More exceptions to drop",
                                          example="myapp.errors.Expected")

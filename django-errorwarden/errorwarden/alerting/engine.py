@@ -160,7 +160,8 @@ class AlertEngine:
             error_type=error_type, message=f"{finding.slug}: {finding.message}", occurrences=round(hit.count),
             window=round(check.window) if finding.kind == "failed" else None, suppressed=hit.suppressed,
             environment=self.settings.environment, release=self.settings.release,
-            endpoint=f"beat {finding.slug} ({finding.task})",
+            endpoint=f"{finding.task} {finding.slug}" if finding.kind == "silent"
+            else f"beat {finding.slug} ({finding.task})",
             first_seen=finding.since or hit.first_seen or now,
             last_seen=now, scrub=self._scrub,
         )

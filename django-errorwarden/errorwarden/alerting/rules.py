@@ -162,8 +162,9 @@ def first_match(rules: tuple[EventRule, ...], facts: EventFacts) -> tuple[EventR
 class MonitorFinding:
     """Something wrong with one beat monitor's runs (errorwarden/monitors.py finds these).
 
-    `kind` is "missed" (not started by its due time plus grace), "failed" (a run raised) or
-    "overlong" (a run went on past its maximum runtime).
+    `kind` is "missed" (not started by its due time plus grace), "failed" (a run raised),
+    "overlong" (a run went on past its maximum runtime) or "silent" (a watched endpoint or task
+    with steady traffic got none for its window; `slug` is its name, `task` its kind).
     """
 
     kind: str
@@ -178,6 +179,7 @@ MONITOR_KINDS = {
     "missed": ("critical", "MissedRun", "Scheduled task missed its run"),
     "failed": ("error", "FailedRun", "Scheduled task failed"),
     "overlong": ("error", "OverlongRun", "Scheduled task ran past its maximum"),
+    "silent": ("critical", "WentSilent", "Steady traffic stopped"),
 }
 
 
