@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from email.header import decode_header, make_header
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from celery import Celery, current_app
-from celery.beat import EmbeddedService
+from celery.beat import EmbeddedService, Service
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.test import override_settings
@@ -28,6 +29,7 @@ from kombu import Queue
 
 from errorwarden.diagnostics.monitors import check_monitors
 from errorwarden.local.monitors import MonitorStore
+from errorwarden.monitors import HEADER, beat_started
 from tests.support.services import require_redis
 from tests.support.slack import SlackStandIn
 from tests.support.smtp import smtp_server, smtp_settings
@@ -213,3 +215,39 @@ def test_with_a_dsn_check_in_envelopes_reach_sentry(error_tracking, envelope_rec
     assert finished and all(p["check_in_id"] in started and p["duration"] >= 0 for p in finished)
     assert all(p.get("environment") and p.get("release") for p in checkins)
 
+
+
+@pytest.mark.redis
+def test_a_schedule_sentry_crons_accepts_is_checked_in_by_sentry_sdk_once(error_tracking, envelope_receiver,
+                                                                          tmp_path):
+    """A one-minute entry: beat's own Scheduler (patched by sentry-sdk's CeleryIntegration with
+    monitor_beat_tasks=True) sends the in_progress check-in with the monitor's schedule, the worker's
+    sentry-sdk the ok one; the errorwarden header rides along, and the worker adds no check-in of its own."""
+    require_redis()
+    run = uuid.uuid4().hex[:10]
+    slug = f"minutely-{run}"
+    app = monitored_app(run, {slug: ("monitors_test.tick", 60.0)})
+    with tracked_with(app, error_tracking, dsn=envelope_receiver.dsn, traces_sample_rate=0.0,
+                      inbox_path=tmp_path / "inbox.sqlite3", monitor_check_seconds=60,
+                      slack_alerts_enabled=False, email_alerts_enabled=False) as runtime:
+        scheduler = Service(app, schedule_filename=str(tmp_path / "beat-schedule")).scheduler
+        beat_started(SimpleNamespace(scheduler=scheduler))  # what beat_init does in `celery beat`
+        entry = scheduler.schedule[slug]
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            scheduler.apply_entry(entry, producer=scheduler.producer)
+
+            def statuses() -> list[str]:
+                return [p["status"] for _, p in envelope_receiver.items("check_in")
+                        if p["monitor_slug"] == slug]
+
+            assert envelope_receiver.wait_for(lambda rx: "ok" in statuses(), timeout=30)
+            time.sleep(0.5)  # a duplicate check-in of ours would arrive by now
+        scheduler.close()
+        delete_queue(app, app.conf.task_default_queue)
+        assert entry.options["headers"][HEADER] == slug
+        state = runtime.monitors.ledger.state(slug)
+    checkins = [p for _, p in envelope_receiver.items("check_in") if p["monitor_slug"] == slug]
+    assert [p["status"] for p in checkins] == ["in_progress", "ok"]
+    assert checkins[0]["monitor_config"]["schedule"] == {"type": "interval", "value": 1, "unit": "minute"}
+    assert checkins[0]["check_in_id"] == checkins[1]["check_in_id"]
+    assert state["status"] == "ok" and state["finish"] >= state["start"]
