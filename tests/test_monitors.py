@@ -11,6 +11,7 @@ import pytest
 import sentry_sdk.crons
 from celery.schedules import crontab, schedule
 
+import errorwarden.monitors
 from errorwarden.alerting import build_engine
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import Dispatcher
@@ -18,7 +19,17 @@ from errorwarden.alerting.rules import MonitorFinding
 from errorwarden.envvars import SettingsError
 from errorwarden.local.aggregates import Aggregates
 from errorwarden.local.monitors import MonitorStore
-from errorwarden.monitors import Monitor, MonitorWatch, judge, monitors_of, went_silent
+from errorwarden.monitors import (
+    HEADER,
+    Monitor,
+    MonitorWatch,
+    beat_publishing,
+    beat_started,
+    judge,
+    late,
+    monitors_of,
+    went_silent,
+)
 from errorwarden.settings import Settings, load_settings
 
 
@@ -50,6 +61,31 @@ def test_a_run_still_going_past_its_maximum_is_overlong_and_never_missed():
     assert judge(every(10, max_runtime=200), running, start + 100) is None  # long overdue, but running
     finding = judge(every(10, max_runtime=50), running, start + 100)
     assert finding is not None and finding.kind == "overlong" and "maximum of 50s" in finding.message
+
+
+def test_a_run_that_starts_past_its_grace_is_late_and_counts_as_missed():
+    previous = {"start": 1000.0, "finish": 1001.0}
+    assert late(every(60, grace=10), previous, 1069.0) is None
+    finding = late(every(60, grace=10), previous, 1075.0)
+    assert finding is not None and finding.kind == "missed" and finding.since == 1060.0
+    assert finding.message.startswith("Started 15s after it was due at")
+    assert late(every(60), {}, 5000.0) is None  # the first run is never late
+    assert late(every(60), {"start": 1000.0, "finish": None}, 5000.0) is None  # overlong's business
+
+
+def test_beat_tags_its_entries_and_a_rebuilt_entry_by_its_task_name(monkeypatch):
+    monkeypatch.setattr(errorwarden.monitors, "_beat", {})
+    entries = {"nightly": SimpleNamespace(task="app.report", options={}),
+               "a": SimpleNamespace(task="app.twice", options={}),
+               "b": SimpleNamespace(task="app.twice", options={})}
+    beat_started(SimpleNamespace(scheduler=SimpleNamespace(schedule=entries)))
+    assert entries["nightly"].options == {"headers": {HEADER: "nightly"}}
+    for entry in entries.values():  # a scheduler that rebuilt its entries from its database
+        entry.options.clear()
+    tagged, ambiguous, own = {}, {}, {HEADER: "kept"}
+    for task, headers in (("app.report", tagged), ("app.twice", ambiguous), ("app.report", own)):
+        beat_publishing(task, headers=headers)
+    assert (tagged, ambiguous, own) == ({HEADER: "nightly"}, {}, {HEADER: "kept"})
 
 
 def test_a_crontab_monitor_is_due_at_its_next_minute():

@@ -162,6 +162,10 @@ class MonitorWatch:
         self._lock = threading.Lock()
         self._warnings = OncePerInterval(60.0)
 
+    def report(self, finding: MonitorFinding) -> None:
+        """Hand a finding noticed elsewhere (a late start, in the worker) to the alert engine."""
+        self._observe(finding)
+
     def monitors(self) -> dict[str, Monitor]:
         """The monitors of the watched app's beat schedule, now."""
         return monitors_of(self.app, self.settings)
@@ -255,21 +259,57 @@ def judge(monitor: Monitor, state: Mapping[str, Any], now: float) -> MonitorFind
     return None
 
 
+def late(monitor: Monitor, previous: Mapping[str, Any], now: float) -> MonitorFinding | None:
+    """A run starting now, after one that started at previous['start']: late past its grace?
+
+    Late and missed are one finding (one key): whichever is noticed first pages.
+    """
+    if not previous or previous.get("start") is None or previous.get("finish") is None:
+        return None
+    due = monitor.due_after(float(previous["start"]), now)
+    if now <= due + monitor.grace:
+        return None
+    return MonitorFinding("missed", monitor.slug, monitor.task,
+                          f"Started {now - due:.0f}s after it was due at {_when(due)} "
+                          f"({monitor.describe()}), past its {monitor.grace:g}s grace.", due)
+
+
 def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # --- Celery signal handlers (connected in errorwarden/apps.py)
 
+_beat: dict[str, Any] = {}  # in a beat process: its scheduler
+
+
 def beat_started(sender: Any = None, **kwargs: Any) -> None:
     """celery beat_init: tag every entry's messages with its monitor name."""
     scheduler = getattr(sender, "scheduler", None)
     if scheduler is None:
         return
+    _beat["scheduler"] = scheduler
     for name, entry in scheduler.schedule.items():
         headers = entry.options.setdefault("headers", {})
         if isinstance(headers, dict):
             headers[HEADER] = str(name)
+
+
+def beat_publishing(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
+    """celery before_task_publish in a beat process: tag a message its entry did not tag.
+
+    Schedulers that rebuild their entries (django-celery-beat's, after an edit) drop the header
+    beat_init set; the entry is then found by its task's name when exactly one entry runs it.
+    """
+    scheduler = _beat.get("scheduler")
+    if scheduler is None or not isinstance(headers, dict) or HEADER in headers:
+        return
+    try:
+        names = [name for name, entry in scheduler.schedule.items() if entry.task == sender]
+    except Exception:  # a scheduler that cannot list its entries now: the run goes untagged
+        return
+    if len(names) == 1:
+        headers[HEADER] = str(names[0])
 
 
 def _header(task: Any, name: str) -> Any:
@@ -333,13 +373,17 @@ def _start(watch: MonitorWatch, task_id: str, task: Any, slug: str) -> None:
     now = time.time()
     own = _header(task, SENTRY_HEADER) is None  # else sentry-sdk's beat monitoring checks in
     check_in_id = task_id.replace("-", "")
-    config = _monitor_config(watch.monitors().get(slug)) if own else {}
+    monitor = watch.monitors().get(slug)
+    config = _monitor_config(monitor) if own else {}
+    finding = late(monitor, watch.ledger.state(slug), now) if monitor is not None else None
     with _runs_lock:
         _runs[task_id] = _Run(slug, now, own, check_in_id, config)
     watch.ledger.started(slug, task_id, now)
     if own:
         sentry_sdk.crons.capture_checkin(monitor_slug=slug, check_in_id=check_in_id, status="in_progress",
                                          monitor_config=config or None)
+    if finding is not None:
+        watch.report(finding)
 
 
 def run_finished(task_id: str | None = None, task: Any = None, state: str | None = None,

@@ -11,7 +11,6 @@ One SQLite file (sentry_monitors.sqlite3 beside the inbox), shared by the host's
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -152,8 +151,3 @@ class MonitorStore:
     def close(self) -> None:
         """Close this process's connection; the next call reopens it."""
         self._file.close()
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON for the command line."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
