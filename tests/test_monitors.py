@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -240,3 +241,20 @@ def test_a_bad_silence_watch_stops_start_up_naming_the_entry():
         load_settings({"SENTRY_SILENCE_WATCH": "/api/loans/=10,/api/books/"})
     assert "SENTRY_SILENCE_WATCH" in str(caught.value) and "'/api/books/' is not" in str(caught.value)
     assert load_settings({"SENTRY_SILENCE_WATCH": "/api/a=b/=5"}).silence_watch == (("/api/a=b/", 5),)
+
+
+def test_a_forked_child_runs_a_detector_of_its_own(tmp_path):
+    """A gunicorn or prefork child inherits the watch but not its thread: the next start() runs one."""
+    watch = MonitorWatch(Settings(), MonitorStore(tmp_path / "m.sqlite3"), lambda finding: None)
+    watch.start()
+    parent_thread = watch._thread
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        fresh = not watch._running
+        watch.start()
+        os._exit(0 if fresh and watch._thread is not parent_thread and watch._thread.is_alive() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert watch._running and watch._thread is parent_thread
+    watch.close()
+    assert not watch._running

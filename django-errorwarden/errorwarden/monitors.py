@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,9 +159,10 @@ class MonitorWatch:
         self.interval = settings.monitor_check_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._running = False  # read on every request: a plain flag, cleared in a forked child
         self._lock = threading.Lock()
         self._warnings = OncePerInterval(60.0)
+        _WATCHES.add(self)
 
     def report(self, finding: MonitorFinding) -> None:
         """Hand a finding noticed elsewhere (a late start, in the worker) to the alert engine."""
@@ -171,20 +173,27 @@ class MonitorWatch:
         return monitors_of(self.app, self.settings)
 
     def start(self) -> None:
-        """Run the thread (again after a fork); cheap when it already runs."""
-        if self._thread is not None and self._pid == os.getpid() and not self._stop.is_set():
+        """Run the thread (again after a fork); one flag test when it already runs."""
+        if self._running:
             return
         with self._lock:
-            if self._thread is not None and self._pid == os.getpid() and not self._stop.is_set():
+            if self._running:
                 return
-            self._pid, self._stop = os.getpid(), threading.Event()
+            self._stop = threading.Event()
             self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
                                             name="errorwarden-monitors")
             self._thread.start()
+            self._running = True
 
     def close(self) -> None:
-        """Stop the thread."""
-        self._stop.set()
+        """Stop the thread (start() would run a new one)."""
+        with self._lock:
+            self._running = False
+            self._stop.set()
+
+    def _forked(self) -> None:
+        # The child has the object but not the thread, and maybe a lock some parent thread held.
+        self._lock, self._running, self._thread = threading.Lock(), False, None
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self.interval):
@@ -238,6 +247,18 @@ def went_silent(counts: list[int], steady: int, silent: int, least: int) -> bool
         return False
     quiet, before = counts[len(counts) - silent:], counts[len(counts) - silent - steady:len(counts) - silent]
     return not any(quiet) and all(count >= least for count in before)
+
+
+_WATCHES: weakref.WeakSet[MonitorWatch] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for watch in list(_WATCHES):
+        watch._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def judge(monitor: Monitor, state: Mapping[str, Any], now: float) -> MonitorFinding | None:
