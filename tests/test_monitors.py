@@ -258,3 +258,15 @@ def test_a_forked_child_runs_a_detector_of_its_own(tmp_path):
     assert watch._running and watch._thread is parent_thread
     watch.close()
     assert not watch._running
+
+
+def test_monitoring_off_builds_no_detector_and_tells_sentry_sdk(error_tracking):
+    """SENTRY_MONITORS_ENABLED=false: no detector thread, and sentry-sdk's beat monitoring is off."""
+    from sentry_sdk.integrations.celery import CeleryIntegration
+
+    runtime = error_tracking(monitors_enabled=False)
+    assert runtime.monitors is None
+    assert sentry_sdk.get_client().get_integration(CeleryIntegration).monitor_beat_tasks is False
+    runtime = error_tracking(monitors_enabled=True)
+    assert runtime.monitors is not None and runtime.monitors._running
+    assert sentry_sdk.get_client().get_integration(CeleryIntegration).monitor_beat_tasks is True
