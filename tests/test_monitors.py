@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
@@ -270,3 +271,15 @@ def test_monitoring_off_builds_no_detector_and_tells_sentry_sdk(error_tracking):
     runtime = error_tracking(monitors_enabled=True)
     assert runtime.monitors is not None and runtime.monitors._running
     assert sentry_sdk.get_client().get_integration(CeleryIntegration).monitor_beat_tasks is True
+
+
+def test_sentry_inbox_clear_forgets_the_check_ins(error_tracking, tmp_path):
+    """--clear empties the check-in history and, without Redis, the monitors' state with the inbox."""
+    from django.core.management import call_command
+
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3")
+    store = MonitorStore(runtime.settings.monitors_path)
+    store.add_checkins([{"monitor_slug": "tick", "check_in_id": "a1", "status": "ok", "duration": 1.0}])
+    store.started("tick", "run-1", time.time())
+    call_command("sentry_inbox", "--clear", stdout=StringIO())
+    assert store.checkins() == [] and store.state("tick") == {}

@@ -155,7 +155,7 @@ class Command(BaseCommand):
             elif options["performance"]:
                 self._performance(Aggregates.for_inbox(store.path), options["window"], options["limit"])
             elif options["clear"]:
-                self._clear(store, AlertSpool(settings.alert_spool))
+                self._clear(store, AlertSpool(settings.alert_spool), settings.monitors_path)
             else:
                 self._issues(store, options["limit"])
         except (sqlite3.Error, OSError) as exc:
@@ -295,16 +295,23 @@ class Command(BaseCommand):
              f"{r['durations'][-1]:.2f}s" if r["durations"] else "",
              "".join(_RUN_MARKS.get(status, "?") for status, _, _ in r["strip"][-limit:])) for r in rows]))
 
-    def _clear(self, store: InboxStore, spool: AlertSpool) -> None:
+    def _clear(self, store: InboxStore, spool: AlertSpool, monitors_path: Any = None) -> None:
+        from errorwarden.local.monitors import MonitorStore
+
         aggregates = Aggregates.for_inbox(store.path)
+        monitors = MonitorStore(monitors_path) if monitors_path and monitors_path.exists() else None
         try:
             aggregates.clear()
             cleared_alerts = spool.clear_finished()  # alerts still owed stay queued
+            if monitors is not None:  # check-ins, and the monitors' state when there is no Redis
+                monitors.clear()
         finally:
             aggregates.close()
             spool.close()
-        self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}, its performance figures and "
-                          f"{cleared_alerts} finished alert row(s).")
+            if monitors is not None:
+                monitors.close()
+        self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}, its performance figures, its "
+                          f"check-ins and {cleared_alerts} finished alert row(s).")
 
     def _show(self, store: InboxStore, wanted: str) -> None:
         matches = store.event_ids(wanted) if len(wanted) >= 6 else []
