@@ -37,6 +37,16 @@ def tracked(envelope_receiver: EnvelopeReceiver, settings) -> Iterator[EnvelopeR
 
 
 @pytest.fixture(autouse=True)
+def _own_sentry_scope() -> Iterator[None]:
+    """Each test in a fresh sentry-sdk isolation scope: a Django test-client request names the
+    scope's transaction (and so later events' culprit), which must not leak into the next test."""
+    import sentry_sdk
+
+    with sentry_sdk.isolation_scope():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttles() -> Iterator[None]:
     """Rate-limit counters live in the cache; each test starts with none."""
     from django.core.cache import cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -107,3 +108,59 @@ def test_three_workers_page_once_per_rule_through_a_redis_kill_and_an_empty_rest
     assert len(titles) == 3, titles
     assert [t.split(": ", 1)[1].split(":")[0] for t in titles] == [
         "Critical error burst", "Database connection failure", "External service failure"]
+
+
+def _monitor_host(webhook: str, app_name: str, spool: str,
+                  start: multiprocessing.synchronize.Barrier) -> None:
+    """One host's process: its own alert spool and detector, sharing the monitor state and counters in
+    Redis with the others; every detector round finds the same missed run."""
+    from types import SimpleNamespace
+
+    from errorwarden.alerting import build_engine
+    from errorwarden.monitors import MonitorWatch, build_ledger
+
+    settings = Settings(redis_url=REDIS_URL, app_name=app_name, slack_alerts_enabled=True,
+                        slack_webhook_url=webhook, email_alerts_enabled=False, alert_spool_path=Path(spool),
+                        monitor_grace=1)
+    engine = build_engine(settings, scrub_text=str)
+    schedule = {"nightly": {"task": "app.report", "schedule": 5.0}}
+    app = SimpleNamespace(conf=SimpleNamespace(beat_schedule=schedule))
+    watch = MonitorWatch(settings, build_ledger(settings), engine.observe_monitor, app=app)
+    start.wait(30)
+    for _ in range(5):
+        for finding in watch.tick():
+            engine.observe_monitor(finding)
+    assert engine.flush(15)
+
+
+def test_a_missed_run_found_on_three_hosts_pages_once():
+    """Three hosts' detectors (own spools, one Redis) all see the same missed run: one page."""
+    require_redis()
+    import time
+
+    import redis
+
+    from errorwarden.monitors import RedisLedger
+
+    app_name = f"monitors-{uuid.uuid4().hex[:12]}"
+    client = redis.Redis.from_url(REDIS_URL)
+    ledger = RedisLedger(client, f"{app_name}:alerts:development:")
+    ledger.started("nightly", "run-1", time.time() - 30)  # every 5 s, last run 30 s ago: missed
+    ledger.finished("nightly", "run-1", time.time() - 29, "ok", 1.0)
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(3)
+    try:
+        with SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
+            processes = [spawn.Process(target=_monitor_host, args=(slack.url, app_name,
+                                                                   f"{tmp}/host{i}.sqlite3", start))
+                         for i in range(3)]
+            for p in processes:
+                p.start()
+            for p in processes:
+                p.join(60)
+            assert [p.exitcode for p in processes] == [0] * 3
+            assert len(slack.accepted) == 1, slack.received
+            assert "MissedRun" in str(slack.accepted[0])
+    finally:
+        for key in client.scan_iter(f"{app_name}:*"):
+            client.delete(key)

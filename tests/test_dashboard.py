@@ -25,7 +25,7 @@ from library.auth import issue_token
 # A real server: the SDK's WSGI middleware, which records the request, runs only there.
 pytestmark = pytest.mark.django_db(transaction=True)
 SCRIPT_TITLE = "<script>alert('owned')</script> in a title"
-PAGES = ("/_errors/", "/_errors/performance/", "/_errors/alerts/")
+PAGES = ("/_errors/", "/_errors/performance/", "/_errors/alerts/", "/_errors/monitors/")
 
 
 @pytest.fixture(autouse=True)

@@ -218,6 +218,14 @@ def test_without_a_dsn_the_test_event_is_found_in_the_local_inbox(local_runs):
     assert stored["message"] == "sentry_check: test event"
 
 
+def test_the_monitors_line_says_monitoring_is_on_and_names_each_beat_entry(local_runs):
+    """The project's beat schedule has the queue-depth probe: sentry_check names it and its last check-in."""
+    state, message, _ = local_runs.runs["healthy"].checks["monitors"]
+    assert state == "OK"
+    assert message == ("beat monitoring is on, 1 monitor(s): queue-depth (every 60s): no check-in yet, "
+                       "last check-in never")
+
+
 def test_enabled_channels_get_a_test_message(local_runs):
     """With Slack and e-mail on, the webhook and a real SMTP server each receive the test message."""
     run = local_runs.runs["healthy"]

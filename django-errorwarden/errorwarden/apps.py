@@ -62,6 +62,7 @@ def _connect_celery() -> None:
         from celery.signals import (
             after_setup_logger,
             after_setup_task_logger,
+            beat_init,
             before_task_publish,
             task_postrun,
             task_prerun,
@@ -69,6 +70,7 @@ def _connect_celery() -> None:
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
     from errorwarden.logfilter import defuse_handlers
+    from errorwarden.monitors import beat_publishing, beat_started, run_finished, run_started
     from errorwarden.runtime import task_finished, task_started
 
     # A worker's console: scrubbed, controls shown, a record's further lines marked (docs/operations.md).
@@ -77,6 +79,10 @@ def _connect_celery() -> None:
     task_prerun.connect(task_started, weak=False, dispatch_uid="errorwarden.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="errorwarden.task_queries.finish")
     before_task_publish.connect(task_queued, weak=False, dispatch_uid="errorwarden.task_queued")
+    beat_init.connect(beat_started, weak=False, dispatch_uid="errorwarden.monitors.beat")
+    before_task_publish.connect(beat_publishing, weak=False, dispatch_uid="errorwarden.monitors.publish")
+    task_prerun.connect(run_started, weak=False, dispatch_uid="errorwarden.monitors.start")
+    task_postrun.connect(run_finished, weak=False, dispatch_uid="errorwarden.monitors.finish")
 
 
 def task_queued(sender=None, headers=None, routing_key=None, **kwargs) -> None:

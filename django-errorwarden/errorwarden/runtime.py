@@ -73,6 +73,7 @@ class Runtime:
     task_policy: RetryPolicy
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
     outgoing: OutgoingCalls | None = None  # wraps urllib3/httpx while installed (aggregates only)
+    monitors: Any = None  # the beat monitors' detector (errorwarden/monitors.py), when enabled
     # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
     # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
     # the spec's notifiers).
@@ -84,9 +85,12 @@ class Runtime:
         return self.outages.setdefault(key, OutageLog(channel))
 
     def start(self) -> None:
-        """Set up what this runtime does to the process (the outgoing-call wrappers); never raises."""
+        """Set up what this runtime does to the process (the outgoing-call wrappers, the beat
+        monitors' detector); never raises."""
         if self.outgoing is not None:
             self.stats.guard("install_outgoing", self.outgoing.install)
+        if self.monitors is not None:
+            self.stats.guard("start_monitors", self.monitors.start)
 
     def flush_aggregates(self) -> None:
         """Write this process's pending local figures now (the dashboard, exit); never raises."""
@@ -96,6 +100,8 @@ class Runtime:
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
         self.stats.guard("observe_request", self.alerts.observe_request, failed)
+        if self.monitors is not None:
+            self.monitors.start()  # cheap when running; a forked web worker starts its own
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Judge pending request counts and wait up to `timeout` s for queued alerts; never raises."""
@@ -109,6 +115,8 @@ class Runtime:
         self.stats.guard("close_alerts", self.alerts.close)
         if self.aggregates is not None:
             self.stats.guard("close_aggregates", self.aggregates.close)
+        if self.monitors is not None:
+            self.stats.guard("close_monitors", self.monitors.close)
 
 
 def build(settings: Settings, **parts: Any) -> Runtime:
@@ -162,12 +170,33 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
         task_policy=retry_policy(settings),
-        aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
+        # The silence watch reads the per-minute figures, so naming one keeps them with a DSN too.
+        aggregates=Aggregates.for_inbox(settings.inbox_path)
+        if settings.local_inbox or (settings.silence_watch and settings.monitors_enabled) else None,
         outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
         else None,
     )
     values.update(parts)
-    return Runtime(**values)
+    runtime = Runtime(**values)
+    if settings.monitors_enabled and "monitors" not in parts:
+        runtime.monitors = _monitor_watch(settings, runtime)
+    return runtime
+
+
+def _monitor_watch(settings: Settings, runtime: Runtime) -> Any:
+    """The beat monitors' detector; its findings go to this runtime's alert engine."""
+    import sys
+
+    from errorwarden.monitors import MonitorWatch, build_ledger
+
+    app = None
+    if "celery" in sys.modules:  # the project's Celery app, current when settings.py calls init_sentry()
+        from celery import current_app
+
+        app = current_app._get_current_object()
+    return MonitorWatch(settings, build_ledger(settings),
+                        lambda finding: runtime.stats.guard("monitor_finding", runtime.alerts.observe_monitor,
+                                                            finding), app=app, aggregates=runtime.aggregates)
 
 
 def _not_check_ins(step: Any) -> Any:

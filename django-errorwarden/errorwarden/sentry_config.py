@@ -54,14 +54,16 @@ def init_sentry(settings: Settings | None = None) -> None:
 # makes sentry-sdk raise DidNotEnable when its library is missing, so it is named only when present
 # (a project without boto3, httpx or redis still starts).
 _OPTIONAL_INTEGRATIONS = (
-    ("celery", "sentry_sdk.integrations.celery", "CeleryIntegration", {"monitor_beat_tasks": False}),
+    # Beat monitoring: Sentry Crons check-ins for every beat entry whose schedule Crons accepts
+    # (errorwarden/monitors.py checks in for the rest and finds missed runs itself).
+    ("celery", "sentry_sdk.integrations.celery", "CeleryIntegration", {"monitor_beat_tasks": True}),
     ("redis", "sentry_sdk.integrations.redis", "RedisIntegration", {}),
     ("botocore", "sentry_sdk.integrations.boto3", "Boto3Integration", {}),
     ("httpx", "sentry_sdk.integrations.httpx", "HttpxIntegration", {}),
 )
 
 
-def _integrations() -> list[Any]:
+def _integrations(monitor_beat_tasks: bool = True) -> list[Any]:
     import importlib.util
 
     from sentry_sdk.integrations import DidNotEnable
@@ -77,6 +79,8 @@ def _integrations() -> list[Any]:
         try:
             if importlib.util.find_spec(library) is None:
                 raise ImportError(library)
+            if "monitor_beat_tasks" in options:  # SENTRY_MONITORS_ENABLED
+                options = {**options, "monitor_beat_tasks": monitor_beat_tasks}
             found.append(getattr(importlib.import_module(module), name)(**options))
         except (DidNotEnable, ImportError):
             logger.debug("%s skipped: %s is not installed", name, library)
@@ -89,7 +93,7 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "transport": runtime.transport,
         "release": settings.release,
         "environment": settings.environment,
-        "integrations": _integrations(),
+        "integrations": _integrations(settings.monitors_enabled),
         "traces_sample_rate": settings.traces_sample_rate,
         # The sampler overrides the rate: rules, never-traced probes, and the parent's decision.
         "traces_sampler": runtime.traces_sampler,

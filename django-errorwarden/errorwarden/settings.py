@@ -148,6 +148,48 @@ def _issue_template(raw: str) -> str:
         raise Invalid(reason.rstrip(".")) from None
 
 
+_MONITOR_KEYS = frozenset({"grace", "max_runtime", "enabled"})
+_MONITORS_ALLOWED = ('a JSON object of beat entry name to {"grace": s, "max_runtime": s, "enabled": bool}, '
+                     'e.g. {"nightly-report": {"max_runtime": 3600}}')
+
+
+@allows(_MONITORS_ALLOWED)
+def _monitors(raw: str) -> Mapping[str, Mapping[str, Any]]:
+    try:
+        found = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Invalid(_MONITORS_ALLOWED, str(exc)) from None
+    if not isinstance(found, dict):
+        raise Invalid(_MONITORS_ALLOWED)
+    checked: dict[str, Mapping[str, Any]] = {}
+    for name, options in found.items():
+        if not isinstance(options, dict) or not set(options) <= _MONITOR_KEYS:
+            raise Invalid(_MONITORS_ALLOWED, f"{name!r} has keys outside grace, max_runtime, enabled")
+        for key in ("grace", "max_runtime"):
+            value = options.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 604_800:
+                raise Invalid(_MONITORS_ALLOWED, f"{name!r}: {key} must be 1 to 604800 seconds")
+        if not isinstance(options.get("enabled", True), bool):
+            raise Invalid(_MONITORS_ALLOWED, f"{name!r}: enabled must be true or false")
+        checked[str(name)] = frozen_map(options)
+    return frozen_map(checked)
+
+
+_SILENCE_ALLOWED = ("comma-separated name=minutes pairs (an endpoint's route or a task's name, then the "
+                    "silent minutes, 1 to 60), e.g. /api/loans/=10")
+
+
+@allows(_SILENCE_ALLOWED)
+def _silence(raw: str) -> tuple[tuple[str, int], ...]:
+    watched = []
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        name, sep, minutes = item.rpartition("=")
+        if not sep or not name.strip() or not minutes.strip().isdigit() or not 1 <= int(minutes) <= 60:
+            raise Invalid(_SILENCE_ALLOWED, f"{item!r} is not")
+        watched.append((name.strip(), int(minutes)))
+    return tuple(watched)
+
+
 _SCRUB_ENGINE = matching(r"auto|hyperscan|re2|python", "one of auto, hyperscan, re2, python")
 _SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
 _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
@@ -234,6 +276,32 @@ class Settings:
                                   example="https://sentry.example.com/organizations/{org}/issues/?query={event_id}")
     server_type: str = env("SENTRY_SERVER_TYPE", "auto", _SERVER_TYPE,
                            "What kind of server the DSN names, for alert links (sentry.io is always SaaS)")
+    # --- scheduled work (Celery beat monitors, docs/operations.md)
+    monitors_enabled: bool = env("SENTRY_MONITORS_ENABLED", True, boolean,
+                                 "Check-ins for every beat task, and pages when one is missed, fails or "
+                                 "runs too long")
+    monitor_grace: int = env("SENTRY_MONITOR_GRACE_SECONDS", 60, integer(1, 604_800),
+                             "A run not started this long after it was due is missed")
+    monitor_max_runtime: int = env("SENTRY_MONITOR_MAX_RUNTIME_SECONDS", 1800, integer(1, 604_800),
+                                   "A run still going after this many seconds is overlong")
+    monitor_overrides: Mapping[str, Mapping[str, Any]] = env(
+        "SENTRY_MONITORS", {}, _monitors, "Per beat entry grace, max_runtime or enabled",
+        example='{"nightly-report":{"max_runtime":3600}}')
+    monitor_check_seconds: float = env("SENTRY_MONITOR_CHECK_SECONDS", 30.0, number(0.1, 3600.0),
+                                       "How often each process looks for missed and overlong runs")
+    monitor_failure_threshold: int = env("SENTRY_MONITOR_FAILURE_THRESHOLD", 1, integer(1, 10_000),
+                                         "Failed runs of one monitor within the failure window that page")
+    monitor_failure_window: int = env("SENTRY_MONITOR_FAILURE_WINDOW_SECONDS", 3600, integer(1, 604_800),
+                                      "Window of the monitor failure rule, seconds")
+    monitor_alert_cooldown: int = env("SENTRY_MONITOR_ALERT_COOLDOWN_SECONDS", 3600, integer(1, 604_800),
+                                      "One page per monitor and finding per cooldown, seconds")
+    silence_watch: tuple[tuple[str, int], ...] = env(
+        "SENTRY_SILENCE_WATCH", (), _silence, "Endpoints or tasks that page when steady traffic stops for "
+        "this many minutes", example="/api/loans/=10,library.tasks.send_reminders=15")
+    silence_steady_minutes: int = env("SENTRY_SILENCE_STEADY_MINUTES", 60, integer(1, 300),
+                                      "Minutes of steady traffic before a silence counts")
+    silence_min_per_minute: int = env("SENTRY_SILENCE_MIN_PER_MINUTE", 1, integer(1, 1_000_000),
+                                      "Requests or runs each of those minutes must have had")
     # --- scrubbing, grouping, performance
     ignore_errors: tuple[str, ...] = env("SENTRY_IGNORE_ERRORS", (), _EXCEPTIONS, "More exceptions to drop",
                                          example="myapp.errors.Expected")
@@ -300,6 +368,11 @@ class Settings:
     def alert_spool(self) -> Path:
         """Where fired alerts wait for delivery (SENTRY_ALERT_SPOOL_PATH, else beside the inbox)."""
         return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
+
+    @property
+    def monitors_path(self) -> Path:
+        """The local check-in history and monitor state (sentry_monitors.sqlite3 beside the inbox)."""
+        return self.inbox_path.with_name("sentry_monitors.sqlite3")
 
     @property
     def outbox_max_bytes(self) -> int:

@@ -74,9 +74,19 @@ def test_alerts_page_shows_what_fired_and_where_it_went(page, debug_server):
     screenshot(page, "alerts")
 
 
+def test_monitors_page_lists_the_beat_schedule(page, debug_server):
+    """The demo's beat schedule (the queue-depth probe) is a monitor; no beat ran: it awaits a check-in."""
+    page.goto(f"{debug_server}/_errors/monitors/")
+    row = page.locator('#monitors tr[data-monitor="queue-depth"]')
+    assert row.count() == 1 and row.get_attribute("data-status") == "no check-in yet"
+    assert "every 60s" in row.inner_text() and "errorwarden.probe_queue_depth" in row.inner_text()
+    assert page.locator("header a.on").inner_text() == "Monitors"
+    screenshot(page, "monitors")
+
+
 def test_anonymous_visitor_gets_404_when_debug_is_off(page, production_server):
     """With DEBUG off the same inbox is invisible: each dashboard page is a plain 404; the API serves."""
-    for path in ("/_errors/", "/_errors/performance/", "/_errors/alerts/"):
+    for path in ("/_errors/", "/_errors/performance/", "/_errors/alerts/", "/_errors/monitors/"):
         response = page.goto(production_server + path)
         assert response.status == 404, path
         assert "Local error tracking" not in page.content()

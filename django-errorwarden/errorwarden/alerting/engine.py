@@ -18,11 +18,14 @@ from errorwarden.alerting.counters import CounterStore, Hit, RateResult
 from errorwarden.alerting.dispatch import Dispatcher
 from errorwarden.alerting.render import ScrubText, build_alert, issue_link
 from errorwarden.alerting.rules import (
+    MONITOR_KINDS,
     EventFacts,
     EventRule,
+    MonitorFinding,
     event_facts,
     event_rules,
     first_match,
+    monitor_rule,
     rate_check,
 )
 from errorwarden.event import VERDICT
@@ -68,10 +71,13 @@ class AlertEngine:
         self._scrub, self._clock = scrub_text, clock
         self._rules = event_rules(settings)
         self._rate = rate_check(settings)
+        self._monitor = monitor_rule(settings)
         self._tally = _RequestTally(clock, flush_seconds, flush_requests)
 
     def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
         """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
+        if event.get("type") == "check_in":  # a beat run's check-in: the monitor rule judges runs
+            return
         facts = event_facts(event, (hint or {}).get(VERDICT))
         match = first_match(self._rules, facts)
         if match is None:
@@ -81,6 +87,15 @@ class AlertEngine:
         hit = self.store.hit(check, now)
         if hit.fired:
             self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
+
+    def observe_monitor(self, finding: MonitorFinding) -> bool:
+        """Count one finding about a beat monitor; queue a page if the rule fires. True when it fired."""
+        check = self._monitor.check(finding)
+        now = self._clock()
+        hit = self.store.hit(check, now)
+        if hit.fired:
+            self._submit(self._monitor_alert(finding, hit, now), check.key, now + check.cooldown, check.key)
+        return hit.fired
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request (failed: 5xx or unhandled exception)."""
@@ -135,6 +150,20 @@ class AlertEngine:
             endpoint=facts.endpoint, service=facts.service, first_seen=hit.first_seen or now,
             last_seen=facts.timestamp or now, event_id=facts.event_id, link=link, inbox_command=command,
             scrub=self._scrub,
+        )
+
+    def _monitor_alert(self, finding: MonitorFinding, hit: Hit, now: float) -> dict[str, Any]:
+        severity, error_type, _ = MONITOR_KINDS[finding.kind]
+        check = self._monitor.check(finding)
+        return build_alert(
+            rule=f"monitor_{finding.kind}", severity=severity, title=self._monitor.title(finding),
+            error_type=error_type, message=f"{finding.slug}: {finding.message}", occurrences=round(hit.count),
+            window=round(check.window) if finding.kind == "failed" else None, suppressed=hit.suppressed,
+            environment=self.settings.environment, release=self.settings.release,
+            endpoint=f"{finding.task} {finding.slug}" if finding.kind == "silent"
+            else f"beat {finding.slug} ({finding.task})",
+            first_seen=finding.since or hit.first_seen or now,
+            last_seen=now, scrub=self._scrub,
         )
 
     def _rate_alert(self, result: RateResult, now: float) -> dict[str, Any]:

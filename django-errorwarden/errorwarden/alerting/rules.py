@@ -155,3 +155,55 @@ def first_match(rules: tuple[EventRule, ...], facts: EventFacts) -> tuple[EventR
         if check is not None:
             return rule, check
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorFinding:
+    """Something wrong with one beat monitor's runs (errorwarden/monitors.py finds these).
+
+    `kind` is "missed" (not started by its due time plus grace), "failed" (a run raised),
+    "overlong" (a run went on past its maximum runtime) or "silent" (a watched endpoint or task
+    with steady traffic got none for its window; `slug` is its name, `task` its kind).
+    """
+
+    kind: str
+    slug: str
+    task: str
+    message: str
+    since: float | None = None
+
+
+MONITOR_KINDS = {
+    # kind: (severity, error type shown, title)
+    "missed": ("critical", "MissedRun", "Scheduled task missed its run"),
+    "failed": ("error", "FailedRun", "Scheduled task failed"),
+    "overlong": ("error", "OverlongRun", "Scheduled task ran past its maximum"),
+    "silent": ("critical", "WentSilent", "Steady traffic stopped"),
+}
+
+
+class MonitorRule:
+    """Beat monitors: each (monitor, kind) pages once per cooldown; failures page at `threshold`
+    failed runs within the failure window, missed and overlong runs at the first finding."""
+
+    name = "monitor"
+
+    def __init__(self, failure_threshold: int, failure_window: int, cooldown: int):
+        self._threshold, self._window, self._cooldown = failure_threshold, failure_window, cooldown
+
+    def check(self, finding: MonitorFinding) -> Check:
+        """The counting question for this finding: one key per monitor and kind."""
+        key = f"mon:{finding.kind}:{digest((finding.slug,))}"
+        if finding.kind == "failed":
+            return Check(key, self._window, self._threshold, self._cooldown)
+        return Check(key, self._cooldown, 1, self._cooldown)
+
+    def title(self, finding: MonitorFinding) -> str:
+        """One line saying why the alert fired."""
+        return f"{MONITOR_KINDS[finding.kind][2]}: {finding.slug}"
+
+
+def monitor_rule(settings: Any) -> MonitorRule:
+    """The monitor rule, configured from settings."""
+    return MonitorRule(settings.monitor_failure_threshold, settings.monitor_failure_window,
+                       settings.monitor_alert_cooldown)

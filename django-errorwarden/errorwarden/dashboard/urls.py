@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(r"^issues/(?P<event_id>[0-9a-f]{32})/$", views.issue_detail, name="issue"),
     path("performance/", views.performance_page, name="performance"),
     path("alerts/", views.alert_list, name="alerts"),
+    path("monitors/", views.monitor_list, name="monitors"),
 ]

@@ -1,4 +1,4 @@
-"""The /_errors/ pages: issues, one issue's latest event, performance and alerts (server-rendered)."""
+"""The /_errors/ pages: issues, one issue's latest event, performance, alerts, monitors (server-rendered)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.shortcuts import render
 from errorwarden.alerting.spool import AlertSpool
 from errorwarden.dashboard import issues as issue_data
 from errorwarden.dashboard.access import dashboard_view
+from errorwarden.dashboard.monitors import monitor_rows
 from errorwarden.dashboard.performance import (
     DEFAULT_SORT,
     DEFAULT_WINDOW,
@@ -23,6 +24,7 @@ from errorwarden.dashboard.performance import (
 )
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates
+from errorwarden.local.monitors import MonitorStore
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
 
@@ -35,6 +37,11 @@ def _store(path: Path, max_events: int) -> InboxStore:
 @lru_cache(maxsize=4)
 def _aggregates(path: Path) -> Aggregates:
     return Aggregates.for_inbox(path)
+
+
+@lru_cache(maxsize=4)
+def _monitor_store(path: Path) -> MonitorStore:
+    return MonitorStore(path)
 
 
 @lru_cache(maxsize=4)
@@ -111,3 +118,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         row["event_id"] = row["event_id"].replace("-", "").lower()
         row["in_inbox"] = bool(row["event_id"]) and store.get(row["event_id"]) is not None
     return _page(request, "alerts.html", {"section": "alerts", "alerts": rows})
+
+
+@dashboard_view
+def monitor_list(request: HttpRequest) -> HttpResponse:
+    """Each beat monitor: schedule, status, last check-ins as a strip, next expected run, durations."""
+    runtime = require_runtime()
+    watch = runtime.monitors
+    rows = monitor_rows(watch, _monitor_store(runtime.settings.monitors_path), time.time()) if watch else []
+    shared = bool(runtime.settings.redis_url)
+    return _page(request, "monitors.html", {"section": "monitors", "monitors": rows,
+                                            "enabled": watch is not None, "shared": shared})

@@ -15,6 +15,7 @@ from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
 from sentry_sdk.worker import BackgroundWorker
 
+from errorwarden.local.monitors import MonitorStore
 from errorwarden.local.store import InboxStore
 from errorwarden.logs import OncePerInterval
 from errorwarden.settings import Settings
@@ -34,9 +35,11 @@ LOCKED_RETRIES = (0.1, 0.5, 1.0, 2.0)
 class LocalInboxTransport(Transport):
     """Writes each event and transaction to an InboxStore off the request thread; never raises."""
 
-    def __init__(self, options: dict[str, Any] | None = None, *, store: InboxStore, queue_size: int = 1000):
+    def __init__(self, options: dict[str, Any] | None = None, *, store: InboxStore, queue_size: int = 1000,
+                 monitors: MonitorStore | None = None):
         super().__init__(options)
         self.store = store
+        self.monitors = monitors  # check-ins of beat tasks go here (errorwarden/local/monitors.py)
         self.queue_size = queue_size
         self.dropped = 0
         self._warnings = OncePerInterval(WARN_INTERVAL)
@@ -60,6 +63,8 @@ class LocalInboxTransport(Transport):
             for item in envelope.items:
                 if item.type in STORED_TYPES:
                     self._enqueue(item.type, _payload(item))
+                elif item.type == "check_in" and self.monitors is not None:
+                    self._file_checkin(_payload(item))
         except Exception as exc:  # the SDK calls us from request threads: never raise into it
             self._drop("bad-item", exc)
 
@@ -80,6 +85,19 @@ class LocalInboxTransport(Transport):
         elif schedule and not self._worker.submit(self._drain):
             with self._lock:
                 self._drain_queued = False
+
+    def _file_checkin(self, payload: dict[str, Any]) -> None:
+        # Check-ins are few (one per beat run and end): each is one small write on the writer thread.
+        def write() -> None:
+            try:
+                self.monitors.add_checkins([payload])
+            except Exception as exc:
+                self._drop("check-in write", exc)
+
+        if self._pid != os.getpid():
+            self._reset()
+        if not self._worker.submit(write):
+            self._drop("overflow", RuntimeError("the writer queue is full"))
 
     def _drain(self) -> None:
         # Everything queued since the last drain goes in a few transactions, so a burst of
@@ -133,4 +151,5 @@ def _payload(item: Item) -> dict[str, Any]:
 
 def transport_for(settings: Settings) -> LocalInboxTransport:
     """The local inbox transport for these settings (SENTRY_INBOX_PATH, SENTRY_INBOX_MAX_EVENTS)."""
-    return LocalInboxTransport(store=InboxStore.from_settings(settings))
+    return LocalInboxTransport(store=InboxStore.from_settings(settings),
+                               monitors=MonitorStore(settings.monitors_path))

@@ -8,12 +8,16 @@ project, 413 too large, 429 rate limited, 5xx); with no DSN it must arrive in th
 
 from __future__ import annotations
 
+import time
+
 import sentry_sdk
 from django.core.management.base import BaseCommand, CommandError
 
 from errorwarden import diagnostics as d
 from errorwarden import runtime as runtime_module
 from errorwarden.diagnostics.delivery import TEST_MESSAGE, errors_only
+from errorwarden.diagnostics.monitors import check_monitors
+from errorwarden.local.monitors import MonitorStore
 from errorwarden.runtime import current_runtime
 
 _STYLE = {d.OK: "SUCCESS", d.WARN: "WARNING", d.FAIL: "ERROR", d.SKIP: "NOTICE"}
@@ -43,7 +47,8 @@ class Command(BaseCommand):
                   d.check_ignore_list(s.ignore_errors, getattr(runtime_module, "DEFAULT_IGNORED", ())),
                   d.check_sample_rates(s.traces_sample_rate, s.profiles_sample_rate, s.environment,
                                        self._errors_only),
-                  d.check_pipeline(runtime.stats.snapshot(), getattr(runtime.transport, "dropped", 0))]
+                  d.check_pipeline(runtime.stats.snapshot(), getattr(runtime.transport, "dropped", 0)),
+                  check_monitors(runtime.monitors, MonitorStore(s.monitors_path), time.time())]
         for check in checks:
             self._show(check)
         failed = [c.name for c in checks if c.failed]

@@ -1,5 +1,6 @@
 """`manage.py sentry_inbox`: read the local Sentry inbox (issues, one event, transactions, performance),
-the delivery outbox (`--outbox`) and the alert spool's deliveries (`--alerts`)."""
+the delivery outbox (`--outbox`), the alert spool's deliveries (`--alerts`) and the beat monitors
+(`--monitors`)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,12 @@ _OUTBOX_COLUMNS = (("ID", 6, ">"), ("SPOOLED", 19, "<"), ("DUE", 19, "<"), ("TRI
                    ("REASON", 14, "<"), ("SIZE", 9, ">"), ("WHAT", 70, "<"))
 _ALERT_COLUMNS = (("FIRED", 19, "<"), ("CHANNEL", 8, "<"), ("OUTCOME", 16, "<"), ("TRIES", 5, ">"),
                   ("RULE", 19, "<"), ("TITLE", 50, "<"), ("DETAIL", 50, "<"))
-_ONLY_LIMIT = ("show", "transactions", "performance")  # what --outbox and --alerts do not combine with
+_MONITOR_COLUMNS = (("MONITOR", 30, "<"), ("SCHEDULE", 20, "<"), ("STATUS", 15, "<"),
+                    ("LAST CHECK-IN", 19, "<"), ("NEXT EXPECTED", 19, "<"), ("LAST RUN", 9, ">"),
+                    ("RUNS (OLDEST FIRST)", 30, "<"))
+_RUN_MARKS = {"ok": "o", "error": "x", "missed": "!", "in_progress": ">"}
+# What --outbox and --alerts do not combine with.
+_ONLY_LIMIT = ("show", "transactions", "performance", "monitors")
 _WINDOW = re.compile(r"^(\d+)([smh])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600}
 
@@ -118,6 +124,9 @@ class Command(BaseCommand):
         action.add_argument("--performance", action="store_true",
                             help="per endpoint, external service and Celery task: latency, throughput, "
                                  "errors, slow queries, N+1 and queue depth")
+        action.add_argument("--monitors", action="store_true",
+                            help="each celery beat monitor: schedule, status, last check-in, next expected "
+                                 "run and its last runs (o ok, x error, ! missed, > running)")
         action.add_argument("--clear", action="store_true",
                             help="delete everything in the inbox, its aggregates and its alert log")
         parser.add_argument("--window", default="1h",
@@ -143,10 +152,12 @@ class Command(BaseCommand):
                 self._show(store, options["show"])
             elif options["transactions"]:
                 self._transactions(store, options["limit"])
+            elif options["monitors"]:
+                self._monitors(settings, options["limit"])
             elif options["performance"]:
                 self._performance(Aggregates.for_inbox(store.path), options["window"], options["limit"])
             elif options["clear"]:
-                self._clear(store, AlertSpool(settings.alert_spool))
+                self._clear(store, AlertSpool(settings.alert_spool), settings.monitors_path)
             else:
                 self._issues(store, options["limit"])
         except (sqlite3.Error, OSError) as exc:
@@ -262,16 +273,47 @@ class Command(BaseCommand):
         self.stdout.write("\nCelery queue depth (latest reading, highest in the window):")
         self.stdout.write(_depths(depths) or "  no readings in this window")
 
-    def _clear(self, store: InboxStore, spool: AlertSpool) -> None:
+    def _monitors(self, settings: Any, limit: int) -> None:
+        from errorwarden.local.monitors import MonitorStore
+        from errorwarden.monitors import overview
+
+        watch = require_runtime().monitors
+        if watch is None:
+            self.stdout.write("Beat monitoring is off (SENTRY_MONITORS_ENABLED=false).")
+            return
+        history = MonitorStore(settings.monitors_path)
+        try:
+            rows = overview(watch, history, time.time())
+        finally:
+            history.close()
+        if not rows:
+            self.stdout.write("No beat entries in this process's Celery app and no check-ins on file.")
+            return
+        self.stdout.write(f"Beat monitors (check-ins in {history.path}, times in UTC):")
+        self.stdout.write(_table(_MONITOR_COLUMNS, [
+            (r["slug"], r["schedule"], r["status"],
+             _when(r["last_checkin"]) if r["last_checkin"] else "never",
+             _when(r["next_due"]) if r["next_due"] else "",
+             f"{r['durations'][-1]:.2f}s" if r["durations"] else "",
+             "".join(_RUN_MARKS.get(status, "?") for status, _, _ in r["strip"][-limit:])) for r in rows]))
+
+    def _clear(self, store: InboxStore, spool: AlertSpool, monitors_path: Any = None) -> None:
+        from errorwarden.local.monitors import MonitorStore
+
         aggregates = Aggregates.for_inbox(store.path)
+        monitors = MonitorStore(monitors_path) if monitors_path and monitors_path.exists() else None
         try:
             aggregates.clear()
             cleared_alerts = spool.clear_finished()  # alerts still owed stay queued
+            if monitors is not None:  # check-ins, and the monitors' state when there is no Redis
+                monitors.clear()
         finally:
             aggregates.close()
             spool.close()
-        self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}, its performance figures and "
-                          f"{cleared_alerts} finished alert row(s).")
+            if monitors is not None:
+                monitors.close()
+        self.stdout.write(f"Deleted {store.clear()} item(s) from {store.path}, its performance figures, its "
+                          f"check-ins and {cleared_alerts} finished alert row(s).")
 
     def _show(self, store: InboxStore, wanted: str) -> None:
         matches = store.event_ids(wanted) if len(wanted) >= 6 else []
