@@ -119,46 +119,53 @@ def _resolve(name: str, instance: Any) -> Any:
     return target
 
 
+def probe_transport() -> HttpTransport | None:
+    """A plain HttpTransport for looking at instance members (never sends); None when it cannot be built."""
+    try:
+        return HttpTransport(client_options(dsn=_PROBE_DSN))
+    except Exception:
+        return None
+
+
+def problem(member: Member, instance: HttpTransport | None) -> str | None:
+    """What is wrong with one CONTRACT row in the installed SDK, naming it; None when it holds."""
+    if member.name.split(".", 1)[0].endswith("()") and instance is None:
+        return "sentry_sdk HttpTransport(options) cannot be built"
+    try:
+        target = _resolve(member.name, instance)
+    except AttributeError:
+        return f"sentry_sdk {member.name} is missing"
+    if member.kind is not None and not isinstance(target, member.kind):
+        return f"sentry_sdk {member.name} is a {type(target).__name__}, not what the app reads"
+    if member.shape is not None:
+        try:
+            found = shape(target)
+        except (TypeError, ValueError):
+            found = "not callable"
+        if found != member.shape:
+            return f"sentry_sdk {member.name} has signature {found}, expected {member.shape}"
+    return None
+
+
 def check() -> list[str]:
     """Every CONTRACT row that does not hold for the installed SDK, named; [] when all hold."""
-    problems: list[str] = []
-    instance = None
+    instance = probe_transport()
     try:
-        instance = HttpTransport({**DEFAULT_OPTIONS, "dsn": _PROBE_DSN})
-    except Exception as exc:
-        problems.append(f"HttpTransport(options) cannot be built ({type(exc).__name__})")
-    for member in CONTRACT:
-        if member.name.endswith("()", 0, member.name.index(".")) and instance is None:
-            continue
-        try:
-            target = _resolve(member.name, instance)
-        except AttributeError:
-            problems.append(f"sentry_sdk {member.name} is missing")
-            continue
-        if member.kind is not None and not isinstance(target, member.kind):
-            problems.append(f"sentry_sdk {member.name} is a {type(target).__name__}, expected "
-                            f"{getattr(member.kind, '__name__', member.kind)}")
-        if member.shape is not None:
-            try:
-                found = shape(target)
-            except (TypeError, ValueError):
-                found = "not callable"
-            if found != member.shape:
-                problems.append(f"sentry_sdk {member.name} has signature {found}, expected {member.shape}")
-    if instance is not None:
-        with contextlib.suppress(Exception):
-            instance.kill()
-    return problems
+        return [found for member in CONTRACT if (found := problem(member, instance)) is not None]
+    finally:
+        if instance is not None:
+            with contextlib.suppress(Exception):
+                instance.kill()
 
 
 def report(problems: list[str]) -> None:
     """The one start-up ERROR for an SDK whose shape does not match (never raises)."""
     from sentry_sdk.consts import VERSION
 
-    logger.error("sentry-sdk %s does not have the shape django-errorwarden relies on (%s): %s. The outbox "
-                 "is off: events go through sentry-sdk's own HttpTransport (still scrubbed), without "
+    logger.error("sentry-sdk %s does not have the shape django-errorwarden relies on: %s. The outbox is "
+                 "off: events go through sentry-sdk's own HttpTransport (still scrubbed), without "
                  "spooling what Sentry cannot take. Install a release in the supported range: %s.",
-                 VERSION, "; ".join(problems[:1]), "; ".join(problems), SUPPORTED)
+                 VERSION, "; ".join(problems), SUPPORTED)
 
 
 def background_worker(queue_size: int) -> BackgroundWorker:

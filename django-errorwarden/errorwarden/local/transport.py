@@ -13,10 +13,10 @@ from typing import Any
 from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
-from sentry_sdk.worker import BackgroundWorker
 
 from errorwarden.local.store import InboxStore
 from errorwarden.logs import OncePerInterval
+from errorwarden.sdk import background_worker
 from errorwarden.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class LocalInboxTransport(Transport):
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._worker = BackgroundWorker(queue_size=10)  # holds drain jobs; items wait in _pending
+        self._worker = background_worker(queue_size=10)  # holds drain jobs; items wait in _pending
         self._lock = threading.Lock()
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._drain_queued = False
