@@ -116,7 +116,8 @@ def _violations(path: Path, private: set[str]) -> list[str]:
                 found.append(f"{where} uses sentry-sdk's {node.attr}")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sentry_sdk"):
             names = [a.name for a in node.names]
-            if node.module == "sentry_sdk.worker" or "._" in node.module or any(n.startswith("_") for n in names):
+            private_module = node.module == "sentry_sdk.worker" or "._" in node.module
+            if private_module or any(n.startswith("_") for n in names):
                 found.append(f"{where} imports {node.module}: {', '.join(names)}")
         for child in ast.iter_child_nodes(node):
             visit(child, in_sdk_class)
