@@ -168,3 +168,13 @@ def test_a_matching_sdk_gets_the_outbox_and_no_error(envelope_receiver, caplog):
         assert type(transport).__name__ == "OutboxTransport"
         assert sentry_sdk.get_client().transport is transport
     assert not [r for r in caplog.records if r.name == sdk.LOGGER_NAME]
+
+
+def test_sentry_check_shows_the_seam(monkeypatch):
+    from errorwarden.diagnostics import FAIL, OK, check_sdk
+
+    assert check_sdk().status == OK and sdk.SUPPORTED in check_sdk().message
+    monkeypatch.delattr(BaseHttpTransport, "_send_envelope")
+    broken = check_sdk()
+    assert broken.status == FAIL and "HttpTransport._send_envelope is missing" in broken.message
+    assert sdk.SUPPORTED in broken.fix

@@ -62,6 +62,19 @@ def check_dsn(dsn: str) -> Check:
                             f"project {parsed.project_id})")
 
 
+def check_sdk() -> Check:
+    """The installed sentry-sdk has every private member errorwarden.sdk relies on (else: no outbox)."""
+    from sentry_sdk.consts import VERSION
+
+    problems = sdk.check()
+    if problems:
+        return Check("sentry-sdk", FAIL, f"sentry-sdk {VERSION}: {'; '.join(problems)}; the outbox is off "
+                                         "and events go through the SDK's own HttpTransport, unspooled",
+                     f"Install a sentry-sdk release in the supported range: pip install '{sdk.SUPPORTED}'.")
+    return Check("sentry-sdk", OK, f"sentry-sdk {VERSION} has every member the outbox relies on "
+                                   f"(supported: {sdk.SUPPORTED})")
+
+
 def check_reachability(dsn: str, timeout: float = 3.0) -> Check:
     """The DSN's host resolves and its port accepts a TCP connection."""
     try:
