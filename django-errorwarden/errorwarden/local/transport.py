@@ -44,7 +44,7 @@ class LocalInboxTransport(Transport):
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._worker = background_worker(queue_size=10)  # holds drain jobs; items wait in _pending
+        self._writer = background_worker(queue_size=10)  # holds drain jobs; items wait in _pending
         self._lock = threading.Lock()
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._drain_queued = False
@@ -77,7 +77,7 @@ class LocalInboxTransport(Transport):
                 schedule, self._drain_queued = not self._drain_queued, True
         if overflow:
             self._drop("overflow", RuntimeError(f"{self.queue_size} items already waiting"))
-        elif schedule and not self._worker.submit(self._drain):
+        elif schedule and not self._writer.submit(self._drain):
             with self._lock:
                 self._drain_queued = False
 
@@ -115,11 +115,11 @@ class LocalInboxTransport(Transport):
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Wait up to timeout seconds for queued items to reach SQLite."""
-        self._worker.flush(timeout, callback)
+        self._writer.flush(timeout, callback)
 
     def kill(self) -> None:
         """Stop the writer thread once the items already queued are written."""
-        self._worker.kill()
+        self._writer.kill()
 
     def is_healthy(self) -> bool:
         """False while the write queue is full."""
