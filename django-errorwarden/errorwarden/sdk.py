@@ -204,10 +204,20 @@ class SdkHttp(HttpTransport):
     4xx other than 429 goes through the SDK's own handling (its lost-event counts included).
     """
 
-    def __init__(self, options: dict[str, Any], timeout: float):
+    def __init__(self, options: dict[str, Any], timeout: float,
+                 route: Callable[[Envelope], None] | None = None):
         self.TIMEOUT = timeout  # read by the SDK when it builds the pool
         super().__init__(options)
         self._answer = threading.local()
+        self.route = route
+
+    def capture_envelope(self, envelope: Envelope) -> None:
+        """The SDK's own path, or `route` when given: the SDK sends its client reports through here,
+        so an outbox passes them through its own backoff and queue like any envelope."""
+        if self.route is not None:
+            self.route(envelope)
+        else:
+            super().capture_envelope(envelope)
 
     # -- overrides of the SDK's hooks --------------------------------------------------------------
 

@@ -61,7 +61,8 @@ class OutboxTransport(SpoolWriter, Transport):
 
     def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None):
         super().__init__(options)
-        self.http = SdkHttp(options, outbox.outbox_timeout)
+        # The SDK's client reports come back through capture_envelope: no knocking while backing off.
+        self.http = SdkHttp(options, outbox.outbox_timeout, route=self.capture_envelope)
         self.outbox = outbox
         self.store = store or OutboxStore(outbox.outbox_path, outbox.outbox_max_envelopes,
                                           outbox.outbox_max_bytes)
@@ -174,9 +175,15 @@ class OutboxTransport(SpoolWriter, Transport):
 
     def _run(self, job: Job) -> None:
         with job.lock:
-            if job.state != QUEUED:
-                return  # flush() or kill() spooled it meanwhile
-            job.state = RUNNING
+            cancelled = job.state != QUEUED  # flush() or kill() spooled it meanwhile
+            job.state = job.state if cancelled else RUNNING
+        if cancelled:
+            # Forget it too: a cancelled job left in `jobs` counted as in flight for ever, and while
+            # backing off (room for one probe) the replay never sent again.
+            with self.cond:
+                self.jobs.pop(id(job), None)
+                self.cond.notify_all()
+            return
         try:
             if self.backoff.active():  # queued before the failure: do not knock again, keep it
                 outcome, why, held, until = RETRY, "outage", [], 0.0
