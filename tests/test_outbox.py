@@ -410,3 +410,22 @@ def test_envelopes_the_spool_writer_cannot_take_are_reported_as_queue_overflow(e
     reported = wait_until(lambda: _discarded(rx).get(("queue_overflow", "error")) == 3, timeout=10)
     assert reported, _discarded(rx)
     transport.kill()
+
+
+def test_envelopes_the_spool_cannot_write_are_reported_as_internal_sdk_error(envelope_receiver, tmp_path,
+                                                                               monkeypatch):
+    """A spool write that fails (disk full) loses its envelopes: counted, and reported by category."""
+    rx = envelope_receiver
+    transport = _transport(rx, tmp_path)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(transport.store, "add_many", disk_full)
+    assert transport.write([(_event_envelope(f"issue-{n}", n), "outage", 0.0) for n in range(2)]) == []
+    assert transport.losses.total["spool_write"] == 2
+    transport.http.flush_client_reports(force=True)
+    transport.flush(2)
+    reported = wait_until(lambda: _discarded(rx).get(("internal_sdk_error", "error")) == 2, timeout=10)
+    assert reported, _discarded(rx)
+    transport.kill()
