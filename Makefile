@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
 
-.PHONY: venv demo test lint bench inbox dashboard package clean
+.PHONY: venv demo test test-sdk-lowest lint bench inbox dashboard package clean
 
 $(APP_STAMP): pyproject.toml django-errorwarden/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ demo: $(APP_STAMP)  # events go to SENTRY_DSN's server, else the local inbox; it
 lint: venv
 	$(PY) -m ruff check .
 
+# The whole suite runs on the newest sentry-sdk the range allows (.venv's); tests/test_sdk_lowest.py,
+# part of it, runs the outbox and SDK-seam tests again on the lowest (see test-sdk-lowest).
 test: lint
 	$(TEST_ENV) $(PY) -m pytest
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) -m pytest -m pg_app
+
+test-sdk-lowest: venv  # tests/test_outbox.py + test_sdk_contract.py on sentry-sdk's floor (var/test/sdk-*)
+	$(TEST_ENV) $(PY) -m pytest tests/test_sdk_lowest.py
 
 bench: venv
 	$(TEST_ENV) $(PY) -m bench

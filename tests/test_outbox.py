@@ -345,3 +345,87 @@ def test_a_full_outbox_drops_the_oldest_counts_them_and_logs_once(envelope_recei
     assert len(within_the_minute) == 1 and "the oldest were dropped" in within_the_minute[0]
     # Whatever was lost after that line is reported when the transport closes: 15 in all.
     assert sum(int(re.search(r"lost (\d+)", line).group(1)) for line in lines) == 15
+
+
+# -- client reports: the SDK's lost-event counts, the outbox's own losses among them ---------------
+
+def _discarded(rx: EnvelopeReceiver) -> dict[tuple[str, str], int]:
+    """(reason, category) -> quantity, summed over the client reports the receiver accepted."""
+    found: dict[tuple[str, str], int] = {}
+    for _, report in rx.items("client_report"):
+        for entry in report["discarded_events"]:
+            key = (entry["reason"], entry["category"])
+            found[key] = found.get(key, 0) + entry["quantity"]
+    return found
+
+
+def test_client_reports_reach_the_server_through_the_outbox(envelope_receiver, tmp_path):
+    """The SDK's own lost-event counts (here: before_send drops) travel as client_report items."""
+    rx = envelope_receiver
+    transport = _transport(rx, tmp_path)
+
+    def before_send(event, hint):
+        return None if event.get("message", "").startswith("drop") else event
+
+    with isolated_client(dsn=rx.dsn, transport=transport, before_send=before_send) as client:
+        for n in range(3):
+            sentry_sdk.capture_message(f"drop {n}")
+        sentry_sdk.capture_message("keep")
+        client.flush(2)
+        assert wait_until(lambda: _discarded(rx).get(("before_send", "error")) == 3, timeout=10), \
+            _discarded(rx)
+    assert _messages(rx) == ["keep"]
+
+
+def test_a_full_outbox_reports_what_it_dropped_as_cache_overflow(envelope_receiver, tmp_path):
+    """Sentry down and room for 5: the 15 dropped reach the server's counts once it is back."""
+    rx = envelope_receiver
+    rx.mode = "absent"
+    transport = _transport(rx, tmp_path, outbox_max_envelopes=5, storm_keep=100)
+    with isolated_client(dsn=rx.dsn, transport=transport) as client:
+        for n in range(20):
+            with sentry_sdk.new_scope() as scope:
+                scope.fingerprint = [f"issue-{n}"]
+                sentry_sdk.capture_message(f"m{n:02d}")
+        # No flush while Sentry is down: a client report sent then would be lost with its counts.
+        assert wait_until(lambda: transport.losses.total["space"] == 15, timeout=10)
+        rx.mode = "ok"
+        assert wait_until(lambda: _messages(rx) == [f"m{n:02d}" for n in range(15, 20)], timeout=20)
+        client.flush(2)
+        assert wait_until(lambda: _discarded(rx).get(("cache_overflow", "error")) == 15, timeout=10), \
+            _discarded(rx)
+
+
+def test_envelopes_the_spool_writer_cannot_take_are_reported_as_queue_overflow(envelope_receiver, tmp_path):
+    """Memory for the spool writer full (one slot, the writer stalled): the rest count as queue_overflow."""
+    rx = envelope_receiver
+    transport = _transport(rx, tmp_path, outbox_pending_max=1, storm_keep=100)
+    transport.replayer.stop()  # nothing drains the memory list: the second hold finds it full
+    envelopes = [_event_envelope(f"issue-{n}", n) for n in range(4)]
+    for envelope in envelopes:
+        transport.hold(envelope, "outage")
+    assert transport.losses.total["memory"] == 3
+    transport.http.flush_client_reports(force=True)
+    transport.http.flush(2)
+    reported = wait_until(lambda: _discarded(rx).get(("queue_overflow", "error")) == 3, timeout=10)
+    assert reported, _discarded(rx)
+    transport.kill()
+
+
+def test_envelopes_the_spool_cannot_write_are_reported_as_internal_sdk_error(envelope_receiver, tmp_path,
+                                                                               monkeypatch):
+    """A spool write that fails (disk full) loses its envelopes: counted, and reported by category."""
+    rx = envelope_receiver
+    transport = _transport(rx, tmp_path)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(transport.store, "add_many", disk_full)
+    assert transport.write([(_event_envelope(f"issue-{n}", n), "outage", 0.0) for n in range(2)]) == []
+    assert transport.losses.total["spool_write"] == 2
+    transport.http.flush_client_reports(force=True)
+    transport.flush(2)
+    reported = wait_until(lambda: _discarded(rx).get(("internal_sdk_error", "error")) == 2, timeout=10)
+    assert reported, _discarded(rx)
+    transport.kill()

@@ -367,11 +367,11 @@ def _monitor_config(monitor: Monitor | None) -> dict[str, Any]:
     """The monitor config Sentry Crons accepts for this schedule, or {} (e.g. seconds)."""
     if monitor is None:
         return {}
-    from sentry_sdk.crons.utils import _get_interval_schedule
+    from errorwarden.sdk import crons_interval
 
     if hasattr(monitor.schedule, "_orig_minute"):
         return {"schedule": {"type": "crontab", "value": monitor.describe().removeprefix("crontab ")}}
-    interval = _get_interval_schedule(getattr(monitor.schedule, "seconds", 0))
+    interval = crons_interval(getattr(monitor.schedule, "seconds", 0))
     if interval is None:
         return {}
     return {"schedule": {"type": "interval", "value": interval["value"], "unit": interval["unit"]}}

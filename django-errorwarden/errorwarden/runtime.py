@@ -207,10 +207,20 @@ def _not_check_ins(step: Any) -> Any:
     return run
 
 
-def _outbox(settings: Settings) -> Transport:
-    """With a DSN: sentry-sdk's HTTP transport that spools what Sentry cannot take (the outbox)."""
+def _outbox(settings: Settings) -> Transport | None:
+    """With a DSN: sentry-sdk's HTTP transport that spools what Sentry cannot take (the outbox).
+
+    The outbox reaches into sentry-sdk through errorwarden.sdk only; when the installed SDK does not
+    have the shape that seam relies on, one ERROR names the member(s) and the supported range, and
+    None lets sentry_sdk.init build its own HttpTransport: events still go out, scrubbed, unspooled.
+    """
+    from errorwarden import sdk
     from errorwarden.delivery import transport_for as outbox_transport_for
 
+    problems = sdk.check()
+    if problems:
+        sdk.report(problems)
+        return None
     return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout})
 
 

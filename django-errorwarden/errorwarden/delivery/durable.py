@@ -7,7 +7,7 @@ from typing import Any
 
 from sentry_sdk.envelope import Envelope
 
-from errorwarden.delivery.jobs import CANCELLED, NOT_SPOOLED, QUEUED, RUNNING, Job, describe
+from errorwarden.delivery.jobs import CANCELLED, NOT_SPOOLED, QUEUED, RUNNING, Job, categories, describe
 from errorwarden.delivery.spool import Spooled
 from errorwarden.event import timestamp
 
@@ -24,7 +24,8 @@ def captured_at(envelope: Envelope) -> float | None:
 
 
 class SpoolWriter:
-    """Mixin of OutboxTransport: it owns cond, jobs, pending, sampler, store, key, losses and spooled."""
+    """Mixin of OutboxTransport: it owns cond, jobs, pending, sampler, store, key, losses, spooled and
+    report_lost."""
 
     def persist(self, extra: list[tuple[Envelope, str, float]] = (), running: bool = False) -> None:
         """Write everything waiting in memory to the spool now (queued jobs too; running ones if asked)."""
@@ -63,16 +64,21 @@ class SpoolWriter:
                 spooled.append(Spooled(env.serialize(), reason, describe(env), not_before, captured_at(env)))
         if not spooled:
             return []
+        evicted: list[str] = []
         try:
-            ids, dropped = self.store.add_many(self.key, spooled)
+            ids, dropped = self.store.add_many(self.key, spooled, evicted=evicted)
         except Exception as exc:  # disk full, a lock held past the timeout, a directory in the way
             self.losses.lost("spool_write", len(spooled), f"writing {self.store.path} failed: "
-                                                          f"{type(exc).__name__}: {exc}")
+                                                          f"{type(exc).__name__}")
+            lost = [category for row in spooled for category in categories(row.summary)]
+            self.report_lost("internal_sdk_error", categories=lost)
             return []
         self.spooled += len(ids)
         self.losses.lost("space", dropped, f"the outbox {self.store.path} is full (at most "
                                            f"{self.store.max_envelopes} envelopes and {self.store.max_bytes} "
                                            "bytes): the oldest were dropped")
+        # Sentry's name for an offline cache that had to drop: its client reports say "cache_overflow".
+        self.report_lost("cache_overflow", categories=[c for summary in evicted for c in categories(summary)])
         return ids
 
     def _safely(self, action: Any, *args: Any) -> None:

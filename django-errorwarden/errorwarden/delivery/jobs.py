@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sentry_sdk.envelope import Envelope
+from sentry_sdk.envelope import Envelope, Item
 
 from errorwarden.local.store import title_of
 
@@ -33,3 +33,9 @@ def describe(envelope: Envelope) -> str:
         if payload is not None:
             return f"{types} {str(payload.get('event_id', ''))[:12]} {title_of(item.type, payload)}"[:300]
     return types
+
+
+def categories(summary: str) -> list[str]:
+    """The data categories of a spooled envelope, from its summary (which starts with its item types)."""
+    types = summary.split(" ", 1)[0].split(",") if summary else []
+    return [Item(b"", type=t).data_category for t in types if t and t not in NOT_SPOOLED]

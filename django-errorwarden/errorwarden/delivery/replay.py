@@ -94,8 +94,7 @@ class Replayer:
     def step(self) -> float | None:
         """Write what waits in memory, then replay; return seconds until the next step, None when idle."""
         t = self.transport
-        with t.cond:
-            batch, t.pending = t.pending, []
+        batch = t.take_pending()
         if batch:
             t.write(batch)
         t.write([(env, "storm_summary", 0.0) for env in t.sampler.due()])
@@ -115,7 +114,7 @@ class Replayer:
             return None
         if t.backoff.active():
             return t.backoff.remaining()
-        if (limit_end := t._limit_end(None)) > now:
+        if (limit_end := t.limit_end(None)) > now:
             return limit_end - now
         in_flight = self._in_flight()
         room = 1 - in_flight if t.backoff.failures else t.outbox.outbox_batch - in_flight

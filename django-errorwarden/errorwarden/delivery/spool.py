@@ -86,31 +86,40 @@ class OutboxStore:
         self.max_envelopes = max_envelopes
         self.max_bytes = max_bytes
 
-    def add_many(self, key: str, items: Iterable[Spooled], now: float | None = None) -> tuple[list[int], int]:
-        """Spool items for one DSN in one transaction; return (their row ids, envelopes dropped for space)."""
+    def add_many(self, key: str, items: Iterable[Spooled], now: float | None = None,
+                 evicted: list[str] | None = None) -> tuple[list[int], int]:
+        """Spool items for one DSN in one transaction; return (their row ids, envelopes dropped for space).
+
+        evicted, when given, receives the summary (item types first) of each envelope dropped.
+        """
         now = time.time() if now is None else now
         rows = [(key, item.created or now, item.not_before, item.reason, item.summary[:300], len(item.body),
                  item.body) for item in items]
         fitting = [row for row in rows if row[5] <= self.max_bytes]
+        if evicted is not None:
+            evicted.extend(row[4] for row in rows if row[5] > self.max_bytes)
         if not fitting:
             return [], len(rows)
         with self._file.transaction() as conn:
             ids = [conn.execute(_INSERT, row).fetchone()[0] for row in fitting]
-            dropped = self._evict(conn)
+            dropped = self._evict(conn, evicted)
         return ids, dropped + len(rows) - len(fitting)
 
-    def _evict(self, conn: sqlite3.Connection) -> int:
+    def _evict(self, conn: sqlite3.Connection, evicted: list[str] | None = None) -> int:
         count, size = self._totals(conn)
         dropped = dropped_bytes = 0
         while count > self.max_envelopes or size > self.max_bytes:
             # Oldest captured first, whatever its DSN (an envelope that failed on the wire is spooled
             # after later ones went straight to the spool); in chunks, never the whole table at once.
-            chunk = conn.execute("SELECT id, size FROM outbox ORDER BY created, id LIMIT 200").fetchall()
+            chunk = conn.execute("SELECT id, size, summary FROM outbox ORDER BY created, id LIMIT 200"
+                                 ).fetchall()
             gone = []
-            for row_id, row_size in chunk:
+            for row_id, row_size, summary in chunk:
                 if count <= self.max_envelopes and size <= self.max_bytes:
                     break
                 gone.append((row_id,))
+                if evicted is not None:
+                    evicted.append(summary)
                 count, size = count - 1, size - row_size
                 dropped, dropped_bytes = dropped + 1, dropped_bytes + row_size
             if not gone:

@@ -1,8 +1,9 @@
 """sentry-sdk's HTTP transport with an outbox: what Sentry cannot take now is spooled and replayed.
 
 The SDK's own HttpTransport drops an envelope on a 5xx, a refused connection, a timeout, a full
-queue (100 items) or a shutdown that outlasts `shutdown_timeout`. This subclass keeps its HTTP
-code, rate-limit parsing and client reports, and changes what happens to the envelope:
+queue (100 items) or a shutdown that outlasts `shutdown_timeout`. This transport holds one
+(errorwarden.sdk.SdkHttp, the app's only door to sentry-sdk's internals) for its HTTP code,
+rate-limit parsing, send thread and client reports, and changes what happens to the envelope:
 
     2xx                     delivered
     429 / rate limits       held in the spool until the limit ends (up to outbox_max_hold)
@@ -13,6 +14,9 @@ code, rate-limit parsing and client reports, and changes what happens to the env
 
 Everything on its way to the spool passes the StormSampler. A background thread writes the spool
 in batches and replays it (oldest first, through the SDK's own sender) whenever Sentry accepts.
+What the outbox itself loses is counted for sentry-sdk's client reports (record_lost_event):
+spool full -> cache_overflow, memory full -> queue_overflow, a spool write or internal failure ->
+internal_sdk_error, so the server's "dropped" figures include the outbox's.
 """
 
 from __future__ import annotations
@@ -21,13 +25,11 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC
 from typing import Any
 
-import urllib3
 from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
-from sentry_sdk.transport import HttpTransport
+from sentry_sdk.transport import Transport
 
 from errorwarden.delivery.durable import SpoolWriter
 from errorwarden.delivery.jobs import (
@@ -47,18 +49,20 @@ from errorwarden.delivery.pacing import Backoff, LossLog
 from errorwarden.delivery.replay import Replayer
 from errorwarden.delivery.sampler import StormSampler
 from errorwarden.delivery.spool import OutboxStore, dsn_key
+from errorwarden.sdk import SdkHttp
 from errorwarden.settings import mask
 
 LOGGER_NAME = "errorwarden.delivery"
 logger = logging.getLogger(LOGGER_NAME)
 ignore_logger(LOGGER_NAME)  # the outbox's own warnings must never become events that need the outbox
 
-class OutboxTransport(SpoolWriter, HttpTransport):
-    """An HttpTransport that never loses an envelope it could keep: see the module docstring."""
+class OutboxTransport(SpoolWriter, Transport):
+    """A transport that never loses an envelope it could keep: see the module docstring."""
 
     def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None):
-        self.TIMEOUT = outbox.outbox_timeout  # read by the SDK when it builds the pool below
         super().__init__(options)
+        # The SDK's client reports come back through capture_envelope: no knocking while backing off.
+        self.http = SdkHttp(options, outbox.outbox_timeout, route=self.capture_envelope)
         self.outbox = outbox
         self.store = store or OutboxStore(outbox.outbox_path, outbox.outbox_max_envelopes,
                                           outbox.outbox_max_bytes)
@@ -66,7 +70,6 @@ class OutboxTransport(SpoolWriter, HttpTransport):
         self.where = mask(options["dsn"])
         self.backoff = Backoff(outbox.outbox_retry_first, outbox.outbox_retry_max)
         self.losses = LossLog(logger)
-        self._result = threading.local()
         self._closed = False
         self.spooled = 0  # envelopes this process wrote to the spool
         self._reset()
@@ -82,13 +85,6 @@ class OutboxTransport(SpoolWriter, HttpTransport):
         self.sampler = StormSampler(self.outbox.storm_keep, self.outbox.storm_window,
                                     self.outbox.storm_max_issues)
         self._limit_logged_until = 0.0
-
-    def _get_pool_options(self) -> dict[str, Any]:
-        options = super()._get_pool_options()
-        # No urllib3 retries: each one logged a warning (hundreds a minute in an outage), and the
-        # outbox retries with backoff itself.
-        options["retries"] = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
-        return options
 
     # -- the request thread -------------------------------------------------------------------
 
@@ -107,12 +103,34 @@ class OutboxTransport(SpoolWriter, HttpTransport):
                 self.hold(envelope, "queue_full")
         except Exception as exc:  # called from request threads: never raise into them
             self.losses.lost("internal", 1, f"{type(exc).__name__} in the outbox transport")
+            self.report_lost("internal_sdk_error", [envelope])
+
+    def record_lost_event(self, reason: str, data_category: Any = None, item: Item | None = None, *,
+                          quantity: int = 1) -> None:
+        """Count a loss for the next client report (the SDK's client calls this for its own drops)."""
+        self.http.record_lost_event(reason, data_category, item, quantity=quantity)
+
+    def report_lost(self, reason: str, envelopes: list[Envelope] = (), categories: list[str] = ()) -> None:
+        """Count the outbox's own losses for sentry-sdk's client reports; never raises.
+
+        envelopes: lost whole (each item counted, transactions with their spans); categories: one
+        lost item each, by data category, where only the spool's summary of the row is left.
+        """
+        try:
+            for envelope in envelopes:
+                for item in envelope.items:
+                    if item.type not in NOT_SPOOLED:
+                        self.http.record_lost_event(reason, item=item)
+            for category in categories:
+                self.http.record_lost_event(reason, category)
+        except Exception as exc:
+            logger.debug("counting a loss for the client report failed (%s)", type(exc).__name__)
 
     def submit(self, job: Job) -> bool:
         """Put a job in the SDK's send queue; False when the queue is full."""
         with self.cond:
             self.jobs[id(job)] = job
-        if self._worker.submit(lambda: self._run(job)):
+        if self.http.submit(lambda: self._run(job)):
             return True
         with self.cond:
             self.jobs.pop(id(job), None)
@@ -121,27 +139,34 @@ class OutboxTransport(SpoolWriter, HttpTransport):
     def hold(self, envelope: Envelope, reason: str, not_before: float = 0.0) -> None:
         """Hand an envelope to the spool writer, through the storm sampler."""
         kept = self.sampler.admit(envelope)
-        lost = 0
+        lost = []
         with self.cond:
             for env in kept:
                 if len(self.pending) < self.outbox.outbox_pending_max:
                     self.pending.append((env, reason, not_before))
                 else:
-                    lost += 1
+                    lost.append(env)
             self.cond.notify_all()
-        self.losses.lost("memory", lost, f"{self.outbox.outbox_pending_max} envelopes already wait "
-                                         "for the spool writer")
+        self.losses.lost("memory", len(lost), f"{self.outbox.outbox_pending_max} envelopes already wait "
+                                              "for the spool writer")
+        self.report_lost("queue_overflow", lost)
         self.replayer.start()
 
-    def _limit_end(self, category: Any) -> float:
-        ends = [self._disabled_until.get(c) for c in (category, None)]
-        return max((end.astimezone(UTC).timestamp() for end in ends if end is not None), default=0.0)
+    def take_pending(self) -> list[tuple[Envelope, str, float]]:
+        """Everything waiting in memory for the spool writer, handed over (the list is emptied)."""
+        with self.cond:
+            batch, self.pending = self.pending, []
+        return batch
+
+    def limit_end(self, category: str | None) -> float:
+        """When Sentry's rate limit on this data category (or on all) ends, epoch seconds; 0.0 if none."""
+        return self.http.limit_end(category)
 
     def _all_limited(self, envelope: Envelope) -> float | None:
         """The time every item's rate limit ends, when all are limited and the wait is short enough."""
-        if not self._disabled_until:
+        if not self.http.limited():
             return None
-        now, ends = time.time(), [self._limit_end(item.data_category) for item in envelope.items]
+        now, ends = time.time(), [self.limit_end(item.data_category) for item in envelope.items]
         if ends and min(ends) > now and max(ends) - now <= self.outbox.outbox_max_hold:
             return max(ends)
         return None
@@ -150,9 +175,15 @@ class OutboxTransport(SpoolWriter, HttpTransport):
 
     def _run(self, job: Job) -> None:
         with job.lock:
-            if job.state != QUEUED:
-                return  # flush() or kill() spooled it meanwhile
-            job.state = RUNNING
+            cancelled = job.state != QUEUED  # flush() or kill() spooled it meanwhile
+            job.state = job.state if cancelled else RUNNING
+        if cancelled:
+            # Forget it too: a cancelled job left in `jobs` counted as in flight for ever, and while
+            # backing off (room for one probe) the replay never sent again.
+            with self.cond:
+                self.jobs.pop(id(job), None)
+                self.cond.notify_all()
+            return
         try:
             if self.backoff.active():  # queued before the failure: do not knock again, keep it
                 outcome, why, held, until = RETRY, "outage", [], 0.0
@@ -168,46 +199,31 @@ class OutboxTransport(SpoolWriter, HttpTransport):
         if held:
             self.hold(Envelope(headers=job.envelope.headers, items=held), "rate_limited", until)
         self.settle(job, outcome, why, spooled_row)
-        self._flush_client_reports()
+        self.http.flush_client_reports()
 
     def _send_once(self, envelope: Envelope) -> tuple[str, str, list[Item], float]:
         """Send once through the SDK; return (outcome, why, items held for a rate limit, limit end)."""
         now, held, rest, until = time.time(), [], [], 0.0
         for item in envelope.items:
-            end = self._limit_end(item.data_category)
+            end = self.limit_end(item.data_category)
             if now < end <= now + self.outbox.outbox_max_hold and item.type not in NOT_SPOOLED:
                 held.append(item)
                 until = max(until, end)
             else:
                 rest.append(item)  # a longer limit: the SDK drops the item and reports it
-        self._result.outcome, self._result.why = HELD, ""  # nothing sent: every item waits for a limit
-        if rest:
-            self._result.outcome = SENT  # unless _send_request says otherwise (or the SDK drops all)
-            self._send_envelope(Envelope(headers=envelope.headers, items=rest))
-        return self._result.outcome, self._result.why, held, until
-
-    def _send_request(self, body: bytes, headers: dict[str, str], endpoint_type: Any,
-                      envelope: Envelope | None = None) -> None:
-        """The SDK's _send_request, except that retryable failures are kept instead of lost."""
-        self._update_headers(headers)
-        try:
-            response = self._request("POST", endpoint_type, body, headers)
-        except Exception as exc:
-            reason = getattr(exc, "reason", None) or exc  # urllib3's MaxRetryError wraps the cause
-            self._result.outcome, self._result.why = RETRY, type(reason).__name__
-            return
-        try:
-            status = response.status
-            if status == 429 or status >= 500:
-                self._update_rate_limits(response)
-                self._result.outcome = LIMITED if status == 429 else RETRY
-                self._result.why = f"HTTP {status}"
-            else:
-                self._handle_response(response=response, envelope=envelope)  # 2xx, 413, other 4xx
-                self._result.outcome = SENT if 200 <= status < 300 else REJECTED
-                self._result.why = f"HTTP {status}"
-        finally:
-            response.close()
+        if not rest:
+            return HELD, "", held, until  # nothing sent: every item waits for a limit
+        answer = self.http.send(Envelope(headers=envelope.headers, items=rest))
+        if answer is None:  # the SDK dropped every item (rate limits longer than outbox_max_hold)
+            return SENT, "", held, until
+        status = answer.status
+        if status is None or status >= 500:
+            outcome = RETRY
+        elif status == 429:
+            outcome = LIMITED
+        else:
+            outcome = SENT if 200 <= status < 300 else REJECTED  # 413 and other 4xx: the SDK counted it
+        return outcome, answer.why, held, until
 
     def settle(self, job: Job, outcome: str, why: str, spooled_row: int | None) -> None:
         """Act on one send's outcome: forget, spool, release or delete the job's row."""
@@ -230,7 +246,7 @@ class OutboxTransport(SpoolWriter, HttpTransport):
 
     def _due_after(self, outcome: str) -> float:
         if outcome == LIMITED:
-            return self._limit_end(None) or max(self._limit_end("error"), self._limit_end("transaction"))
+            return self.limit_end(None) or max(self.limit_end("error"), self.limit_end("transaction"))
         return time.time() + self.backoff.remaining()
 
     def _failed(self, why: str) -> None:
@@ -246,7 +262,7 @@ class OutboxTransport(SpoolWriter, HttpTransport):
                            self.store.pending(self.key), self.store.path)
 
     def _limited(self) -> None:
-        until = self._limit_end(None) or self._limit_end("error")
+        until = self.limit_end(None) or self.limit_end("error")
         if until > self._limit_logged_until:
             self._limit_logged_until = until
             logger.warning("Sentry at %s rate-limits this project for %.0f s: holding envelopes in %s "
@@ -254,7 +270,7 @@ class OutboxTransport(SpoolWriter, HttpTransport):
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Send for up to timeout seconds; then make whatever is still waiting durable in the spool."""
-        super().flush(timeout, callback)
+        self.http.flush(timeout, callback)
         self.persist(running=True)
 
     def kill(self) -> None:
@@ -263,8 +279,8 @@ class OutboxTransport(SpoolWriter, HttpTransport):
         self.persist(running=True)
         self.replayer.stop()
         self.losses.report()
-        super().kill()
+        self.http.kill()
 
     def is_healthy(self) -> bool:
         """False while rate-limited, while the queue is full, and while backing off after a failure."""
-        return super().is_healthy() and not self.backoff.active()
+        return self.http.is_healthy() and not self.backoff.active()

@@ -22,6 +22,7 @@ from errorwarden.diagnostics.delivery import (
     check_dsn,
     check_inbox_delivery,
     check_reachability,
+    check_sdk,
     interpret_answer,
 )
 from errorwarden.diagnostics.services import (
@@ -36,5 +37,5 @@ from errorwarden.diagnostics.services import (
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Answer", "Check", "ProbeTransport", "alert_queue",
            "check_broker", "check_delivery", "check_dsn", "check_email", "check_ignore_list",
            "check_inbox_delivery", "check_links", "check_pipeline", "check_reachability", "check_redis",
-           "check_sample_rates", "check_slack", "check_worker", "interpret_answer", "mask_dsn",
+           "check_sample_rates", "check_sdk", "check_slack", "check_worker", "interpret_answer", "mask_dsn",
            "redact"]

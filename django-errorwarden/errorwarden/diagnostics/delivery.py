@@ -1,9 +1,9 @@
 """Where events go and whether they get there: DSN, DNS and TCP, and a test event whose answer is read.
 
-The test event travels through sentry-sdk's own HttpTransport (a subclass that keeps the HTTP
-answers it gets) and through the process's before_send pipeline, so it is scrubbed, grouped and
-sent exactly as a real error would be; only the answer is looked at, which the SDK itself logs
-and forgets.
+The test event travels through sentry-sdk's own HttpTransport (errorwarden.sdk.SdkHttp, which
+reports the HTTP answer it gets) and through the process's before_send pipeline, so it is
+scrubbed, grouped and sent exactly as a real error would be; only the answer is looked at, which
+the SDK itself logs and forgets.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sentry_sdk
-from sentry_sdk.transport import HttpTransport
 from sentry_sdk.utils import BadDsn, Dsn
 
+from errorwarden import sdk
 from errorwarden.diagnostics.base import FAIL, OK, SKIP, Check, mask_dsn, redact
+from errorwarden.sdk import SdkHttp
 
 TEST_MESSAGE = "sentry_check: test event"
 # Bugsink's documented answer to every envelope: it takes errors, not transactions or spans.
@@ -61,6 +62,19 @@ def check_dsn(dsn: str) -> Check:
                             f"project {parsed.project_id})")
 
 
+def check_sdk() -> Check:
+    """The installed sentry-sdk has every private member errorwarden.sdk relies on (else: no outbox)."""
+    from sentry_sdk.consts import VERSION
+
+    problems = sdk.check()
+    if problems:
+        return Check("sentry-sdk", FAIL, f"sentry-sdk {VERSION}: {'; '.join(problems)}; the outbox is off "
+                                         "and events go through the SDK's own HttpTransport, unspooled",
+                     f"Install a sentry-sdk release in the supported range: pip install '{sdk.SUPPORTED}'.")
+    return Check("sentry-sdk", OK, f"sentry-sdk {VERSION} has every member the outbox relies on "
+                                   f"(supported: {sdk.SUPPORTED})")
+
+
 def check_reachability(dsn: str, timeout: float = 3.0) -> Check:
     """The DSN's host resolves and its port accepts a TCP connection."""
     try:
@@ -94,31 +108,25 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ProbeTransport(HttpTransport):
-    """sentry-sdk's HTTP transport that also keeps each answer (or the network error) it got."""
+class ProbeTransport(SdkHttp):
+    """sentry-sdk's HTTP transport (through the app's seam, errorwarden.sdk) that keeps each answer."""
 
     TIMEOUT = 10  # seconds for the whole request; the SDK's default is 30
 
     def __init__(self, options: dict[str, Any]):
-        super().__init__(options)
         self.answers: list[Answer] = []
         self.errors: list[BaseException] = []
         self.done = threading.Event()
+        super().__init__(options, timeout=self.TIMEOUT)
 
-    def _request(self, method: str, endpoint_type: Any, body: Any, headers: Any) -> Any:
-        try:
-            return super()._request(method, endpoint_type, body, headers)
-        except Exception as exc:
-            self.errors.append(exc)
-            self.done.set()
-            raise
-
-    def _handle_response(self, response: Any, envelope: Any) -> None:
-        data = getattr(response, "data", b"") or b""
-        self.answers.append(Answer(response.status, data[:2000].decode("utf-8", "replace"),
-                                   {k.lower(): v for k, v in response.headers.items()}))
+    def answered(self, answer: sdk.Answer) -> None:
+        super().answered(answer)
+        if answer.error is not None:
+            self.errors.append(answer.error)
+        else:
+            self.answers.append(Answer(answer.status or 0, answer.body[:2000].decode("utf-8", "replace"),
+                                       answer.headers))
         self.done.set()
-        super()._handle_response(response, envelope)
 
 
 def interpret_answer(answer: Answer, event_id: str, public_key: str = "") -> Check:

@@ -13,11 +13,11 @@ from typing import Any
 from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
-from sentry_sdk.worker import BackgroundWorker
 
 from errorwarden.local.monitors import MonitorStore
 from errorwarden.local.store import InboxStore
 from errorwarden.logs import OncePerInterval
+from errorwarden.sdk import background_worker
 from errorwarden.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class LocalInboxTransport(Transport):
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._worker = BackgroundWorker(queue_size=10)  # holds drain jobs; items wait in _pending
+        self._writer = background_worker(queue_size=10)  # holds drain jobs; items wait in _pending
         self._lock = threading.Lock()
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._drain_queued = False
@@ -82,7 +82,7 @@ class LocalInboxTransport(Transport):
                 schedule, self._drain_queued = not self._drain_queued, True
         if overflow:
             self._drop("overflow", RuntimeError(f"{self.queue_size} items already waiting"))
-        elif schedule and not self._worker.submit(self._drain):
+        elif schedule and not self._writer.submit(self._drain):
             with self._lock:
                 self._drain_queued = False
 
@@ -96,7 +96,7 @@ class LocalInboxTransport(Transport):
 
         if self._pid != os.getpid():
             self._reset()
-        if not self._worker.submit(write):
+        if not self._writer.submit(write):
             self._drop("overflow", RuntimeError("the writer queue is full"))
 
     def _drain(self) -> None:
@@ -133,11 +133,11 @@ class LocalInboxTransport(Transport):
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         """Wait up to timeout seconds for queued items to reach SQLite."""
-        self._worker.flush(timeout, callback)
+        self._writer.flush(timeout, callback)
 
     def kill(self) -> None:
         """Stop the writer thread once the items already queued are written."""
-        self._worker.kill()
+        self._writer.kill()
 
     def is_healthy(self) -> bool:
         """False while the write queue is full."""

@@ -65,6 +65,9 @@ class Command(BaseCommand):
         checks = [d.check_dsn(s.dsn)]
         if checks[0].failed:
             return checks
+        checks.append(d.check_sdk())
+        if checks[-1].failed:  # the test event's probe goes through the same members
+            return [*checks, d.Check("delivery", d.SKIP, "not attempted: sentry-sdk is of another shape")]
         checks.append(d.check_reachability(s.dsn))
         if checks[-1].failed:
             return [*checks, d.Check("delivery", d.SKIP, "not attempted: the server is unreachable")]
