@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +19,7 @@ from sentry_sdk.transport import Transport
 from errorwarden.alerting import AlertEngine, build_engine
 from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
+from errorwarden.losses import LossLedger
 from errorwarden.performance import QueryInstrumentation
 from errorwarden.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
 from errorwarden.scrubbing import Scrubber
@@ -55,6 +56,7 @@ class Runtime:
     stats: PipelineStats
     traces_sampler: TracesSampler
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
+    losses: LossLedger = field(default_factory=LossLedger)  # what could not be kept, by kind and reason
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
@@ -70,6 +72,7 @@ class Runtime:
         self.stats.guard("close_alerts", self.alerts.close)
         if self.aggregates is not None:
             self.stats.guard("close_aggregates", self.aggregates.close)
+        self.stats.guard("report_losses", self.losses.report)
 
 
 def build(settings: Settings, **parts: Any) -> Runtime:
@@ -81,6 +84,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     from errorwarden.trimming import TrimToSize
 
     stats = PipelineStats()
+    losses = parts.pop("losses", None) or LossLedger()
     scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
                                                        safe_keys=settings.scrub_safe_keys,
                                                        engine=settings.scrub_engine)
@@ -98,7 +102,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=_outbox(settings) if settings.dsn else transport_for(settings),
+        transport=_outbox(settings) if settings.dsn else transport_for(settings, losses),
         before_send=Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
@@ -115,6 +119,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
         aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
+        losses=losses,
     )
     values.update(parts)
     return Runtime(**values)
