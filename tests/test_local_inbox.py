@@ -353,13 +353,15 @@ def _call(*args: str) -> str:
 
 
 def test_command_lists_issues(filled_inbox):
-    """sentry_inbox prints one table row per issue with its count, level, title and culprit."""
+    """sentry_inbox prints one table row per issue with its count, kept payloads, level, title and culprit,
+    the totals and the losses."""
     _, event_id = filled_inbox
     output = _call()
     row = next(line for line in output.splitlines() if "LookupError" in line)
-    assert row.split()[:2] == ["2", "error"]
+    assert row.split()[:3] == ["2", "2", "error"]
     assert "_borrow_book" in row and event_id[:12] in row
     assert "FIRST SEEN" in output and "LAST SEEN" in output
+    assert "(2 events in 1 issues, 2 kept;" in output and "Losses: none recorded." in output
 
 
 def test_command_shows_one_event_as_json(filled_inbox):
