@@ -32,6 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 KEEP = 10
 
 
+@pytest.fixture(autouse=True)
+def _own_scopes():
+    """Django's test client runs views on this thread: keep the transaction names they set to each test."""
+    with sentry_sdk.isolation_scope():
+        yield
+
+
 class Clock:
     """A settable clock."""
 

@@ -23,7 +23,8 @@ from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
 
-from errorwarden.delivery.sampler import SPREAD, IssueWindows
+# A module reference: delivery.sampler imports local.store, so either package may be imported first.
+from errorwarden.delivery import sampler as storm
 from errorwarden.local.store import InboxStore, Tally, key_of, row_of
 from errorwarden.losses import LossLedger
 from errorwarden.settings import Settings
@@ -57,7 +58,7 @@ class LocalInboxTransport(Transport):
         self.queue_size, self.linger = queue_size, linger
         self.losses = losses if losses is not None else LossLedger()
         self._sampling = (keep, window, max_issues)
-        IssueWindows(keep, window, max_issues, policy=SPREAD)  # refuses bad settings here, not on a capture
+        storm.IssueWindows(keep, window, max_issues, policy=storm.SPREAD)  # bad settings fail here
         self._reset()
 
     def _reset(self) -> None:
@@ -66,7 +67,7 @@ class LocalInboxTransport(Transport):
         self._cond = threading.Condition(threading.Lock())
         self._tally = Tally()
         self._pending: list[tuple[str, dict[str, Any], str, float]] = []  # kept: type, payload, key, when
-        self._sampler = IssueWindows(*self._sampling, policy=SPREAD)
+        self._sampler = storm.IssueWindows(*self._sampling, policy=storm.SPREAD)
         self._thread: threading.Thread | None = None
         self._awake = False  # the writer is running or about to: a capture need not wake it
         self._asked = self._done = 0  # flush generations asked for and written
