@@ -34,7 +34,7 @@ ignore_logger(__name__)
 
 KIND = "inbox"  # this transport's kind in the loss ledger
 STORED_TYPES = frozenset({"event", "transaction"})  # sessions, profiles and logs are not issues
-LINGER = 0.05  # seconds the writer lets a batch gather after it is woken (not when flushing)
+LINGER = 0.2  # seconds the writer lets a batch gather after it is woken (not when flushing)
 MAX_CELLS = 100_000  # issue and minute counts held in memory while the inbox cannot be written
 # A batch that waited out busy_timeout (another process held the write lock that long: a loaded
 # machine, a long trim) is tried again on the writer thread before it is given up.
