@@ -237,6 +237,8 @@ class LocalInboxTransport(Transport):
 
     def kill(self) -> None:
         """Write what is held and stop the writer thread (a later capture starts it again)."""
+        if self._pid != os.getpid():
+            self._reset()  # a forked child's inherited lock and thread are the parent's
         with self._cond:
             thread = self._thread
             if thread is None:
