@@ -12,7 +12,6 @@ queue, a failed write, an unreadable item) is counted in the loss ledger by reas
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -20,7 +19,6 @@ import time
 from typing import Any
 
 from sentry_sdk.envelope import Envelope, Item
-from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
 
 # A module reference: delivery.sampler imports local.store, so either package may be imported first.
@@ -28,9 +26,6 @@ from errorwarden.delivery import sampler as storm
 from errorwarden.local.store import InboxStore, Tally, key_of, row_of
 from errorwarden.losses import LossLedger
 from errorwarden.settings import Settings
-
-logger = logging.getLogger(__name__)
-ignore_logger(__name__)
 
 KIND = "inbox"  # this transport's kind in the loss ledger
 STORED_TYPES = frozenset({"event", "transaction"})  # sessions, profiles and logs are not issues
