@@ -284,11 +284,14 @@ def test_unknown_and_dashed_event_ids(store):
 
 
 def test_clear_empties_the_inbox(store):
-    """clear() deletes every item and reports how many there were."""
+    """clear() deletes every item, count and recorded loss, and reports how many items there were."""
     store.add("event", {"event_id": "1" * 32, "message": "x"})
     store.add("transaction", {"event_id": "2" * 32, "transaction": "t"})
+    store.write([], None, {("inbox", "queue_full"): 3})
+    assert store.losses() == {("inbox", "queue_full"): 3}
     assert store.clear() == 2
-    assert store.count() == 0
+    assert store.count() == 0 and store.issues(type=None) == [] and store.losses() == {}
+    assert store.totals(type=None) == {"events": 0, "issues": 0, "kept": 0}
 
 
 _FRAME = {"module": "library.views", "function": "borrow", "in_app": True}

@@ -126,7 +126,8 @@ class Command(BaseCommand):
                             help="per endpoint, external service and Celery task: latency, throughput, "
                                  "errors, slow queries, N+1 and queue depth")
         action.add_argument("--clear", action="store_true",
-                            help="delete everything in the inbox, its aggregates and its alert log")
+                            help="delete everything in the inbox (payloads, counts and recorded losses), "
+                                 "its aggregates and its alert log")
         parser.add_argument("--window", default="1h",
                             help="with --performance: how far back, like 5m or 1h (default 1h)")
         spools = parser.add_mutually_exclusive_group()
