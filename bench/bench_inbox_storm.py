@@ -11,6 +11,7 @@ configuration runs in subprocesses of its own (``sentry_sdk.init`` is process-gl
     inbox        the real default: init_sentry and the local inbox (SENTRY_STORM_KEEP=10)
     inbox-all    the same with SENTRY_STORM_KEEP=10000: every payload stored, the writer's
                  whole load (what the inbox did before it sampled)
+    inbox-one    the default inbox, but the storm is of one kind: sampling at its strongest
     inbox x2/x3  two or three inbox processes at once, one inbox file
 
 Rounds of each single-process configuration are interleaved so drift on the shared machine hits all
@@ -43,8 +44,8 @@ from bench.bench_request import ROOT, Child, child_env, serve
 EVENTS = int(os.environ.get("BENCH_STORM_EVENTS", "3000"))
 KINDS = 500
 ROUNDS = 5
-CONFIGS = ("plain", "ours", "inbox", "inbox-all")
-KEEP = {"inbox": "10", "inbox-all": "10000"}
+CONFIGS = ("plain", "ours", "inbox", "inbox-all", "inbox-one")
+KEEP = {"inbox": "10", "inbox-all": "10000", "inbox-one": "10"}
 
 
 def _fail(kind: type[Exception], n: int) -> None:
@@ -108,7 +109,7 @@ def _child(config: str) -> None:
 
     from errorwarden.local import InboxStore
 
-    types = [type(f"Storm{k}Error", (Exception,), {}) for k in range(KINDS)]
+    types = [type(f"Storm{k}Error", (Exception,), {}) for k in range(1 if config == "inbox-one" else KINDS)]
     captured = 0
     _storm(types, 200)  # warm-up: imports, caches, the inbox file's schema
     sentry_sdk.flush(timeout=30)
@@ -269,7 +270,7 @@ def _report(results: dict[str, dict[str, Any]], together: list[dict[str, Any]]) 
                  else f"(discarded {r.get('received', 0)} / {r['captured']})")
         print(f"  {name:<10} {rate:9.0f} {cpu:10.0f} {rate / plain_rate if plain_rate else 0:8.2f} "
               f"{cpu / plain_cpu if plain_cpu else 0:12.2f} {_median(r['rounds'], 'flush'):8.3f}  {exact}")
-    for name in ("inbox", "inbox-all"):
+    for name in ("inbox", "inbox-all", "inbox-one"):
         r = results.get(name)
         if r and r.get("captured"):
             per, batch = 1e6 / r["captured"], r["captured"] / max(1, r["batches"])
