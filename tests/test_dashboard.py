@@ -224,7 +224,7 @@ def test_issue_page_shows_stack_source_request_tags_and_breadcrumbs(client, debu
     """The latest event of a request error shows frames with source context, the request, tags, crumbs."""
     page = _text(client.get(f"/_errors/issues/{filled['orders']}/"))
     assert '<h1 id="event-title">LookupError: Order 1003 not found</h1>' in page
-    assert "3 events, first seen" in page
+    assert "3 events, 3 kept, first seen" in page
     *_, crash = re.findall(r'<span class="hit"><b>\d+</b>(.*?)</span>', page)  # most recent call last
     assert "raise LookupError" in crash
     assert "library/views.py" in page and "in <code>get</code>" in page

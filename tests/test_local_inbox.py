@@ -14,7 +14,7 @@ import pytest
 import sentry_sdk
 
 from errorwarden.local import InboxStore, LocalInboxTransport, culprit_of, fingerprint_of, title_of
-from errorwarden.local import transport as transport_module
+from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
 from errorwarden.settings import Settings, load_settings
 from tests.support.fixtures import isolated_client
 
@@ -129,20 +129,21 @@ def test_closing_the_client_writes_everything_queued(store):
 
 def test_locked_inbox_never_blocks_capture_and_overflow_is_bounded(store, caplog, monkeypatch):
     """While another process holds the SQLite write lock, capture never touches SQLite on the caller's
-    thread (only the writer thread does), and what exceeds the queue is dropped and counted."""
+    thread (only the writer thread does); payloads beyond the queue are lost and counted in the loss
+    ledger with one warning, and every event is still counted against its issue."""
     store.add("event", {"event_id": "0" * 32, "message": "creates the file"})
     transport = LocalInboxTransport.for_store(store, queue_size=5)
     writers: set[int] = set()
-    add_many = store.add_many
+    write = store.write
 
-    def recording_add_many(items):
+    def recording_write(*args):
         writers.add(threading.get_ident())
-        return add_many(items)
+        return write(*args)
 
-    monkeypatch.setattr(store, "add_many", recording_add_many)
+    monkeypatch.setattr(store, "write", recording_write)
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # what a busy writer in another process looks like
-    with caplog.at_level(logging.WARNING, logger=transport_module.__name__), \
+    with caplog.at_level(logging.WARNING, logger=LOSSES_LOGGER), \
             isolated_client(dsn=PLACEHOLDER_DSN, transport=transport) as client:
         for n in range(20):
             sentry_sdk.capture_message(f"storm {n}")
@@ -152,7 +153,10 @@ def test_locked_inbox_never_blocks_capture_and_overflow_is_bounded(store, caplog
     stored = store.count() - 1
     assert writers and threading.get_ident() not in writers
     assert 5 <= stored <= 10 and transport.dropped == 20 - stored
-    assert len([r for r in caplog.records if "overflow" in r.getMessage()]) == 1
+    assert transport.losses.totals() == {("inbox", "queue_full"): 20 - stored}
+    assert store.losses() == {("inbox", "queue_full"): 20 - stored}
+    assert store.totals() == {"events": 21, "issues": 21, "kept": stored + 1}
+    assert len([r for r in caplog.records if "(queue_full): 5 payloads already wait" in r.getMessage()]) == 1
 
 
 def test_cap_drops_the_oldest(tmp_path):
@@ -228,21 +232,27 @@ def test_forked_child_reopens_its_own_connection(store):
 
 
 def test_broken_path_never_raises_into_the_sdk(tmp_path, caplog):
-    """A directory where the inbox file should be drops events with one warning, then recovers."""
+    """A directory where the inbox file should be loses the payloads with one warning (naming the
+    exception's type, never its message) and keeps their counts in memory; once the path is free,
+    the counts and the losses reach the file with the next write."""
     path = tmp_path / "inbox.sqlite3"
     path.mkdir()
     transport = LocalInboxTransport.for_store(InboxStore(path))
-    with caplog.at_level(logging.DEBUG, logger=transport_module.__name__), \
+    with caplog.at_level(logging.DEBUG, logger=LOSSES_LOGGER), \
             isolated_client(dsn=PLACEHOLDER_DSN, transport=transport) as client:
         ids = [sentry_sdk.capture_message(f"lost {n}") for n in range(3)]
         client.flush(timeout=5)
         assert all(ids) and transport.dropped == 3
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1 and str(path) in warnings[0].getMessage()
+        assert "OperationalError" in warnings[0].getMessage() and "unable to open" not in caplog.text
         path.rmdir()
         kept = sentry_sdk.capture_message("the disk is back")
         client.flush(timeout=5)
-    assert [e["event_id"] for e in InboxStore(path).events()] == [kept]
+    store = InboxStore(path)
+    assert [e["event_id"] for e in store.events()] == [kept]
+    assert store.totals() == {"events": 4, "issues": 4, "kept": 1}
+    assert store.losses() == {("inbox", "write_failed"): 3}
 
 
 def test_failed_write_rolls_back_and_the_store_stays_usable(store):
@@ -275,11 +285,14 @@ def test_unknown_and_dashed_event_ids(store):
 
 
 def test_clear_empties_the_inbox(store):
-    """clear() deletes every item and reports how many there were."""
+    """clear() deletes every item, count and recorded loss, and reports how many items there were."""
     store.add("event", {"event_id": "1" * 32, "message": "x"})
     store.add("transaction", {"event_id": "2" * 32, "transaction": "t"})
+    store.write([], None, {("inbox", "queue_full"): 3})
+    assert store.losses() == {("inbox", "queue_full"): 3}
     assert store.clear() == 2
-    assert store.count() == 0
+    assert store.count() == 0 and store.issues(type=None) == [] and store.losses() == {}
+    assert store.totals(type=None) == {"events": 0, "issues": 0, "kept": 0}
 
 
 _FRAME = {"module": "library.views", "function": "borrow", "in_app": True}
@@ -345,13 +358,15 @@ def _call(*args: str) -> str:
 
 
 def test_command_lists_issues(filled_inbox):
-    """sentry_inbox prints one table row per issue with its count, level, title and culprit."""
+    """sentry_inbox prints one table row per issue with its count, kept payloads, level, title and culprit,
+    the totals and the losses."""
     _, event_id = filled_inbox
     output = _call()
     row = next(line for line in output.splitlines() if "LookupError" in line)
-    assert row.split()[:2] == ["2", "error"]
+    assert row.split()[:3] == ["2", "2", "error"]
     assert "_borrow_book" in row and event_id[:12] in row
     assert "FIRST SEEN" in output and "LAST SEEN" in output
+    assert "(2 events in 1 issues, 2 kept;" in output and "Losses: none recorded." in output
 
 
 def test_command_shows_one_event_as_json(filled_inbox):

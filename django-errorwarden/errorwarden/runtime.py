@@ -24,6 +24,7 @@ from errorwarden.alerting import AlertEngine, build_engine, retry_policy
 from errorwarden.alerting.retry import OutageLog, RetryPolicy
 from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
+from errorwarden.losses import LossLedger
 from errorwarden.outgoing import OutgoingCalls
 from errorwarden.performance import QueryInstrumentation
 from errorwarden.pipeline import (
@@ -74,6 +75,7 @@ class Runtime:
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
     outgoing: OutgoingCalls | None = None  # wraps urllib3/httpx while installed (aggregates only)
     monitors: Any = None  # the beat monitors' detector (errorwarden/monitors.py), when enabled
+    losses: LossLedger = field(default_factory=LossLedger)  # what could not be kept, by kind and reason
     # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
     # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
     # the spec's notifiers).
@@ -117,6 +119,7 @@ class Runtime:
             self.stats.guard("close_aggregates", self.aggregates.close)
         if self.monitors is not None:
             self.stats.guard("close_monitors", self.monitors.close)
+        self.stats.guard("report_losses", self.losses.report)
 
 
 def build(settings: Settings, **parts: Any) -> Runtime:
@@ -128,6 +131,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     from errorwarden.trimming import TrimToSize
 
     stats = PipelineStats()
+    losses = parts.pop("losses", None) or LossLedger()
     scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
                                                        safe_keys=settings.scrub_safe_keys,
                                                        engine=settings.scrub_engine)
@@ -152,7 +156,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=_outbox(settings) if settings.dsn else transport_for(settings),
+        transport=_outbox(settings) if settings.dsn else transport_for(settings, losses),
         before_send=Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
@@ -175,6 +179,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         if settings.local_inbox or (settings.silence_watch and settings.monitors_enabled) else None,
         outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
         else None,
+        losses=losses,
     )
     values.update(parts)
     runtime = Runtime(**values)

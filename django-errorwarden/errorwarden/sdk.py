@@ -32,7 +32,6 @@ from sentry_sdk.crons import utils as crons_utils
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import HttpTransport
-from sentry_sdk.worker import BackgroundWorker
 
 # The sentry-sdk releases this seam is written and tested against: django-errorwarden's own
 # requirement (tests/test_sdk_contract.py holds the two equal). CI runs the transport tests on the
@@ -87,10 +86,6 @@ CONTRACT: tuple[Member, ...] = (
     Member("HttpTransport()._worker.submit", "(callback)",
            "the SDK's send thread and its bounded queue: the outbox's jobs run there, so flush() waits "
            "for them"),
-    Member("BackgroundWorker.__init__", "(self, queue_size=)", "the local inbox's writer thread"),
-    Member("BackgroundWorker.submit", "(self, callback)", "queues a job; false when the queue is full"),
-    Member("BackgroundWorker.flush", "(self, timeout, callback=)", "waits for queued jobs"),
-    Member("BackgroundWorker.kill", "(self)", "stops the thread"),
     Member("crons_utils._get_interval_schedule", "(seconds)",
            "Sentry Crons' interval schedule (value, unit) for a beat entry's seconds, or None"),
 )
@@ -115,8 +110,7 @@ def shape(function: Callable[..., Any]) -> str:
 
 def _resolve(name: str, instance: Any) -> Any:
     owner_name, *path = name.split(".")
-    owners = {"HttpTransport": HttpTransport, "BackgroundWorker": BackgroundWorker,
-              "crons_utils": crons_utils}
+    owners = {"HttpTransport": HttpTransport, "crons_utils": crons_utils}
     target: Any = instance if owner_name.endswith("()") else owners[owner_name]
     for attribute in path:
         target = getattr(target, attribute)
@@ -176,11 +170,6 @@ def crons_interval(seconds: float) -> dict[str, Any] | None:
     """Sentry Crons' interval schedule ({"value": n, "unit": "minute"...}) for `seconds`, or None
     when Crons cannot express it (under a minute)."""
     return crons_utils._get_interval_schedule(seconds)
-
-
-def background_worker(queue_size: int) -> BackgroundWorker:
-    """sentry-sdk's background thread with a bounded queue (submit/flush/kill)."""
-    return BackgroundWorker(queue_size=queue_size)
 
 
 def client_options(**options: Any) -> dict[str, Any]:

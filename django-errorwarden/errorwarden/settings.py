@@ -345,7 +345,7 @@ class Settings:
     outbox_timeout: float = env("SENTRY_TRANSPORT_TIMEOUT_SECONDS", 10.0, number(0.5, 60.0),
                                 "One HTTP request to Sentry may take this long before it is spooled")
     storm_keep: int = env("SENTRY_STORM_KEEP", 10, integer(1, 10_000),
-                          "Spooled events kept per issue and storm window; the rest are counted")
+                          "Events kept per issue and storm window (outbox, local inbox); all are counted")
     storm_window: float = env("SENTRY_STORM_WINDOW_SECONDS", 60.0, number(1.0, 3600.0),
                               "The storm sampling window")
     shutdown_timeout: float = env("SENTRY_SHUTDOWN_TIMEOUT_SECONDS", 2.0, number(0.0, 60.0),

@@ -91,7 +91,9 @@ def _issues(tally: Tally) -> list[str]:
 def _stored(runtime: Runtime, tally: Tally) -> list[str]:
     store = InboxStore.from_settings(runtime.settings)
     stored = sum(1 for event_id in tally.event_ids if store.get(event_id) is not None)
-    return [f"  {stored} of them stored in {runtime.settings.inbox_path}"]
+    counted = store.totals("event")["events"]
+    return [f"  {stored} of them stored in {runtime.settings.inbox_path}, which counts {counted} events in "
+            "all (a storm keeps a sample of each issue's payloads, and counts every event)"]
 
 
 def _delivery(runtime: Runtime) -> list[str]:

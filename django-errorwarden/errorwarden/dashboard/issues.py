@@ -1,7 +1,9 @@
 """What the Issues pages show, read from the inbox through InboxStore's public methods only.
 
-Sparklines count every event per minute received over the last hour (InboxStore.minute_counts
-counts in SQL, reading no payload); the page reads one payload per listed issue, its latest event.
+Counts, first/last seen and sparklines cover every event captured, kept or not (the inbox counts
+each event against its issue and minute; InboxStore.minute_counts reads no payload); "kept" is how
+many payloads are stored. The page reads one payload per listed issue, its latest kept event, and
+the losses every process recorded in the inbox file (the loss ledger's counts).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class IssueRow:
     title: str
     culprit: str
     count: int
+    kept: int
     first_seen: datetime | None
     last_seen: datetime | None
     last_event_id: str
@@ -74,6 +77,10 @@ class IssueList:
     categories: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     total: int = 0
+    events: int = 0  # every event counted, kept or not
+    kept: int = 0  # payloads stored
+    losses: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, reason, count), largest first
+    lost: int = 0
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
@@ -92,17 +99,20 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
     rows = []
     for issue in store.issues(limit=ISSUE_LIMIT):
         key = _key(issue["fingerprint"])
-        latest = store.get(issue["last_event_id"]) or {}
+        latest = (store.get(issue["last_event_id"]) if issue["last_event_id"] else None) or {}
         counts = minutes.get(key, [0] * SPARK_MINUTES)
         rows.append(IssueRow(
             key=key, category=tags_of(latest).get("error.category", "") or "-", level=issue["level"],
-            title=issue["title"], culprit=issue["culprit"], count=issue["count"],
+            title=issue["title"], culprit=issue["culprit"], count=issue["count"], kept=issue["kept"],
             first_seen=moment(issue["first_seen"]), last_seen=moment(issue["last_seen"]),
             last_event_id=issue["last_event_id"], last_alert=last_alerts.get(key),
             spark=sparkline(counts, label=f"{sum(counts)} events in the last {SPARK_MINUTES} minutes")))
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]
+    totals, losses = store.totals("event"), store.losses()
     return IssueList(rows=shown, categories=sorted({r.category for r in rows}),
-                     levels=sorted({r.level for r in rows}), total=len(rows))
+                     levels=sorted({r.level for r in rows}), total=len(rows), events=totals["events"],
+                     kept=totals["kept"], losses=[(kind, reason, n) for (kind, reason), n in losses.items()],
+                     lost=sum(losses.values()))
 
 
 def _last_alerts(store: InboxStore, alerts: list[dict[str, Any]],

@@ -20,8 +20,8 @@ from errorwarden.local.aggregates import Aggregates, Stat
 from errorwarden.runtime import require_runtime
 from errorwarden.text import cut, for_json, for_terminal_line, when
 
-_ISSUE_COLUMNS = (("COUNT", 6, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"), ("LAST SEEN", 19, "<"),
-                  ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
+_ISSUE_COLUMNS = (("COUNT", 7, ">"), ("KEPT", 5, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"),
+                  ("LAST SEEN", 19, "<"), ("LAST EVENT", 12, "<"), ("TITLE", 50, "<"), ("CULPRIT", 40, "<"))
 _TRANSACTION_COLUMNS = (("FINISHED", 19, "<"), ("DURATION", 10, ">"), ("STATUS", 10, "<"),
                         ("EVENT", 12, "<"), ("TRANSACTION", 60, "<"))
 _LATENCY = (("AVG MS", 8, ">"), ("P50 MS", 8, ">"), ("P95 MS", 8, ">"), ("P99 MS", 8, ">"))
@@ -104,6 +104,15 @@ def _depths(readings: list[tuple[float, str, int]]) -> str:
                      for queue, (at, depth) in sorted(latest.items()))
 
 
+def losses_line(losses: dict[tuple[str, str], int]) -> str:
+    """The loss ledger's counts as saved in the inbox file, every process together, on one line."""
+    if not losses:
+        return "Losses: none recorded."
+    parts = ", ".join(f"{kind} {reason} {count}" for (kind, reason), count in losses.items())
+    return (f"Losses: {sum(losses.values())} item(s) could not be kept ({parts}); the warnings are logged "
+            "on errorwarden.losses.")
+
+
 def _duration(transaction: dict[str, Any]) -> str:
     start, end = timestamp(transaction.get("start_timestamp")), timestamp(transaction.get("timestamp"))
     return "" if start is None or end is None else f"{(end - start) * 1000:.1f} ms"
@@ -128,7 +137,8 @@ class Command(BaseCommand):
                             help="each celery beat monitor: schedule, status, last check-in, next expected "
                                  "run and its last runs (o ok, x error, ! missed, > running)")
         action.add_argument("--clear", action="store_true",
-                            help="delete everything in the inbox, its aggregates and its alert log")
+                            help="delete everything in the inbox (payloads, counts and recorded losses), "
+                                 "its aggregates and its alert log")
         parser.add_argument("--window", default="1h",
                             help="with --performance: how far back, like 5m or 1h (default 1h)")
         spools = parser.add_mutually_exclusive_group()
@@ -228,15 +238,18 @@ class Command(BaseCommand):
             for r in rows]))
 
     def _issues(self, store: InboxStore, limit: int) -> None:
-        issues = store.issues(limit=limit)
+        issues, totals, losses = store.issues(limit=limit), store.totals("event"), store.losses()
         if not issues:
             self.stdout.write(f"No events in the local inbox at {store.path}.")
-            return
-        rows = [(i["count"], i["level"], _when(i["first_seen"]), _when(i["last_seen"]),
-                 i["last_event_id"][:12], i["title"], i["culprit"]) for i in issues]
-        self.stdout.write(f"Issues in {store.path} ({store.count('event')} events, times in UTC):")
-        self.stdout.write(_table(_ISSUE_COLUMNS, rows))
-        self.stdout.write("Show one with: manage.py sentry_inbox --show <LAST EVENT>")
+        else:
+            rows = [(i["count"], i["kept"], i["level"], _when(i["first_seen"]), _when(i["last_seen"]),
+                     i["last_event_id"][:12], i["title"], i["culprit"]) for i in issues]
+            self.stdout.write(f"Issues in {store.path} ({totals['events']} events in {totals['issues']} "
+                              f"issues, {totals['kept']} kept; times in UTC):")
+            self.stdout.write(_table(_ISSUE_COLUMNS, rows))
+            self.stdout.write("COUNT is every event captured; KEPT, the payloads stored (a storm keeps a "
+                              "sample). Show one with: manage.py sentry_inbox --show <LAST EVENT>")
+        self.stdout.write(losses_line(losses))
 
     def _transactions(self, store: InboxStore, limit: int) -> None:
         transactions = store.events(limit=limit, type="transaction")
