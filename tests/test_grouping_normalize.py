@@ -104,6 +104,10 @@ def test_hostile_inputs_normalize_to_their_shape(text, expected):
     ("/api/books/42/loans/1b4e28ba-2fa1-11d2-883f-0016d3cca427/?page=2", True,
      "/api/books/{id}/loans/{id}/"),
     ("/api/v2/books/", True, "/api/v2/books/"),
+    ("/api/customers/cus_NffrFeUfNV2Hib/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv/", True,
+     "/api/customers/{id}/invoices/{id}/"),
+    ("/api/users/user_2NNEqL2nrIRdJ194ndJqAHwEfxC/sessions/", True, "/api/users/{id}/sessions/"),
+    ("/api/reading_lists/in_progress/", True, "/api/reading_lists/in_progress/"),
 ])
 def test_routes_take_one_shape(route, concrete, expected):
     """Django converters and SDK braces give the same route, and ids in concrete paths become {id}."""

@@ -209,9 +209,18 @@ def _base64(match: re.Match) -> str:
 
 
 def normalize_route(route: str, concrete: bool = False) -> str:
-    """One route shape: '<int:pk>' becomes '{pk}'; ids in a concrete path become '{id}'."""
+    """One route shape: '<int:pk>' becomes '{pk}'; ids in a concrete path become '{id}'.
+
+    An id is a number, a UUID, a hex id or any id message normalization writes as <id>.
+    """
     route = route.split("?", 1)[0].split("#", 1)[0]
     route = _ROUTE_CONVERTER.sub(r"{\1}", route)
     if not concrete:
         return route
-    return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in route.split("/"))
+    return "/".join("{id}" if _ID_SEGMENT.match(s) or _is_id(s) else s for s in route.split("/"))
+
+
+def _is_id(segment: str) -> bool:
+    """True for a path segment that message normalization would write as <id> (cus_…, a ULID)."""
+    match = _TOKEN.fullmatch(segment)
+    return match is not None and _token(match) == "<id>"
