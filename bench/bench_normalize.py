@@ -28,6 +28,10 @@ ADVERSARIAL = {
     "open-quotes": ("'" + "a" * 199) * (MB // 200),
     "hex-run": "a1" * (MB // 2),
     "date-like": "2024-01-0" * (MB // 9),
+    "id-token-run": "aB3_" * (MB // 4),
+    "prefix-runs": "cus_aB3dE5fG7hJ9kL1m " * (MB // 22),
+    "arn-colons": "arn:aws:s3:" * (MB // 11),
+    "base64-run": "aB3+" * (MB // 4),
 }
 
 

@@ -49,6 +49,12 @@ def test_every_fresh_id_of_a_documented_shape_normalizes_alike(shape):
     assert next(iter(messages)) in {f"Reader <{kind}> not found" for kind in ("id", "num", "uuid", "arn")}
 
 
+def test_normalizing_ids_twice_changes_nothing():
+    """A normalized message with ids of every shape normalizes to itself."""
+    once = normalize_message(" ".join(f"{shape}={make()}" for shape, make in ids.SHAPES.items()))
+    assert normalize_message(once) == once
+
+
 @pytest.mark.parametrize(("shape", "floor"), HEURISTIC.items())
 def test_ids_told_from_words_by_how_they_read_are_mostly_recognised(shape, floor):
     """Ids without a fixed length or prefix (any `prefix_` + base62, nanoids, hashids): at least the
