@@ -34,6 +34,8 @@ VARIANTS = [
     pytest.param('field "title" invalid', 'field "isbn number" invalid', "field <str> invalid",
                  id="double-quoted"),
     pytest.param("took 1.5s of 30s", "took 12.25s of 60s", "took <num>s of <num>s", id="decimals-units"),
+    pytest.param("denied on arn:aws:s3:::books/covers/a.png",
+                 "denied on arn:aws:sqs:eu-west-2:123456789012:loans", "denied on <arn>", id="arn"),
     pytest.param("job tenant-42 user_7 failed", "job tenant-9000 user_12 failed",
                  "job tenant-<num> user_<num> failed", id="ids-in-names"),
 ]
