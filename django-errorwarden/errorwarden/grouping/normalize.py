@@ -61,8 +61,10 @@ _ARN = re.compile(
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9]{0,1024}+[+/])[A-Za-z0-9+/]{40,1024}+={0,2}+"
                      r"(?![A-Za-z0-9+/=])")
 # A candidate token: a run of base62 characters with '_' and '-' (nanoid's alphabet, and the
-# separators of prefixed ids). Each is judged whole by _token below.
-_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]{8,128}+(?![A-Za-z0-9_\-])")
+# separators of prefixed ids). Each is judged whole by _token below. A plain word (lower case
+# after its first letter) is never an id, so the lookahead keeps it from costing a call.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])(?=[A-Za-z][a-z]{0,127}+[A-Z0-9_\-]|[0-9_\-])"
+                    r"[A-Za-z0-9_\-]{8,128}+(?![A-Za-z0-9_\-])")
 _PREFIXED = re.compile(
     r"([a-z][a-z0-9]{0,15}(?:_sched)?_)((?:test|live)_)?([A-Za-z0-9]{8,}?)(_secret_[A-Za-z0-9]+)?"
 )
