@@ -4,12 +4,15 @@ on its own database unless asked, and it never deletes rows it did not create.""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from errorwarden.local import InboxStore
 from tests.support.receiver import EnvelopeReceiver
@@ -61,14 +64,23 @@ def _categories(out: str, title: str) -> set[str]:
     return {line.split()[0] for line in rows if not line.strip()[0].isdigit()}
 
 
-def test_without_a_dsn_the_demo_fills_the_local_inbox_on_its_own_database(tmp_path):
-    """With SENTRY_DSN empty the demo fills the local inbox, leaves DATABASE_URL's file byte for byte as it
-    was (its pre-existing book included), and ends with the dashboard URL and the sentry_inbox commands."""
+@pytest.fixture(scope="module")
+def local_demo(tmp_path_factory) -> tuple[Path, dict[str, str], str, str]:
+    """One demo run without a DSN (about 30 s), shared by the tests that read its output or its inbox:
+    its directory, environment, output, and the hash of DATABASE_URL's file before it ran."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     env = _env(tmp_path, SENTRY_DSN="")
     app = _app_database_with_a_book(tmp_path, env)
     before = hashlib.sha256(app.read_bytes()).hexdigest()
-
     out = _manage("demo", "--demo-db", str(tmp_path / "demo.sqlite3"), env=env).stdout
+    return tmp_path, env, out, before
+
+
+def test_without_a_dsn_the_demo_fills_the_local_inbox_on_its_own_database(local_demo):
+    """With SENTRY_DSN empty the demo fills the local inbox, leaves DATABASE_URL's file byte for byte as it
+    was (its pre-existing book included), and ends with the dashboard URL and the sentry_inbox commands."""
+    tmp_path, _, out, before = local_demo
+    app = tmp_path / "app.sqlite3"
 
     assert out.splitlines()[0].startswith(f"Events go to the local inbox {tmp_path / 'inbox.sqlite3'}")
     assert _categories(out, "Issues in the local inbox, by category:") >= CATEGORIES, out
@@ -85,6 +97,55 @@ def test_without_a_dsn_the_demo_fills_the_local_inbox_on_its_own_database(tmp_pa
     assert "manage.py sentry_inbox --show <EVENT>" in look
     assert hashlib.sha256(app.read_bytes()).hexdigest() == before  # never opened, let alone written
     assert all(not rows for rows in _rows(tmp_path / "demo.sqlite3").values())  # its own rows removed
+
+
+def _audit(env: dict[str, str], inbox: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", "sentry_scrub_audit"], cwd=REPO,
+                          env={**env, "SENTRY_INBOX_PATH": str(inbox)}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_leak_gate_passes_on_the_demos_own_inbox(local_demo):
+    """`manage.py sentry_scrub_audit` replays every event the demo stored (SQL-parameter summaries of
+    database frames among them) and finds nothing: what the scrubber wrote, it leaves as it is."""
+    tmp_path, env, _, _ = local_demo
+    inbox = tmp_path / "inbox.sqlite3"
+    events = InboxStore(inbox).events()
+    assert any(isinstance(v, str) and v.startswith("[") and " params: " in v
+               for e in events for x in (e.get("exception") or {}).get("values", [])
+               for f in (x.get("stacktrace") or {}).get("frames", []) for v in (f.get("vars") or {}).values())
+
+    result = _audit(env, inbox)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"{len(events)} events from {inbox}: nothing would leak" in result.stdout
+
+
+def test_the_leak_gate_fails_on_a_leak_planted_in_the_demos_inbox(local_demo):
+    """The same inbox with one demo event carrying an address and a token in a frame's locals (as a process
+    without the scrubber would store it) fails the gate, naming the path but never the value."""
+    tmp_path, env, _, _ = local_demo
+    inbox = tmp_path / "planted.sqlite3"
+    with sqlite3.connect(tmp_path / "inbox.sqlite3") as source, sqlite3.connect(inbox) as copy:
+        source.backup(copy)  # the write-ahead log too, which a file copy would miss
+    store = InboxStore(inbox)
+    event = next(e for e in store.events() if (e.get("exception") or {}).get("values"))
+    event = json.loads(json.dumps(event))
+    frame = event["exception"]["values"][-1]["stacktrace"]["frames"][-1]
+    frame.setdefault("vars", {})["reader"] = "'reader jane.doe@example.com'"
+    frame["vars"]["ci_token"] = "'glpat-Zx81Lq0Pm7Rt4Vn2Bc9Y'"
+    event["event_id"] = "f" * 32
+    store.add("event", event)
+    store.close()
+
+    result = _audit(env, inbox)
+
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"{'f' * 32}  exception.values" in result.stdout
+    assert ".vars.reader  would become [email]" in result.stdout
+    stored = len(InboxStore(tmp_path / "inbox.sqlite3").events())
+    assert f"2 values in 1 of {stored + 1} events" in result.stderr
+    assert "jane.doe" not in result.stdout + result.stderr and "glpat-" not in result.stdout + result.stderr
 
 
 def test_with_a_dsn_the_demo_sends_to_the_server_and_keeps_rows_it_did_not_create(tmp_path):

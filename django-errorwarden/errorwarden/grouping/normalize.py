@@ -32,7 +32,73 @@ _HEX = re.compile(
 )
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])-?\d++(?:[.,]\d++)*+")
 
+# --- Ids of the providers the backend talks to and of the common id generators -------------
+# Each shape is taken from its documented format (sources named per shape in docs/grouping.md).
+#
+# Stripe object ids: a type prefix, "_", then a random base62 body of 14 (older objects) to 24+
+# characters; Checkout sessions add "test_"/"live_", PaymentIntent client secrets "_secret_…".
+# Source: Stripe API reference, docs.stripe.com/api (the example object of each resource).
+STRIPE_PREFIXES = frozenset({
+    "acct", "ba", "card", "ch", "cn", "cs", "cus", "dp", "evt", "fee", "file", "iauth", "ic", "ich",
+    "ii", "il", "in", "ipi", "pi", "pm", "po", "price", "prod", "promo", "py", "pyr", "qt", "re",
+    "seti", "si", "src", "sub", "sub_sched", "tok", "tr", "trr", "txi", "txn", "we",
+})
+# Clerk object ids: a type prefix, "_", then a 27-character KSUID in base62 ("user_29w83sxmDNG…").
+# Source: Clerk Backend API reference, clerk.com/docs/reference/backend-api (object examples).
+CLERK_PREFIXES = frozenset({
+    "user", "sess", "org", "orginv", "orgmem", "client", "inv", "sms", "idn", "ins", "app", "jtmp",
+    "samlc", "act",
+})
+KNOWN_PREFIXES = STRIPE_PREFIXES | CLERK_PREFIXES
+# An Amazon Resource Name: arn:partition:service:region:account-id:resource.
+# Source: AWS IAM User Guide, "Identify AWS resources with Amazon Resource Names (ARNs)".
+_ARN = re.compile(
+    r"(?<![A-Za-z0-9])arn:aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?:[a-z0-9\-]{1,64}:[a-z0-9\-]{0,32}:"
+    r"[0-9]{0,12}:[^\s'\"<>,;)\]]{1,1024}+"
+)
+# Long base64 text with '+', '/' or '=' (S3's x-amz-id-2 host id, opaque cursors): 40 or more
+# characters holding upper and lower case letters and digits.
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9]{0,1024}+[+/])[A-Za-z0-9+/]{40,1024}+={0,2}+"
+                     r"(?![A-Za-z0-9+/=])")
+# A candidate token: a run of base62 characters with '_' and '-' (nanoid's alphabet, and the
+# separators of prefixed ids). Each is judged whole by _token below. A plain word (lower case
+# after its first letter) is never an id, so the lookahead keeps it from costing a call.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])(?=[A-Za-z][a-z]{0,127}+[A-Z0-9_\-]|[0-9_\-])"
+                    r"[A-Za-z0-9_\-]{8,128}+(?![A-Za-z0-9_\-])")
+_PREFIXED = re.compile(
+    r"([a-z][a-z0-9]{0,15}(?:_sched)?_)((?:test|live)_)?([A-Za-z0-9]{8,}?)(_secret_[A-Za-z0-9]+)?"
+)
+_HEXISH = re.compile(r"(?:0x)?[0-9A-Fa-f]+|[0-9]+")
+# Digits, then letters of one case (1024MB, 100ms, 64bit, 3rd, 2Gb, 8GiB): a quantity and its unit.
+_QUANTITY = re.compile(r"[0-9]+(?:[a-z]{1,12}|[A-Z]{1,12}|[A-Z][a-z]{1,11}|[KMGTP]i[Bb])")
+# Slack ids: a type letter (U, W users; C, G, D conversations; T teams; B bots; E enterprises;
+# F files; A apps; R reminders) and 8-11 upper-case letters and digits, the first a digit
+# ("U024BE7LH", "C012AB3CD"). Source: Slack API docs, api.slack.com (object types).
+_SLACK = re.compile(r"[ABCDEFGRTUW][0-9][0-9A-Z]{7,10}")
+# ULID: 26 characters of Crockford's base32, the first 0-7 (48-bit time, then randomness).
+# Source: the ULID specification, github.com/ulid/spec.
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}|[0-7][0-9a-hjkmnp-tv-z]{25}")
+# Code words in camelCase or PascalCase: lower-case runs, capitalized words (two-letter ones
+# from a list), acronyms, versions glued to letters (IPv6, S3, Vt100), a trailing capital
+# (TypeVarT). Random base62 text reads this way less often: 12-character hashids 16 times in
+# 100 (bench/bench_normalize.py).
+_TWO_LETTER_WORDS = ("By|To|In|On|Or|Of|At|As|Is|It|If|No|Do|Go|Up|Id|Io|Db|Ok|Ui|Js|Os|Ex|Ec|Fn|Fx"
+                     "|Dt|Tz|Pk|Ip|Py|Cu|Ed|Op|Vm|Ad|An|Be|Me|My|Re|Un|So|We|Us|Di|Nd|Ge|Gt|Le|Lt|Eq|Ne")
+_CAMEL = re.compile(
+    r"(?:[a-z](?=[A-Z])|[A-Z]?[a-z]{2,}+|(?:" + _TWO_LETTER_WORDS + r")(?![a-z])|[A-Z]{2,}+(?![a-z])"
+    r"|[A-Z]{1,64}(?=[A-Z][a-z])|[A-Z]{1,8}v(?=[0-9A-Z]|\Z)|[A-Z]?[0-9]{1,4}+[A-Za-z]?(?![a-z])|[A-Z]\Z)++"
+)
+# After a ``prefix_`` the stricter reading: only words of 3+ letters, acronyms and numbers.
+_PLAIN_CAMEL = re.compile(r"(?:[A-Z]?[a-z]{2,}+|[A-Z]{2,}+(?![a-z])|[A-Z]{1,64}(?=[A-Z][a-z])|[0-9]{1,4}+)++")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+# Scrubber placeholders that stand for a value this module would have replaced itself: a
+# Luhn-passing Snowflake id is "[card]" after the scrub and must group with the others.
+_SCRUBBED = {"[card]": "<num>", "[ssn]": "<num>-<num>-<num>", "[email]": "<email>", "[ip]": "<ip>"}
+_SCRUBBED_RE = re.compile(r"\[(?:card|ssn|email|ip)\]")
+
 _DIGIT = re.compile(r"\d")
+_MIXED_CASE = re.compile(r"[a-z][A-Z]|[A-Z][A-Z]").search  # a base62 id without digits
 
 _ROUTE_CONVERTER = re.compile(r"<(?:[A-Za-z_]\w{0,63}:)?([A-Za-z_]\w{0,63})>")
 _ID_SEGMENT = re.compile(
@@ -52,29 +118,113 @@ def _ipv6(match: re.Match) -> str:
     return "<ip>"
 
 
+def _classes(body: str) -> tuple[bool, bool, bool]:
+    """Whether ``body`` holds an upper-case letter, a lower-case letter, a digit."""
+    return (not body.islower() and any(c.isupper() for c in body),
+            not body.isupper() and any(c.islower() for c in body),
+            any(c.isdigit() for c in body))
+
+
+def _transitions(body: str) -> int:
+    """How many times ``body`` switches between letters and digits."""
+    return len(_DIGIT_RUN.findall(body)) + len(_LETTER_RUN.findall(body)) - 1
+
+
+def _random_body(body: str) -> bool:
+    """True for the random part of an id: not a word, a constant, a number or a hex id.
+
+    That is: led by a digit (no word is) and not a quantity, or holding letters of both cases
+    (digits too, maybe) that do not read as code words (``aMPrupjMA4ffry``, not ``IPv6Address``).
+    """
+    if _HEXISH.fullmatch(body) or (body.isalpha() and (body.islower() or body.isupper())):
+        return False  # a word or CONSTANT stays; numbers and hex ids: <num> below
+    upper, lower, _ = _classes(body)
+    if body[0].isdigit():  # KSUIDs, ULIDs, new Stripe ids: no word starts with a digit
+        return not _QUANTITY.fullmatch(body) and (_transitions(body) >= 2 or (upper and lower))
+    return upper and lower and _CAMEL.fullmatch(body) is None
+
+
+def _token(match: re.Match) -> str:
+    """The placeholder for one candidate token that is an id, else the token itself."""
+    token = match.group(0)
+    if _SLACK.fullmatch(token):
+        return "<id>"  # before the hex test: C0A1B2C3D is a Slack id, all of it hex digits
+    if _HEXISH.fullmatch(token):
+        return token  # numbers and hex ids: <num> below
+    prefixed = _PREFIXED.fullmatch(token)
+    if prefixed is not None:
+        prefix, body = prefixed.group(1, 3)
+        # A known provider's prefix needs only a body that is no word: 14 characters or more
+        # (Stripe's shortest) that are not all digits nor letters of one case (in_progress).
+        known = prefix[:-1].removesuffix("_sched") in KNOWN_PREFIXES and len(body) >= 14
+        if (known and not body.isdigit() and not (body.isalpha() and (body.islower() or body.isupper()))
+                ) or (len(body) >= 12 and (_random_body(body) or (
+                    all(_classes(body)[:2]) and _PLAIN_CAMEL.fullmatch(body) is None))):
+            return "<id>"  # the prefix too: a nanoid can start like one (abc_…)
+        return token
+    bare = token.replace("_", "").replace("-", "") if len(token) == 21 else ""
+    # With '_' or '-' inside it is no PascalCase name, so the stricter reading applies.
+    words = _PLAIN_CAMEL if len(bare) < 21 else _CAMEL
+    if bare and (all(_classes(token)) or _random_body(bare)) and words.fullmatch(bare) is None:
+        return "<id>"  # nanoid: 21 characters of A-Za-z0-9_- (github.com/ai/nanoid, the default)
+    if "_" in token or "-" in token:
+        return token  # snake_case, kebab-case, tenant-42 (its number becomes <num> below)
+    if _ULID.fullmatch(token):
+        return "<id>"
+    # KSUID (27 base62 characters, github.com/segmentio/ksuid), hashids (hashids.org), and
+    # other base62 ids of 10 or more characters.
+    return "<id>" if len(token) >= 10 and _random_body(token) else token
+
+
+def _scrubbed(match: re.Match) -> str:
+    return _SCRUBBED[match.group(0)]
+
+
 def normalize_message(text: str) -> str:
-    """Replace numbers, hex ids, UUIDs, emails, IPs, timestamps and quoted values by placeholders."""
+    """Replace numbers, ids, UUIDs, emails, IPs, timestamps and quoted values by placeholders."""
     if not isinstance(text, str):
         text = str(text)
     text = _QUOTED.sub("<str>", text) if ("'" in text or '"' in text) else text
+    if "[" in text:
+        text = _SCRUBBED_RE.sub(_scrubbed, text)
     # Cheap C-level gates first: most messages skip most passes.
-    if "@" not in text and _DIGIT.search(text) is None:
+    if ("@" not in text and _DIGIT.search(text) is None and "_" not in text and not _MIXED_CASE(text)
+            and "arn:" not in text):
         return text
     text = _UUID.sub("<uuid>", text)
     text = _TIMESTAMP.sub("<ts>", text)
     if "@" in text:
         text = _EMAIL.sub("<email>", text)
     text = _IPV4.sub("<ip>", text)
+    if "arn:" in text:
+        text = _ARN.sub("<arn>", text)
     if "::" in text or text.count(":") >= 7:
         text = _IPV6_CANDIDATE.sub(_ipv6, text)
-    text = _HEX.sub("<hex>", text)
+    if "/" in text or "+" in text:
+        text = _BASE64.sub(_base64, text)
+    text = _TOKEN.sub(_token, text)
+    text = _HEX.sub("<num>", text)  # a hex id is a number in base 16: both ids group alike
     return _NUMBER.sub("<num>", text)
 
 
+def _base64(match: re.Match) -> str:
+    body = match.group(0).rstrip("=")
+    return "<id>" if all(_classes(body)) and _transitions(body) >= 3 else match.group(0)
+
+
 def normalize_route(route: str, concrete: bool = False) -> str:
-    """One route shape: '<int:pk>' becomes '{pk}'; ids in a concrete path become '{id}'."""
+    """One route shape: '<int:pk>' becomes '{pk}'; ids in a concrete path become '{id}'.
+
+    An id is a number, a UUID, a hex id or any id message normalization writes as <id>.
+    """
     route = route.split("?", 1)[0].split("#", 1)[0]
     route = _ROUTE_CONVERTER.sub(r"{\1}", route)
     if not concrete:
         return route
-    return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in route.split("/"))
+    return "/".join("{id}" if _ID_SEGMENT.match(s) or _is_id(s) else s for s in route.split("/"))
+
+
+def _is_id(segment: str) -> bool:
+    """True for a path segment that message normalization would write as <id> (cus_…, a ULID)."""
+    match = _TOKEN.fullmatch(segment)
+    return match is not None and _token(match) == "<id>"

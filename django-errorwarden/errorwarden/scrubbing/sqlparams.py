@@ -25,6 +25,13 @@ _NUMBER = re.compile(r"-?[0-9]+\Z")
 _FLOAT = re.compile(r"-?[0-9]*\.[0-9]+(?:e-?[0-9]+)?\Z|-?[0-9]+e-?[0-9]+\Z")
 _CALL = re.compile(r"(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\(")
 _LITERALS = {"None": "None", "True": "bool", "False": "bool"}
+# What ``summarize`` writes, recognised by its start. A stored event scrubbed again (the leak
+# audit, a relay) keeps its summary instead of summarizing the summary (``[params: 94
+# characters]``). Nothing else starts this way: sentry-sdk sends a string local as its repr,
+# which starts with a quote, and a list or dict as a list or dict. The rest of a summary may
+# have been changed by the detectors (a key ``password=str`` becomes ``password=[Filtered]``),
+# so only the start is matched; the detectors still read the whole string.
+SUMMARY = re.compile(r"\[(?:[0-9]{1,12} )?params: ")
 
 
 def is_database_frame(frame: dict) -> bool:
@@ -37,6 +44,8 @@ def summarize(value: object) -> object:
     """``[n params: type, …]`` for a serialized parameter list or dict; other values as they are."""
     if value is None or value in ("None", "()", "[]", "{}", ""):
         return value
+    if isinstance(value, str) and SUMMARY.match(value):
+        return value  # summarized already: a summary of it would only say how long it is
     if isinstance(value, (list, tuple)):
         return f"[{len(value)} params: {', '.join(_type(v) for v in value)}]"
     if isinstance(value, dict):

@@ -57,7 +57,9 @@ class Walker:
         if type(key) is str and len(key) >= _SHORT:
             new = self.text(key)
             if new != key:  # the key's own text holds a secret: {"password=hunter2": 1}
-                verdict = (new, verdict)
+                # The value is judged by the new key as well, as it will be when the stored
+                # event is scrubbed again: {"AIza…": v} becomes {"[google_api_key]": "[Filtered]"}.
+                verdict = (new, verdict or self._decide(new))
         if len(self._verdicts) >= _VERDICTS_LIMIT:
             self._verdicts.clear()
         if type(key) is not str or len(key) <= 200:
