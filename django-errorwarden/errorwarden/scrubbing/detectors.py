@@ -14,7 +14,7 @@ from urllib.parse import unquote, unquote_plus
 from . import patterns as p
 from . import prefilter as pf
 from . import structure, values
-from .keys import KeyRules
+from .keys import KeyRules, credential_shaped, is_weak
 from .memory import MIN_LEN, Results
 from .values import FILTERED, may_hide_more
 
@@ -209,7 +209,7 @@ class TextScrubber:
             for key in keys if short else set(keys):  # long texts repeat their keys
                 verdict = known.get(key)
                 if verdict is None:
-                    verdict = self._sensitive(key[::-1])
+                    verdict = self._sensitive(key[::-1]) or is_weak(key[::-1])
                     if len(known) >= _CACHE_LIMIT:
                         known.clear()
                     known[key] = verdict
@@ -223,11 +223,18 @@ class TextScrubber:
         for pattern in _separators(s, n < _SHORT_TEXT):
             for m in pattern.finditer(rev):
                 key = m[1][::-1]
-                if self._sensitive(key):
+                strong = self._sensitive(key)
+                if strong or is_weak(key):
                     value = p.VALUE.match(s, n - m.start())
-                    if value is not None:
+                    if value is None or _is_call(s, value):
+                        continue  # ``password = getMasterUserPassword()`` is code
+                    if strong:
                         end = _value_end(s, n - m.end(1), value)
-                        spans.append((value.start("val"), end, s[value.start("val"):end], key))
+                    elif credential_shaped(value["val"]):
+                        end = value.end("val")  # ``Using Key=…``: one token, when it looks like one
+                    else:
+                        continue
+                    spans.append((value.start("val"), end, s[value.start("val"):end], key))
         out, pos = [], 0
         for start, end, val, key in sorted(spans):
             if start < pos:
@@ -279,6 +286,14 @@ def _value_end(s: str, key_start: int, value: re.Match) -> int:
             line = line[:-1]
     following = _NEXT_PAIR.search(line, end)  # ``a=1 b=2``: the next pair is not the value
     return following.start() if following else max(end, len(line))
+
+
+_CALLED = re.compile(r"[A-Za-z_][\w.]{0,80}")
+
+
+def _is_call(s: str, value: re.Match) -> bool:
+    """True when an unquoted value is a function call: ``getMasterUserPassword()``."""
+    return s.startswith("(", value.end("val")) and _CALLED.fullmatch(value["val"]) is not None
 
 
 def _keeps_scheme(key: str) -> bool:

