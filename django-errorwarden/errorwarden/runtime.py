@@ -55,6 +55,7 @@ class Runtime:
     stats: PipelineStats
     traces_sampler: TracesSampler
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
+    ignored: DropIgnored | None = None  # the ignore step: its dotted paths resolve in the app's ready()
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request for the error-rate rule; never raises."""
@@ -115,6 +116,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         stats=stats,
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
         aggregates=Aggregates.for_inbox(settings.inbox_path) if settings.local_inbox else None,
+        ignored=ignored,
     )
     values.update(parts)
     return Runtime(**values)
