@@ -43,7 +43,13 @@ def _resolve_ignored() -> None:
 
 def _connect_celery() -> None:
     try:
-        from celery.signals import before_task_publish, task_postrun, task_prerun
+        from celery.signals import (
+            after_setup_logger,
+            after_setup_task_logger,
+            before_task_publish,
+            task_postrun,
+            task_prerun,
+        )
     except ImportError:  # Celery is optional for the error-tracking app itself
         return
     from errorwarden.runtime import task_finished, task_started
@@ -51,6 +57,21 @@ def _connect_celery() -> None:
     task_prerun.connect(task_started, weak=False, dispatch_uid="errorwarden.task_queries.start")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="errorwarden.task_queries.finish")
     before_task_publish.connect(task_queued, weak=False, dispatch_uid="errorwarden.task_queued")
+    # A worker replaces the root logger's handlers with its own after Django configured logging.
+    after_setup_logger.connect(scrub_celery_handlers, weak=False, dispatch_uid="errorwarden.scrub_logger")
+    after_setup_task_logger.connect(scrub_celery_handlers, weak=False,
+                                    dispatch_uid="errorwarden.scrub_task_logger")
+
+
+def scrub_celery_handlers(**kwargs) -> None:
+    """celery after_setup_logger: the worker's own console handlers get the scrub filter too, when
+    settings.py chose LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"."""
+    from django.conf import settings
+
+    from errorwarden.logfilter import scrub_handlers
+
+    if getattr(settings, "LOGGING_CONFIG", None) == "errorwarden.logfilter.configure_logging":
+        scrub_handlers()
 
 
 def task_queued(sender=None, headers=None, routing_key=None, **kwargs) -> None:
