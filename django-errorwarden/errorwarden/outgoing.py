@@ -5,6 +5,11 @@ and failure figures must count every call. urllib3 (under requests and botocore)
 wrapped once per process; a call is counted when its host maps to a service (s3, clerk, resend,
 SENTRY_SERVICE_HOSTS), so Sentry's own transport, Redis and webhooks are not. Nested calls of one
 logical request (urllib3 retries itself) are counted once, at the outermost.
+
+A call made by an AWS SDK client (botocore, under boto3) is counted under the service id the SDK's
+service model declares, hyphenated and lower case as sentry-sdk tags its spans (`s3`, `dynamodb`,
+`secrets-manager`), whatever its host: every AWS endpoint matches `*.amazonaws.com`, and an
+S3-compatible store and a DynamoDB Local may share one host.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from urllib.parse import urlsplit
 from errorwarden.grouping.external import ServiceMap
 
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("infrastructure_outgoing", default=False)
+# The AWS service id of the botocore API call running in this context, if any.
+_aws_service: contextvars.ContextVar[str | None] = contextvars.ContextVar("infrastructure_aws", default=None)
 _installed = False
 _map: ServiceMap | None = None
 
@@ -33,6 +40,7 @@ def install(hosts: Any) -> None:
     _installed = True
     _wrap_urllib3()
     _wrap_httpx()
+    _wrap_botocore()
 
 
 def _service(host: str, port: int | None) -> str | None:
@@ -62,7 +70,7 @@ def _wrap_urllib3() -> None:
 
     @wraps(original)
     def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
-        service = None if _inside.get() else _service(str(self.host or ""), self.port)
+        service = None if _inside.get() else (_aws_service.get() or _service(str(self.host or ""), self.port))
         if service is None:
             return original(self, *args, **kwargs)
         with _counted(service) as outcome:
@@ -105,3 +113,35 @@ def _wrap_httpx() -> None:
             return response
 
     httpx.Client.send, httpx.AsyncClient.send = send, asend
+
+
+def aws_service_id(client: Any) -> str | None:
+    """An AWS SDK client's service id as sentry-sdk's boto3 spans tag it ('s3', 'dynamodb'), or None."""
+    try:
+        return str(client.meta.service_model.service_id.hyphenize()) or None
+    except Exception:  # not a botocore client after all, or a model without an id
+        return None
+
+
+def _wrap_botocore() -> None:
+    """Mark each botocore API call with its service id, for the urllib3 call made inside it.
+
+    botocore has no process-wide hook for "a client is about to send" (its events belong to each
+    session and client), so BaseClient._make_api_call is wrapped, the method sentry-sdk's own boto3
+    integration wraps as well.
+    """
+    try:
+        from botocore.client import BaseClient
+    except ImportError:
+        return
+    original = BaseClient._make_api_call
+
+    @wraps(original)
+    def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        token = _aws_service.set(aws_service_id(self))
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            _aws_service.reset(token)
+
+    BaseClient._make_api_call = _make_api_call
