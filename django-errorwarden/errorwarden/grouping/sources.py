@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,54 @@ MAX_FRAMES = 200
 # stable across ids of different lengths.
 MAX_TEXT_IN = 64 * 1024
 MAX_PART = 512
+# Texts up to this long are normalized once and remembered: most events repeat their message and
+# route, and the normalizer's regular expressions cost more than the rest of classifying.
+MAX_REMEMBERED = 1024
+
+
+class cached_property:  # functools.cached_property without its lock
+    """A property computed once per instance, then read from the instance's __dict__.
+
+    functools.cached_property takes a lock on every first access in Python 3.11; a Facts object
+    belongs to one event on one thread, so the lock only costs.
+    """
+
+    def __init__(self, func: Any):
+        self.func, self.name = func, func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
+
+
+@lru_cache(maxsize=4096)
+def _remembered_message(text: str) -> str:
+    return clip(normalize_message(text))
+
+
+def normalized_message(text: str) -> str:
+    """normalize_message cut to a fingerprint part; a short text's answer is remembered."""
+    if len(text) <= MAX_REMEMBERED:
+        return _remembered_message(text)
+    return clip(normalize_message(text[:MAX_TEXT_IN]))
+
+
+@lru_cache(maxsize=4096)
+def _remembered_route(route: str, concrete: bool) -> str:
+    return clip(normalize_route(route, concrete=concrete), 200)
+
+
+def normalized_route(route: str, concrete: bool) -> str:
+    """normalize_route cut to a tag size; a short route's answer is remembered."""
+    if len(route) <= MAX_REMEMBERED:
+        return _remembered_route(route, concrete)
+    return clip(normalize_route(route, concrete=concrete), 200)
 
 
 @dataclass(frozen=True)
@@ -143,20 +191,51 @@ def live_qualnames(exc: BaseException | None) -> dict:
     return names
 
 
-def crash_function(event: dict, qualnames: dict | None = None) -> str:
+class _QualnameOf:
+    """live_qualnames(exc).get(key, default) for the one frame asked about, without the dict.
+
+    Only the crash frame's name is ever looked up; walking the traceback to it is cheaper than
+    naming every frame first.
+    """
+
+    def __init__(self, exc: BaseException | None):
+        self._exc = exc
+
+    def __bool__(self) -> bool:
+        return self._exc is not None
+
+    def get(self, key: tuple, default: Any = None) -> Any:
+        module, function, line = key
+        try:
+            tb = self._exc.__traceback__ if self._exc is not None else None
+            for _ in range(MAX_FRAMES):
+                if tb is None:
+                    break
+                code = tb.tb_frame.f_code
+                if code.co_name == function and tb.tb_lineno == line and \
+                        tb.tb_frame.f_globals.get("__name__") == module:
+                    return code.co_qualname
+                tb = tb.tb_next
+        except Exception:
+            return default
+        return default
+
+
+def crash_function(event: dict, qualnames: Any = None) -> str:
     """'module.Class.function' of the crash frame: the in-app one, else the DRF view, else the innermost.
 
     ``qualnames`` (from ``live_qualnames``) adds the class; without it the bare name is used.
     """
     qualnames = qualnames or {}
-    frame = ev.crash_frame(event, in_app_only=True)
+    stacks = ev.stacktraces(event)  # read once for both searches
+    frame = ev.crash_frame(event, in_app_only=True, stacks=stacks)
     if frame is None:
         # DRF raises permission, authentication and validation errors from its own code; the view
         # the exception handler recorded is the application's place for them, stable per endpoint.
         view = get_path(event, "contexts", "drf", "view")
         if isinstance(view, str) and view:
             return clip(view, 200)
-        frame = ev.crash_frame(event)
+        frame = ev.crash_frame(event, stacks=stacks)
     return clip(_frame_name(frame, qualnames), 200) if frame is not None else "unknown"
 
 
@@ -166,14 +245,14 @@ def event_route(event: dict) -> str:
     if isinstance(transaction, str) and transaction:
         source = get_path(event, "transaction_info", "source")
         source = getattr(source, "value", source)
-        return clip(normalize_route(transaction, concrete=source == "url"), 200)
+        return normalized_route(transaction, source == "url")
     url = get_path(event, "request", "url")
     if isinstance(url, str) and url:
         try:
             path = urlsplit(url).path or "/"
         except ValueError:
             return "unknown"
-        return clip(normalize_route(path, concrete=True), 200)
+        return normalized_route(path, True)
     return "unknown"
 
 
@@ -232,12 +311,12 @@ class Facts:
     def group_text(self) -> str:
         """The normalized text that groups: the log template when there is one."""
         text = ev.message(self.event, template=True) if self.is_message else self.message
-        return clip(normalize_message(text[:MAX_TEXT_IN]))
+        return normalized_message(text)
 
     @cached_property
     def function(self) -> str:
         """'module.Class.function' of the in-app frame that raised."""
-        return crash_function(self.event, live_qualnames(self.exc))
+        return crash_function(self.event, _QualnameOf(self.exc))
 
     @cached_property
     def route(self) -> str:
