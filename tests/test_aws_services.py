@@ -45,7 +45,8 @@ def test_boto3_spans_name_the_aws_service_not_the_host(envelope_receiver, error_
     url, hosts = stand_in
     error_tracking(dsn=envelope_receiver.dsn, traces_sample_rate=1.0, profiles_sample_rate=0.0,
                    service_hosts=hosts)
-    with sentry_sdk.start_transaction(name="aws-calls", op="task"):
+    # An isolation scope of its own: the transaction's name must not stay on this thread's scope.
+    with sentry_sdk.isolation_scope(), sentry_sdk.start_transaction(name="aws-calls", op="task"):
         _call_s3_and_dynamodb(url)
     sentry_sdk.flush(timeout=5)
     assert envelope_receiver.wait_for(lambda rx: any(t.get("transaction") == "aws-calls"
