@@ -162,6 +162,24 @@ def test_a_celery_workers_console_prints_a_failing_task_scrubbed(tmp_path):
     _assert_clean(text)
 
 
+def test_without_admins_the_scrubbed_mail_handler_builds_no_report(monkeypatch, settings):
+    """As Django's own handler: with ADMINS empty nothing is built or scrubbed (an error logged with
+    DEBUG off must not pay for a report nobody receives)."""
+    from django.utils.log import AdminEmailHandler
+
+    settings.ADMINS = []
+    built = []
+    monkeypatch.setattr(AdminEmailHandler, "emit", lambda self, record: built.append(record))
+    handler = ScrubbedAdminEmailHandler()
+    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error", (),
+                               None)
+    handler.emit(record)
+    assert built == []
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    handler.emit(record)
+    assert built == [record]
+
+
 @pytest.fixture
 def default_handlers():
     """Django's DEFAULT_LOGGING applied the way it is before LOGGING, on a logger of this test only."""

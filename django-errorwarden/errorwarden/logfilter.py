@@ -181,6 +181,12 @@ class ScrubbedAdminEmailHandler(AdminEmailHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Django's emit, never with the HTML report (also after a class swap kept include_html)."""
+        from django.conf import settings
+
+        # Django returns early without ADMINS only when send_mail is not overridden, as it is here:
+        # without this, every error logged with DEBUG off would build a report to mail nobody.
+        if not settings.ADMINS:
+            return
         self.include_html = False
         super().emit(record)
 
