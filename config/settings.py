@@ -109,6 +109,9 @@ _configured = {urlsplit(url or "").netloc.lower(): name for name, url in
 _configured.pop("", None)  # unset, or not a URL with a host
 SENTRY = SENTRY.with_overrides(service_hosts=MappingProxyType({**_configured, **SENTRY.service_hosts}))
 
+# Applies LOGGING, then puts the scrub filter on every handler, Django's own `console` (DEBUG) and
+# `mail_admins` (DEBUG off, ADMINS set) included: no handler prints or mails an unscrubbed copy.
+LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -41,12 +41,38 @@ def test_the_example_file_lists_exactly_the_declared_variables(example_env):
 
 
 def test_the_example_file_parses_to_the_documented_defaults(example_env):
-    """Copying .env.example to .env changes nothing but the recipients it names."""
+    """Copying .env.example to .env changes nothing but the recipients it names and, for the project,
+    the e-mail backend (the console's, so a laptop without an SMTP server passes sentry_check)."""
+    from errorwarden.envvars import collect
+
     loaded = load_settings(example_env)
     assert loaded.with_overrides(alert_email_recipients=(), app_name="") == Settings()
     assert loaded.app_name == "muejam-backend"  # the backend's own name, as config/settings.py defaults it
     assert loaded.alert_email_recipients == ("oncall@example.com", "engineering@example.com")
     assert loaded.slack_channel == "#engineering-alerts"
+    project = ProjectEnv(**collect(ProjectEnv, example_env, []))
+    assert project.email_backend == "django.core.mail.backends.console.EmailBackend"
+    assert ProjectEnv(**{**project.__dict__, "email_backend": ProjectEnv().email_backend}) == ProjectEnv()
+
+
+def test_the_example_file_as_copied_passes_sentry_check_on_a_laptop(example_env, tmp_path):
+    """`.env.example` as the environment (what copying it to .env gives) and no services running:
+    `manage.py sentry_check` exits 0; the test alert e-mail is printed, not sent to localhost:25."""
+    import os
+    import subprocess
+    import sys
+
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    # The inbox goes to tmp_path rather than the repository's var/: the only line changed.
+    env.update(example_env, SENTRY_INBOX_PATH=str(tmp_path / "inbox.sqlite3"))
+    done = subprocess.run([sys.executable, "manage.py", "sentry_check"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    email = next(line for line in done.stdout.splitlines() if line.split()[1:2] == ["email"])
+    assert email.split()[0] == "OK", done.stdout
+    assert "printed to the console by EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend" in email
+    assert "Subject: [" in done.stdout and "SentryCheck" in done.stdout  # the console backend's copy
 
 
 def test_configuration_docs_list_every_variable_with_its_default():

@@ -81,8 +81,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "shop-only-test-key"
-DEBUG = False
+DEBUG = os.environ.get("SHOP_DEBUG") == "true"
 ALLOWED_HOSTS = ["127.0.0.1"]
+ADMINS = [("Shop ops", "ops@shop.example")]  # Django mails them each 500 when DEBUG is off
+EMAIL_BACKEND = os.environ.get("SHOP_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+EMAIL_HOST, EMAIL_PORT = "127.0.0.1", int(os.environ.get("SHOP_SMTP_PORT", "25"))
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "errorwarden"]
 MIDDLEWARE = [
     "errorwarden.middleware.ErrorTrackingMiddleware",  # first
@@ -95,6 +98,7 @@ REST_FRAMEWORK = {"EXCEPTION_HANDLER": "errorwarden.drf.exception_handler"}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {"queue-depth": {"task": "errorwarden.probe_queue_depth", "schedule": 60.0}}
+LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"  # Django's own handlers scrubbed too
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -305,6 +309,48 @@ def test_a_second_project_captures_scrubs_groups_and_pages(tmp_path):
     assert len(slack.received) == 1, slack.received  # one page for the burst, not one per error
     burst = "[CRITICAL] PaymentDeclined: Critical error burst: 3 occurrences in 60s"
     assert slack.accepted[0]["text"] == burst
+
+
+def test_a_second_projects_console_and_admin_mail_are_scrubbed(tmp_path):
+    """With the one LOGGING_CONFIG line of docs/integrating.md, the shop's failing charge prints under
+    DEBUG (Django's console and the shop's) and is mailed to ADMINS with DEBUG off (Django's
+    mail_admins, to a real SMTP server) without the card or the password; without the line,
+    `manage.py check` names the handlers that would not scrub (W005)."""
+    from tests.support.smtp import smtp_server
+
+    root = build_shop(tmp_path)
+    post = {"card": CARD, "password": PASSWORD}
+    with EnvelopeReceiver() as receiver:
+        debug = shop_env(root, SENTRY_DSN=receiver.dsn, SHOP_DEBUG="true")
+        with gunicorn(root, debug) as (_, listening, log):
+            assert requests.post(f"http://127.0.0.1:{listening.group(1)}/charge/7/", data=post,
+                                 timeout=30).status_code == 500
+            assert receiver.wait_for(lambda r: len(r.events()) >= 1, timeout=30)
+        console = log.read_text(errors="replace")
+        with smtp_server() as smtp:
+            env = shop_env(root, SENTRY_DSN=receiver.dsn, SHOP_SMTP_PORT=str(smtp.port),
+                           SHOP_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend")
+            with gunicorn(root, env) as (_, listening, log):
+                assert requests.post(f"http://127.0.0.1:{listening.group(1)}/charge/8/", data=post,
+                                     timeout=30).status_code == 500
+                assert smtp.recorder.wait_for(1, timeout=30), log.read_text()[-3000:]
+            mail = smtp.messages[0]
+    body = mail.message.get_payload(decode=True).decode()
+    assert console.count("PaymentDeclined: order 7: card [card] declined") == 2, console[-3000:]
+    assert mail.rcpt_tos == ["ops@shop.example"]
+    assert "Internal Server Error: /charge/8/" in mail.message["Subject"]
+    assert "order 8: card [card] declined" in body and "password = '[Filtered]'" in body, body[:3000]
+    for text in (console, body, mail.message["Subject"]):
+        for secret in (CARD, CARD.replace(" ", ""), PASSWORD):
+            assert secret not in text, secret
+
+    settings = root / "shop" / "settings.py"
+    settings.write_text(settings.read_text().replace("LOGGING_CONFIG = ", "# LOGGING_CONFIG = "))
+    check = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, capture_output=True, text=True,
+                           env=shop_env(root, SENTRY_DSN=""), timeout=60)
+    assert "(errorwarden.W005)" in check.stderr, check.stdout + check.stderr
+    assert "StreamHandler 'console' on logger 'django'" in check.stderr
+    assert "AdminEmailHandler 'mail_admins' on logger 'django'" in check.stderr
 
 
 @pytest.mark.rabbitmq

@@ -163,6 +163,17 @@ def test_size_bound_is_never_below_the_serialized_size(event):
     assert size_bound(event, bound - 1) is None
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_TEXT, st.dictionaries(_TEXT, _TEXT, min_size=9, max_size=30)
+                       | st.dictionaries(_TEXT, _LEAF, min_size=9, max_size=30), max_size=4))
+def test_size_bound_holds_for_wide_dicts_of_strings(event):
+    """Dicts of more than 8 entries (modules, headers) are counted in one step when all their values
+    are strings, and entry by entry otherwise: either way never below the serialized size."""
+    bound = size_bound(event, 10**9)
+    assert bound is not None and bound >= len(measure(event))
+    assert size_bound(event, bound - 1) is None
+
+
 @pytest.mark.parametrize("event", [
     {"a": ("tuple",)}, {1: "int key"}, {"a": {None: 1}}, {"a": b"bytes"}, {"a": [object()]},
     "not a dict",

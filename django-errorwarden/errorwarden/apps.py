@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 class ErrorWardenConfig(AppConfig):
-    """Registers system checks and installs the query instrumentation on every connection."""
+    """Registers system checks, installs the query instrumentation on every connection, and imports
+    the SENTRY_IGNORE_ERRORS paths now that models can be imported."""
 
     name = "errorwarden"
     verbose_name = "Error tracking"
@@ -24,6 +25,7 @@ class ErrorWardenConfig(AppConfig):
         setting_changed.connect(self._setting_changed, dispatch_uid="errorwarden.setting_changed")
         if hasattr(settings, "ERROR_TRACKING"):
             _init_from(settings.ERROR_TRACKING)
+        _resolve_ignored()
 
     def _setting_changed(self, setting: str = "", enter: bool = True, **kwargs) -> None:
         """override_settings(ERROR_TRACKING=...) in a project's tests re-initialises, then restores."""
@@ -55,6 +57,26 @@ def _init_from(overrides) -> None:
     from errorwarden.settings import load_settings, merged_environ
 
     init_sentry(load_settings(merged_environ(overrides, os.environ)))
+
+
+def _resolve_ignored() -> None:
+    """Import the dotted SENTRY_IGNORE_ERRORS paths; one that names no exception class stops start-up.
+
+    settings.py cannot import them (a model module raises AppRegistryNotReady there); every app's
+    models are loaded by the time any ready() runs.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from errorwarden.envvars import SettingsError
+    from errorwarden.runtime import current_runtime
+
+    runtime = current_runtime()
+    if runtime is None or runtime.ignored is None or not runtime.ignored.pending:
+        return
+    try:
+        runtime.ignored.resolve()
+    except ImproperlyConfigured as exc:
+        raise SettingsError(str(exc).splitlines()) from None
 
 
 def _connect_celery() -> None:

@@ -9,6 +9,7 @@ with `manage.py check --deploy`, or on every command when SENTRY_ENVIRONMENT is 
     W002  no Sentry DSN: events stay in the local inbox     (production / --deploy)
     W003  ErrorTrackingMiddleware missing or not first
     W004  every request traced                              (production / --deploy)
+    W005  a log handler prints or mails records without the scrub filter
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from django.core.checks import Error, Warning, register
 from errorwarden.runtime import current_runtime
 
 TAG = "errorwarden"
-E001, W001, W002, W003, W004 = (f"errorwarden.{code}" for code in ("E001", "W001", "W002", "W003", "W004"))
+E001, W001, W002, W003, W004, W005 = (f"errorwarden.{code}"
+                                      for code in ("E001", "W001", "W002", "W003", "W004", "W005"))
 MIDDLEWARE = "errorwarden.middleware.ErrorTrackingMiddleware"
 
 
@@ -43,6 +45,26 @@ def check_middleware(app_configs=None, **kwargs):
         return [Warning(f"{MIDDLEWARE} is not first in MIDDLEWARE: errors in earlier middleware "
                         "escape the error-rate count.", id=W003, hint="Move it to the top.")]
     return []
+
+
+@register(TAG)
+def check_log_handlers(app_configs=None, **kwargs):
+    """W005: a handler without the scrub filter prints or mails what Sentry would only see scrubbed.
+
+    Django's own handlers count: `console` on the `django` logger prints tracebacks under DEBUG and
+    `mail_admins` mails them with the request when DEBUG is off.
+    """
+    from errorwarden.logfilter import unscrubbed_handlers
+
+    found = unscrubbed_handlers()
+    if not found:
+        return []
+    named = ", ".join(f"{type(handler).__name__} {handler.name or '(unnamed)'!r} on logger {logger!r}"
+                      for logger, handler in found)
+    return [Warning(f"{len(found)} log handler(s) print or send records unscrubbed: {named}.", id=W005,
+                    hint='Set LOGGING_CONFIG = "errorwarden.logfilter.configure_logging" in settings.py '
+                         "(it scrubs Django's default handlers and every LOGGING handler), or put "
+                         "errorwarden.logfilter.ScrubLogFilter on the handler.")]
 
 
 def _recipients(s) -> list:

@@ -31,10 +31,15 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+def _mapping(value: Any) -> bool:
+    # The common case (a dict) without the ABC check, which costs more than the rest of a lookup.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def exceptions(event: Mapping[str, Any]) -> list[dict]:
     """The exception chain as Sentry orders it: the cause first, the raised exception last."""
-    values = (event.get("exception") or {}) if isinstance(event, Mapping) else {}
-    values = values.get("values") if isinstance(values, Mapping) else None
+    values = (event.get("exception") or {}) if _mapping(event) else {}
+    values = values.get("values") if _mapping(values) else None
     return [v for v in _list(values) if isinstance(v, dict)]
 
 
@@ -94,13 +99,15 @@ def is_own(frame: Mapping[str, Any]) -> bool:
     return isinstance(module, str) and any(module == m or module.startswith(m + ".") for m in OWN_MODULES)
 
 
-def crash_frame(event: Mapping[str, Any], in_app_only: bool = False) -> dict | None:
+def crash_frame(event: Mapping[str, Any], in_app_only: bool = False,
+                stacks: list[list[dict]] | None = None) -> dict | None:
     """Where it happened: the innermost in-app frame of any stack, else the first stack's innermost
     (None instead with in_app_only=True).
 
-    Our own frames are passed over in both searches while any other frame exists.
+    Our own frames are passed over in both searches while any other frame exists. `stacks` is
+    stacktraces(event), when the caller has it already.
     """
-    stacks = stacktraces(event)
+    stacks = stacktraces(event) if stacks is None else stacks
     for frames in stacks:
         for frame in reversed(frames):
             if frame.get("in_app") is True and not is_own(frame):

@@ -26,6 +26,18 @@ record. Give it to every handler the project configures:
 Options (as keys of the filter's dict): max_message (characters of the message kept, default
 16384) and max_exc_text (of the traceback text, default 65536): the cut comes before the scrub,
 so a 1 MB message costs no more than a short one.
+
+A filter covers only the handlers it is put on, and Django adds handlers of its own before LOGGING:
+`console` on the `django` logger (prints under DEBUG), `django.server` (runserver's request lines)
+and `mail_admins` (mails the traceback and the request when DEBUG is off and ADMINS is set). One
+line in settings.py covers them and every handler LOGGING adds:
+
+    LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"
+
+It applies LOGGING as Django would, then puts the scrub filter first on every handler of every
+logger and turns Django's AdminEmailHandler into ScrubbedAdminEmailHandler, whose report (built
+from the exception and the request, not from the filtered record) is scrubbed before it is mailed.
+The system check errorwarden.W005 names any handler still left out.
 """
 
 from __future__ import annotations
@@ -34,6 +46,8 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
+
+from django.utils.log import AdminEmailHandler
 
 from errorwarden.text import LOG_CONTINUATION, for_log, visible
 
@@ -180,3 +194,105 @@ def defuse_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
             handler.filters.insert(0, ScrubLogFilter())
         if not isinstance(handler.formatter, LineFormatter | MarkedLines):
             handler.setFormatter(MarkedLines(handler.formatter))
+
+
+class ScrubbedAdminEmailHandler(AdminEmailHandler):
+    """Django's mail_admins with its subject and text report scrubbed; the HTML report is never sent.
+
+    AdminEmailHandler builds the mail from the exception and the request itself (the exception's
+    message, GET, POST, META, the settings), so a filter on the record cannot reach it: the text is
+    scrubbed here, as one text, on its way to Django's mail API. The HTML report shows key names and
+    values in separate cells, where a value is no longer beside the key that marks it secret.
+    """
+
+    max_report = 262_144  # characters of the report kept; the cut comes before the scrub
+
+    def __init__(self, include_html: bool = False, email_backend: str | None = None,
+                 reporter_class: str | None = None):
+        super().__init__(False, email_backend, reporter_class)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Django's emit, never with the HTML report (also after a class swap kept include_html)."""
+        from django.conf import settings
+
+        # Django returns early without ADMINS only when send_mail is not overridden, as it is here:
+        # without this, every error logged with DEBUG off would build a report to mail nobody.
+        if not settings.ADMINS:
+            return
+        self.include_html = False
+        super().emit(record)
+
+    def send_mail(self, subject: str, message: str, *args: Any, **kwargs: Any) -> None:
+        """Scrub the subject and the report, then hand them to mail_admins; withhold them if that fails."""
+        kwargs["html_message"] = None
+        try:
+            scrub = _default_scrub()
+            subject = clean_text(scrub(_cut(subject, 2_000)))
+            message = clean_text(scrub(_cut(message, self.max_report)), keep_newlines=True)
+        except Exception as exc:  # failing closed, as the filter does
+            subject = "[error report withheld]"
+            message = f"[error report withheld: scrubbing failed with {type(exc).__name__}]"
+        super().send_mail(subject, message, *args, **kwargs)
+
+
+def configure_logging(config: dict[str, Any]) -> None:
+    """Django's LOGGING_CONFIG: apply LOGGING with dictConfig, then scrub every handler (scrub_handlers).
+
+    settings.py: LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"
+    """
+    import logging.config
+
+    logging.config.dictConfig(config)
+    scrub_handlers()
+
+
+def scrub_handlers() -> int:
+    """Put the scrub filter first on every handler of every logger that lacks one; return how many.
+
+    A plain AdminEmailHandler becomes a ScrubbedAdminEmailHandler (a subclass of it is left alone,
+    and the W005 check names it). Handlers that neither print nor send are skipped.
+    """
+    changed, shared = 0, ScrubLogFilter()
+    for _, handler in _handlers():
+        if type(handler) is AdminEmailHandler:
+            handler.__class__ = ScrubbedAdminEmailHandler
+            changed += 1
+        if not any(isinstance(f, ScrubLogFilter) for f in handler.filters):
+            handler.filters.insert(0, shared)
+            changed += 1
+        if isinstance(handler, logging.StreamHandler) and \
+                not isinstance(handler.formatter, LineFormatter | MarkedLines):
+            handler.setFormatter(MarkedLines(handler.formatter))  # a record's further lines marked
+    return changed
+
+
+def unscrubbed_handlers() -> list[tuple[str, logging.Handler]]:
+    """(logger name, handler) for each handler that would print or send a record unscrubbed."""
+    return [(name, handler) for name, handler in _handlers() if not _scrubbed(handler)]
+
+
+def _scrubbed(handler: logging.Handler) -> bool:
+    if isinstance(handler, AdminEmailHandler) and not isinstance(handler, ScrubbedAdminEmailHandler):
+        return False  # its report comes from the exception and the request, not the filtered record
+    return any(isinstance(f, ScrubLogFilter) for f in handler.filters)
+
+
+def _handlers() -> list[tuple[str, logging.Handler]]:
+    """Every (logger name, handler) pair that can print or send; each handler once."""
+    loggers: list[tuple[str, logging.Logger]] = [("root", logging.getLogger())]
+    loggers += [(name, found) for name, found in list(logging.Logger.manager.loggerDict.items())
+                if isinstance(found, logging.Logger)]
+    seen: set[int] = set()
+    found_handlers = []
+    for name, logger in loggers:
+        for handler in list(logger.handlers):
+            if id(handler) in seen or not _emits(handler):
+                continue
+            seen.add(id(handler))
+            found_handlers.append((name, handler))
+    return found_handlers
+
+
+def _emits(handler: logging.Handler) -> bool:
+    # NullHandler drops everything; pytest's capture handlers keep records for assertions only.
+    return not isinstance(handler, logging.NullHandler) and not type(handler).__module__.startswith("_pytest")

@@ -6,6 +6,11 @@ wrapped by the runtime that measures them (with the local inbox and SENTRY_MEASU
 and unwrapped by `runtime.reset()`; a call is counted when its host maps to a service (s3, clerk,
 resend, SENTRY_SERVICE_HOSTS), so Sentry's own transport, Redis and webhooks are not. Nested calls
 of one logical request (urllib3 retries itself) are counted once, at the outermost.
+
+A call made by an AWS SDK client (botocore, under boto3) is counted under the service id the SDK's
+service model declares, hyphenated and lower case as sentry-sdk tags its spans (`s3`, `dynamodb`,
+`secrets-manager`), whatever its host: every AWS endpoint matches `*.amazonaws.com`, and an
+S3-compatible store and a DynamoDB Local may share one host.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from urllib.parse import urlsplit
 
 from errorwarden.grouping.external import ServiceMap
 
-_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("infrastructure_outgoing", default=False)
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("errorwarden_outgoing", default=False)
+# The AWS service id of the botocore API call running in this context, if any.
+_aws_service: contextvars.ContextVar[str | None] = contextvars.ContextVar("errorwarden_aws", default=None)
 
 
 class OutgoingCalls:
@@ -44,6 +51,7 @@ class OutgoingCalls:
         self._active = True
         self._wrap_urllib3()
         self._wrap_httpx()
+        self._wrap_botocore()
 
     def remove(self) -> None:
         """Put the original methods back (or switch ours off where someone wrapped over them)."""
@@ -64,7 +72,7 @@ class OutgoingCalls:
     def _service(self, host: str, port: int | None) -> str | None:
         if not self._active or _inside.get() or not host:
             return None
-        return self._map.lookup(host.lower(), port)[0]
+        return _aws_service.get() or self._map.lookup(host.lower(), port)[0]
 
     def _wrap_urllib3(self) -> None:
         try:
@@ -118,6 +126,37 @@ class OutgoingCalls:
 
         self._patch(httpx.Client, "send", send)
         self._patch(httpx.AsyncClient, "send", asend)
+
+    def _wrap_botocore(self) -> None:
+        """Mark each botocore API call with its service id, for the urllib3 call made inside it.
+
+        botocore has no process-wide hook for "a client is about to send" (its events belong to each
+        session and client), so BaseClient._make_api_call is wrapped, the method sentry-sdk's own
+        boto3 integration wraps as well.
+        """
+        try:
+            from botocore.client import BaseClient
+        except ImportError:
+            return
+        original = BaseClient._make_api_call
+
+        @wraps(original)
+        def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
+            token = _aws_service.set(aws_service_id(client))
+            try:
+                return original(client, operation_name, api_params)
+            finally:
+                _aws_service.reset(token)
+
+        self._patch(BaseClient, "_make_api_call", _make_api_call)
+
+
+def aws_service_id(client: Any) -> str | None:
+    """An AWS SDK client's service id as sentry-sdk's boto3 spans tag it ('s3', 'dynamodb'), or None."""
+    try:
+        return str(client.meta.service_model.service_id.hyphenize()) or None
+    except Exception:  # not a botocore client after all, or a model without an id
+        return None
 
 
 @contextmanager

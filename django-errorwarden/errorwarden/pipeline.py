@@ -185,15 +185,49 @@ def _blank_value(value: Any) -> Any:
 class DropIgnored:
     """Drops events whose exception is an expected one (Http404 and friends).
 
-    A dotted path is imported once here, so a re-export such as `django.http.Http404` matches
-    and a typo stops start-up instead of silently ignoring nothing. A plain name matches any
-    class of that name in the exception's MRO.
+    A plain name matches any class of that name in the exception's MRO. A dotted path matches a
+    class whose defining module and qualified name spell it (`library.models.Book.DoesNotExist`),
+    without importing anything; once Django's app registry is ready the paths are imported too
+    (`resolve()`, called from the app's ready()), so a re-export such as `django.http.Http404`
+    matches and a path that names no exception class stops start-up with one line. Importing
+    earlier, from settings.py, would load models before the registry and crash start-up.
     """
 
     def __init__(self, names: Iterable[str]):
         names = tuple(names)
         self._plain = frozenset(n for n in names if "." not in n)
-        self._classes = tuple(_import_class(n) for n in names if "." in n)
+        self._paths = tuple(dict.fromkeys(n for n in names if "." in n))
+        self._qualified = frozenset(self._paths)
+        self._classes: tuple[type, ...] = ()
+        self._pending = bool(self._paths)
+        if self._pending and _apps_ready():  # re-initialised after start-up: check the paths now
+            self.resolve()
+
+    @property
+    def pending(self) -> bool:
+        """Whether the dotted paths still wait for the app registry to be imported."""
+        return self._pending
+
+    def resolve(self) -> None:
+        """Import every dotted path once; ImproperlyConfigured naming each that is no exception class.
+
+        Call it when the app registry is ready. Until then (and if it fails) the paths still match
+        by qualified name.
+        """
+        from django.core.exceptions import ImproperlyConfigured
+
+        found, problems = [], []
+        for path in self._paths:
+            cls, why = _import_exception(path)
+            if cls is None:
+                problems.append(f"SENTRY_IGNORE_ERRORS: {path!r} {why}; use the dotted path of an "
+                                "exception class, such as django.http.Http404 or "
+                                "myapp.models.Book.DoesNotExist, or a plain class name.")
+            else:
+                found.append(cls)
+        self._classes, self._pending = tuple(found), False
+        if problems:
+            raise ImproperlyConfigured(problems[0] if len(problems) == 1 else "\n".join(problems))
 
     def __call__(self, event: Event, hint: Hint) -> Event | None:
         exc_info = hint.get("exc_info")
@@ -201,20 +235,53 @@ class DropIgnored:
             return event
         if self._classes and issubclass(exc_info[0], self._classes):
             return None
-        if any(cls.__name__ in self._plain for cls in exc_info[0].__mro__):
-            return None
+        for cls in exc_info[0].__mro__:
+            if cls.__name__ in self._plain:
+                return None
+            if self._qualified and f"{cls.__module__}.{cls.__qualname__}" in self._qualified:
+                return None
         return event
 
 
-def _import_class(path: str) -> type:
-    from django.core.exceptions import ImproperlyConfigured
-    from django.utils.module_loading import import_string
-
+def _apps_ready() -> bool:
     try:
-        found = import_string(path)
+        from django.apps import apps
     except ImportError:
-        found = None
-    if not (isinstance(found, type) and issubclass(found, BaseException)):
-        raise ImproperlyConfigured(f"SENTRY_IGNORE_ERRORS: {path!r} is not an importable exception class; "
-                                   "use a dotted path such as django.http.Http404 or a plain class name.")
-    return found
+        return False
+    return apps.ready
+
+
+def _import_exception(path: str) -> tuple[type | None, str]:
+    """The exception class at `path`, or None and why not (never the import's own traceback).
+
+    The longest importable module prefix is imported and the rest looked up as attributes, so a
+    nested class (`library.models.Book.DoesNotExist`) resolves as well as a top-level one.
+    """
+    import importlib
+
+    parts = path.split(".")
+    module, missing = None, ""
+    for cut in range(len(parts) - 1, 0, -1):
+        name = ".".join(parts[:cut])
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not name.startswith(exc.name):
+                return None, f"could not be imported: {name} needs the module {exc.name}, which is missing"
+            missing = missing or name
+            continue
+        except Exception as exc:  # the module raised while importing: name the type, not its text
+            return None, f"could not be imported ({type(exc).__name__} while importing {name})"
+        break
+    if module is None:
+        return None, f"does not import (no module {missing or parts[0]})"
+    found: object = module
+    for attribute in parts[cut:]:
+        if not hasattr(found, attribute):
+            return None, f"does not resolve ({'.'.join(parts[:cut])} has no {'.'.join(parts[cut:])})"
+        found = getattr(found, attribute)
+    if not isinstance(found, type):
+        return None, f"is a {type(found).__name__}, not a class"
+    if not issubclass(found, BaseException):
+        return None, "is a class but not an exception"
+    return found, ""

@@ -76,6 +76,7 @@ class Runtime:
     outgoing: OutgoingCalls | None = None  # wraps urllib3/httpx while installed (aggregates only)
     monitors: Any = None  # the beat monitors' detector (errorwarden/monitors.py), when enabled
     losses: LossLedger = field(default_factory=LossLedger)  # what could not be kept, by kind and reason
+    ignored: DropIgnored | None = None  # the ignore step: its dotted paths resolve in the app's ready()
     # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
     # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
     # the spec's notifiers).
@@ -180,6 +181,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
         else None,
         losses=losses,
+        ignored=ignored,
     )
     values.update(parts)
     runtime = Runtime(**values)

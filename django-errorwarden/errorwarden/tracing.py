@@ -5,7 +5,9 @@ Celery task continues its parent's); otherwise the first of SENTRY_TRACES_SAMPLE
 pattern matches the request path or its route pattern gives the rate; health checks, probes,
 static and media files and the local dashboard are never traced; anything else gets
 SENTRY_TRACES_SAMPLE_RATE. `SpanServices` (a before_send_transaction step) names the logical
-service (s3, clerk, resend, or the configured host map) on every outgoing HTTP and boto3 span.
+service on every outgoing span: an AWS SDK (boto3) span by the service id sentry-sdk tagged it with
+(`aws.service_id`: s3, dynamodb, sqs ...), an HTTP span by the configured host map (s3, clerk,
+resend, SENTRY_SERVICE_HOSTS), else its host.
 """
 
 from __future__ import annotations
@@ -99,17 +101,36 @@ class SpanServices:
     def __call__(self, event: dict, hint: dict) -> dict:
         """Add `service` to each outgoing span's data and tags; return the event."""
         for span in event.get("spans") or ():
-            if not isinstance(span, dict) or not str(span.get("op") or "").startswith("http.client"):
+            if not isinstance(span, dict):
                 continue
             data = span.get("data") if isinstance(span.get("data"), dict) else {}
-            url = next((data[k] for k in _SPAN_URL_KEYS if isinstance(data.get(k), str)), None)
-            if url is None:
-                url = _url_in(str(span.get("description") or ""))
-            if url:
-                service = self._services.service_for_url(url)
+            service = _aws_service(span, data)
+            if service is None and str(span.get("op") or "").startswith("http.client"):
+                url = next((data[k] for k in _SPAN_URL_KEYS if isinstance(data.get(k), str)), None)
+                if url is None:
+                    url = _url_in(str(span.get("description") or ""))
+                service = self._services.service_for_url(url) if url else None
+            if service:
                 span["data"] = {**data, "service": service}
                 span["tags"] = {**(span.get("tags") or {}), "service": service}
         return event
+
+
+def _aws_service(span: dict, data: dict) -> str | None:
+    """The AWS service id sentry-sdk's boto3 integration put on the span ('s3', 'dynamodb'), if any.
+
+    The tag is the SDK model's service id, hyphenated (botocore's ServiceId.hyphenize()); the data's
+    rpc.service holds it as modelled ('S3', 'DynamoDB', 'Secrets Manager').
+    """
+    tags = span.get("tags") if isinstance(span.get("tags"), dict) else {}
+    found = tags.get("aws.service_id")
+    if isinstance(found, str) and found:
+        return found.lower()
+    modelled = data.get("rpc.service")
+    system = data.get("rpc.system.name", data.get("rpc.system"))
+    if isinstance(modelled, str) and modelled and system == "aws-api":
+        return "-".join(modelled.lower().split())
+    return None
 
 
 def _url_in(description: str) -> str | None:

@@ -70,6 +70,16 @@ def size_bound(event: Any, limit: int) -> int | None:
                 return None
             total += (6 if keys.isascii() else 12) * len(keys) + 4 * len(node) + 2
             values: Any = node.values()
+            if len(node) > 8:  # a wide dict of strings (modules, headers, tags) in one step
+                try:
+                    text = join(values)
+                except TypeError:
+                    pass
+                else:
+                    total += (6 if text.isascii() else 12) * len(text) + 2 * len(node)
+                    if total > limit:
+                        return None
+                    continue
         else:
             total += len(node) + 2
             values = node

@@ -112,6 +112,16 @@ class CounterStore:
         """End `key`'s cooldown now (its alert could not be queued, so it was not spent)."""
         raise NotImplementedError
 
+    def settle(self, key: str, until: float | None, now: float) -> None:
+        """Make `key`'s cooldown end at `until` (None or past: now), as a page that went out elsewhere set it.
+
+        Called when a rule fired here but its alert was not queued because this host already paged
+        for the key: the cooldown this fire took is replaced by that page's.
+        """
+        self.release(key)
+        if until is not None and until > now:
+            self.restore({key: until}, now)
+
     def restore(self, cooldowns: dict[str, float], now: float) -> None:
         """Put back cooldowns the store lost (a restarted Redis), keeping any it already has."""
         raise NotImplementedError

@@ -131,6 +131,10 @@ class Dispatcher:
         """Queue one alert for every channel; False when this host already fired `key`."""
         raise NotImplementedError
 
+    def claimed_until(self, key: str, now: float) -> float | None:
+        """When this host's claim on `key` (the page that went out for it) ends, or None."""
+        return None
+
     def poke(self) -> None:
         """Make sure background delivery runs in this process (after a fork, say)."""
 
@@ -164,6 +168,10 @@ class SpoolDispatcher(Dispatcher):
         for worker in self.workers:
             worker.wake()
         return True
+
+    def claimed_until(self, key: str, now: float) -> float | None:
+        """When the spool's claim on `key` ends, or None when no claim runs."""
+        return self.spool.claims(now).get(key)
 
     def poke(self) -> None:
         """Start the workers if they are not running in this process."""

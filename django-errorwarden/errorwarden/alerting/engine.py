@@ -86,7 +86,7 @@ class AlertEngine:
         now = self._clock()
         hit = self.store.hit(check, now)
         if hit.fired:
-            self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
+            self._submit(self._event_alert(rule, facts, hit, now), check.key, now, check.cooldown, check.key)
 
     def observe_monitor(self, finding: MonitorFinding) -> bool:
         """Count one finding about a beat monitor; queue a page if the rule fires. True when it fired."""
@@ -128,17 +128,23 @@ class AlertEngine:
         result = self.store.rate(self._rate, total, failed, now)
         if result.transition:
             alert = self._rate_alert(result, now)
-            self._submit(alert, f"{self._rate.key}:{result.transition}", now + self._rate.cooldown,
+            self._submit(alert, f"{self._rate.key}:{result.transition}", now, self._rate.cooldown,
                          self._rate.key)
 
-    def _submit(self, alert: dict[str, Any], key: str, until: float, store_key: str) -> None:
-        # The cooldown counts as spent only once the alert is durably queued: if the spool cannot
-        # take it, the store's cooldown is released so the next occurrence tries again.
+    def _submit(self, alert: dict[str, Any], key: str, now: float, cooldown: float, store_key: str) -> None:
+        # The store spent the cooldown when the rule fired; it stays spent only if a page goes out.
+        # If the spool cannot take the alert, the cooldown is released so the next occurrence tries
+        # again. If the spool refuses it because this host already paged for the key (another
+        # process's claim, one counting in memory perhaps while this one counts in Redis), this fire
+        # sent nothing: the store's cooldown becomes that page's, ending when its claim ends, so a
+        # shared Redis does not hold every other process and host quiet for a page that never left.
         try:
-            self.dispatcher.submit(alert, key=key, until=until)
+            queued = self.dispatcher.submit(alert, key=key, until=now + cooldown)
         except Exception:
             self.store.release(store_key)
             raise
+        if not queued:
+            self.store.settle(store_key, self.dispatcher.claimed_until(key, now), now)
 
     def _event_alert(self, rule: EventRule, facts: EventFacts, hit: Hit, now: float) -> dict[str, Any]:
         link, command = issue_link(self.settings, facts.event_id)

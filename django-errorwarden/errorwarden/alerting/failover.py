@@ -93,6 +93,19 @@ class FailoverStore(CounterStore):
             except self._errors as exc:
                 self._went_down(exc, self._clock())
 
+    def settle(self, key: str, until: float | None, now: float) -> None:
+        """End `key`'s cooldown at `until` in memory and, while it answers, in the shared store."""
+        self.release(key)
+        if until is None or until <= now:
+            return
+        self._note(key, until)
+        self._fallback.restore({key: until}, now)
+        if self._up:
+            try:
+                self._primary.restore({key: until}, now)
+            except self._errors as exc:
+                self._went_down(exc, now)
+
     def restore(self, cooldowns: dict[str, float], now: float) -> None:
         """Remember cooldowns from elsewhere too."""
         for key, until in cooldowns.items():

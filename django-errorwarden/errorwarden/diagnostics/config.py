@@ -22,8 +22,8 @@ def _exception_names() -> set[str]:
 def check_ignore_list(configured: Iterable[str], defaults: Iterable[str] = ()) -> Check:
     """Lists what is never reported; warns about plain names no loaded exception class has."""
     configured, defaults = tuple(configured), tuple(defaults)
-    # Dotted paths were imported at start-up (a typo stops it); a plain name matches by class name,
-    # so a misspelt one silently ignores nothing.
+    # Dotted paths were imported when the apps became ready (a typo stops start-up); a plain name
+    # matches by class name, so a misspelt one silently ignores nothing.
     known = _exception_names()
     unmatched = [n for n in configured if "." not in n and n not in known]
     shown = ", ".join(configured) if configured else "none"

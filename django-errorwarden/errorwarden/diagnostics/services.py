@@ -68,9 +68,33 @@ def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = 
                      "SENTRY_EMAIL_ALERTS_ENABLED=false.")
     if skip:
         return Check("email", SKIP, "not sent (--skip-email)")
-    return _send_test("email", notifier_class(settings),
+    sent = _send_test("email", notifier_class(settings),
                       "Check EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD and EMAIL_USE_TLS, and "
                       "that the server accepts the recipients.")
+    backend = _email_backend()
+    if sent.status != OK or backend not in _NOT_MAILED:
+        return sent
+    where = _NOT_MAILED[backend]
+    problem = settings.environment == "production"
+    return Check("email", WARN if problem else OK, f"test notification {where} by EMAIL_BACKEND={backend}: "
+                                                    "nobody is mailed",
+                 "Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST/EMAIL_PORT "
+                 "for real alert e-mail.")
+
+
+# Django's e-mail backends that accept a message without mailing anyone, and what they do with it.
+_NOT_MAILED = {
+    "django.core.mail.backends.console.EmailBackend": "printed to the console",
+    "django.core.mail.backends.filebased.EmailBackend": "written to EMAIL_FILE_PATH",
+    "django.core.mail.backends.locmem.EmailBackend": "kept in memory",
+    "django.core.mail.backends.dummy.EmailBackend": "discarded",
+}
+
+
+def _email_backend() -> str:
+    from django.conf import settings as django_settings
+
+    return str(getattr(django_settings, "EMAIL_BACKEND", ""))
 
 
 def check_redis(url: str, timeout: float = 2.0) -> Check:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from errorwarden.grouping.sources import Facts, Verdict, class_names, clip, safe_attr
 
@@ -28,7 +29,13 @@ _SCOPE_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def _is_token_error(exc: BaseException) -> bool:
-    for cls in getattr(type(exc), "__mro__", ()):
+    return _is_token_class(type(exc))
+
+
+@lru_cache(maxsize=1024)
+def _is_token_class(kind: type) -> bool:
+    """Whether a class or one of its bases is a token library's error (by name; once per class)."""
+    for cls in getattr(kind, "__mro__", ()):
         module = str(getattr(cls, "__module__", "") or "")
         name = getattr(cls, "__qualname__", "")
         if name in _TOKEN_NAMES or ("jwt" in module.split(".")[0] and name.endswith("Error")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,54 @@ MAX_FRAMES = 200
 # stable across ids of different lengths.
 MAX_TEXT_IN = 64 * 1024
 MAX_PART = 512
+# Texts up to this long are normalized once and remembered: most events repeat their message and
+# route, and the normalizer's regular expressions cost more than the rest of classifying.
+MAX_REMEMBERED = 1024
+
+
+class cached_property:  # functools.cached_property without its lock
+    """A property computed once per instance, then read from the instance's __dict__.
+
+    functools.cached_property takes a lock on every first access in Python 3.11; a Facts object
+    belongs to one event on one thread, so the lock only costs.
+    """
+
+    def __init__(self, func: Any):
+        self.func, self.name = func, func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
+
+
+@lru_cache(maxsize=4096)
+def _remembered_message(text: str) -> str:
+    return clip(normalize_message(text))
+
+
+def normalized_message(text: str) -> str:
+    """normalize_message cut to a fingerprint part; a short text's answer is remembered."""
+    if len(text) <= MAX_REMEMBERED:
+        return _remembered_message(text)
+    return clip(normalize_message(text[:MAX_TEXT_IN]))
+
+
+@lru_cache(maxsize=4096)
+def _remembered_route(route: str, concrete: bool) -> str:
+    return clip(normalize_route(route, concrete=concrete), 200)
+
+
+def normalized_route(route: str, concrete: bool) -> str:
+    """normalize_route cut to a tag size; a short route's answer is remembered."""
+    if len(route) <= MAX_REMEMBERED:
+        return _remembered_route(route, concrete)
+    return clip(normalize_route(route, concrete=concrete), 200)
 
 
 @dataclass(frozen=True)
@@ -134,20 +182,50 @@ def live_qualnames(exc: BaseException | None) -> dict:
     return names
 
 
+class _QualnameOf:
+    """live_qualnames(exc).get(key, default) for the one frame asked about, without the dict.
+
+    Only the crash frame's name is ever looked up; walking the traceback to it is cheaper than
+    naming every frame first.
+    """
+
+    def __init__(self, exc: BaseException | None):
+        self._exc = exc
+
+    def __bool__(self) -> bool:
+        return self._exc is not None
+
+    def get(self, key: tuple, default: Any = None) -> Any:
+        module, function, line = key
+        try:
+            tb = self._exc.__traceback__ if self._exc is not None else None
+            for _ in range(MAX_FRAMES):
+                if tb is None:
+                    break
+                code = tb.tb_frame.f_code
+                if code.co_name == function and tb.tb_lineno == line and \
+                        tb.tb_frame.f_globals.get("__name__") == module:
+                    return code.co_qualname
+                tb = tb.tb_next
+        except Exception:
+            return default
+        return default
+
+
 def event_route(event: dict) -> str:
     """The route pattern of the request ('/api/books/{pk}/'), never a concrete id."""
     transaction = event.get("transaction")
     if isinstance(transaction, str) and transaction:
         source = get_path(event, "transaction_info", "source")
         source = getattr(source, "value", source)
-        return clip(normalize_route(transaction, concrete=source == "url"), 200)
+        return normalized_route(transaction, source == "url")
     url = get_path(event, "request", "url")
     if isinstance(url, str) and url:
         try:
             path = urlsplit(url).path or "/"
         except ValueError:
             return "unknown"
-        return clip(normalize_route(path, concrete=True), 200)
+        return normalized_route(path, True)
     return "unknown"
 
 
@@ -206,12 +284,12 @@ class Facts:
     def group_text(self) -> str:
         """The normalized text that groups: the log template when there is one."""
         text = ev.message(self.event, template=True) if self.is_message else self.message
-        return clip(normalize_message(text[:MAX_TEXT_IN]))
+        return normalized_message(text)
 
     @cached_property
     def function(self) -> str:
         """'module.Class.function' of the in-app frame that raised."""
-        return ev.crash_function(self.event, live_qualnames(self.exc))
+        return ev.crash_function(self.event, _QualnameOf(self.exc))
 
     @cached_property
     def route(self) -> str:

@@ -125,7 +125,9 @@ class Command(BaseCommand):
             "fingerprint, one event as JSON, recent transactions, or clear it.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--limit", type=int, default=20, help="how many rows to list (default 20)")
+        parser.add_argument("--limit", type=int, default=20,
+                            help="how many rows to list (default 20); with --performance, per table, "
+                                 "saying how many it left out")
         action = parser.add_mutually_exclusive_group()
         action.add_argument("--show", metavar="EVENT_ID",
                             help="print one event or transaction as JSON (a unique id prefix is enough)")
@@ -265,8 +267,8 @@ class Command(BaseCommand):
     def _performance(self, aggregates: Aggregates, window: str, limit: int) -> None:
         seconds = _window(window, aggregates.retention)
         try:
-            endpoints, services = aggregates.endpoints(seconds)[:limit], aggregates.services(seconds)[:limit]
-            tasks = aggregates.tasks(seconds)[:limit]
+            endpoints, services = aggregates.endpoints(seconds), aggregates.services(seconds)
+            tasks = aggregates.tasks(seconds)
             depths = aggregates.queue_depth(since=time.time() - seconds)
         finally:
             aggregates.close()
@@ -274,15 +276,18 @@ class Command(BaseCommand):
         self.stdout.write("\nEndpoints:")
         self.stdout.write(_table(_ENDPOINT_COLUMNS, [
             (s.name, s.count, f"{s.rps * 60:.3g}", f"{s.error_rate:.1%}", *_latency(s), s.slow_queries,
-             s.n_plus_one) for s in endpoints]) if endpoints else "  none in this window")
+             s.n_plus_one) for s in endpoints[:limit]]) if endpoints else "  none in this window")
+        self._left_out(len(endpoints), limit, "endpoints")
         self.stdout.write("\nExternal services:")
         self.stdout.write(_table(_SERVICE_COLUMNS, [
-            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in services])
+            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in services[:limit]])
             if services else "  none in this window")
+        self._left_out(len(services), limit, "external services")
         self.stdout.write("\nCelery tasks:")
         self.stdout.write(_table(_TASK_COLUMNS, [
-            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in tasks])
+            (s.name, s.count, s.failed, f"{s.error_rate:.1%}", *_latency(s)) for s in tasks[:limit]])
             if tasks else "  none in this window")
+        self._left_out(len(tasks), limit, "Celery tasks")
         self.stdout.write("\nCelery queue depth (latest reading, highest in the window):")
         self.stdout.write(_depths(depths) or "  no readings in this window")
 
@@ -309,6 +314,12 @@ class Command(BaseCommand):
              _when(r["next_due"]) if r["next_due"] else "",
              f"{r['durations'][-1]:.2f}s" if r["durations"] else "",
              "".join(_RUN_MARKS.get(status, "?") for status, _, _ in r["strip"][-limit:])) for r in rows]))
+
+    def _left_out(self, total: int, limit: int, what: str) -> None:
+        """Say how many rows --limit left out of a table, and how to see them."""
+        if total > limit:
+            self.stdout.write(f"  ... {total - limit} more {what} in this window not shown "
+                              f"({limit} of {total}); --limit {total} lists them all")
 
     def _clear(self, store: InboxStore, spool: AlertSpool, monitors_path: Any = None) -> None:
         from errorwarden.local.monitors import MonitorStore
