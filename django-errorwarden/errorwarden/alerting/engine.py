@@ -20,6 +20,8 @@ from errorwarden.alerting.render import ScrubText, build_alert, issue_link
 from errorwarden.alerting.rules import (
     EventFacts,
     EventRule,
+    RegressionRule,
+    digest,
     event_facts,
     event_rules,
     first_match,
@@ -58,6 +60,15 @@ class _RequestTally:
         return batch
 
 
+def _triage_for(settings: Any) -> Any:
+    """The triage store the "regression" rule reads, or None when the rule is off or there is no inbox."""
+    if not getattr(settings, "regression_alerts_on", False) or not getattr(settings, "local_inbox", False):
+        return None
+    from errorwarden.local.triage import TriageStore
+
+    return TriageStore(settings.inbox_path)
+
+
 class AlertEngine:
     """Applies the alert rules to events and requests; fired alerts go to the dispatcher."""
 
@@ -69,10 +80,14 @@ class AlertEngine:
         self._rules = event_rules(settings)
         self._rate = rate_check(settings)
         self._tally = _RequestTally(clock, flush_seconds, flush_requests)
+        self._regressions = _triage_for(settings)
+        self._regression = RegressionRule()
 
     def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
         """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
         facts = event_facts(event, (hint or {}).get(VERDICT))
+        if self._regressions is not None:
+            self._judge_regression(event, facts)
         match = first_match(self._rules, facts)
         if match is None:
             return
@@ -81,6 +96,27 @@ class AlertEngine:
         hit = self.store.hit(check, now)
         if hit.fired:
             self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
+
+    def _judge_regression(self, event: Mapping[str, Any], facts: EventFacts) -> None:
+        # The inbox's own grouping, so the issue is the one the dashboard resolved.
+        from errorwarden.local.store import fingerprint_of
+        from errorwarden.local.triage import issue_key
+
+        fingerprint = fingerprint_of("event", dict(event))
+        if not self._regressions.claim_regression(issue_key(fingerprint), str(event.get("release") or "")):
+            return
+        now = self._clock()
+        link, command = issue_link(self.settings, facts.event_id)
+        alert = build_alert(
+            rule=self._regression.name, severity=self._regression.severity,
+            title=self._regression.title(facts), error_type=facts.error_type, message=facts.message,
+            occurrences=1, window=self.settings.critical_error_window, environment=self.settings.environment,
+            release=str(event.get("release") or self.settings.release), endpoint=facts.endpoint,
+            service=facts.service, first_seen=facts.timestamp or now, last_seen=facts.timestamp or now,
+            event_id=facts.event_id, link=link, inbox_command=command, scrub=self._scrub)
+        # Claimed once per resolution already; the key keeps a spool retry from doubling it.
+        self.dispatcher.submit(alert, key=f"regression:{digest(tuple(fingerprint))}:{now}",
+                               until=now + self.settings.alert_cooldown)
 
     def observe_request(self, failed: bool) -> None:
         """Count one finished request (failed: 5xx or unhandled exception)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from errorwarden.dashboard.charts import sparkline
 from errorwarden.local import InboxStore, culprit_of, fingerprint_of, title_of
+from errorwarden.local.triage import TriageStore
 
 ISSUE_LIMIT = 200
 SPARK_MINUTES = 60
@@ -63,6 +64,7 @@ class IssueRow:
     last_event_id: str
     spark: Any = ""
     last_alert: dict[str, Any] | None = None
+    status: str = "unresolved"
 
 
 @dataclass
@@ -76,7 +78,7 @@ class IssueList:
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
-               level: str = "") -> IssueList:
+               level: str = "", triage: TriageStore | None = None) -> IssueList:
     """Issues with category, per-minute sparkline and last alert, filtered by category and level."""
     first_minute = int(now // 60) - SPARK_MINUTES + 1
     since = datetime.fromtimestamp(first_minute * 60, UTC)
@@ -99,6 +101,10 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
             first_seen=moment(issue["first_seen"]), last_seen=moment(issue["last_seen"]),
             last_event_id=issue["last_event_id"], last_alert=last_alerts.get(key),
             spark=sparkline(counts, label=f"{sum(counts)} events in the last {SPARK_MINUTES} minutes")))
+    if triage is not None:
+        states = triage.states([r.key for r in rows])
+        for row in rows:
+            row.status = states[row.key].status
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]
     return IssueList(rows=shown, categories=sorted({r.category for r in rows}),
                      levels=sorted({r.level for r in rows}), total=len(rows))

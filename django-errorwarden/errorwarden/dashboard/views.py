@@ -6,12 +6,13 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 
 from errorwarden.alerting.spool import AlertSpool
 from errorwarden.dashboard import issues as issue_data
-from errorwarden.dashboard.access import dashboard_view
+from errorwarden.dashboard.access import actor, dashboard_action, dashboard_view, form_token
 from errorwarden.dashboard.performance import (
     DEFAULT_SORT,
     DEFAULT_WINDOW,
@@ -21,8 +22,9 @@ from errorwarden.dashboard.performance import (
     choose,
     performance,
 )
-from errorwarden.local import InboxStore
+from errorwarden.local import InboxStore, fingerprint_of
 from errorwarden.local.aggregates import Aggregates, flush_all
+from errorwarden.local.triage import BadAction, TriageStore, issue_key
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
 
@@ -40,6 +42,15 @@ def _aggregates(path: Path) -> Aggregates:
 @lru_cache(maxsize=4)
 def _alert_spool(path: Path) -> AlertSpool:
     return AlertSpool(path)
+
+
+@lru_cache(maxsize=4)
+def _triage_store(path: Path) -> TriageStore:
+    return TriageStore(path)
+
+
+def _triage() -> TriageStore:
+    return _triage_store(require_runtime().settings.inbox_path)
 
 
 def _sources() -> tuple[InboxStore, Aggregates, AlertSpool]:
@@ -66,7 +77,7 @@ def issue_list(request: HttpRequest) -> HttpResponse:
     store, _, alerts = _sources()
     category, level = request.GET.get("category", ""), request.GET.get("level", "")
     recent_alerts = alerts.recent(issue_data.ALERTS_READ)
-    listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level)
+    listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level, triage=_triage())
     return _page(request, "issues.html", {"section": "issues", "listing": listing, "category": category,
                                           "level": level})
 
@@ -78,9 +89,44 @@ def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     event = store.get(event_id)
     if event is None or event.get("type") == "transaction":
         raise Http404
+    key = issue_key(fingerprint_of("event", event))
+    triage = _triage()
     return _page(request, "issue.html", {"section": "issues", "event": event, "event_id": event_id,
                                          "detail": issue_data.event_detail(event),
-                                         "issue": issue_data.issue_summary(store, event)})
+                                         "issue": issue_data.issue_summary(store, event),
+                                         "state": triage.state(key), "history": triage.history(key, 20),
+                                         "token": form_token(request)})
+
+
+def _whole(name: str, raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadAction(f"{name} must be a whole number, not {raw!r}") from None
+
+
+@dashboard_action
+def issue_triage(request: HttpRequest, event_id: str) -> HttpResponse:
+    """Resolve, mute or reopen the issue this event belongs to; recorded with who and when."""
+    store, _, _ = _sources()
+    event = store.get(event_id)
+    if event is None or event.get("type") == "transaction":
+        raise Http404
+    action = request.POST.get("action", "")
+    try:
+        hours = _whole("hours", request.POST.get("hours")) if request.POST.get("mute") == "hours" else None
+        mute = request.POST.get("mute")
+        events = _whole("events", request.POST.get("events")) if mute == "events" else None
+        if action == "mute" and request.POST.get("mute") not in ("hours", "events", "forever"):
+            raise BadAction(f"mute must be one of hours, events, forever, not {request.POST.get('mute')!r}")
+        _triage().apply(issue_key(fingerprint_of("event", event)), action, actor(request), hours=hours,
+                        events=events, release=str(event.get("release") or ""))
+    except BadAction as exc:
+        return HttpResponseBadRequest(for_terminal_line(str(exc)), content_type="text/plain; charset=utf-8")
+    # Post/redirect/get: reloading the page never sends the form again.
+    return HttpResponseRedirect(reverse("errors_dashboard:issue", args=[event_id]), status=303)
 
 
 @dashboard_view

@@ -1,0 +1,65 @@
+"""Triage in a real browser: headless Chromium resolves an issue, then sees it come back as a regression."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from tests.browser.support import screenshot
+
+BURST = "LookupError: Order"
+
+
+def _wait_for_status(page, url: str, status: str, timeout: float = 20.0) -> None:
+    """Reload until the issue reaches the status: the server's inbox writer stores events off-thread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if page.locator("#triage").get_attribute("data-status") == status or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert page.locator("#triage").get_attribute("data-status") == status
+
+
+def test_resolve_an_issue_then_see_it_come_back_as_a_regression(page, debug_server):
+    """Resolve from the issue page (a POST form, no script); a new event marks it regressed in the list."""
+    page.goto(f"{debug_server}/_errors/")
+    page.locator("#issues a.title", has_text=BURST).click()
+    issue_url = page.url
+    assert page.locator("#triage").get_attribute("data-status") == "unresolved"
+    page.click("button#resolve")
+    assert page.url == issue_url  # redirected back after the POST
+    assert page.locator("#triage").get_attribute("data-status") == "resolved"
+    assert "by anonymous (DEBUG on)" in page.locator("#decided").inner_text()
+    assert page.locator("#history tbody tr").first.get_attribute("data-action") == "resolve"
+    assert page.context.cookies() == [] and page.dialogs == []
+    screenshot(page, "issue-resolved")
+
+    page.goto(f"{debug_server}/_errors/")
+    row = page.locator("#issues tbody tr", has_text=BURST)
+    assert row.get_attribute("data-status") == "resolved"
+
+    assert requests.get(f"{debug_server}/api/orders/1011/", timeout=15).status_code == 500
+    _wait_for_status(page, issue_url, "regressed")
+    assert "1 event since it was resolved" in page.locator("#triage h2").inner_text()
+    page.goto(f"{debug_server}/_errors/")
+    row = page.locator("#issues tbody tr", has_text=BURST)
+    assert row.get_attribute("data-status") == "regressed"
+    assert row.locator(".status-regressed").inner_text() == "regressed"
+    screenshot(page, "issues-regressed")
+
+
+def test_mute_for_hours_and_reopen(page, debug_server):
+    """Mute for 2 hours shows as muted with its end; Reopen makes it unresolved again; both recorded."""
+    page.goto(f"{debug_server}/_errors/")
+    page.locator('#issues tr[data-status="unresolved"] a.title').last.click()
+    issue_url = page.url
+    page.fill("input[name=hours]", "2")
+    page.click("button#mute-hours")
+    assert page.url == issue_url and page.locator("#triage").get_attribute("data-status") == "muted"
+    assert " until " in page.locator("#decided").inner_text()
+    page.click("button#reopen")
+    assert page.locator("#triage").get_attribute("data-status") == "unresolved"
+    actions = page.locator("#history tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
+    assert actions[:2] == ["reopen", "mute"]

@@ -1,0 +1,246 @@
+"""Triage: resolve, mute and reopen an issue from its page; regressions marked and alerted once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+import sentry_sdk
+from django.contrib.auth import get_user_model
+
+from errorwarden.alerting.spool import AlertSpool
+from errorwarden.local import InboxStore, fingerprint_of
+from errorwarden.local.triage import BadAction, TriageStore, issue_key
+from infrastructure.sentry_alerts import flush
+from library.auth import issue_token
+from tests.support.fixtures import tracking
+from tests.support.slack import SlackStandIn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _error(n: int, release: str = "app@1.0.0") -> dict:
+    return {"event_id": f"{n:032x}", "level": "error", "release": release, "environment": "development",
+            "exception": {"values": [{"type": "KeyError", "value": f"k{n}", "stacktrace": {"frames": [
+                {"module": "shop.views", "function": "checkout", "in_app": True}]}}]}}
+
+
+@pytest.fixture
+def stores(tmp_path):
+    inbox = InboxStore(tmp_path / "inbox.sqlite3")
+    triage = TriageStore(inbox.path)
+    yield inbox, triage
+    inbox.close()
+    triage.close()
+
+
+KEY = issue_key(fingerprint_of("event", _error(1)))
+
+
+def test_a_resolved_issue_regresses_on_a_new_event(stores):
+    """Resolved stays resolved until an event arrives after it; then it is a regression (and open)."""
+    inbox, triage = stores
+    inbox.add("event", _error(1))
+    assert triage.state(KEY).status == "unresolved"
+    triage.apply(KEY, "resolve", "ada")
+    assert triage.state(KEY).status == "resolved"
+    inbox.add("event", _error(2))
+    state = triage.state(KEY)
+    assert state.status == "regressed" and state.open and "1 event since" in state.note
+    triage.apply(KEY, "resolve", "ada")  # resolving again starts over
+    assert triage.state(KEY).status == "resolved"
+
+
+def test_resolved_in_a_release_regresses_only_on_another_release(stores):
+    """Resolved in release 1.0.0: more events of 1.0.0 are expected; one of 1.1.0 is a regression."""
+    inbox, triage = stores
+    inbox.add("event", _error(1))
+    triage.apply(KEY, "resolve_in_release", "ada", release="app@1.0.0")
+    inbox.add("event", _error(2, "app@1.0.0"))
+    assert triage.state(KEY).status == "resolved"
+    inbox.add("event", _error(3, "app@1.1.0"))
+    assert triage.state(KEY).status == "regressed"
+
+
+def test_mutes_end_after_hours_or_events_and_last_for_good(stores):
+    """Mute for N hours ends at the moment; until N events ends at the Nth; for good never ends."""
+    inbox, triage = stores
+    inbox.add("event", _error(1))
+    triage.apply(KEY, "mute", "ada", hours=2, now=START)
+    assert triage.state(KEY, now=START + timedelta(hours=1)).status == "muted"
+    assert triage.state(KEY, now=START + timedelta(hours=2)).status == "unresolved"
+    triage.apply(KEY, "mute", "ada", events=2)
+    inbox.add("event", _error(2))
+    assert triage.state(KEY).status == "muted"
+    inbox.add("event", _error(3))
+    assert triage.state(KEY).status == "unresolved"
+    triage.apply(KEY, "mute", "ada")
+    inbox.add_many([("event", _error(n)) for n in range(4, 20)])
+    assert triage.state(KEY).status == "muted"
+    triage.apply(KEY, "reopen", "bob")
+    assert triage.state(KEY).status == "unresolved"
+    history = triage.history(KEY)
+    assert [h["action"] for h in history] == ["reopen", "mute", "mute", "mute"]
+    assert history[0]["actor"] == "bob" and [h["detail"] for h in history[1:]] == [
+        "for good", "until 2 more events", "for 2 hours"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"action": "delete"}, "action must be one of resolve, resolve_in_release, mute, reopen, not 'delete'"),
+    ({"action": "mute", "hours": 0}, "hours must be a whole number from 1 to 8760, not 0"),
+    ({"action": "mute", "events": -3}, "events must be a whole number from 1 to 1000000, not -3"),
+    ({"action": "resolve_in_release"}, "resolving in a release needs the release"),
+])
+def test_bad_changes_name_what_is_allowed(stores, change, message):
+    """A bad action or count is refused with what was wrong and what is allowed; nothing is stored."""
+    _, triage = stores
+    action = change.pop("action")
+    with pytest.raises(BadAction, match=message):
+        triage.apply(KEY, action, "ada", **change)
+    assert triage.history(KEY) == []
+
+
+def test_the_regression_is_claimed_once_per_resolution(stores):
+    """Only the first event after a resolution claims it; a new resolution can be claimed again."""
+    _, triage = stores
+    assert not triage.claim_regression(KEY, "app@1.0.0")  # never resolved
+    triage.apply(KEY, "resolve_in_release", "ada", release="app@1.0.0")
+    assert not triage.claim_regression(KEY, "app@1.0.0")  # the release it was resolved in
+    assert triage.claim_regression(KEY, "app@1.1.0")
+    assert not triage.claim_regression(KEY, "app@1.1.0")
+    triage.apply(KEY, "resolve", "ada")
+    assert triage.claim_regression(KEY, "")
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def inbox_with_issue(tmp_path, error_tracking):
+    """The process on a fresh local inbox holding one captured KeyError; yields (runtime, event id)."""
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    with sentry_sdk.isolation_scope():
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            event_id = sentry_sdk.capture_exception(exc)
+    sentry_sdk.flush(timeout=5)
+    return runtime, event_id
+
+
+def _token(page: str) -> str:
+    return page.split('name="token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_resolve_from_the_issue_page_and_see_who_did_it(client, settings, inbox_with_issue):
+    """DEBUG on: the page's form resolves (303 back), the page says resolved by whom; no cookie, no script."""
+    settings.DEBUG = True
+    _, event_id = inbox_with_issue
+    page = client.get(f"/_errors/issues/{event_id}/")
+    assert page.status_code == 200 and not page.cookies
+    assert "script-src" not in page["Content-Security-Policy"]
+    assert 'data-status="unresolved"' in page.content.decode()
+    done = client.post(f"/_errors/issues/{event_id}/triage/", {"token": _token(page.content.decode()),
+                                                              "action": "resolve"})
+    assert done.status_code == 303 and done["Location"] == f"/_errors/issues/{event_id}/"
+    assert not done.cookies and done["Cache-Control"] == "no-store"
+    after = client.get(f"/_errors/issues/{event_id}/").content.decode()
+    assert 'data-status="resolved"' in after and "by anonymous (DEBUG on)" in after
+    listing = client.get("/_errors/").content.decode()
+    assert 'data-status="resolved"' in listing
+
+
+@pytest.mark.parametrize(("form", "headers", "why"), [
+    ({"action": "resolve"}, {}, "token is missing or wrong"),
+    ({"action": "resolve", "token": "forged:1:abc"}, {}, "token is missing or wrong"),
+    ({"action": "resolve"}, {"HTTP_ORIGIN": "https://evil.example"}, "another origin"),
+    ({"action": "resolve"}, {"HTTP_SEC_FETCH_SITE": "cross-site"}, "another site"),
+])
+def test_a_forged_post_is_refused(client, settings, inbox_with_issue, form, headers, why):
+    """Without the page's token, or from another origin, a POST changes nothing (403 naming why)."""
+    settings.DEBUG = True
+    _, event_id = inbox_with_issue
+    if "token" not in form and headers:
+        form = {**form, "token": _token(client.get(f"/_errors/issues/{event_id}/").content.decode())}
+    response = client.post(f"/_errors/issues/{event_id}/triage/", form, **headers)
+    assert response.status_code == 403 and why in response.content.decode()
+    assert 'data-status="unresolved"' in client.get(f"/_errors/issues/{event_id}/").content.decode()
+
+
+def test_bad_mute_values_are_400_naming_what_is_allowed(client, settings, inbox_with_issue):
+    """A mute with a non-number or out-of-range count is a 400 that says what is allowed."""
+    settings.DEBUG = True
+    _, event_id = inbox_with_issue
+    token = _token(client.get(f"/_errors/issues/{event_id}/").content.decode())
+    for form, text in (({"mute": "hours", "hours": "soon"}, "hours must be a whole number, not 'soon'"),
+                       ({"mute": "hours", "hours": "0"}, "from 1 to 8760"),
+                       ({"mute": "later"}, "mute must be one of hours, events, forever")):
+        response = client.post(f"/_errors/issues/{event_id}/triage/",
+                               {"token": token, "action": "mute", **form})
+        assert response.status_code == 400 and text in response.content.decode()
+
+
+def test_without_debug_only_staff_may_change_and_are_recorded(client, settings, inbox_with_issue):
+    """DEBUG off: anonymous POSTs are 404; a staff bearer token resolves, recorded under its name; a
+    token made for one staff user does not work for another."""
+    _, event_id = inbox_with_issue
+    settings.DEBUG = False
+    get_user_model().objects.create(username="ops-staff", is_staff=True)
+    get_user_model().objects.create(username="ops-other", is_staff=True)
+    url = f"/_errors/issues/{event_id}/triage/"
+    assert client.post(url, {"action": "resolve"}).status_code == 404
+    staff = {"HTTP_AUTHORIZATION": f"Bearer {issue_token('ops-staff')}"}
+    other = {"HTTP_AUTHORIZATION": f"Bearer {issue_token('ops-other')}"}
+    token = _token(client.get(f"/_errors/issues/{event_id}/", **staff).content.decode())
+    refused = client.post(url, {"token": token, "action": "mute", "mute": "forever"}, **other)
+    assert refused.status_code == 403 and "made for someone else" in refused.content.decode()
+    done = client.post(url, {"token": token, "action": "mute", "mute": "forever"}, **staff)
+    assert done.status_code == 303 and not done.cookies
+    page = client.get(f"/_errors/issues/{event_id}/", **staff).content.decode()
+    assert 'data-status="muted"' in page and "by ops-staff" in page
+
+
+def test_get_on_the_triage_url_is_404(client, settings, inbox_with_issue):
+    """Only POST changes state."""
+    settings.DEBUG = True
+    _, event_id = inbox_with_issue
+    assert client.get(f"/_errors/issues/{event_id}/triage/").status_code == 404
+
+
+# --- the alert ------------------------------------------------------------------------------
+
+
+def test_a_regression_pages_slack_once_when_the_rule_is_on(live_server, tmp_path):
+    """Real requests: resolve the orders issue, then two more failures; Slack gets one regression alert."""
+    with SlackStandIn() as slack, tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3",
+                                           traces_sample_rate=0.0, profiles_sample_rate=0.0,
+                                           email_alerts_enabled=False, slack_alerts_enabled=True,
+                                           slack_webhook_url=slack.url, regression_alerts="on",
+                                           error_rate_min_requests=10_000) as runtime:
+        requests.get(f"{live_server.url}/api/orders/1/", timeout=10)
+        sentry_sdk.flush(timeout=5)
+        inbox = InboxStore.from_settings(runtime.settings)
+        issue = next(i for i in inbox.issues() if i["title"].startswith("LookupError: Order"))
+        TriageStore(inbox.path).apply(issue_key(issue["fingerprint"]), "resolve", "ada")
+        for number in (2, 3):
+            requests.get(f"{live_server.url}/api/orders/{number}/", timeout=10)
+        assert flush(10) and slack.wait_for(1)
+        fired = [a for a in AlertSpool(runtime.settings.alert_spool).recent(50) if a["rule"] == "regression"]
+        sentry_sdk.flush(timeout=5)
+        state = TriageStore(inbox.path).state(issue_key(issue["fingerprint"]))
+    assert len(slack.accepted) == 1 and "Regression" in str(slack.accepted[0])
+    assert len(fired) == 1 and fired[0]["outcome"] == "delivered"
+    assert state.status == "regressed" and "2 events since" in state.note
+
+
+def test_the_regression_rule_is_off_by_default_in_development(tmp_path):
+    """SENTRY_REGRESSION_ALERTS=auto: off in development, on elsewhere; on/off say so outright."""
+    from errorwarden.settings import Settings
+
+    assert not Settings().regression_alerts_on
+    assert Settings(environment="production").regression_alerts_on
+    assert Settings(regression_alerts="on").regression_alerts_on
+    assert not Settings(environment="production", regression_alerts="off").regression_alerts_on
