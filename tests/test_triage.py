@@ -244,3 +244,63 @@ def test_the_regression_rule_is_off_by_default_in_development(tmp_path):
     assert Settings(environment="production").regression_alerts_on
     assert Settings(regression_alerts="on").regression_alerts_on
     assert not Settings(environment="production", regression_alerts="off").regression_alerts_on
+
+
+# --- every event of an issue ----------------------------------------------------------------
+
+
+def _visit(n: int) -> dict:
+    return {"event_id": f"{n:032x}", "level": "error", "fingerprint": ["checkout-failed"],
+            "release": "app@1.0.0" if n < 20 else "app@1.1.0", "environment": "development",
+            "user": {"id": str(100 + n % 3)}, "transaction": "/api/orders/{pk}/" if n % 2 else "/api/cart/",
+            "tags": {"browser": "firefox" if n % 4 else "chrome", "error.category": "generic"},
+            "message": f"checkout {n} failed"}
+
+
+@pytest.fixture
+def many_events(tmp_path, error_tracking):
+    """The process on a fresh inbox holding 30 events of one issue over two releases."""
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    inbox = InboxStore.from_settings(runtime.settings)
+    inbox.add_many([("event", _visit(n)) for n in range(30)])
+    inbox.close()
+    return runtime
+
+
+def test_history_lists_pages_neighbours_tags_and_releases(many_events):
+    """Newest first in pages of 25 (release, environment, user id, route); neighbours; tags; releases."""
+    from errorwarden.local.history import IssueHistory
+
+    history = IssueHistory(many_events.settings.inbox_path)
+    key = issue_key(["checkout-failed"])
+    assert history.count(key) == 30
+    first = history.events(key, 1)
+    assert len(first) == 25 and first[0].event_id == f"{29:032x}" and first[-1].event_id == f"{5:032x}"
+    assert (first[0].release, first[0].environment, first[0].user_id, first[0].route) == (
+        "app@1.1.0", "development", "102", "/api/orders/{pk}/")
+    assert [e.event_id for e in history.events(key, 2)] == [f"{n:032x}" for n in range(4, -1, -1)]
+    assert history.neighbours(key, f"{10:032x}") == {"newer": f"{11:032x}", "older": f"{9:032x}",
+                                                     "position": 20}
+    assert history.neighbours(key, f"{29:032x}")["newer"] == ""
+    assert history.releases(key) == ("app@1.0.0", "app@1.1.0")
+    tags = {t["name"]: t for t in history.tags(key)}
+    assert [value[:2] for value in tags["browser"]["values"]] == [("firefox", 22), ("chrome", 8)]
+    assert tags["error.category"]["distinct"] == 1
+    history.close()
+
+
+def test_issue_page_pages_through_events_and_links_previous_and_next(client, settings, many_events):
+    """The issue page shows the events table, page 2 holds the oldest, and newer/older link the neighbours."""
+    settings.DEBUG = True
+    page = client.get(f"/_errors/issues/{10:032x}/").content.decode()
+    assert page.count('<tr data-event="') == 25 and "Page 1 of 2" in page
+    assert f'id="newer-event" href="/_errors/issues/{11:032x}/"' in page
+    assert f'id="older-event" href="/_errors/issues/{9:032x}/"' in page
+    assert "first seen in app@1.0.0, last seen in app@1.1.0" in page
+    assert 'data-tag="browser"' in page and "<code>checkout-failed</code>" in page
+    older = client.get(f"/_errors/issues/{10:032x}/?page=2").content.decode()
+    assert older.count('<tr data-event="') == 5 and f'data-event="{0:032x}"' in older
+    bad = client.get(f"/_errors/issues/{10:032x}/?page=zero")
+    assert bad.status_code == 400
+    assert "page must be a whole number from 1, not 'zero'" in bad.content.decode()

@@ -63,3 +63,31 @@ def test_mute_for_hours_and_reopen(page, debug_server):
     assert page.locator("#triage").get_attribute("data-status") == "unresolved"
     actions = page.locator("#history tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
     assert actions[:2] == ["reopen", "mute"]
+
+
+def test_page_through_the_events_of_an_issue(page, debug_server):
+    """After 30 more failures of one view the issue's events span two pages; older/newer walk them."""
+    for number in range(2000, 2030):
+        assert requests.get(f"{debug_server}/api/orders/{number}/", timeout=15).status_code == 500
+    page.goto(f"{debug_server}/_errors/")
+    page.locator("#issues a.title", has_text=BURST).click()
+    deadline = time.monotonic() + 20
+    while page.locator("#event-pages").count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page.reload()
+    assert page.locator("#events tbody tr").count() == 25
+    newest = page.locator("#events tbody tr").first.get_attribute("data-event")
+    assert page.locator("#events tbody tr").first.locator("td").nth(5).inner_text() == "/api/orders/{number}/"
+    page.click("#page-older")
+    assert "page=2" in page.url and page.locator("#events tbody tr").count() >= 1
+    assert newest not in page.locator("#events").inner_text()
+    page.locator("#events tbody tr a").first.click()
+    shown = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.click("#newer-event")
+    newer = page.url.rstrip("/").rsplit("/", 1)[1]
+    assert newer != shown
+    page.click("#older-event")
+    assert page.url.rstrip("/").rsplit("/", 1)[1] == shown
+    assert page.locator('#tag-distribution .tag[data-tag="error.category"]').count() == 1
+    assert "first seen in" in page.locator("#releases").inner_text()
+    screenshot(page, "issue-events")

@@ -24,6 +24,7 @@ from errorwarden.dashboard.performance import (
 )
 from errorwarden.local import InboxStore, fingerprint_of
 from errorwarden.local.aggregates import Aggregates, flush_all
+from errorwarden.local.history import PAGE_SIZE, IssueHistory
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
@@ -47,6 +48,11 @@ def _alert_spool(path: Path) -> AlertSpool:
 @lru_cache(maxsize=4)
 def _triage_store(path: Path) -> TriageStore:
     return TriageStore(path)
+
+
+@lru_cache(maxsize=4)
+def _history_reader(path: Path) -> IssueHistory:
+    return IssueHistory(path)
 
 
 def _triage() -> TriageStore:
@@ -89,13 +95,27 @@ def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     event = store.get(event_id)
     if event is None or event.get("type") == "transaction":
         raise Http404
-    key = issue_key(fingerprint_of("event", event))
+    raw_page = request.GET.get("page", "1")
+    if not raw_page.isascii() or not raw_page.isdigit() or len(raw_page) > 9 or int(raw_page) < 1:
+        problem = f"page must be a whole number from 1, not {raw_page!r}"
+        return HttpResponseBadRequest(for_terminal_line(problem), content_type="text/plain; charset=utf-8")
+    fingerprint = fingerprint_of("event", event)
+    key = issue_key(fingerprint)
     triage = _triage()
-    return _page(request, "issue.html", {"section": "issues", "event": event, "event_id": event_id,
-                                         "detail": issue_data.event_detail(event),
-                                         "issue": issue_data.issue_summary(store, event),
-                                         "state": triage.state(key), "history": triage.history(key, 20),
-                                         "token": form_token(request)})
+    events = _history_reader(require_runtime().settings.inbox_path)
+    total = events.count(key)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    number = min(int(raw_page), pages)
+    first_release, last_release = events.releases(key)
+    return _page(request, "issue.html", {
+        "section": "issues", "event": event, "event_id": event_id, "detail": issue_data.event_detail(event),
+        "issue": issue_data.issue_summary(store, event), "fingerprint": fingerprint,
+        "state": triage.state(key), "history": triage.history(key, 20), "token": form_token(request),
+        "events": events.events(key, number), "events_total": total, "page": number, "pages": pages,
+        "page_newer": number - 1 if number > 1 else None,
+        "page_older": number + 1 if number < pages else None,
+        "around": events.neighbours(key, event_id), "tag_counts": events.tags(key),
+        "first_release": first_release, "last_release": last_release})
 
 
 def _whole(name: str, raw: str | None) -> int | None:
