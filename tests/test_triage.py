@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,15 @@ from tests.support.fixtures import tracking
 from tests.support.slack import SlackStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_scopes():
+    """Django's test client runs views on this thread: keep the transaction names they set to each test."""
+    with sentry_sdk.isolation_scope():
+        yield
+
+
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
@@ -304,3 +314,90 @@ def test_issue_page_pages_through_events_and_links_previous_and_next(client, set
     bad = client.get(f"/_errors/issues/{10:032x}/?page=zero")
     assert bad.status_code == 400
     assert "page must be a whole number from 1, not 'zero'" in bad.content.decode()
+
+
+# --- readable titles and honest tables ------------------------------------------------------
+
+
+def test_a_drf_validation_error_is_titled_by_fields_and_messages(client, settings, tmp_path, error_tracking,
+                                                                 django_user_model):
+    """A real invalid POST: the inbox title, the issue page, the CLI and the alert text read
+    `ValidationError: email: Enter a valid email address.; ...`, never the ErrorDetail repr, while
+    the stored event keeps the value as the SDK captured it."""
+    import io
+
+    from django.core.management import call_command
+
+    from errorwarden.alerting.rules import event_facts
+
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    django_user_model.objects.create_user("alice", email="alice@example.com")
+    response = client.post("/api/loans/", {"book": 999, "email": "not-an-email", "due": "2001-01-01"},
+                           content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {issue_token('alice')}")
+    assert response.status_code == 400
+    sentry_sdk.flush(timeout=5)
+    inbox = InboxStore.from_settings(runtime.settings)
+    [issue] = [i for i in inbox.issues() if i["title"].startswith("ValidationError")]
+    assert "email: Enter a valid email address." in issue["title"] and "ErrorDetail" not in issue["title"]
+    event = inbox.get(issue["last_event_id"])
+    assert "ErrorDetail(string=" in event["exception"]["values"][-1]["value"]  # as captured
+    message = event_facts(event).message  # what alerts say
+    assert "ErrorDetail" not in message and "email: Enter a valid email address." in message
+    settings.DEBUG = True
+    page = client.get(f"/_errors/issues/{issue['last_event_id']}/").content.decode()
+    headings = re.findall(r"<h[12][^>]*>(.*?)</h[12]>", page, re.S)  # frame locals keep their reprs
+    assert not [h for h in headings if "ErrorDetail" in h]
+    assert [h for h in headings if h.startswith("ValidationError: book: Invalid pk")
+            and "email: Enter a valid email address." in h]
+    out = io.StringIO()
+    call_command("sentry_inbox", stdout=out)
+    assert 'ValidationError: book: Invalid pk "999"' in out.getvalue()  # the CLI cuts titles to its column
+    assert "ErrorDetail" not in out.getvalue()
+
+
+def test_never_traced_routes_are_left_out_of_the_endpoints_until_asked(client, settings, tmp_path,
+                                                                      error_tracking):
+    """Health probes are never traced: by default the table leaves them out and says how many; all=1
+    shows them; a bad all= is a 400 naming the allowed values."""
+    from errorwarden.local.aggregates import Aggregates
+
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    aggregates = Aggregates.for_inbox(runtime.settings.inbox_path)
+    for _ in range(5):
+        aggregates.observe_request("/api/books/", 10.0, False)
+        aggregates.observe_request("/api/health/replica/", 2.0, False)
+        aggregates.observe_request("/healthz", 1.0, False)
+    aggregates.close()
+    settings.DEBUG = True
+    page = client.get("/_errors/performance/").content.decode()
+    assert 'data-endpoint="/api/books/"' in page and 'data-endpoint="/healthz"' not in page
+    assert 'data-endpoint="/api/health/replica/"' not in page and "2 never-traced routes" in page
+    everything = client.get("/_errors/performance/?all=1").content.decode()
+    assert 'data-endpoint="/healthz"' in everything and 'data-endpoint="/api/health/replica/"' in everything
+    assert "hide them" in everything
+    bad = client.get("/_errors/performance/?all=yes")
+    assert bad.status_code == 400 and "all must be one of 0, 1, not 'yes'" in bad.content.decode()
+
+
+DRF_REPR = ("{'email': [ErrorDetail(string='Enter a valid email address.', code='invalid')], "
+            "'due': [ErrorDetail(string='This field is required.', code='required')]}")
+
+
+@pytest.mark.parametrize(("kind", "value", "readable"), [
+    ("ValidationError", DRF_REPR, "email: Enter a valid email address.; due: This field is required."),
+    ("ValidationError", DRF_REPR[:90], "email: Enter a valid email address."),  # cut short by the SDK
+    ("ValidationError", "[ErrorDetail(string='Not allowed.', code='invalid')]", "Not allowed."),
+    ("ValidationError", "{'items': [{'qty': ['Too many.']}, {'qty': ['Below zero.']}]}",
+     "items[0].qty: Too many.; items[1].qty: Below zero."),
+    ("ValidationError", "['Enter a whole number.']", "Enter a whole number."),  # Django's own
+    ("ValidationError", "[" * 3000, "[" * 3000),  # nothing readable: as it was, no crash
+    ("KeyError", "{'email': ['x']}", "{'email': ['x']}"),  # only validation errors are read
+])
+def test_readable_value_reads_validation_reprs_without_evaluating_them(kind, value, readable):
+    """Field paths and messages from DRF's and Django's reprs; anything else comes back unchanged."""
+    from errorwarden.event import readable_value
+
+    assert readable_value(kind, value) == readable

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from errorwarden import event as ev
 from errorwarden.dashboard.charts import sparkline
 from errorwarden.local import InboxStore, culprit_of, fingerprint_of, title_of
 from errorwarden.local.triage import TriageStore
@@ -153,7 +154,8 @@ def _frames(stacktrace: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 def _stacks(event: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Exceptions newest first (the one raised last leads), and threads that carry a stack."""
-    exceptions = [{**exc, "frames": _frames(exc.get("stacktrace"))}
+    exceptions = [{**exc, "frames": _frames(exc.get("stacktrace")),
+                   "readable": ev.readable_value(exc.get("type"), exc.get("value"))}
                   for exc in reversed((event.get("exception") or {}).get("values") or [])]
     stacked = [t for t in (event.get("threads") or {}).get("values") or [] if t.get("stacktrace")]
     threads = [{**t, "label": str(t.get("name") or t.get("id") or "?"), "frames": _frames(t["stacktrace"])}

@@ -157,11 +157,13 @@ def performance_page(request: HttpRequest) -> HttpResponse:
         window = choose("window", request.GET.get("window"), tuple(WINDOWS), DEFAULT_WINDOW)
         sort = choose("sort", request.GET.get("sort"), tuple(SORTS), DEFAULT_SORT)
         direction = choose("dir", request.GET.get("dir"), ("asc", "desc"), "desc")
+        show_all = choose("all", request.GET.get("all"), ("0", "1"), "0") == "1"
     except BadParameter as exc:
         return HttpResponseBadRequest(for_terminal_line(str(exc)), content_type="text/plain; charset=utf-8")
     flush_all()  # this process's last few seconds, so the page is current when served in-process
     slow_ms = require_runtime().settings.slow_query_ms
-    context = performance(aggregates, window, sort, direction, slow_ms, time.time())
+    context = performance(aggregates, window, sort, direction, slow_ms, time.time(),
+                          never_traced=require_runtime().traces_sampler.never_traced, show_all=show_all)
     return _page(request, "performance.html", {"section": "performance", **context})
 
 
