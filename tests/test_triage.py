@@ -401,3 +401,75 @@ def test_readable_value_reads_validation_reprs_without_evaluating_them(kind, val
     from errorwarden.event import readable_value
 
     assert readable_value(kind, value) == readable
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def _mixed(n: int) -> dict:
+    kinds = [("OperationalError", "no such table: library_book", "database"),
+             ("LookupError", f"Order {n} not found", "generic"),
+             ("TimeoutError", "clerk timed out", "external")]
+    kind, value, category = kinds[n % 3]
+    return {"event_id": f"{n:032x}", "level": "error" if n % 3 else "fatal",
+            "release": "app@1.0.0" if n < 30 else "app@1.1.0", "environment": "development",
+            "user": {"id": n % 5}, "tags": {"error.category": category, "region": "eu" if n % 2 else "us"},
+            "exception": {"values": [{"type": kind, "value": value, "stacktrace": {"frames": [
+                {"module": f"shop.{kind.lower()}", "function": "view", "in_app": True}]}}]}}
+
+
+@pytest.fixture
+def searchable(tmp_path, error_tracking):
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    inbox = InboxStore.from_settings(runtime.settings)
+    inbox.add_many([("event", _mixed(n)) for n in range(30)])  # stored before the index exists
+    return runtime, inbox
+
+
+@pytest.mark.parametrize(("q", "window", "message"), [
+    ("is:fixed", "", "is: must be one of unresolved, resolved, muted, regressed, not 'fixed'"),
+    ("release:", "", "release: needs a value, like release:something"),
+    ('"no such', "", "a quote in the search is not closed"),
+    ("", "2w", "window must be one of 15m, 1h, 24h, 7d, 30d, not '2w'"),
+])
+def test_bad_searches_are_400_naming_what_is_allowed(client, settings, searchable, q, window, message):
+    """A search term or window outside what is allowed is a 400 that says so."""
+    settings.DEBUG = True
+    response = client.get("/_errors/", {"q": q, "window": window})
+    assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_search_by_text_tag_status_and_window_over_the_whole_inbox(client, settings, searchable):
+    """Text (substring, any case), key:value on columns, user and any tag, is: status and a window;
+    events stored before the index existed and after it are both found, and the cap's trim unindexes."""
+    from errorwarden.local.search import SearchIndex, parse
+
+    _, inbox = searchable
+    index = SearchIndex(inbox.path)
+    assert index.ensure() and not index.ensure()  # built once over the 30 stored events
+    inbox.add_many([("event", _mixed(n)) for n in range(30, 36)])  # through the triggers
+    counts = {m.title: m.count for m in index.search(parse('"NO SUCH table"'))}
+    assert counts == {"OperationalError: no such table: library_book": 12}
+    assert [m.count for m in index.search(parse("release:app@1.1.0 category:external"))] == [2]
+    assert [m.count for m in index.search(parse("region:eu user.id:1 Order"))] == [2]  # n in {1, 31}
+    assert [m.count for m in index.search(parse("level:fatal"))] == [12]
+    assert index.search(parse("timed out region:mars")) == []
+    assert [m.count for m in index.search(parse("clerk"), now=datetime.now(UTC) + timedelta(hours=2))] == [12]
+    assert index.search(parse("clerk", "1h"), now=datetime.now(UTC) + timedelta(hours=2)) == []
+
+    settings.DEBUG = True
+    page = client.get("/_errors/", {"q": "category:database"}).content.decode()
+    assert page.count('<tr id="issue-') == 1 and "no such table" in page
+    event_id = re.search(r'<tr id="issue-([0-9a-f]{32})"', page).group(1)
+    key = issue_key(fingerprint_of("event", inbox.get(event_id)))
+    TriageStore(inbox.path).apply(key, "resolve", "ada")
+    resolved = client.get("/_errors/", {"q": "is:resolved"}).content.decode()
+    assert resolved.count('<tr id="issue-') == 1 and f'id="issue-{event_id}"' in resolved
+    unresolved = client.get("/_errors/", {"q": "is:unresolved"}).content.decode()
+    assert unresolved.count('<tr id="issue-') == 2 and f'id="issue-{event_id}"' not in unresolved
+
+    small = InboxStore(inbox.path, max_events=10)
+    small.add("event", _mixed(99))  # the cap trims all but the newest 10: their index rows go too
+    fresh = SearchIndex(inbox.path)
+    assert sum(m.count for m in fresh.search(parse("level:error")) + fresh.search(parse("level:fatal"))) == 10

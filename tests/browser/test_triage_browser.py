@@ -91,3 +91,23 @@ def test_page_through_the_events_of_an_issue(page, debug_server):
     assert page.locator('#tag-distribution .tag[data-tag="error.category"]').count() == 1
     assert "first seen in" in page.locator("#releases").inner_text()
     screenshot(page, "issue-events")
+
+
+def test_search_the_issues_by_tag_and_by_text(page, debug_server):
+    """The search box: a tag term keeps one category's issues, a phrase finds its title, is: by status."""
+    page.goto(f"{debug_server}/_errors/")
+    every = page.locator("#issues tbody tr").count()
+    page.fill("input[name=q]", "category:external")
+    page.click("button[type=submit]")
+    categories = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.category)")
+    assert categories and set(categories) == {"external"} and len(categories) < every
+    assert "q=category%3Aexternal" in page.url
+    page.fill("input[name=q]", '"order 1011 NOT found"')
+    page.click("button[type=submit]")
+    titles = page.locator("#issues a.title").all_inner_texts()
+    assert titles == ["LookupError: Order 1011 not found"]
+    page.fill("input[name=q]", "is:regressed")
+    page.click("button[type=submit]")  # the first test of this module resolved it and it came back
+    statuses = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert statuses == ["regressed"]
+    screenshot(page, "issues-search")

@@ -50,6 +50,11 @@ def _key(fingerprint: Any) -> str:
     return json.dumps(fingerprint, ensure_ascii=False)
 
 
+def _fingerprint(stored: Any) -> Any:
+    """A fingerprint as a list: InboxStore.issues() parses it, a search hands over the stored JSON."""
+    return json.loads(stored) if isinstance(stored, str) else stored
+
+
 @dataclass
 class IssueRow:
     """One issue line of the list."""
@@ -79,8 +84,13 @@ class IssueList:
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
-               level: str = "", triage: TriageStore | None = None) -> IssueList:
-    """Issues with category, per-minute sparkline and last alert, filtered by category and level."""
+               level: str = "", triage: TriageStore | None = None, found: list[dict[str, Any]] | None = None,
+               statuses: tuple[str, ...] = ()) -> IssueList:
+    """Issues with category, per-minute sparkline and last alert, filtered by category and level.
+
+    `found`: the issues a search returned (InboxStore.issues' shape, counts of matching events)
+    instead of the most recent ones; `statuses`: keep only issues in one of these triage states.
+    """
     first_minute = int(now // 60) - SPARK_MINUTES + 1
     since = datetime.fromtimestamp(first_minute * 60, UTC)
     minutes: dict[str, list[int]] = {}
@@ -92,8 +102,14 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
                 counts[index] += count
     last_alerts = _last_alerts(store, alerts, {})
     rows = []
-    for issue in store.issues(limit=ISSUE_LIMIT):
-        key = _key(issue["fingerprint"])
+    issues = store.issues(limit=ISSUE_LIMIT) if found is None else found
+    if triage is not None:
+        states = triage.states([_key(_fingerprint(i["fingerprint"])) for i in issues])
+        if statuses:
+            issues = [i for i in issues if states[_key(_fingerprint(i["fingerprint"]))].status in statuses]
+    issues = issues[:ISSUE_LIMIT]
+    for issue in issues:
+        key = _key(_fingerprint(issue["fingerprint"]))
         latest = store.get(issue["last_event_id"]) or {}
         counts = minutes.get(key, [0] * SPARK_MINUTES)
         rows.append(IssueRow(
@@ -103,7 +119,6 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
             last_event_id=issue["last_event_id"], last_alert=last_alerts.get(key),
             spark=sparkline(counts, label=f"{sum(counts)} events in the last {SPARK_MINUTES} minutes")))
     if triage is not None:
-        states = triage.states([r.key for r in rows])
         for row in rows:
             row.status = states[row.key].status
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]

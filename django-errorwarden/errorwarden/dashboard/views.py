@@ -22,7 +22,7 @@ from errorwarden.dashboard.performance import (
     choose,
     performance,
 )
-from errorwarden.local import InboxStore, fingerprint_of
+from errorwarden.local import InboxStore, fingerprint_of, search
 from errorwarden.local.aggregates import Aggregates, flush_all
 from errorwarden.local.history import PAGE_SIZE, IssueHistory
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
@@ -55,6 +55,11 @@ def _history_reader(path: Path) -> IssueHistory:
     return IssueHistory(path)
 
 
+@lru_cache(maxsize=4)
+def _search_index(path: Path) -> search.SearchIndex:
+    return search.SearchIndex(path)
+
+
 def _triage() -> TriageStore:
     return _triage_store(require_runtime().settings.inbox_path)
 
@@ -82,10 +87,20 @@ def issue_list(request: HttpRequest) -> HttpResponse:
     """Issues with category, count, per-minute sparkline, first/last seen and last alert; filterable."""
     store, _, alerts = _sources()
     category, level = request.GET.get("category", ""), request.GET.get("level", "")
+    q, window = request.GET.get("q", "").strip(), request.GET.get("window", "")
+    try:
+        query = search.parse(q, window)
+    except search.BadQuery as exc:
+        return HttpResponseBadRequest(for_terminal_line(str(exc)), content_type="text/plain; charset=utf-8")
+    found = None
+    if q or window:  # the whole inbox, through the search index
+        found = search.as_rows(_search_index(require_runtime().settings.inbox_path).search(query))
     recent_alerts = alerts.recent(issue_data.ALERTS_READ)
-    listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level, triage=_triage())
+    listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level, triage=_triage(),
+                                    found=found, statuses=tuple(query.statuses))
     return _page(request, "issues.html", {"section": "issues", "listing": listing, "category": category,
-                                          "level": level})
+                                          "level": level, "q": q, "window": window,
+                                          "windows": list(search.WINDOWS), "searched": found is not None})
 
 
 @dashboard_view
