@@ -473,3 +473,55 @@ def test_search_by_text_tag_status_and_window_over_the_whole_inbox(client, setti
     small.add("event", _mixed(99))  # the cap trims all but the newest 10: their index rows go too
     fresh = SearchIndex(inbox.path)
     assert sum(m.count for m in fresh.search(parse("level:error")) + fresh.search(parse("level:fatal"))) == 10
+
+
+# --- the JSON API ---------------------------------------------------------------------------
+
+
+def test_the_json_api_answers_what_broke_since_the_deploy(client, settings, searchable):
+    """Issues (searched, since a moment, with status and links), an issue's events, one event,
+    transactions and performance; JSON, no cookie, no-store; bad parameters are 400 naming the rule."""
+    _, inbox = searchable
+    settings.DEBUG = True
+    everything = client.get("/_errors/api/issues/")
+    assert everything.status_code == 200 and everything["Content-Type"] == "application/json"
+    assert not everything.cookies and everything["Cache-Control"] == "no-store"
+    listed = everything.json()["issues"]
+    assert len(listed) == 3 and {i["status"] for i in listed} == {"unresolved"}
+    deploy = datetime.now(UTC).isoformat()
+    oops = {"values": [{"type": "ZeroDivisionError", "value": "oops"}]}
+    inbox.add("event", {**_mixed(100), "exception": oops})
+    new = client.get("/_errors/api/issues/", {"since": deploy}).json()["issues"]
+    assert [i["title"] for i in new] == ["ZeroDivisionError: oops"]
+    tagged = client.get("/_errors/api/issues/", {"q": "category:external"}).json()
+    assert tagged["searched"] and [i["count"] for i in tagged["issues"]] == [10]
+    events = client.get(tagged["issues"][0]["events"]).json()
+    assert events["total"] == 10 and len(events["events"]) == 10 and events["status"] == "unresolved"
+    fields = {"event_id", "received", "release", "environment", "level", "user_id", "route"}
+    assert fields <= set(events["events"][0])
+    one = client.get(f"/_errors/api/events/{events['events'][0]['event_id']}/").json()
+    assert one["exception"]["values"][0]["type"] == "TimeoutError"
+    inbox.add("transaction", {"event_id": f"{200:032x}", "type": "transaction", "transaction": "/api/books/",
+                              "start_timestamp": 1_700_000_000.0, "timestamp": 1_700_000_000.25,
+                              "contexts": {"trace": {"trace_id": "ab" * 16}}, "spans": [{"op": "db"}] * 3})
+    [trace] = client.get("/_errors/api/transactions/").json()["transactions"]
+    assert (trace["transaction"], trace["duration_ms"], trace["trace_id"], trace["spans"]) == (
+        "/api/books/", 250.0, "ab" * 16, 3)
+    assert set(client.get("/_errors/api/performance/").json()) >= {"endpoints", "services", "tasks"}
+    for path, params, message in (
+            ("/_errors/api/issues/", {"since": "yesterday"}, "since must be an ISO 8601 moment"),
+            ("/_errors/api/issues/", {"limit": "0"}, "limit must be a whole number from 1 to 1000, not '0'"),
+            ("/_errors/api/issues/", {"q": "is:gone"}, "is: must be one of"),
+            ("/_errors/api/performance/", {"window": "1y"}, "window must be one of 5m, 1h, 6h")):
+        bad = client.get(path, params)
+        assert bad.status_code == 400 and message in bad.json()["error"]
+
+
+def test_the_json_api_is_404_without_debug_for_non_staff(client, settings, searchable):
+    """Same access rule as the pages: DEBUG off, no staff user, every API URL is a 404; POST too."""
+    settings.DEBUG = False
+    for path in ("/_errors/api/issues/", "/_errors/api/transactions/", "/_errors/api/performance/",
+                 f"/_errors/api/events/{1:032x}/", f"/_errors/api/issues/{1:032x}/events/"):
+        assert client.get(path).status_code == 404
+    settings.DEBUG = True
+    assert client.post("/_errors/api/issues/").status_code == 404

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from errorwarden.dashboard import views
+from errorwarden.dashboard import api, views
 
 app_name = "errors_dashboard"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     re_path(r"^issues/(?P<event_id>[0-9a-f]{32})/triage/$", views.issue_triage, name="triage"),
     path("performance/", views.performance_page, name="performance"),
     path("alerts/", views.alert_list, name="alerts"),
+    path("api/issues/", api.issues, name="api_issues"),
+    re_path(r"^api/issues/(?P<event_id>[0-9a-f]{32})/events/$", api.issue_events, name="api_issue_events"),
+    re_path(r"^api/events/(?P<event_id>[0-9a-f]{32})/$", api.event, name="api_event"),
+    path("api/transactions/", api.transactions, name="api_transactions"),
+    path("api/performance/", api.performance, name="api_performance"),
 ]
