@@ -525,3 +525,47 @@ def test_the_json_api_is_404_without_debug_for_non_staff(client, settings, searc
         assert client.get(path).status_code == 404
     settings.DEBUG = True
     assert client.post("/_errors/api/issues/").status_code == 404
+
+
+# --- traces ---------------------------------------------------------------------------------
+
+
+def test_traces_open_from_the_performance_table_and_the_issue(client, settings, live_server, tmp_path):
+    """Real requests with tracing on (the naive list repeats the author query per book): the endpoint
+    row links to its slowest, latest and N+1 traces;
+    the N+1 trace's waterfall marks the repeated query with its ORM field and fix; an error's trace
+    id links to its transaction, which links back to the error."""
+    from library.demo.seed import seed
+
+    seed()
+    with tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=1.0,
+                  profiles_sample_rate=0.0):
+        for _ in range(2):
+            assert requests.get(f"{live_server.url}/api/books/?naive=1", timeout=10).status_code == 200
+        assert requests.get(f"{live_server.url}/api/orders/7/", timeout=10).status_code == 500
+        sentry_sdk.flush(timeout=5)
+        settings.DEBUG = True
+        page = client.get("/_errors/performance/").content.decode()
+        row = re.search(r'<tr data-endpoint="/api/books/">(.*?)</tr>', page, re.S).group(1)
+        links = dict(re.findall(r'<a class="(slowest|latest|n1)" href="([^"]+)"', row))
+        assert set(links) == {"slowest", "latest", "n1"}
+        trace = client.get(links["n1"]).content.decode()
+        assert '<code class="orm-field">Book.author</code>' in trace
+        assert "use select_related(&#x27;author&#x27;) on the queryset" in trace
+        assert len(re.findall(r'<tr class="n1" data-op="db" data-group="1">', trace)) >= 5
+        assert 'id="waterfall"' in trace
+        assert "script-src" not in client.get(links["n1"])["Content-Security-Policy"]
+
+        inbox = InboxStore.from_settings(_runtime_settings())
+        error = next(i for i in inbox.issues() if i["title"].startswith("LookupError: Order"))
+        issue = client.get(f"/_errors/issues/{error['last_event_id']}/").content.decode()
+        link = re.search(r'<a id="trace-link" href="([^"]+)">its transaction</a>', issue).group(1)
+        transaction = client.get(link).content.decode()
+        assert "/api/orders/{number}/" in transaction
+        assert f"/_errors/issues/{error['last_event_id']}/" in transaction  # the error of the same trace
+
+
+def _runtime_settings():
+    from errorwarden.runtime import require_runtime
+
+    return require_runtime().settings

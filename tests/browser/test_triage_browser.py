@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import pytest
 import requests
 
-from tests.browser.support import screenshot
+from tests.browser.support import REPO, app_env, require_browser, screenshot
 
 BURST = "LookupError: Order"
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory) -> Path:
+    """The scripted demo run with every request traced, so the inbox holds transactions to open."""
+    require_browser()
+    folder = tmp_path_factory.mktemp("triage")
+    env = {**app_env(folder, debug=False), "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
+    done = subprocess.run([sys.executable, "-m", "tests.browser.fill_demo"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return folder
 
 
 def _wait_for_status(page, url: str, status: str, timeout: float = 20.0) -> None:
@@ -111,3 +127,25 @@ def test_search_the_issues_by_tag_and_by_text(page, debug_server):
     statuses = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)")
     assert statuses == ["regressed"]
     screenshot(page, "issues-search")
+
+
+def test_open_an_endpoints_traces_and_read_the_n_plus_one_fix(page, debug_server):
+    """From the performance table: the N+1 trace of /api/books/ names the ORM field and the fix and
+    marks the repeated spans; the slowest trace of the slow report marks its slow query."""
+    page.goto(f"{debug_server}/_errors/performance/")
+    books = page.locator('#endpoints tr[data-endpoint="/api/books/"]')
+    books.locator("a.n1").click()
+    assert page.locator("h1#transaction-name").inner_text() == "/api/books/"
+    finding = page.locator(".n1-finding").first
+    assert finding.locator(".orm-field").inner_text() == "Book.author"
+    assert finding.locator(".fix").inner_text() == "use select_related('author') on the queryset"
+    assert page.locator("#waterfall tr.n1").count() >= 5 and page.dialogs == []
+    screenshot(page, "transaction-n-plus-one")
+
+    page.goto(f"{debug_server}/_errors/performance/")
+    page.locator('#endpoints tr[data-endpoint="/api/reports/popular/"] a.slowest').click()
+    assert page.locator(".slow-finding").count() >= 1
+    assert page.locator("#waterfall tr.slow").count() >= 1
+    bar = page.locator("#waterfall tr.slow .span-bar").first
+    assert bar.evaluate("bar => getComputedStyle(bar).backgroundColor") == "rgb(220, 38, 38)"
+    screenshot(page, "transaction-slow-query")

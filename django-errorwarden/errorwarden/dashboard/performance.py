@@ -46,6 +46,7 @@ class Row:
     slow: bool
     error_pct: str
     rpm: str
+    traces: dict[str, Any] | None = None  # the endpoint's latest, slowest and N+1 transactions
 
 
 def _rows(stats: list[Stat], timeline: dict[str, list[tuple[float, int, int]]], slow_ms: float) -> list[Row]:

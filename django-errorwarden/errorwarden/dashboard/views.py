@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from errorwarden.alerting.spool import AlertSpool
 from errorwarden.dashboard import issues as issue_data
+from errorwarden.dashboard import traces as trace_data
 from errorwarden.dashboard.access import actor, dashboard_action, dashboard_view, form_token
 from errorwarden.dashboard.performance import (
     DEFAULT_SORT,
@@ -25,6 +26,7 @@ from errorwarden.dashboard.performance import (
 from errorwarden.local import InboxStore, fingerprint_of, search
 from errorwarden.local.aggregates import Aggregates, flush_all
 from errorwarden.local.history import PAGE_SIZE, IssueHistory
+from errorwarden.local.traces import TraceReader
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
@@ -53,6 +55,15 @@ def _triage_store(path: Path) -> TriageStore:
 @lru_cache(maxsize=4)
 def _history_reader(path: Path) -> IssueHistory:
     return IssueHistory(path)
+
+
+@lru_cache(maxsize=4)
+def _trace_reader(path: Path) -> TraceReader:
+    return TraceReader(path)
+
+
+def _traces() -> TraceReader:
+    return _trace_reader(require_runtime().settings.inbox_path)
 
 
 @lru_cache(maxsize=4)
@@ -122,6 +133,8 @@ def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     number = min(int(raw_page), pages)
     first_release, last_release = events.releases(key)
+    trace_id = str(((event.get("contexts") or {}).get("trace") or {}).get("trace_id") or "")
+    same_trace = _traces().of_trace(trace_id) if trace_id else []
     return _page(request, "issue.html", {
         "section": "issues", "event": event, "event_id": event_id, "detail": issue_data.event_detail(event),
         "issue": issue_data.issue_summary(store, event), "fingerprint": fingerprint,
@@ -130,7 +143,22 @@ def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         "page_newer": number - 1 if number > 1 else None,
         "page_older": number + 1 if number < pages else None,
         "around": events.neighbours(key, event_id), "tag_counts": events.tags(key),
-        "first_release": first_release, "last_release": last_release})
+        "first_release": first_release, "last_release": last_release, "trace_id": trace_id,
+        "trace_transaction": next((t["event_id"] for t in same_trace if t["type"] == "transaction"), "")})
+
+
+@dashboard_view
+def transaction_detail(request: HttpRequest, event_id: str) -> HttpResponse:
+    """One stored transaction: its span waterfall, slow queries and N+1 groups, services, and the
+    errors of the same trace."""
+    transaction = _traces().transaction(event_id)
+    if transaction is None:
+        raise Http404
+    slow_ms = require_runtime().settings.slow_query_ms
+    drawn = trace_data.waterfall(transaction, slow_ms)
+    related = [t for t in _traces().of_trace(drawn["trace_id"]) if t["event_id"] != event_id]
+    return _page(request, "transaction.html", {"section": "performance", "event_id": event_id, "trace": drawn,
+                                               "related": related})
 
 
 def _whole(name: str, raw: str | None) -> int | None:
@@ -179,6 +207,9 @@ def performance_page(request: HttpRequest) -> HttpResponse:
     slow_ms = require_runtime().settings.slow_query_ms
     context = performance(aggregates, window, sort, direction, slow_ms, time.time(),
                           never_traced=require_runtime().traces_sampler.never_traced, show_all=show_all)
+    traced = _traces().endpoints()
+    for row in context["endpoints"]:
+        row.traces = traced.get(row.stat.name)
     return _page(request, "performance.html", {"section": "performance", **context})
 
 
