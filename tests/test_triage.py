@@ -569,3 +569,35 @@ def _runtime_settings():
     from errorwarden.runtime import require_runtime
 
     return require_runtime().settings
+
+
+@pytest.mark.parametrize(("switch", "alerts"), [("on", 1), ("off", 0)])
+def test_the_engine_fires_the_regression_rule_once_and_only_when_on(tmp_path, switch, alerts):
+    """Three events of a resolved issue: one "regression" alert with the rule on, none with it off;
+    an issue nobody resolved never fires it."""
+    from errorwarden.alerting import build_engine
+    from errorwarden.alerting.counters import MemoryStore
+    from errorwarden.alerting.dispatch import SpoolDispatcher
+    from errorwarden.alerting.retry import RetryPolicy
+    from errorwarden.settings import Settings
+
+    delivered = []
+
+    class Recorder:
+        name = "recorder"
+
+        def send(self, alert):
+            delivered.append(alert)
+
+    settings = Settings(regression_alerts=switch, inbox_path=tmp_path / "inbox.sqlite3")
+    dispatcher = SpoolDispatcher([Recorder()], AlertSpool(":memory:"), RetryPolicy(base=0.01, jitter=0.0))
+    engine = build_engine(settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher)
+    TriageStore(settings.inbox_path).apply(KEY, "resolve", "ada")
+    for n in range(3):
+        engine.observe_event({**_error(n), "level": "warning"})
+        engine.observe_event({**_error(n), "exception": {"values": [{"type": "OtherError", "value": "x"}]}})
+    assert engine.flush(5)
+    engine.close()
+    assert [a["rule"] for a in delivered] == ["regression"] * alerts
+    if alerts:
+        assert delivered[0]["title"] == "Regression: a resolved issue is back (KeyError)"

@@ -86,16 +86,17 @@ class AlertEngine:
     def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
         """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
         facts = event_facts(event, (hint or {}).get(VERDICT))
+        match = first_match(self._rules, facts)
+        if match is not None:
+            rule, check = match
+            now = self._clock()
+            hit = self.store.hit(check, now)
+            if hit.fired:
+                self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown,
+                             check.key)
+        # After the counting rules, so a busy triage file can never cost a burst or outage alert.
         if self._regressions is not None:
             self._judge_regression(event, facts)
-        match = first_match(self._rules, facts)
-        if match is None:
-            return
-        rule, check = match
-        now = self._clock()
-        hit = self.store.hit(check, now)
-        if hit.fired:
-            self._submit(self._event_alert(rule, facts, hit, now), check.key, now + check.cooldown, check.key)
 
     def _judge_regression(self, event: Mapping[str, Any], facts: EventFacts) -> None:
         # The inbox's own grouping, so the issue is the one the dashboard resolved.
