@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -601,3 +602,68 @@ def test_the_engine_fires_the_regression_rule_once_and_only_when_on(tmp_path, sw
     assert [a["rule"] for a in delivered] == ["regression"] * alerts
     if alerts:
         assert delivered[0]["title"] == "Regression: a resolved issue is back (KeyError)"
+
+
+# --- profiles and logs ----------------------------------------------------------------------
+
+
+def test_a_profiled_request_links_to_its_flame_summary(client, settings, live_server, tmp_path):
+    """Tracing and profiling on: the continuous profiler's chunks are kept beside the inbox, the
+    transaction page links to a flame summary, and that lists the view's functions by self time."""
+    from errorwarden.local.extras import ExtrasStore
+    from errorwarden.local.traces import TraceReader
+    from library.demo.seed import seed
+
+    seed()
+    with tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=1.0,
+                  profiles_sample_rate=1.0):
+        report = requests.get(f"{live_server.url}/api/reports/popular/?depth=200000", timeout=60)
+        assert report.status_code == 200
+        extras, traces = ExtrasStore(tmp_path / "inbox.sqlite3"), TraceReader(tmp_path / "inbox.sqlite3")
+        settings.DEBUG = True
+        deadline = time.monotonic() + 20  # the profiler sends its chunk from its own thread
+        event_id = ""
+        while time.monotonic() < deadline:
+            sentry_sdk.flush(timeout=2)
+            event_id = traces.endpoints().get("/api/reports/popular/", {}).get("latest", "")
+            if event_id and b'id="profile-link"' in client.get(f"/_errors/transactions/{event_id}/").content:
+                break
+            time.sleep(0.3)
+        page = client.get(f"/_errors/transactions/{event_id}/").content.decode()
+        assert 'id="profile-link"' in page, "no profile chunk covering the transaction arrived in 20 s"
+        flame = client.get(f"/_errors/transactions/{event_id}/profile/").content.decode()
+        rows = re.findall(r'<tr data-function="([^"]+)">', flame)
+        assert "SQLiteCursorWrapper.execute" in rows  # the report's slow query, where its time went
+        assert "samples, one every" in flame
+        assert extras.dropped == 0
+
+
+def test_log_records_are_kept_and_shown_beside_their_trace(client, settings, tmp_path, error_tracking):
+    """A log envelope through the inbox transport: its records are stored and listed on the page of
+    the transaction of the same trace, oldest first; a bad item is counted, never raised."""
+    from sentry_sdk.envelope import Envelope, Item, PayloadRef
+
+    from errorwarden.runtime import require_runtime
+
+    runtime = error_tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", profiles_sample_rate=0.0,
+                             traces_sample_rate=0.0)
+    inbox = InboxStore.from_settings(runtime.settings)
+    inbox.add("transaction", {"event_id": f"{300:032x}", "type": "transaction",
+                              "transaction": "/api/books/", "start_timestamp": 1_700_000_000.0,
+                              "timestamp": 1_700_000_000.5,
+                              "contexts": {"trace": {"trace_id": "cd" * 16}}, "spans": []})
+    records = [{"timestamp": 1_700_000_000.2, "level": "warn", "body": "cache miss for book 7",
+                "trace_id": "cd" * 16, "attributes": {}},
+               {"timestamp": 1_700_000_000.1, "level": "info", "body": "listing books",
+                "trace_id": "cd" * 16},
+               {"timestamp": 1_700_000_000.3, "level": "info", "body": "other trace", "trace_id": "ef" * 16}]
+    transport = require_runtime().transport
+    logged = Item(payload=PayloadRef(json={"version": 2, "items": records}), type="log")
+    broken = Item(payload=PayloadRef(json={"profile": "not a profile"}), type="profile_chunk")
+    transport.capture_envelope(Envelope(items=[logged]))
+    transport.capture_envelope(Envelope(items=[broken]))
+    assert transport.extras.dropped == 1
+    settings.DEBUG = True
+    page = client.get(f"/_errors/transactions/{300:032x}/").content.decode()
+    logs = re.findall(r'<tr data-level="(\w+)">.*?<td>([^<]*)</td></tr>', page.split('id="logs"')[1], re.S)
+    assert logs == [("info", "listing books"), ("warn", "cache miss for book 7")]

@@ -59,3 +59,14 @@ def waterfall(transaction: dict[str, Any], slow_ms: float) -> dict[str, Any]:
         "n_plus_one": [{**g, "group": i + 1} for i, g in enumerate(n_plus_one)],
         "services": sorted({row["service"] for row in spans if row["service"]}),
     }
+
+
+def profile_window(transaction: dict[str, Any]) -> tuple[str, float | None, float | None, str]:
+    """What to read of the profile: the profiler id, the transaction's start and end (epoch
+    seconds) and the thread it ran on ('' when unknown)."""
+    contexts = transaction.get("contexts") if isinstance(transaction.get("contexts"), dict) else {}
+    profile = contexts.get("profile") if isinstance(contexts.get("profile"), dict) else {}
+    trace = contexts.get("trace") if isinstance(contexts.get("trace"), dict) else {}
+    data = trace.get("data") if isinstance(trace.get("data"), dict) else {}
+    return (str(profile.get("profiler_id") or ""), epoch(transaction.get("start_timestamp")),
+            epoch(transaction.get("timestamp")), str(data.get("thread.id") or ""))

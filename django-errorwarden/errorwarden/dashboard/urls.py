@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^issues/(?P<event_id>[0-9a-f]{32})/triage/$", views.issue_triage, name="triage"),
     path("performance/", views.performance_page, name="performance"),
     re_path(r"^transactions/(?P<event_id>[0-9a-f]{32})/$", views.transaction_detail, name="transaction"),
+    re_path(r"^transactions/(?P<event_id>[0-9a-f]{32})/profile/$", views.transaction_profile, name="profile"),
     path("alerts/", views.alert_list, name="alerts"),
     path("api/issues/", api.issues, name="api_issues"),
     re_path(r"^api/issues/(?P<event_id>[0-9a-f]{32})/events/$", api.issue_events, name="api_issue_events"),

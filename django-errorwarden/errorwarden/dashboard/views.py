@@ -25,6 +25,7 @@ from errorwarden.dashboard.performance import (
 )
 from errorwarden.local import InboxStore, fingerprint_of, search
 from errorwarden.local.aggregates import Aggregates, flush_all
+from errorwarden.local.extras import ExtrasStore
 from errorwarden.local.history import PAGE_SIZE, IssueHistory
 from errorwarden.local.traces import TraceReader
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
@@ -64,6 +65,15 @@ def _trace_reader(path: Path) -> TraceReader:
 
 def _traces() -> TraceReader:
     return _trace_reader(require_runtime().settings.inbox_path)
+
+
+@lru_cache(maxsize=4)
+def _extras_store(path: Path) -> ExtrasStore:
+    return ExtrasStore(path)
+
+
+def _extras() -> ExtrasStore:
+    return _extras_store(require_runtime().settings.inbox_path)
 
 
 @lru_cache(maxsize=4)
@@ -157,8 +167,25 @@ def transaction_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     slow_ms = require_runtime().settings.slow_query_ms
     drawn = trace_data.waterfall(transaction, slow_ms)
     related = [t for t in _traces().of_trace(drawn["trace_id"]) if t["event_id"] != event_id]
-    return _page(request, "transaction.html", {"section": "performance", "event_id": event_id, "trace": drawn,
-                                               "related": related})
+    profiler_id, start, end, _ = trace_data.profile_window(transaction)
+    return _page(request, "transaction.html", {
+        "section": "performance", "event_id": event_id, "trace": drawn, "related": related,
+        "logs": _extras().logs(drawn["trace_id"]),
+        "profiled": _extras().has_profile(profiler_id, start, end) if start and end else False})
+
+
+@dashboard_view
+def transaction_profile(request: HttpRequest, event_id: str) -> HttpResponse:
+    """The flame summary of one profiled transaction: its functions by self time."""
+    transaction = _traces().transaction(event_id)
+    if transaction is None:
+        raise Http404
+    profiler_id, start, end, thread_id = trace_data.profile_window(transaction)
+    summary = _extras().flame(profiler_id, start or 0.0, end or 0.0, thread_id)
+    if not summary["samples"]:
+        raise Http404
+    return _page(request, "profile.html", {"section": "performance", "event_id": event_id,
+                                           "name": transaction.get("transaction") or "", "summary": summary})
 
 
 def _whole(name: str, raw: str | None) -> int | None:
