@@ -667,3 +667,13 @@ def test_log_records_are_kept_and_shown_beside_their_trace(client, settings, tmp
     page = client.get(f"/_errors/transactions/{300:032x}/").content.decode()
     logs = re.findall(r'<tr data-level="(\w+)">.*?<td>([^<]*)</td></tr>', page.split('id="logs"')[1], re.S)
     assert logs == [("info", "listing books"), ("warn", "cache miss for book 7")]
+
+
+def test_the_new_pages_are_404_for_anonymous_visitors_without_debug(client, settings, inbox_with_issue):
+    """The transaction, profile and triage URLs keep the dashboard's rule: DEBUG off, no staff user, 404."""
+    _, event_id = inbox_with_issue
+    settings.DEBUG = False
+    for path in (f"/_errors/transactions/{event_id}/", f"/_errors/transactions/{event_id}/profile/",
+                 f"/_errors/issues/{event_id}/"):
+        response = client.get(path)
+        assert response.status_code == 404 and "Local error tracking" not in response.content.decode()
