@@ -490,10 +490,13 @@ def test_the_json_api_answers_what_broke_since_the_deploy(client, settings, sear
     listed = everything.json()["issues"]
     assert len(listed) == 3 and {i["status"] for i in listed} == {"unresolved"}
     deploy = datetime.now(UTC).isoformat()
-    oops = {"values": [{"type": "ZeroDivisionError", "value": "oops"}]}
+    oops = {"values": [{"type": "ZeroDivisionError", "value": "oops\u202e"}]}
     inbox.add("event", {**_mixed(100), "exception": oops})
     new = client.get("/_errors/api/issues/", {"since": deploy}).json()["issues"]
-    assert [i["title"] for i in new] == ["ZeroDivisionError: oops"]
+    assert [i["title"] for i in new] == ["ZeroDivisionError: oops\u202e"]
+    raw = client.get("/_errors/api/issues/", {"since": deploy}).content
+    assert "\u202e".encode() not in raw and b"\\u202e" in raw  # escaped, never raw
+    assert "\u202e".encode() not in client.get(f"/_errors/api/events/{new[0]['last_event_id']}/").content
     tagged = client.get("/_errors/api/issues/", {"q": "category:external"}).json()
     assert tagged["searched"] and [i["count"] for i in tagged["issues"]] == [10]
     events = client.get(tagged["issues"][0]["events"]).json()

@@ -11,7 +11,8 @@ staff; 404 for everyone else), GET only, the same no-store/no-script headers, no
 - `api/transactions/?limit=`: the newest stored transactions: name, duration, time, trace id.
 - `api/performance/?window=5m|1h|6h`: endpoint, service and task figures.
 
-A bad parameter is a 400 with a JSON `error` naming what is allowed.
+A bad parameter is a 400 with a JSON `error` naming what is allowed. Every answer is ASCII JSON:
+captured text's control and bidi characters arrive escaped (\u202e), never raw.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def issue_events(request: HttpRequest, event_id: str) -> JsonResponse:
 @dashboard_view
 def event(request: HttpRequest, event_id: str) -> JsonResponse:
     """One stored event as JSON."""
-    return JsonResponse(_stored_event(event_id), json_dumps_params={"ensure_ascii": False})
+    # ensure_ascii (JsonResponse's default): control and bidi characters arrive as \uXXXX escapes.
+    return JsonResponse(_stored_event(event_id))
 
 
 @dashboard_view
