@@ -122,10 +122,15 @@ def test_search_the_issues_by_tag_and_by_text(page, debug_server):
     page.click("button[type=submit]")
     titles = page.locator("#issues a.title").all_inner_texts()
     assert titles == ["LookupError: Order 1011 not found"]
-    page.fill("input[name=q]", "is:regressed")
-    page.click("button[type=submit]")  # the first test of this module resolved it and it came back
-    statuses = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)")
-    assert statuses == ["regressed"]
+    page.fill("input[name=q]", "is:muted")
+    page.click("button[type=submit]")
+    assert page.locator("#issues tbody tr").count() == 0  # nothing of this module stays muted
+    page.fill("input[name=q]", "is:unresolved category:generic")
+    page.click("button[type=submit]")
+    rows = page.locator("#issues tbody tr")
+    statuses = rows.evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert statuses and set(statuses) <= {"unresolved", "regressed"}
+    assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.category)")) == {"generic"}
     screenshot(page, "issues-search")
 
 
