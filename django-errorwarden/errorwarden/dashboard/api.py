@@ -17,6 +17,7 @@ captured text's control and bidi characters arrive escaped (\u202e), never raw.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -49,15 +50,15 @@ def _whole(request: HttpRequest, name: str, default: int, high: int) -> int:
     return int(raw)
 
 
-def _moment(raw: str) -> str:
-    """An ISO 8601 moment as the inbox writes times (UTC, milliseconds), for text comparison."""
+def _moment(raw: str) -> int:
+    """An ISO 8601 moment (UTC when it names no zone) in whole epoch milliseconds (the inbox keeps
+    times to the millisecond: an event of that millisecond counts as since)."""
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadParameter(f"since must be an ISO 8601 moment like 2026-01-31T12:00:00Z, "
                            f"not {raw!r}") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return math.floor((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
 @dashboard_view
@@ -66,7 +67,7 @@ def issues(request: HttpRequest) -> JsonResponse:
     try:
         query = search.parse(request.GET.get("q", ""), request.GET.get("window", ""))
         limit = _whole(request, "limit", 100, LIMIT_MAX)
-        since = _moment(request.GET["since"]) if request.GET.get("since") else ""
+        since = _moment(request.GET["since"]) if request.GET.get("since") else None
     except (search.BadQuery, BadParameter) as exc:
         return _bad(str(exc))
     store, _, _ = views._sources()
@@ -81,7 +82,8 @@ def issues(request: HttpRequest) -> JsonResponse:
         state = states[key]
         if query.statuses and state.status not in query.statuses:
             continue
-        if since and str(row["first_seen"]) < since:
+        first_seen = issue_data.epoch(row["first_seen"])  # ISO text or epoch seconds, as the store keeps it
+        if since is not None and (first_seen is None or round(first_seen * 1000) < since):
             continue
         event_id = row["last_event_id"]
         linked = len(event_id) == 32
