@@ -24,7 +24,6 @@ logger = logging.getLogger("errorwarden.alerting")
 
 POLICY: RetryPolicy | None = None  # tests may set one; else the worker's settings give it
 _outages: dict[str, OutageLog] = {}
-_spools: dict[Any, AlertSpool] = {}
 
 
 @shared_task(bind=True, name=DELIVER_TASK, max_retries=None, ignore_result=True, acks_late=True)
@@ -69,14 +68,14 @@ def _record(runtime: Any, delivery: str | None, channel: str, outcome: str, atte
     """Write the outcome to this host's spool; a spool that cannot take it never fails the delivery."""
     if not delivery:
         return
+    spool = AlertSpool(runtime.settings.alert_spool)  # one short-lived handle per outcome: no module state
     try:
-        spool = _spools.get(runtime.settings.alert_spool)
-        if spool is None:
-            spool = _spools[runtime.settings.alert_spool] = AlertSpool(runtime.settings.alert_spool)
         spool.record_worker(delivery, channel, outcome, attempts, time.time(), error)
     except Exception as exc:  # the error text may name the webhook's host: only its type is logged
         logger.warning("Could not record the %s delivery of an alert in the spool (%s)", channel,
                        type(exc).__name__)
+    finally:
+        spool.close()
 
 
 @shared_task(bind=True, name="errorwarden.probe_queue_depth", ignore_result=True)
