@@ -15,12 +15,13 @@ from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.signals import task_postrun, task_received
 from kombu import Exchange, Queue
 
-import errorwarden.tasks  # noqa: F401 (registers the shared task with every app)
+import errorwarden.tasks
 from errorwarden.alerting import build_dispatcher, build_engine
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import DELIVER_TASK, celery_publisher
 from errorwarden.alerting.render import build_alert
 from errorwarden.alerting.retry import RetryPolicy
+from errorwarden.alerting.spool import AlertSpool
 from errorwarden.event import VERDICT
 from errorwarden.grouping import Verdict
 from errorwarden.runtime import require_runtime
@@ -189,6 +190,37 @@ def test_an_engine_with_celery_delivery_pages_through_the_worker(celery_app, cel
     [(task_id, _, _)] = task_runs.received
     assert task_runs.received == [via_worker(task_id, celery_worker)]
     assert task_runs.runs == [(task_id, "SUCCESS", True)]
+    [row] = AlertSpool(worker_settings.alert_spool).recent(5)  # the worker wrote its outcome back
+    assert (row["channel"], row["outcome"], row["attempts"]) == ("slack", "delivered", 1)
+
+
+def test_the_worker_records_retrying_then_delivered_in_the_spool(celery_app, celery_worker, task_runs, slack,
+                                                                  worker_settings):
+    """A 500 then a 200: the Alerts page's row goes handed-to-Celery, retrying, delivered (2 attempts)."""
+    slack.answer(SERVER_ERROR)
+    errorwarden.tasks.POLICY = RetryPolicy(attempts=5, base=0.5, max_delay=0.5, jitter=0.0)
+    try:
+        dispatcher = build_dispatcher(worker_settings, publish=celery_publisher(app=celery_app))
+        engine = build_engine(worker_settings, scrub_text=str, store=MemoryStore(), dispatcher=dispatcher)
+        engine.observe_event({"level": "error",
+                              "exception": {"values": [{"type": "OperationalError", "value": "refused"}]}},
+                             {VERDICT: Verdict("database", "connection", ("database",))})
+        assert engine.flush(10)
+        spool = AlertSpool(worker_settings.alert_spool)
+        seen = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            outcome = spool.recent(5)[0]["outcome"]
+            seen.add(outcome)
+            if outcome == "delivered":
+                break
+            time.sleep(0.02)
+        dispatcher.close()
+    finally:
+        errorwarden.tasks.POLICY = None
+    [row] = spool.recent(5)
+    assert (row["outcome"], row["attempts"]) == ("delivered", 2) and len(slack.accepted) == 1
+    assert "retrying" in seen
 
 
 @pytest.mark.parametrize("scheme", ["redis://127.0.0.1:{port}/0", "amqp://guest:guest@127.0.0.1:{port}//"],

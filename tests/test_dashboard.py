@@ -103,8 +103,8 @@ def _text(response) -> str:
 
 
 def _issue_row(page: str, event_id: str) -> str:
-    return re.search(rf'<tr id="issue-{event_id}" data-category="generic" data-level="error">(.*?)</tr>',
-                     page, re.S).group(1)
+    return re.search(rf'<tr id="issue-{event_id}" data-category="generic" data-level="error" '
+                     r'data-status="[a-z]+">(.*?)</tr>', page, re.S).group(1)
 
 
 # --- access ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ come from anywhere) and never raises.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -176,10 +177,60 @@ def message(event: Mapping[str, Any], template: bool = False) -> str:
 
 
 def text(event: Mapping[str, Any]) -> str:
-    """What a person reads first: the raised exception's value, else the message."""
+    """What a person reads first: the raised exception's value (readable_value), else the message."""
     exc = main_exception(event)
-    value = _text(exc.get("value")) if exc else ""
+    value = readable_value(exc.get("type"), _text(exc.get("value"))) if exc else ""
     return value or message(event)
+
+
+_DETAIL = re.compile(r"""ErrorDetail\(string=(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+_KEYED_DETAIL = re.compile(r"""(?:'([^']*)'|"([^"]*)"):\s*\[\s*""" + _DETAIL.pattern)
+
+
+def readable_value(kind: Any, value: Any) -> str:
+    """A validation error's value as `field: message; field: message`, not the Python repr its str() is.
+
+    DRF's ValidationError reads `{'email': [ErrorDetail(string='Enter a valid email address.',
+    code='invalid')]}` and Django's `{'email': ['Enter a valid email address.']}`; both become
+    `email: Enter a valid email address.` (nested fields joined with dots, list items by index).
+    The repr is read as a literal syntax tree (ast.parse, never evaluated); one the SDK cut short
+    is read by pattern. Any other value, or one that says nothing readable, comes back as it was.
+    """
+    text = "" if value is None else str(value)
+    if not str(kind or "").endswith("ValidationError") or text[:1] not in ("{", "["):
+        return text
+    try:
+        parts = _parts(ast.parse(text, mode="eval").body, "")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        parts = [(a or b, c if c is not None else d) for a, b, c, d in _KEYED_DETAIL.findall(text)] or \
+                [("", c or d) for c, d in _DETAIL.findall(text)]
+    readable = "; ".join(f"{field}: {message}" if field else message for field, message in parts if message)
+    return readable or text
+
+
+def _parts(node: ast.AST, field: str, depth: int = 0) -> list[tuple[str, str]]:
+    if depth > 20:
+        return []
+    if isinstance(node, ast.Dict):
+        found = []
+        for key, value in zip(node.keys, node.values, strict=False):
+            name = str(key.value) if isinstance(key, ast.Constant) else "?"
+            found += _parts(value, f"{field}.{name}" if field else name, depth + 1)
+        return found
+    if isinstance(node, ast.List | ast.Tuple):
+        found = []
+        for index, item in enumerate(node.elts):
+            nested = isinstance(item, ast.Dict) and len(node.elts) > 1
+            found += _parts(item, f"{field}[{index}]" if nested else field, depth + 1)
+        return found
+    if isinstance(node, ast.Call):  # ErrorDetail(string='...', code='...')
+        for keyword in node.keywords:
+            if keyword.arg == "string" and isinstance(keyword.value, ast.Constant):
+                return [(field, str(keyword.value.value))]
+        return _parts(node.args[0], field, depth + 1) if node.args else []
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [(field, node.value)]
+    return []
 
 
 def tags(event: Mapping[str, Any]) -> dict[str, str]:

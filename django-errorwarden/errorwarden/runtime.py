@@ -128,7 +128,6 @@ def build(settings: Settings, **parts: Any) -> Runtime:
 
     `parts` replace built members, e.g. `alerts=` or `transport=` in tests and benchmarks.
     """
-    from errorwarden.local import transport_for
     from errorwarden.trimming import TrimToSize
 
     stats = PipelineStats()
@@ -157,7 +156,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=_outbox(settings) if settings.dsn else transport_for(settings, losses),
+        transport=_outbox(settings) if settings.dsn else _inbox_transport(settings, losses),
         before_send=Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
@@ -212,6 +211,14 @@ def _not_check_ins(step: Any) -> Any:
         return event if event.get("type") == "check_in" else step(event, hint)
 
     return run
+
+
+def _inbox_transport(settings: Settings, losses: LossLedger) -> Transport:
+    """The local inbox transport, also keeping profile chunks and logs (errorwarden/local/extras.py)."""
+    from errorwarden.local import transport_for
+    from errorwarden.local.extras import ExtrasStore, keep_extras
+
+    return keep_extras(transport_for(settings, losses), ExtrasStore(settings.inbox_path))
 
 
 def _outbox(settings: Settings) -> Transport | None:

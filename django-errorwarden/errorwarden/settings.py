@@ -192,6 +192,7 @@ def _silence(raw: str) -> tuple[tuple[str, int], ...]:
 
 _SCRUB_ENGINE = matching(r"auto|hyperscan|re2|python", "one of auto, hyperscan, re2, python")
 _SERVER_TYPE = matching(r"auto|sentry|bugsink|glitchtip", "one of auto, sentry, bugsink, glitchtip")
+_SWITCH = matching(r"auto|on|off", "one of auto, on, off")
 _DOTTED = matching(r"[A-Za-z_][\w.]*", "a dotted path")
 _KEY = matching(r"[\w.-]+", "a key name")
 _ENVIRONMENT = matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
@@ -266,6 +267,9 @@ class Settings:
                                          "(jittered backoff from 1 s; retries stop when the cooldown ends)")
     external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
                                           "Failures of one service within the burst window that page")
+    regression_alerts: str = env("SENTRY_REGRESSION_ALERTS", "auto", _SWITCH,
+                                 "Alert once when an issue resolved in the local dashboard comes back; "
+                                 "auto: on except in development")
     alert_channels: tuple[str, ...] = env("SENTRY_ALERT_CHANNELS", DEFAULT_CHANNELS,
                                           items(_DOTTED, "comma-separated dotted paths of channel classes"),
                                           "Alert channel backends (docs/alerting.md)")
@@ -378,6 +382,13 @@ class Settings:
     def outbox_max_bytes(self) -> int:
         """SENTRY_OUTBOX_MAX_MB in bytes, as the outbox reads it."""
         return self.outbox_max_mb * 1024 * 1024
+
+    @property
+    def regression_alerts_on(self) -> bool:
+        """Whether the "regression" rule fires (SENTRY_REGRESSION_ALERTS; auto: outside development)."""
+        if self.regression_alerts == "auto":
+            return self.environment != "development"
+        return self.regression_alerts == "on"
 
     @property
     def local_inbox(self) -> bool:

@@ -16,37 +16,62 @@ from celery import shared_task
 
 from errorwarden.alerting.dispatch import DELIVER_TASK
 from errorwarden.alerting.retry import attempt, log_lost
+from errorwarden.alerting.spool import DELIVERED, LOST, AlertSpool
 from errorwarden.runtime import require_runtime
 
 logger = logging.getLogger("errorwarden.alerting")
 
 
 @shared_task(bind=True, name=DELIVER_TASK, max_retries=None, ignore_result=True, acks_late=True)
-def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: float | None = None) -> bool:
+def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: float | None = None,
+                  delivery: str | None = None) -> bool:
     """Deliver one alert to one channel; retried by the broker with the one RetryPolicy until the
-    alert's deadline (the end of its cooldown), honouring Slack's Retry-After."""
+    alert's deadline (the end of its cooldown), honouring Slack's Retry-After. With `delivery`
+    (the spool's alert id) each outcome is written back to the spool, so the Alerts page and
+    `sentry_inbox --alerts` say delivered, retrying or failed instead of "handed to Celery"."""
     runtime = require_runtime()
     target = runtime.alerts.channel(channel)
     title = str(alert.get("title", ""))
+    attempts = self.request.retries + 1
     if target is None:
-        log_lost(channel, title, self.request.retries, "the channel is not enabled in this worker's settings")
+        reason = "the channel is not enabled in this worker's settings"
+        log_lost(channel, title, self.request.retries, reason)
+        _record(runtime, delivery, channel, LOST, attempts, reason)
         return False
     outage = runtime.outage(f"task:{channel}", channel)
     error = attempt(target, alert)
     if error is None:
         outage.delivered()
+        _record(runtime, delivery, channel, DELIVERED, attempts)
         return True
     outage.failed(error)
-    now, attempts = time.time(), self.request.retries + 1
+    now = time.time()
     policy = runtime.task_policy
     if deadline is None:  # published by an older version: five attempts, as it promised
         deadline = now + policy.max_delay if attempts < 5 else now
     next_at = policy.next_attempt(attempts, error, now, deadline)
     if next_at is not None:
+        _record(runtime, delivery, channel, "retrying", attempts, str(error))
         raise self.retry(countdown=max(0.0, next_at - now), exc=error) from None
-    log_lost(channel, title, self.request.retries + 1,
-             str(error) if not error.retryable else f"{error}; its cooldown ended")
+    reason = str(error) if not error.retryable else f"{error}; its cooldown ended"
+    log_lost(channel, title, attempts, reason)
+    _record(runtime, delivery, channel, LOST, attempts, reason)
     return False
+
+
+def _record(runtime: Any, delivery: str | None, channel: str, outcome: str, attempts: int,
+            error: str = "") -> None:
+    """Write the outcome to this host's spool; a spool that cannot take it never fails the delivery."""
+    if not delivery:
+        return
+    spool = AlertSpool(runtime.settings.alert_spool)  # one short-lived handle per outcome: no module state
+    try:
+        spool.record_worker(delivery, channel, outcome, attempts, time.time(), error)
+    except Exception as exc:  # the error text may name the webhook's host: only its type is logged
+        logger.warning("Could not record the %s delivery of an alert in the spool (%s)", channel,
+                       type(exc).__name__)
+    finally:
+        spool.close()
 
 
 @shared_task(bind=True, name="errorwarden.probe_queue_depth", ignore_result=True)

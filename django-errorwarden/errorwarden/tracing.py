@@ -61,6 +61,18 @@ class TracesSampler:
         return self.base
 
 
+    def never_traced(self, path: str) -> bool:
+        """True when a request to this path (or route pattern) is never traced whatever the base rate:
+        a rule gives it 0, or it is a probe, a file or the dashboard with no rule saying otherwise."""
+        for pattern, rate, _ in self._rules:
+            if pattern.match(path):
+                return rate == 0.0
+        if any(pattern.match(path) for pattern in self._never):
+            return True
+        dashboard = _dashboard_prefix()
+        return bool(dashboard and path.startswith(dashboard))
+
+
 def _dashboard_prefix() -> str | None:
     from errorwarden.dashboard.mount import dashboard_prefix
 

@@ -23,7 +23,8 @@ from errorwarden.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Deli
 
 # The Celery task's registered name; errorwarden/tasks.py registers it, we publish by name.
 DELIVER_TASK = "errorwarden.deliver_alert"
-Publish = Callable[[str, dict[str, Any], float], Any]
+# publish(channel, alert, deadline, delivery=<alert id>): the id lets the worker record the outcome.
+Publish = Callable[..., Any]
 
 
 class ChannelWorker:
@@ -93,7 +94,7 @@ class ChannelWorker:
 
     def _hand_off(self, delivery: Delivery) -> bool:
         try:
-            self._handoff(self.channel.name, delivery.alert, delivery.deadline)
+            self._handoff(self.channel.name, delivery.alert, delivery.deadline, delivery=delivery.alert_id)
         except Exception as exc:  # the broker is down: this thread delivers the alert itself
             logger.warning("Celery broker refused an alert (%s); delivering it from this process.",
                            type(exc).__name__)
@@ -201,9 +202,11 @@ def celery_publisher(app: Any = None) -> Publish:
 
         app = current_app._get_current_object()
 
-    def publish(channel: str, alert: dict[str, Any], deadline: float) -> Any:
+    def publish(channel: str, alert: dict[str, Any], deadline: float, delivery: str | None = None) -> Any:
         # argsrepr keeps the alert's text out of Celery's logs; the worker gets the full dict.
+        # `delivery` (the spool's alert id) lets the worker write the outcome back to this host's spool.
         return app.send_task(DELIVER_TASK, args=[channel, alert, deadline],
+                             kwargs={"delivery": delivery} if delivery else {},
                              argsrepr=repr([channel, "<alert>", deadline]), retry=True,
                              retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
                                            "interval_max": 1.0})

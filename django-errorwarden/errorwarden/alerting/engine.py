@@ -22,6 +22,8 @@ from errorwarden.alerting.rules import (
     EventFacts,
     EventRule,
     MonitorFinding,
+    RegressionRule,
+    digest,
     event_facts,
     event_rules,
     first_match,
@@ -61,6 +63,15 @@ class _RequestTally:
         return batch
 
 
+def _triage_for(settings: Any) -> Any:
+    """The triage store the "regression" rule reads, or None when the rule is off or there is no inbox."""
+    if not getattr(settings, "regression_alerts_on", False) or not getattr(settings, "local_inbox", False):
+        return None
+    from errorwarden.local.triage import TriageStore
+
+    return TriageStore(settings.inbox_path)
+
+
 class AlertEngine:
     """Applies the alert rules to events and requests; fired alerts go to the dispatcher."""
 
@@ -73,6 +84,8 @@ class AlertEngine:
         self._rate = rate_check(settings)
         self._monitor = monitor_rule(settings)
         self._tally = _RequestTally(clock, flush_seconds, flush_requests)
+        self._regressions = _triage_for(settings)
+        self._regression = RegressionRule()
 
     def observe_event(self, event: Mapping[str, Any], hint: Mapping[str, Any] | None = None) -> None:
         """Count one scrubbed, classified event (a pipeline step); queue an alert if a rule fires."""
@@ -80,13 +93,37 @@ class AlertEngine:
             return
         facts = event_facts(event, (hint or {}).get(VERDICT))
         match = first_match(self._rules, facts)
-        if match is None:
+        if match is not None:
+            rule, check = match
+            now = self._clock()
+            hit = self.store.hit(check, now)
+            if hit.fired:
+                self._submit(self._event_alert(rule, facts, hit, now), check.key, now, check.cooldown,
+                             check.key)
+        # After the counting rules, so a busy triage file can never cost a burst or outage alert.
+        if self._regressions is not None:
+            self._judge_regression(event, facts)
+
+    def _judge_regression(self, event: Mapping[str, Any], facts: EventFacts) -> None:
+        # The inbox's own grouping, so the issue is the one the dashboard resolved.
+        from errorwarden.local.store import fingerprint_of
+        from errorwarden.local.triage import issue_key
+
+        fingerprint = fingerprint_of("event", dict(event))
+        if not self._regressions.claim_regression(issue_key(fingerprint), str(event.get("release") or "")):
             return
-        rule, check = match
         now = self._clock()
-        hit = self.store.hit(check, now)
-        if hit.fired:
-            self._submit(self._event_alert(rule, facts, hit, now), check.key, now, check.cooldown, check.key)
+        link, command = issue_link(self.settings, facts.event_id)
+        alert = build_alert(
+            rule=self._regression.name, severity=self._regression.severity,
+            title=self._regression.title(facts), error_type=facts.error_type, message=facts.message,
+            occurrences=1, window=self.settings.critical_error_window, environment=self.settings.environment,
+            release=str(event.get("release") or self.settings.release), endpoint=facts.endpoint,
+            service=facts.service, first_seen=facts.timestamp or now, last_seen=facts.timestamp or now,
+            event_id=facts.event_id, link=link, inbox_command=command, scrub=self._scrub)
+        # Claimed once per resolution already; the key keeps a spool retry from doubling it.
+        self.dispatcher.submit(alert, key=f"regression:{digest(tuple(fingerprint))}:{now}",
+                               until=now + self.settings.alert_cooldown)
 
     def observe_monitor(self, finding: MonitorFinding) -> bool:
         """Count one finding about a beat monitor; queue a page if the rule fires. True when it fired."""
@@ -94,7 +131,7 @@ class AlertEngine:
         now = self._clock()
         hit = self.store.hit(check, now)
         if hit.fired:
-            self._submit(self._monitor_alert(finding, hit, now), check.key, now + check.cooldown, check.key)
+            self._submit(self._monitor_alert(finding, hit, now), check.key, now, check.cooldown, check.key)
         return hit.fired
 
     def observe_request(self, failed: bool) -> None:

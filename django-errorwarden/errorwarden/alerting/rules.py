@@ -132,6 +132,20 @@ class CriticalBurstRule(EventRule):
         return f"Critical error burst: {round(hit.count)} occurrences in {self._window}s"
 
 
+class RegressionRule:
+    """An issue resolved in the local dashboard got a new event (or one of another release).
+
+    Not a counting rule: the triage store decides, once per resolution (TriageStore.claim_regression),
+    so it fires beside whichever counting rule also judges the event.
+    """
+
+    name, severity = "regression", "error"
+
+    def title(self, facts: EventFacts) -> str:
+        """One line saying why the alert fired."""
+        return f"Regression: a resolved issue is back ({facts.error_type})"
+
+
 def event_rules(settings: Any) -> tuple[EventRule, ...]:
     """The event rules, most specific first, configured from settings."""
     window, cooldown = settings.critical_error_window, settings.alert_cooldown

@@ -56,7 +56,9 @@ RETURNING id, alert_id, title, payload, attempts, deadline
 _RECENT = """
 SELECT alert_id, channel, created, COALESCE(finished, created), rule, title, severity,
        CASE status WHEN 'pending' THEN CASE WHEN attempts = 0 THEN 'queued' ELSE 'retrying' END
-                   WHEN 'lost' THEN 'failed' WHEN 'queued' THEN 'handed to Celery' ELSE status END,
+                   WHEN 'lost' THEN 'failed'
+                   WHEN 'queued' THEN CASE WHEN last_error = '' THEN 'handed to Celery' ELSE 'retrying' END
+                   ELSE status END,
        attempts, COALESCE(json_extract(payload, '$.event_id'), ''), last_error
 FROM alert_deliveries ORDER BY id DESC LIMIT ?
 """
@@ -137,11 +139,30 @@ class AlertSpool:
     def finish(self, delivery_id: int, status: str, now: float, error: str = "") -> None:
         """Mark a leased delivery delivered, lost or queued (handed to Celery)."""
         with self._file.transaction() as conn:
+            # Handed to Celery: the worker may have recorded its outcome already (record_worker);
+            # "queued" never overwrites it.
             conn.execute("UPDATE alert_deliveries SET status = ?, finished = ?, last_error = ?,"
-                         " lease_until = 0 WHERE id = ?", (status, now, error[:200], delivery_id))
+                         " lease_until = 0 WHERE id = ? AND (? != 'queued' OR status = 'pending')",
+                         (status, now, error[:200], delivery_id, status))
             conn.execute("DELETE FROM alert_deliveries WHERE status != 'pending' AND id <= "
                          "(SELECT id FROM alert_deliveries WHERE status != 'pending' ORDER BY id DESC "
                          "LIMIT 1 OFFSET ?)", (KEEP_FINISHED,))
+
+    def record_worker(self, alert_id: str, channel: str, outcome: str, attempts: int, now: float,
+                      error: str = "") -> bool:
+        """A Celery worker's word on a delivery it was handed: delivered, lost, or retrying (the row
+        stays 'queued' with the error and attempt count). False when this spool has no such row
+        (the worker runs on another host, or the row was trimmed)."""
+        if outcome not in (DELIVERED, LOST, "retrying"):
+            raise ValueError(f"outcome must be one of delivered, lost, retrying, not {outcome!r}")
+        status = QUEUED if outcome == "retrying" else outcome
+        finished = None if outcome == "retrying" else now
+        with self._file.transaction() as conn:
+            return bool(conn.execute(
+                "UPDATE alert_deliveries SET status = ?, attempts = MAX(attempts, ?), last_error = ?, "
+                "finished = COALESCE(?, finished), lease_until = 0 WHERE alert_id = ? AND channel = ? "
+                "AND status IN ('queued', 'pending')",
+                (status, attempts, error[:200], finished, alert_id, channel)).rowcount)
 
     def retry_at(self, delivery_id: int, next_at: float, error: str) -> None:
         """Release a leased delivery for another attempt at `next_at`."""

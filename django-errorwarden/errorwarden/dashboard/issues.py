@@ -16,6 +16,7 @@ from typing import Any
 from errorwarden import event as ev
 from errorwarden.dashboard.charts import sparkline
 from errorwarden.local import InboxStore, culprit_of, fingerprint_of, title_of
+from errorwarden.local.triage import TriageStore
 
 ISSUE_LIMIT = 200
 SPARK_MINUTES = 60
@@ -51,6 +52,11 @@ def _key(fingerprint: Any) -> str:
     return json.dumps(fingerprint, ensure_ascii=False)
 
 
+def _fingerprint(stored: Any) -> Any:
+    """A fingerprint as a list: InboxStore.issues() parses it, a search hands over the stored JSON."""
+    return json.loads(stored) if isinstance(stored, str) else stored
+
+
 @dataclass
 class IssueRow:
     """One issue line of the list."""
@@ -67,6 +73,7 @@ class IssueRow:
     last_event_id: str
     spark: Any = ""
     last_alert: dict[str, Any] | None = None
+    status: str = "unresolved"
 
 
 @dataclass
@@ -84,8 +91,13 @@ class IssueList:
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
-               level: str = "") -> IssueList:
-    """Issues with category, per-minute sparkline and last alert, filtered by category and level."""
+               level: str = "", triage: TriageStore | None = None, found: list[dict[str, Any]] | None = None,
+               statuses: tuple[str, ...] = ()) -> IssueList:
+    """Issues with category, per-minute sparkline and last alert, filtered by category and level.
+
+    `found`: the issues a search returned (InboxStore.issues' shape, counts of matching events)
+    instead of the most recent ones; `statuses`: keep only issues in one of these triage states.
+    """
     first_minute = int(now // 60) - SPARK_MINUTES + 1
     since = datetime.fromtimestamp(first_minute * 60, UTC)
     minutes: dict[str, list[int]] = {}
@@ -97,8 +109,14 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
                 counts[index] += count
     last_alerts = _last_alerts(store, alerts, {})
     rows = []
-    for issue in store.issues(limit=ISSUE_LIMIT):
-        key = _key(issue["fingerprint"])
+    issues = store.issues(limit=ISSUE_LIMIT) if found is None else found
+    if triage is not None:
+        states = triage.states([_key(_fingerprint(i["fingerprint"])) for i in issues])
+        if statuses:
+            issues = [i for i in issues if states[_key(_fingerprint(i["fingerprint"]))].status in statuses]
+    issues = issues[:ISSUE_LIMIT]
+    for issue in issues:
+        key = _key(_fingerprint(issue["fingerprint"]))
         latest = (store.get(issue["last_event_id"]) if issue["last_event_id"] else None) or {}
         counts = minutes.get(key, [0] * SPARK_MINUTES)
         rows.append(IssueRow(
@@ -107,6 +125,9 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
             first_seen=moment(issue["first_seen"]), last_seen=moment(issue["last_seen"]),
             last_event_id=issue["last_event_id"], last_alert=last_alerts.get(key),
             spark=sparkline(counts, label=f"{sum(counts)} events in the last {SPARK_MINUTES} minutes")))
+    if triage is not None:
+        for row in rows:
+            row.status = states[row.key].status
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]
     totals, losses = store.totals("event"), store.losses()
     return IssueList(rows=shown, categories=sorted({r.category for r in rows}),
@@ -158,7 +179,9 @@ def _frames(source: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _stacks(event: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Exceptions newest first (the one raised last leads), and threads that carry a stack."""
-    exceptions = [{**exc, "frames": _frames(exc)} for exc in reversed(ev.exceptions(event))]
+    exceptions = [{**exc, "frames": _frames(exc),
+                   "readable": ev.readable_value(exc.get("type"), exc.get("value"))}
+                  for exc in reversed(ev.exceptions(event))]
     stacked = [t for t in ev.threads(event) if ev.frames(t)]
     threads = [{**t, "label": str(t.get("name") or t.get("id") or "?"), "frames": _frames(t)}
                for t in stacked]

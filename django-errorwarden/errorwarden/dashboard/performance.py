@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,7 @@ class Row:
     slow: bool
     error_pct: str
     rpm: str
+    traces: dict[str, Any] | None = None  # the endpoint's latest, slowest and N+1 transactions
 
 
 def _rows(stats: list[Stat], timeline: dict[str, list[tuple[float, int, int]]], slow_ms: float) -> list[Row]:
@@ -59,10 +61,18 @@ def _rows(stats: list[Stat], timeline: dict[str, list[tuple[float, int, int]]], 
 
 
 def performance(aggregates: Aggregates, window: str, sort: str, direction: str, slow_ms: float,
-                now: float) -> dict[str, Any]:
-    """The page's tables, sorted endpoints first, and the queue-depth chart over the window."""
+                now: float, never_traced: Callable[[str], bool] | None = None,
+                show_all: bool = False) -> dict[str, Any]:
+    """The page's tables, sorted endpoints first, and the queue-depth chart over the window.
+
+    Routes that are never traced (health probes, files: `never_traced`) are left out of the
+    endpoints unless `show_all`; the page says how many and offers the toggle.
+    """
     seconds = WINDOWS[window]
     endpoints = sorted(aggregates.endpoints(seconds), key=SORTS[sort], reverse=direction == "desc")
+    untraced = [s for s in endpoints if never_traced is not None and never_traced(s.name)]
+    if not show_all:
+        endpoints = [s for s in endpoints if s not in untraced]
     depths = aggregates.queue_depth(since=now - seconds)
     series: dict[str, list[tuple[float, float]]] = {}
     latest: dict[str, tuple[float, int]] = {}
@@ -70,8 +80,9 @@ def performance(aggregates: Aggregates, window: str, sort: str, direction: str, 
         series.setdefault(queue, []).append((at, depth))
         latest[queue] = (at, depth)
     flipped = "asc" if direction == "desc" else "desc"
+    everything = "&all=1" if show_all else ""
     headers = [{"key": key, "text": text, "active": key == sort,
-                "href": f"?window={window}&sort={key}&dir={flipped if key == sort else 'desc'}",
+                "href": f"?window={window}&sort={key}&dir={flipped if key == sort else 'desc'}{everything}",
                 "arrow": ("▼" if direction == "desc" else "▲") if key == sort else ""}
                for key, text, _ in COLUMNS]
     return {
@@ -82,4 +93,5 @@ def performance(aggregates: Aggregates, window: str, sort: str, direction: str, 
                    for q, (at, d) in sorted(latest.items())],
         "queue_chart": line_chart(series, label="Celery queue depth over time"),
         "headers": headers, "windows": list(WINDOWS), "window": window, "evicted": aggregates.evicted(),
+        "untraced": len(untraced), "show_all": show_all, "sort": sort, "dir": direction,
     }

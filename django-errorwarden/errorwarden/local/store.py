@@ -131,7 +131,8 @@ def title_of(item_type: str, event: dict[str, Any]) -> str:
     if item_type == "transaction":
         return _text(event.get("transaction")) or "<unnamed transaction>"
     if exception is not None:
-        kind, value = exception.get("type") or "Error", _text(exception.get("value"))
+        kind = exception.get("type") or "Error"
+        value = _text(ev.readable_value(kind, exception.get("value")))
         return _text(f"{kind}: {value}" if value else kind)
     return _message(event, template=False) or "<no message>"
 
