@@ -9,8 +9,11 @@ and profiles.
 from __future__ import annotations
 
 import json
-import time
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sentry_sdk
@@ -19,6 +22,7 @@ from tests.support.receiver import EnvelopeReceiver
 
 EMAIL, CARD, STRIPE = "alice@example.com", "4111 1111 1111 1111", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 SECRETS = (EMAIL, CARD, STRIPE)
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _received(receiver: EnvelopeReceiver) -> str:
@@ -110,21 +114,52 @@ def test_attachments_are_not_sent(tracked):
     assert tracked.runtime.stats.snapshot()["dropped"].get("attachments") == 1
 
 
-def _slow_refund(customer: str) -> None:
+# The profiled work runs in a process of its own: the continuous profiler samples every thread's
+# stack, and a long test process holds many (each re-initialisation's SDK workers), which made the
+# sampler crawl and the test hang in the full suite.
+PROFILED = """
+import os, sys, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+import sentry_sdk
+CARD, EMAIL = sys.argv[1:3]
+
+
+def _slow_refund(customer):
     card = CARD  # a local the profiler's stacks must not carry
     deadline = time.perf_counter() + 0.3
     while time.perf_counter() < deadline and card:
         sum(range(1000))
 
 
-def test_profiles_carry_code_locations_not_values(envelope_receiver, error_tracking):
+with sentry_sdk.start_transaction(name="refund", op="task"):
+    _slow_refund(EMAIL)
+deadline = time.monotonic() + 15  # the profiler sends its chunk on its own thread, soon after
+while time.monotonic() < deadline and not os.path.exists(sys.argv[3]):
+    time.sleep(0.1)
+sentry_sdk.flush(timeout=10)
+"""
+
+
+def test_profiles_carry_code_locations_not_values(envelope_receiver, tmp_path):
     """No hook covers profile chunks: they hold frames (function, module, file, line) and timings,
     never a local's value or an argument; the secret passed around in a profiled call stays home."""
-    error_tracking(dsn=envelope_receiver.dsn, traces_sample_rate=1.0, profiles_sample_rate=1.0)
-    with sentry_sdk.isolation_scope(), sentry_sdk.start_transaction(name="refund", op="task"):
-        _slow_refund(EMAIL)  # (its own scope: the transaction name must not stay for later tests)
-    assert envelope_receiver.wait_for(lambda rx: rx.items("profile_chunk"), timeout=15)
-    sentry_sdk.flush(timeout=10)
+    env = {**os.environ, "SENTRY_DSN": envelope_receiver.dsn, "SENTRY_TRACES_SAMPLE_RATE": "1.0",
+           "SENTRY_PROFILES_SAMPLE_RATE": "1.0", "SENTRY_OUTBOX_PATH": str(tmp_path / "outbox.sqlite3"),
+           "SENTRY_ALERT_SPOOL_PATH": str(tmp_path / "alerts.sqlite3"),
+           "SENTRY_INBOX_PATH": str(tmp_path / "inbox.sqlite3")}
+    received, stderr = tmp_path / "received", ""  # the child waits for the chunk to arrive, then exits
+    child = subprocess.Popen([sys.executable, "-c", PROFILED, CARD, EMAIL, str(received)], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        arrived = envelope_receiver.wait_for(lambda rx: rx.items("profile_chunk"), timeout=30)
+        received.touch()
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert arrived and child.returncode == 0, stderr[-3000:]
     chunks = json.dumps([p for _, p in envelope_receiver.items("profile_chunk")])
     assert "_slow_refund" in chunks
     assert _leaked(envelope_receiver) == []
