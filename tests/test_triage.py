@@ -620,22 +620,27 @@ def test_a_profiled_request_links_to_its_flame_summary(client, settings, live_se
     seed()
     with tracking(dsn="", inbox_path=tmp_path / "inbox.sqlite3", traces_sample_rate=1.0,
                   profiles_sample_rate=1.0):
-        report = requests.get(f"{live_server.url}/api/reports/popular/?depth=200000", timeout=60)
-        assert report.status_code == 200
         extras, traces = ExtrasStore(tmp_path / "inbox.sqlite3"), TraceReader(tmp_path / "inbox.sqlite3")
         settings.DEBUG = True
-        deadline = time.monotonic() + 20  # the profiler sends its chunk from its own thread
-        event_id = ""
-        while time.monotonic() < deadline:
-            sentry_sdk.flush(timeout=2)
-            event_id = traces.endpoints().get("/api/reports/popular/", {}).get("latest", "")
-            if event_id and b'id="profile-link"' in client.get(f"/_errors/transactions/{event_id}/").content:
+        # A sampling profiler may miss one short request: up to three, each its own transaction.
+        for _ in range(3):
+            report = requests.get(f"{live_server.url}/api/reports/popular/?depth=200000", timeout=60)
+            assert report.status_code == 200
+            deadline = time.monotonic() + 20  # the profiler sends its chunk from its own thread
+            event_id, page, rows, flame = "", "", [], ""
+            while time.monotonic() < deadline:
+                sentry_sdk.flush(timeout=2)
+                event_id = traces.endpoints().get("/api/reports/popular/", {}).get("latest", "")
+                page = client.get(f"/_errors/transactions/{event_id}/").content.decode() if event_id else ""
+                if 'id="profile-link"' in page:
+                    flame = client.get(f"/_errors/transactions/{event_id}/profile/").content.decode()
+                    rows = re.findall(r'<tr data-function="([^"]+)">', flame)
+                    if "SQLiteCursorWrapper.execute" in rows:
+                        break
+                time.sleep(0.3)
+            if "SQLiteCursorWrapper.execute" in rows:
                 break
-            time.sleep(0.3)
-        page = client.get(f"/_errors/transactions/{event_id}/").content.decode()
         assert 'id="profile-link"' in page, "no profile chunk covering the transaction arrived in 20 s"
-        flame = client.get(f"/_errors/transactions/{event_id}/profile/").content.decode()
-        rows = re.findall(r'<tr data-function="([^"]+)">', flame)
         assert "SQLiteCursorWrapper.execute" in rows  # the report's slow query, where its time went
         assert "samples, one every" in flame
         assert extras.dropped == 0

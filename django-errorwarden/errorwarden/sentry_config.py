@@ -34,7 +34,9 @@ logger = logging.getLogger("errorwarden.sentry_config")
 def init_sentry(settings: Settings | None = None) -> None:
     """Start error tracking for this process (settings default: parsed from os.environ now).
 
-    Safe to call again with new settings: the previous runtime is closed.
+    Safe to call again with new settings: the previous runtime is closed, and so is the previous
+    sentry-sdk client (its queued envelopes are handed to its transport first), whose threads
+    would otherwise run on for the life of the process.
     """
     settings = settings if settings is not None else load_settings(os.environ)
     try:
@@ -47,7 +49,10 @@ def init_sentry(settings: Settings | None = None) -> None:
         # before_send_span is passed with the static lifecycle on purpose (see _span_options);
         # sentry-sdk warns that it has no effect there.
         warnings.filterwarnings("ignore", message="The `before_send_span` parameter only works")
+        previous = sentry_sdk.get_client()
         sentry_sdk.init(**_client_options(settings, runtime))
+    if previous.is_active():
+        previous.close(timeout=settings.shutdown_timeout)
 
 
 # Integrations for libraries a project may not use, by the library each needs: one named explicitly

@@ -239,6 +239,10 @@ _ID_PREFIXES = frozenset({
 
 
 _HEX_RUN = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
+# Words, then a UUID or a hex digest: a name with an id in it (``breadcrumb-test-1aac…``, a queue
+# or cache key), not a token. A token's body is the random draw itself (``rootly_<hex>``).
+_NAMED_ID = re.compile(r"(?:[a-z]{2,}[-_])+(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}"
+                       r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
 def _prefixed_token(m: re.Match) -> str:
@@ -246,7 +250,8 @@ def _prefixed_token(m: re.Match) -> str:
     and digits, of 10+ distinct characters. ``pgar_abcdefghijklmnopqrstuvwxyz123456`` and
     ``shippo_live_AAAA…`` are no random draws."""
     body = m[2]
-    if m[1].lower() in _ID_PREFIXES or _RUN16.search(body) is None or len(set(body)) < 10:
+    if m[1].lower() in _ID_PREFIXES or _RUN16.search(body) is None or len(set(body)) < 10 \
+            or _NAMED_ID.fullmatch(body):
         return m[0]
     mixed = (any(c.isdigit() for c in body) and any(c.islower() for c in body)
              and any(c.isupper() for c in body))
