@@ -68,9 +68,9 @@ class Replayer:
         now = time.monotonic()
         if now - self._complained_at >= 60.0:
             self._complained_at = now
-            logger.warning("Sentry outbox %s: replay step failed (%s: %s); retrying in %.0f s",
-                           self.transport.store.path, type(exc).__name__, exc,
-                           self.transport.outbox.outbox_poll)
+            # The type only: an exception's message may carry what the outbox holds (never logged).
+            logger.warning("Sentry outbox %s: replay step failed (%s); retrying in %.0f s",
+                           self.transport.store.path, type(exc).__name__, self.transport.outbox.outbox_poll)
 
     def _idle(self, wait: float | None) -> bool:
         """Leave the thread when there is nothing to write, hold or replay (start() brings it back)."""

@@ -215,8 +215,9 @@ class Aggregates:
 
     def _warn(self, problem: str, exc: BaseException) -> None:
         if self._warnings.due(problem):  # one warning per problem per minute
-            logger.warning("Local aggregates at %s: %s failed (%s: %s); %d observation(s) dropped so far",
-                           self.path, problem, type(exc).__name__, exc, self.dropped)
+            # The type only: an exception's message may quote what was being written.
+            logger.warning("Local aggregates at %s: %s failed (%s); %d observation(s) dropped so far",
+                           self.path, problem, type(exc).__name__, self.dropped)
 
     # --- read side: the dashboard and `sentry_inbox --performance` ----------------------------
 
