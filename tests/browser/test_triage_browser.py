@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.browser.support import REPO, app_env, require_browser, screenshot
+from tests.browser.support import REPO, Gunicorn, app_env, require_browser, screenshot
 
 BURST = "LookupError: Order"
 
@@ -81,8 +82,18 @@ def test_mute_for_hours_and_reopen(page, debug_server):
     assert actions[:2] == ["reopen", "mute"]
 
 
-def test_page_through_the_events_of_an_issue(page, debug_server):
+@pytest.fixture(scope="module")
+def keep_all_server(demo_folder) -> Iterator[str]:
+    """A second server on the same inbox that keeps every payload of a burst (SENTRY_STORM_KEEP), so
+    the events to page through do not depend on how the storm sampler's windows fell."""
+    server = Gunicorn({**app_env(demo_folder, debug=True), "SENTRY_STORM_KEEP": "1000"})
+    yield server.url
+    server.stop()
+
+
+def test_page_through_the_events_of_an_issue(page, keep_all_server):
     """After 30 more failures of one view the issue's events span two pages; older/newer walk them."""
+    debug_server = keep_all_server
     for number in range(2000, 2030):
         assert requests.get(f"{debug_server}/api/orders/{number}/", timeout=15).status_code == 500
     page.goto(f"{debug_server}/_errors/")
