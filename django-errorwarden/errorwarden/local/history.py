@@ -9,7 +9,6 @@ few payload fields it shows (user id, route, tags) with SQLite's JSON functions,
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,54 +53,44 @@ class IssueHistory:
     def __init__(self, path: str | os.PathLike[str], timeout: float = 2.0):
         self._file = SqliteFile(path, "", version=0, timeout=timeout)
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._file.connection() as conn:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):  # an inbox nobody wrote to yet
-                    return []
-                raise
-
     def count(self, issue: str) -> int:
         """How many of the issue's events the inbox holds."""
-        rows = self._rows("SELECT COUNT(*) FROM inbox_items WHERE type = 'event' AND fingerprint = ?",
+        rows = self._file.read("SELECT COUNT(*) FROM inbox_items WHERE type = 'event' AND fingerprint = ?",
                           (issue,))
         return rows[0][0] if rows else 0
 
     def events(self, issue: str, page: int = 1, size: int = PAGE_SIZE) -> list[EventLine]:
         """One page of the issue's events, newest first (page 1 is the newest)."""
-        rows = self._rows(_EVENTS, (issue, size, (max(page, 1) - 1) * size))
+        rows = self._file.read(_EVENTS, (issue, size, (max(page, 1) - 1) * size))
         return [EventLine(*(str(v) if i else v for i, v in enumerate(row))) for row in rows]
 
     def neighbours(self, issue: str, event_id: str) -> dict[str, Any]:
         """The event's place in its issue: the newer and older event ids (or '') and its position from
         the newest (1-based), for previous/next links."""
-        mine = self._rows("SELECT MAX(id) FROM inbox_items WHERE event_id = ? AND fingerprint = ?",
+        mine = self._file.read("SELECT MAX(id) FROM inbox_items WHERE event_id = ? AND fingerprint = ?",
                           (event_id, issue))
         row = mine[0][0] if mine else None
         if row is None:
             return {"newer": "", "older": "", "position": 0}
         same = "FROM inbox_items WHERE type = 'event' AND fingerprint = ?"
-        newer = self._rows(f"SELECT event_id {same} AND id > ? ORDER BY id LIMIT 1", (issue, row))
-        older = self._rows(f"SELECT event_id {same} AND id < ? ORDER BY id DESC LIMIT 1", (issue, row))
-        ahead = self._rows(f"SELECT COUNT(*) {same} AND id > ?", (issue, row))
+        newer = self._file.read(f"SELECT event_id {same} AND id > ? ORDER BY id LIMIT 1", (issue, row))
+        older = self._file.read(f"SELECT event_id {same} AND id < ? ORDER BY id DESC LIMIT 1", (issue, row))
+        ahead = self._file.read(f"SELECT COUNT(*) {same} AND id > ?", (issue, row))
         return {"newer": newer[0][0] if newer else "", "older": older[0][0] if older else "",
                 "position": (ahead[0][0] if ahead else 0) + 1}
 
     def releases(self, issue: str) -> tuple[str, str]:
         """The first and the last release the issue was seen in ('' when its events name none)."""
-        first = self._rows("SELECT release FROM inbox_items WHERE type = 'event' AND fingerprint = ? AND "
-                           "release != '' ORDER BY id LIMIT 1", (issue,))
-        last = self._rows("SELECT release FROM inbox_items WHERE type = 'event' AND fingerprint = ? AND "
-                          "release != '' ORDER BY id DESC LIMIT 1", (issue,))
+        named = "SELECT release FROM inbox_items WHERE type = 'event' AND fingerprint = ? AND release != ''"
+        first = self._file.read(f"{named} ORDER BY id LIMIT 1", (issue,))
+        last = self._file.read(f"{named} ORDER BY id DESC LIMIT 1", (issue,))
         return (first[0][0] if first else "", last[0][0] if last else "")
 
     def tags(self, issue: str, events: int = TAG_EVENTS, top: int = TAG_VALUES) -> list[dict[str, Any]]:
         """Each tag's top values over the issue's newest events, like Sentry's tag sidebar: name,
         events that carry it, and [(value, count, share of those events)] most common first."""
         by_tag: dict[str, list[tuple[str, int]]] = {}
-        for tag, value, count in self._rows(_TAGS, (issue, events)):
+        for tag, value, count in self._file.read(_TAGS, (issue, events)):
             by_tag.setdefault(str(tag), []).append(("" if value is None else str(value), count))
         found = []
         for tag in sorted(by_tag):

@@ -196,14 +196,7 @@ class SearchIndex:
                "MAX(i.received) AS last_seen, MAX(i.id) AS last_id FROM inbox_items AS i "
                f"WHERE {' AND '.join(where)} GROUP BY i.fingerprint) AS g "
                "JOIN inbox_items AS l ON l.id = g.last_id ORDER BY g.last_id DESC LIMIT ?")
-        with self._file.connection() as conn:
-            try:
-                rows = conn.execute(sql, (*params, limit)).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return []
-                raise
-        return [Match(*row) for row in rows]
+        return [Match(*row) for row in self._file.read(sql, (*params, limit))]
 
     def close(self) -> None:
         """Close this process's connection."""

@@ -80,6 +80,16 @@ class SqliteFile:
                         conn.execute("ROLLBACK")
                 raise
 
+    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows of one query; [] when its table does not exist yet (a file nobody wrote to)."""
+        with self.connection() as conn:
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return []
+                raise
+
     def close(self) -> None:
         """Close this process's connection; the next use reopens it."""
         self._adopt_after_fork()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from typing import Any
 
 from errorwarden.local.sqlite import SqliteFile
@@ -33,19 +32,10 @@ class TraceReader:
     def __init__(self, path: str | os.PathLike[str], timeout: float = 2.0):
         self._file = SqliteFile(path, "", version=0, timeout=timeout)
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._file.connection() as conn:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return []
-                raise
-
     def endpoints(self, recent: int = RECENT) -> dict[str, dict[str, Any]]:
         """Per transaction name, among the newest `recent` transactions: the latest, the slowest
         (event id, ms) and the latest with N+1 findings."""
-        rows = self._rows(f"SELECT title, event_id, {_DURATION}, {_N1} FROM inbox_items "
+        rows = self._file.read(f"SELECT title, event_id, {_DURATION}, {_N1} FROM inbox_items "
                           "WHERE type = 'transaction' ORDER BY id DESC LIMIT ?", (recent,))
         found: dict[str, dict[str, Any]] = {}
         for name, event_id, duration, n_plus_one in rows:
@@ -61,13 +51,13 @@ class TraceReader:
         """The stored events and transactions of one trace, newest first: event id, type, title."""
         if not trace_id:
             return []
-        rows = self._rows(f"SELECT event_id, type, title FROM inbox_items WHERE {_TRACE} = ? "
+        rows = self._file.read(f"SELECT event_id, type, title FROM inbox_items WHERE {_TRACE} = ? "
                           "ORDER BY id DESC LIMIT ?", (trace_id, limit))
         return [{"event_id": e, "type": t, "title": title} for e, t, title in rows]
 
     def transaction(self, event_id: str) -> dict[str, Any] | None:
         """One stored transaction's payload, or None."""
-        rows = self._rows("SELECT payload FROM inbox_items WHERE event_id = ? AND type = 'transaction' "
+        rows = self._file.read("SELECT payload FROM inbox_items WHERE event_id = ? AND type = 'transaction' "
                           "ORDER BY id DESC LIMIT 1", (event_id,))
         return json.loads(rows[0][0]) if rows else None
 
