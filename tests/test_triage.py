@@ -622,11 +622,13 @@ def test_a_profiled_request_links_to_its_flame_summary(client, settings, live_se
                   profiles_sample_rate=1.0):
         extras, traces = ExtrasStore(tmp_path / "inbox.sqlite3"), TraceReader(tmp_path / "inbox.sqlite3")
         settings.DEBUG = True
-        # A sampling profiler may miss one short request: up to three, each its own transaction.
-        for _ in range(3):
+        # A sampling profiler may miss one short request: up to two, each its own transaction. The
+        # profiler sends a chunk when it stops, or every 60 s while another sampled transaction
+        # (another test's, in the full suite) keeps it running: wait past that.
+        for _ in range(2):
             report = requests.get(f"{live_server.url}/api/reports/popular/?depth=200000", timeout=60)
             assert report.status_code == 200
-            deadline = time.monotonic() + 20  # the profiler sends its chunk from its own thread
+            deadline = time.monotonic() + 75  # the profiler sends its chunk from its own thread
             event_id, page, rows, flame = "", "", [], ""
             while time.monotonic() < deadline:
                 sentry_sdk.flush(timeout=2)
@@ -640,7 +642,7 @@ def test_a_profiled_request_links_to_its_flame_summary(client, settings, live_se
                 time.sleep(0.3)
             if "SQLiteCursorWrapper.execute" in rows:
                 break
-        assert 'id="profile-link"' in page, "no profile chunk covering the transaction arrived in 20 s"
+        assert 'id="profile-link"' in page, "no profile chunk covering the transaction arrived in 75 s"
         assert "SQLiteCursorWrapper.execute" in rows  # the report's slow query, where its time went
         assert "samples, one every" in flame
         assert extras.dropped == 0
