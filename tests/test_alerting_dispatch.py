@@ -103,8 +103,10 @@ def test_slack_down_then_back_delivers_exactly_once_and_logs_the_outage_once(cap
         assert (len(slack.received), len(slack.accepted)) == (3, 1)
         d.close()
     messages = [r.getMessage() for r in caplog.records]
+    # The loss ledger logs the failed attempts once per interval: both fall in the first.
     assert sum("is failing" in m for m in messages) == 1
     assert sum("recovered after 2 failed attempts" in m for m in messages) == 1
+    assert d.losses.totals("alert") == {("alert", "failed:slack"): 2, ("alert", "spooled:slack"): 2}
     assert not any(slack.url in m for m in messages)
 
 
@@ -240,7 +242,7 @@ def test_an_email_channel_stuck_retrying_never_delays_slack(caplog):
         assert d.flush(0.01) is False, "email is still waiting to retry"
         d.close()
     failing = [r.getMessage() for r in caplog.records if "is failing" in r.getMessage()]
-    assert len(failing) == 1 and failing[0].startswith("Alert channel email is failing")
+    assert len(failing) == 1 and "(failed:email): Alert channel email is failing" in failing[0]
 
 
 @pytest.mark.parametrize("limit", [0.5, 60.0])

@@ -22,7 +22,7 @@ from errorwarden.delivery import (
     represented,
     transport_for,
 )
-from errorwarden.delivery.pacing import Backoff, LossLog
+from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.spool import Spooled
 from tests.reliability.server import wait_until
 from tests.support.fixtures import isolated_client
@@ -173,21 +173,6 @@ def test_backoff_doubles_up_to_its_cap_with_jitter_and_resets():
     assert Backoff(first=1, cap=8, rng=lambda: 0.0).failed() == 0.5
 
 
-def test_losses_are_logged_once_per_interval_with_their_count(caplog):
-    """A cause logs at once, then stays quiet for the interval, then logs what piled up meanwhile."""
-    clock = Clock()
-    log = LossLog(logging.getLogger("errorwarden.delivery"), interval=60, clock=clock)
-    with caplog.at_level(logging.WARNING, "errorwarden.delivery"):
-        log.lost("space", 2, "full")
-        log.lost("space", 3, "full")
-        clock.now += 61
-        log.lost("space", 1, "full")
-        log.report()
-    messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2 and "lost 2 envelope(s)" in messages[0] and "lost 4 envelope(s)" in messages[1]
-    assert log.total["space"] == 6
-
-
 # -- options -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("overrides", "error", "match"), [
@@ -294,7 +279,7 @@ def test_an_envelope_sentry_refuses_is_lost_once_and_logged(envelope_receiver, t
     with caplog.at_level(logging.WARNING), isolated_client(dsn=rx.dsn, transport=transport) as client:
         sentry_sdk.capture_message("too big")
         client.flush(2)
-    assert transport.losses.total["rejected"] == 1
+    assert transport.losses.count("outbox", "rejected") == 1
     assert transport.store.pending() == 0
     assert "HTTP 413" in caplog.text
 
@@ -335,7 +320,7 @@ def test_a_full_outbox_drops_the_oldest_counts_them_and_logs_once(envelope_recei
                 scope.fingerprint = [f"issue-{n}"]
                 sentry_sdk.capture_message(f"m{n:02d}")
         client.flush(1)
-        assert wait_until(lambda: transport.losses.total["space"] == 15, timeout=10)
+        assert wait_until(lambda: transport.losses.count("outbox", "space") == 15, timeout=10)
         assert transport.store.stats()["dropped"] == 15
         rx.mode = "ok"
         ok = wait_until(lambda: _messages(rx) == [f"m{n:02d}" for n in range(15, 20)], timeout=20)
@@ -388,7 +373,7 @@ def test_a_full_outbox_reports_what_it_dropped_as_cache_overflow(envelope_receiv
                 scope.fingerprint = [f"issue-{n}"]
                 sentry_sdk.capture_message(f"m{n:02d}")
         # No flush while Sentry is down: a client report sent then would be lost with its counts.
-        assert wait_until(lambda: transport.losses.total["space"] == 15, timeout=10)
+        assert wait_until(lambda: transport.losses.count("outbox", "space") == 15, timeout=10)
         rx.mode = "ok"
         assert wait_until(lambda: _messages(rx) == [f"m{n:02d}" for n in range(15, 20)], timeout=20)
         client.flush(2)
@@ -404,7 +389,7 @@ def test_envelopes_the_spool_writer_cannot_take_are_reported_as_queue_overflow(e
     envelopes = [_event_envelope(f"issue-{n}", n) for n in range(4)]
     for envelope in envelopes:
         transport.hold(envelope, "outage")
-    assert transport.losses.total["memory"] == 3
+    assert transport.losses.count("outbox", "memory") == 3
     transport.http.flush_client_reports(force=True)
     transport.http.flush(2)
     reported = wait_until(lambda: _discarded(rx).get(("queue_overflow", "error")) == 3, timeout=10)
@@ -423,7 +408,7 @@ def test_envelopes_the_spool_cannot_write_are_reported_as_internal_sdk_error(env
 
     monkeypatch.setattr(transport.store, "add_many", disk_full)
     assert transport.write([(_event_envelope(f"issue-{n}", n), "outage", 0.0) for n in range(2)]) == []
-    assert transport.losses.total["spool_write"] == 2
+    assert transport.losses.count("outbox", "spool_write") == 2
     transport.http.flush_client_reports(force=True)
     transport.flush(2)
     reported = wait_until(lambda: _discarded(rx).get(("internal_sdk_error", "error")) == 2, timeout=10)

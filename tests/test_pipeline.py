@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
 from errorwarden.pipeline import FAIL_CLOSED, OBSERVE, SKIP, DropIgnored, Pipeline, PipelineStats, Stage
 
 SECRET = "card=4111111111111111 password=hunter2"
@@ -136,7 +137,8 @@ def test_stage_returning_none_drops_under_its_name(policy):
 
 
 def test_failure_logged_once_per_stage_and_type_without_message(caplog):
-    """Failures log once per (stage, exception type), never with the exception's text."""
+    """Failures log once per (stage, exception type) and interval, through the loss ledger, never
+    with the exception's text."""
     state = {"exc": Boom(SECRET)}
 
     def flaky(event, hint):
@@ -144,15 +146,19 @@ def test_failure_logged_once_per_stage_and_type_without_message(caplog):
 
     stats = PipelineStats()
     pipeline = Pipeline([Stage("scrub", flaky, SKIP), Stage("other", raising(Boom(SECRET)), SKIP)], stats)
-    with caplog.at_level(logging.DEBUG, logger="errorwarden.pipeline"):
+    with caplog.at_level(logging.DEBUG, logger=LOSSES_LOGGER):
         for _ in range(3):
             pipeline({"id": 1}, {})
         state["exc"] = KeyError(SECRET)
         pipeline({"id": 1}, {})
 
-    records = [r for r in caplog.records if r.name == "errorwarden.pipeline"]
-    assert sorted((r.args[0], r.args[1]) for r in records) == [
-        ("other", "Boom"), ("scrub", "Boom"), ("scrub", "KeyError")]
+    records = [r for r in caplog.records if r.name == LOSSES_LOGGER]
+    assert sorted(r.args[3] for r in records) == [
+        "failed:other:Boom", "failed:scrub:Boom", "failed:scrub:KeyError"]
+    assert all(r.levelno == logging.ERROR and "Where it failed" in r.getMessage() for r in records)
+    assert stats.ledger.totals("pipeline") == {("pipeline", "failed:scrub:Boom"): 3,
+                                               ("pipeline", "failed:scrub:KeyError"): 1,
+                                               ("pipeline", "failed:other:Boom"): 4}
     assert stats.failures == {"scrub:Boom": 3, "scrub:KeyError": 1, "other:Boom": 4}
     for record in records:
         assert record.exc_info is None

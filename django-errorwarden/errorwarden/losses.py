@@ -1,11 +1,30 @@
-"""The loss ledger: what this process could not keep, counted by kind and reason, in one place.
+"""The loss ledger: what this process dropped, spooled, or failed to do, by kind and reason, in one place.
 
-Every part that gives up on an item (today the local inbox; the pipeline, the outbox, the alert
-channels and the aggregates are to follow) calls `ledger.lost(kind, reason, count, explain)`.
-The ledger counts it and logs a WARNING for that (kind, reason) at most once per interval, with
-how many were lost since the last report and the running total, for as long as losses go on:
-never just once and never once per item. `explain` is the caller's fixed text; it must never be
-an exception's message (one could carry a scrubbed value), at most the exception's type name.
+It lives on the runtime (`runtime.losses`), and every part reports to it:
+
+    kind        reasons (a `failed:` or `spooled:` prefix is added by the method, see below)
+    pipeline    <step> (the step dropped the event: ignore, attachments), <step>_failed (a fail-closed
+                step raised: the event was dropped), failed:<step>:<ExceptionType> (any step raised)
+    outbox      space, memory, rejected, spool_write, internal, corrupt (lost); spooled:<why>
+                (outage, rate_limited, queue_full, shutdown, in_flight, storm_summary, send_failed);
+                failed:send, failed:replay
+    alert       <channel> (an alert that will never arrive there), failed:<channel> (one failed
+                attempt), spooled:<channel> (kept in the alert spool for another attempt), failed:spool
+    inbox       queue_full, write_failed, unreadable ...
+    aggregates  observe, write
+
+Three fates, three methods: `lost(kind, reason, ...)` (the item is gone), `failed(kind, reason, ...)`
+(an attempt or a step failed; the item goes on or is retried) and `spooled(kind, reason, ...)` (the
+item waits in a spool for a later attempt). Each counts the item under (kind, reason), with
+`failed:`/`spooled:` in front of the reason for the last two, and logs that pair at most once per
+interval (through OncePerInterval, errorwarden/logs.py), with how many since the last report and
+the running total, for as long as it goes on: never just once and never once per item. `explain`
+is the caller's fixed text and `where` a traceback's frames; neither may ever hold an exception's
+message (one could carry a scrubbed value): at most the exception's type name.
+
+What Sentry has a client-report reason for is also reported to the server by the part that lost it
+(the outbox: cache_overflow, queue_overflow, internal_sdk_error; sentry-sdk itself counts
+before_send and event_processor drops), so the server's "dropped" figures match this ledger's.
 
 A writer that keeps the counts somewhere shared (the local inbox keeps them in its SQLite file so
 the dashboard and `manage.py sentry_inbox` show every process's losses) takes what is not saved
@@ -32,6 +51,12 @@ logger = logging.getLogger(LOGGER_NAME)
 ignore_logger(LOGGER_NAME)
 
 Key = tuple[str, str]  # (kind, reason)
+FAILED, SPOOLED = "failed:", "spooled:"  # reason prefixes of the two fates that are no loss (yet)
+
+
+def is_loss(key: Key) -> bool:
+    """True for an item that is gone (not a failed attempt, not one waiting in a spool)."""
+    return not key[1].startswith((FAILED, SPOOLED))
 
 
 class LossLedger:
@@ -57,11 +82,28 @@ class LossLedger:
         if self._pid != os.getpid():
             self._reset()
 
-    def lost(self, kind: str, reason: str, count: int = 1, explain: str = "") -> None:
-        """Count `count` items of `kind` lost for `reason`; warn unless this pair was warned about recently.
+    def lost(self, kind: str, reason: str, count: int = 1, explain: str = "", *,
+             level: int = logging.WARNING, where: str = "", every: bool = False) -> None:
+        """Count `count` items of `kind` lost for `reason`; log unless this pair was logged recently.
 
+        `every`: log this loss whatever the interval, for items few by construction that must each
+        be named (a lost alert: its rule's cooldown already bounds how many there can be).
         Never raises: the callers are already handling a failure.
         """
+        self._count(kind, reason, count, explain, level, where, every)
+
+    def failed(self, kind: str, reason: str, count: int = 1, explain: str = "", *,
+               level: int = logging.WARNING, where: str = "") -> None:
+        """Count `count` failed attempts or steps (the items go on, or are tried again) as failed:<reason>."""
+        self._count(kind, FAILED + reason, count, explain, level, where)
+
+    def spooled(self, kind: str, reason: str, count: int = 1, explain: str = "", *,
+                level: int = logging.INFO) -> None:
+        """Count `count` items kept in a spool for a later attempt as spooled:<reason>."""
+        self._count(kind, SPOOLED + reason, count, explain, level, "")
+
+    def _count(self, kind: str, reason: str, count: int, explain: str, level: int, where: str,
+               every: bool = False) -> None:
         if count <= 0:
             return
         with suppress(Exception):  # a broken log handler must not turn a loss into a crash
@@ -70,14 +112,17 @@ class LossLedger:
                 self._totals[kind, reason] += count
                 self._unsaved[kind, reason] += count
                 total = self._totals[kind, reason]
-            held = self._once.due(f"{kind}/{reason}", count)
-            if held:
-                self._warn(kind, reason, held, total, explain)
+            held = count if every else self._once.due(f"{kind}/{reason}", count)
+            if held and self._log.isEnabledFor(level):
+                self._say(level, kind, reason, held, total, explain, where)
 
-    def _warn(self, kind: str, reason: str, count: int, total: int, explain: str) -> None:
-        self._log.warning("%s lost %d item(s) (%s)%s; %d lost for this reason since the process started; "
-                          "the next report comes in %d s at the earliest", kind, count, reason,
-                          f": {explain}" if explain else "", total, self.interval)
+    def _say(self, level: int, kind: str, reason: str, count: int, total: int, explain: str,
+             where: str) -> None:
+        verb = _verb(reason)
+        self._log.log(level, "%s %s %d item(s) (%s)%s; %d %s for this reason since the process started; "
+                      "the next report comes in %d s at the earliest%s", kind, verb, count, reason,
+                      f": {explain}" if explain else "", total, verb, self.interval,
+                      f". Where it failed:\n{where}" if where else "")
 
     def report(self) -> None:
         """Log what was counted since the last report, whatever the interval (at shutdown)."""
@@ -86,8 +131,9 @@ class LossLedger:
             kind, _, reason = cause.partition("/")
             with self._lock:
                 total = self._totals[kind, reason]
-            self._log.warning("%s lost %d more item(s) (%s) since its last report; %d in all since the "
-                              "process started", kind, count, reason, total)
+            self._log.log(logging.WARNING if is_loss((kind, reason)) else logging.INFO,
+                          "%s %s %d more item(s) (%s) since its last report; %d in all since the "
+                          "process started", kind, _verb(reason), count, reason, total)
 
     def totals(self, kind: str | None = None) -> dict[Key, int]:
         """Items lost since this process started, per (kind, reason), optionally of one kind."""
@@ -96,8 +142,21 @@ class LossLedger:
             return {key: n for key, n in self._totals.items() if kind is None or key[0] == kind}
 
     def total(self, kind: str | None = None) -> int:
-        """Items lost since this process started, in all or of one kind."""
-        return sum(self.totals(kind).values())
+        """Items lost (gone: no failed attempts, nothing spooled) since this process started, in all
+        or of one kind."""
+        return sum(n for key, n in self.totals(kind).items() if is_loss(key))
+
+    def count(self, kind: str, reason: str) -> int:
+        """How many were counted under (kind, reason) since this process started (reason with its prefix)."""
+        self._mine()
+        with self._lock:
+            return self._totals.get((kind, reason), 0)
+
+    def unsaved(self) -> dict[Key, int]:
+        """The counts not handed to a writer yet, left in place (what a saved copy lacks)."""
+        self._mine()
+        with self._lock:
+            return dict(self._unsaved)
 
     def take_unsaved(self) -> dict[Key, int]:
         """The counts not handed to a writer yet, cleared (put_back gives them back when a write fails)."""
@@ -111,3 +170,36 @@ class LossLedger:
         self._mine()
         with self._lock:
             self._unsaved.update(counts)
+
+
+def _verb(reason: str) -> str:
+    return "failed" if reason.startswith(FAILED) else "spooled" if reason.startswith(SPOOLED) else "lost"
+
+
+def combined(*sources: dict[Key, int]) -> list[tuple[str, str, int]]:
+    """Counts from several places (a file every process writes, this process's unsaved counts) as
+    (kind, reason, count) rows, largest first."""
+    total: Counter[Key] = Counter()
+    for counts in sources:
+        total.update(counts)
+    rows = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(kind, reason, n) for (kind, reason), n in rows if n]
+
+
+def whole(runtime: object) -> list[tuple[str, str, int]]:
+    """Everything the ledger knows, as (kind, reason, count) rows, largest first.
+
+    With the local inbox, every process saves its counts in the inbox file: the file's counts plus
+    what this process has not saved yet. Otherwise this process's counts.
+    """
+    ledger = getattr(runtime, "losses", None)
+    if ledger is None:
+        return []
+    store = getattr(getattr(runtime, "transport", None), "store", None)
+    saved = getattr(store, "losses", None)
+    if getattr(getattr(runtime, "settings", None), "local_inbox", False) and callable(saved):
+        try:
+            return combined(saved(), ledger.unsaved())
+        except Exception:  # an unreadable inbox file: this process's counts are still worth showing
+            pass
+    return combined(ledger.totals())

@@ -5,10 +5,11 @@ exception inside it means:
   FAIL_CLOSED  drop the event: used for scrubbing, where sending unscrubbed data is the worse outcome;
   SKIP         keep the event as the previous step left it: used for enrichment such as grouping;
   OBSERVE      ignore the result: used for alerting, which must never change or block an event.
-Only the pipeline catches a step's exception: steps themselves let errors out. Every failure is
-counted per step and logged once per (step, exception type) with its traceback, but never with
-the exception's message, which may quote event data. Entry points that are not steps (request
-accounting, flushes) run under `PipelineStats.guard`, which applies the same rule.
+Only the pipeline catches a step's exception: steps themselves let errors out. Every failure and
+every drop is counted in the runtime's loss ledger (kind "pipeline") and logged at most once per
+interval per (step, exception type) with its traceback's frames, but never with the exception's
+message, which may quote event data. Entry points that are not steps (request accounting,
+flushes) run under `PipelineStats.guard`, which applies the same rule.
 
 Steps talk to later steps through the hint: the classifier leaves its Verdict under
 event.VERDICT, so alerting never has to parse it back out of tags.
@@ -19,12 +20,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import threading
 import traceback
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from errorwarden.losses import FAILED, LossLedger, is_loss
 
 Event = dict[str, Any]
 Hint = dict[str, Any]
@@ -53,30 +54,30 @@ class Stage:
 
 
 class PipelineStats:
-    """Thread-safe counters of what the pipelines dropped and why (read by the demo and tests)."""
+    """The pipelines' view of the runtime's loss ledger (kind "pipeline"): what they dropped and why.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.dropped: Counter[str] = Counter()
-        self.failures: Counter[str] = Counter()
-        self._logged: set[tuple[str, str]] = set()
+    Nothing is counted here: every drop and every failure goes to the ledger (errorwarden/losses.py),
+    which logs each (step, exception type) at most once per interval, with the frames of the
+    traceback but never the exception's message. `dropped` and `failures` read the ledger back.
+    """
 
-    def record_drop(self, reason: str) -> None:
-        """Count an event dropped on purpose (ignored type, failed scrub ...)."""
-        with self._lock:
-            self.dropped[reason] += 1
+    KIND = "pipeline"
+
+    def __init__(self, ledger: LossLedger | None = None) -> None:
+        self.ledger = ledger if ledger is not None else LossLedger()
+
+    def record_drop(self, reason: str, on_purpose: bool = True) -> None:
+        """Count an event dropped: on purpose (ignored type, an attachment) or by a failed step."""
+        self.ledger.lost(self.KIND, reason, 1, "dropped on purpose by the step" if on_purpose else
+                         "a fail-closed step failed: the event was dropped rather than sent unscrubbed",
+                         level=logging.INFO if on_purpose else logging.WARNING)
 
     def record_failure(self, stage: Stage, exc: BaseException) -> None:
-        """Count a step's exception and log it once per (step, exception type), with its traceback."""
-        cause = (stage.name, type(exc).__name__)
-        with self._lock:
-            self.failures[f"{stage.name}:{cause[1]}"] += 1
-            first = cause not in self._logged
-            self._logged.add(cause)
-        if first:
-            logger.error("error-tracking step %r failed with %s (policy %s); further failures "
-                         "of this kind are counted silently. Where it failed:\n%s", stage.name,
-                         cause[1], stage.policy, where_it_failed(exc))
+        """Count a step's exception; the ledger logs it once per interval per (step, exception type)."""
+        name = type(exc).__name__
+        self.ledger.failed(self.KIND, f"{stage.name}:{name}", 1,
+                           f"error-tracking step {stage.name!r} failed with {name} (policy {stage.policy})",
+                           level=logging.ERROR, where=where_it_failed(exc))
 
     def guard(self, name: str, call: Callable[..., T], *args: Any, default: T | None = None) -> T | None:
         """Run an entry point that is not a pipeline step; a failure is counted and logged like one."""
@@ -86,10 +87,20 @@ class PipelineStats:
             self.record_failure(Stage(name, _unused, OBSERVE), exc)
             return default
 
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Events dropped, by step (a `_failed` suffix: the fail-closed step raised)."""
+        return {key[1]: n for key, n in self.ledger.totals(self.KIND).items() if is_loss(key)}
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Step failures, as "step:ExceptionType"."""
+        return {reason.removeprefix(FAILED): n for (_, reason), n in self.ledger.totals(self.KIND).items()
+                if reason.startswith(FAILED)}
+
     def snapshot(self) -> dict[str, dict[str, int]]:
-        """A copy of the counters."""
-        with self._lock:
-            return {"dropped": dict(self.dropped), "failures": dict(self.failures)}
+        """A copy of the counts."""
+        return {"dropped": self.dropped, "failures": self.failures}
 
 
 def where_it_failed(exc: BaseException) -> str:
@@ -120,7 +131,7 @@ class Pipeline:
             except Exception as exc:
                 self.stats.record_failure(stage, exc)
                 if stage.policy == FAIL_CLOSED:
-                    self.stats.record_drop(f"{stage.name}_failed")
+                    self.stats.record_drop(f"{stage.name}_failed", on_purpose=False)
                     return None
                 continue
             if stage.policy == OBSERVE:

@@ -69,23 +69,25 @@ class Runtime:
     before_send_log: Pipeline
     before_send_metric: Pipeline
     before_send_span: NeverRaising
-    stats: PipelineStats
+    stats: PipelineStats  # the pipelines' view of `losses` (kind "pipeline")
     traces_sampler: TracesSampler
     task_policy: RetryPolicy
     aggregates: Aggregates | None = None  # the local performance figures (no DSN only)
     outgoing: OutgoingCalls | None = None  # wraps urllib3/httpx while installed (aggregates only)
     monitors: Any = None  # the beat monitors' detector (errorwarden/monitors.py), when enabled
-    losses: LossLedger = field(default_factory=LossLedger)  # what could not be kept, by kind and reason
+    # What was dropped, spooled or failed, by kind and reason: the pipelines, the outbox, the alert
+    # channels, the inbox and the aggregates all count here (errorwarden/losses.py).
+    losses: LossLedger = field(default_factory=LossLedger)
     ignored: DropIgnored | None = None  # the ignore step: its dotted paths resolve in the app's ready()
     # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
     # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
-    # the spec's notifiers).
+    # the spec's notifiers), which counts in `losses`.
     task_starts: dict[str, float] = field(default_factory=dict)
     outages: dict[str, OutageLog] = field(default_factory=dict)
 
     def outage(self, key: str, channel: str) -> OutageLog:
         """The outage log of one channel seen from one sender (created on first use)."""
-        return self.outages.setdefault(key, OutageLog(channel))
+        return self.outages.setdefault(key, OutageLog(channel, self.losses))
 
     def start(self) -> None:
         """Set up what this runtime does to the process (the outgoing-call wrappers, the beat
@@ -130,13 +132,14 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     """
     from errorwarden.trimming import TrimToSize
 
-    stats = PipelineStats()
     losses = parts.pop("losses", None) or LossLedger()
+    stats = PipelineStats(losses)
     scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
                                                        safe_keys=settings.scrub_safe_keys,
                                                        engine=settings.scrub_engine)
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
-    alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text)
+    alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text,
+                                                       losses=losses)
     # DRF's expected answers are ignored where DRF is installed; a project without it has none.
     defaults = tuple(p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
     ignored = DropIgnored(defaults + settings.ignore_errors)
@@ -156,7 +159,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     values: dict[str, Any] = dict(
         settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
         queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=_outbox(settings) if settings.dsn else _inbox_transport(settings, losses),
+        transport=_outbox(settings, losses) if settings.dsn else _inbox_transport(settings, losses),
         before_send=Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
@@ -175,7 +178,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
         task_policy=retry_policy(settings),
         # The silence watch reads the per-minute figures, so naming one keeps them with a DSN too.
-        aggregates=Aggregates.for_inbox(settings.inbox_path)
+        aggregates=Aggregates.for_inbox(settings.inbox_path, losses=losses)
         if settings.local_inbox or (settings.silence_watch and settings.monitors_enabled) else None,
         outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
         else None,
@@ -221,7 +224,7 @@ def _inbox_transport(settings: Settings, losses: LossLedger) -> Transport:
     return keep_extras(transport_for(settings, losses), ExtrasStore(settings.inbox_path))
 
 
-def _outbox(settings: Settings) -> Transport | None:
+def _outbox(settings: Settings, losses: LossLedger) -> Transport | None:
     """With a DSN: sentry-sdk's HTTP transport that spools what Sentry cannot take (the outbox).
 
     The outbox reaches into sentry-sdk through errorwarden.sdk only; when the installed SDK does not
@@ -235,7 +238,7 @@ def _outbox(settings: Settings) -> Transport | None:
     if problems:
         sdk.report(problems)
         return None
-    return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout})
+    return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout}, losses=losses)
 
 
 _lock = threading.Lock()

@@ -15,7 +15,7 @@ from typing import Any
 from celery import shared_task
 
 from errorwarden.alerting.dispatch import DELIVER_TASK
-from errorwarden.alerting.retry import attempt, log_lost
+from errorwarden.alerting.retry import attempt, log_lost, reason_of
 from errorwarden.alerting.spool import DELIVERED, LOST, AlertSpool
 from errorwarden.runtime import require_runtime
 
@@ -35,7 +35,7 @@ def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: floa
     attempts = self.request.retries + 1
     if target is None:
         reason = "the channel is not enabled in this worker's settings"
-        log_lost(channel, title, self.request.retries, reason)
+        log_lost(channel, title, self.request.retries, reason, runtime.losses)
         _record(runtime, delivery, channel, LOST, attempts, reason)
         return False
     outage = runtime.outage(f"task:{channel}", channel)
@@ -51,10 +51,10 @@ def deliver_alert(self: Any, channel: str, alert: dict[str, Any], deadline: floa
         deadline = now + policy.max_delay if attempts < 5 else now
     next_at = policy.next_attempt(attempts, error, now, deadline)
     if next_at is not None:
-        _record(runtime, delivery, channel, "retrying", attempts, str(error))
+        _record(runtime, delivery, channel, "retrying", attempts, reason_of(error))
         raise self.retry(countdown=max(0.0, next_at - now), exc=error) from None
-    reason = str(error) if not error.retryable else f"{error}; its cooldown ended"
-    log_lost(channel, title, attempts, reason)
+    reason = reason_of(error) if not error.retryable else f"{reason_of(error)}; its cooldown ended"
+    outage.lost(title, attempts, reason)
     _record(runtime, delivery, channel, LOST, attempts, reason)
     return False
 

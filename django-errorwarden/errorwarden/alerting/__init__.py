@@ -18,6 +18,7 @@ from errorwarden.alerting.failover import FailoverStore
 from errorwarden.alerting.render import ScrubText
 from errorwarden.alerting.retry import RetryPolicy
 from errorwarden.alerting.spool import AlertSpool
+from errorwarden.losses import LossLedger
 
 __all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store", "retry_policy"]
 
@@ -44,7 +45,8 @@ def retry_policy(settings: Any) -> RetryPolicy:
 
 def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None,
                      policy: RetryPolicy | None = None, celery_app: Any = None,
-                     publish: Publish | None = None, spool: AlertSpool | None = None) -> Dispatcher:
+                     publish: Publish | None = None, spool: AlertSpool | None = None,
+                     losses: LossLedger | None = None) -> Dispatcher:
     """The durable spool and a thread per channel; they hand deliveries to Celery when
     CELERY_BROKER_URL is set (through the project's current Celery app, or `celery_app`)."""
     channels = load_channels(settings) if channels is None else list(channels)
@@ -52,14 +54,16 @@ def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None
         publish = celery_publisher(celery_app)
     spool = spool if spool is not None else AlertSpool(settings.alert_spool)
     policy = policy or retry_policy(settings)
-    return SpoolDispatcher(channels, spool, policy, handoff=publish)
+    return SpoolDispatcher(channels, spool, policy, handoff=publish, losses=losses)
 
 
 def build_engine(settings: Any, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
                  store: CounterStore | None = None, dispatcher: Dispatcher | None = None,
-                 key_prefix: str | None = None, celery_app: Any = None) -> AlertEngine:
-    """An AlertEngine for these settings; alert texts pass `scrub_text` once, when built."""
+                 key_prefix: str | None = None, celery_app: Any = None,
+                 losses: LossLedger | None = None) -> AlertEngine:
+    """An AlertEngine for these settings; alert texts pass `scrub_text` once, when built; what its
+    channels fail to deliver is counted in `losses` (the runtime's loss ledger)."""
     if dispatcher is None:
-        dispatcher = build_dispatcher(settings, celery_app=celery_app)
+        dispatcher = build_dispatcher(settings, celery_app=celery_app, losses=losses)
     store = store if store is not None else build_store(settings, key_prefix=key_prefix)
     return AlertEngine(settings, store, dispatcher, scrub_text=scrub_text, clock=clock)

@@ -11,6 +11,7 @@ Celery app (its routing applies); if the broker refuses, the thread delivers it 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,8 +19,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from errorwarden.alerting.channels import Channel
-from errorwarden.alerting.retry import OutageLog, RetryPolicy, attempt, log_lost, logger
+from errorwarden.alerting.retry import KIND, OutageLog, RetryPolicy, attempt, reason_of
 from errorwarden.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
+from errorwarden.losses import LossLedger
 
 # The Celery task's registered name; errorwarden/tasks.py registers it, we publish by name.
 DELIVER_TASK = "errorwarden.deliver_alert"
@@ -31,8 +33,11 @@ class ChannelWorker:
     """One channel's thread: takes due deliveries from the spool, one attempt each, reschedules."""
 
     def __init__(self, channel: Channel, spool: AlertSpool, policy: RetryPolicy, *,
-                 handoff: Publish | None = None, clock: Callable[[], float] = time.time, poll: float = 2.0):
-        self.channel, self.spool, self.policy, self.outage = channel, spool, policy, OutageLog(channel.name)
+                 handoff: Publish | None = None, clock: Callable[[], float] = time.time, poll: float = 2.0,
+                 losses: LossLedger | None = None):
+        self.losses = losses if losses is not None else LossLedger()
+        self.channel, self.spool, self.policy = channel, spool, policy
+        self.outage = OutageLog(channel.name, self.losses)
         self._handoff, self._clock, self._poll = handoff, clock, poll
         self._wake, self._idle = threading.Event(), threading.Condition()
         self._stop = threading.Event()
@@ -62,7 +67,8 @@ class ChannelWorker:
                     continue
                 self._deliver(delivery)
             except Exception as exc:  # the spool itself failed (disk, lock): try again later
-                logger.error("Alert spool %s failed (%s); retrying.", self.spool.path, type(exc).__name__)
+                self.losses.failed(KIND, "spool", 1, f"the alert spool {self.spool.path} failed "
+                                                     f"({type(exc).__name__}); retrying", level=logging.ERROR)
                 stop.wait(self._poll)
             finally:
                 with self._idle:
@@ -86,18 +92,19 @@ class ChannelWorker:
         self.outage.failed(error)
         next_at = self.policy.next_attempt(delivery.attempts, error, now, delivery.deadline)
         if next_at is not None:
-            self.spool.retry_at(delivery.id, next_at, str(error))
+            self.spool.retry_at(delivery.id, next_at, reason_of(error))
+            self.losses.spooled(KIND, self.channel.name, 1, "kept in the alert spool for another attempt")
             return
-        reason = str(error) if not error.retryable else f"{error}; its cooldown ended"
+        reason = reason_of(error) if not error.retryable else f"{reason_of(error)}; its cooldown ended"
         self.spool.finish(delivery.id, LOST, now, reason)
-        log_lost(self.channel.name, delivery.title, delivery.attempts, reason)
+        self.outage.lost(delivery.title, delivery.attempts, reason)
 
     def _hand_off(self, delivery: Delivery) -> bool:
         try:
             self._handoff(self.channel.name, delivery.alert, delivery.deadline, delivery=delivery.alert_id)
         except Exception as exc:  # the broker is down: this thread delivers the alert itself
-            logger.warning("Celery broker refused an alert (%s); delivering it from this process.",
-                           type(exc).__name__)
+            self.losses.failed(KIND, "handoff", 1, f"the Celery broker refused an alert "
+                                                   f"({type(exc).__name__}); delivering it from this process")
             return False
         self.spool.finish(delivery.id, QUEUED, self._clock())
         return True
@@ -151,10 +158,13 @@ class SpoolDispatcher(Dispatcher):
     """Durable delivery: the spool, and one ChannelWorker per channel (handing off to Celery if given)."""
 
     def __init__(self, channels: Iterable[Channel], spool: AlertSpool, policy: RetryPolicy | None = None, *,
-                 handoff: Publish | None = None, clock: Callable[[], float] = time.time):
+                 handoff: Publish | None = None, clock: Callable[[], float] = time.time,
+                 losses: LossLedger | None = None):
         self.channels, self.spool, self._clock = tuple(channels), spool, clock
+        self.losses = losses if losses is not None else LossLedger()
         policy = policy or RetryPolicy()
-        self.workers = [ChannelWorker(c, spool, policy, handoff=handoff, clock=clock) for c in self.channels]
+        self.workers = [ChannelWorker(c, spool, policy, handoff=handoff, clock=clock, losses=self.losses)
+                        for c in self.channels]
         if self.channels and spool.pending():
             self.poke()  # a previous process left alerts behind
 

@@ -3,7 +3,9 @@
 `RetryPolicy.wait` is tenacity's exponential backoff with jitter, never shorter than a server's
 Retry-After; `next_attempt` schedules a delivery within its alert's deadline (the end of its
 cooldown), keeping one last attempt at the deadline; `send_now` is the synchronous form
-(tenacity's Retrying) the spec's notifiers use. Losses are logged at once, with the title.
+(tenacity's Retrying) the spec's notifiers use. Failed attempts, alerts kept for another attempt
+and lost alerts are counted in the runtime's loss ledger (kind "alert", errorwarden/losses.py);
+a lost alert is logged at once, with its title.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 from sentry_sdk.integrations.logging import ignore_logger
 
 from errorwarden.alerting.channels import Channel, DeliveryError
+from errorwarden.losses import LossLedger
 
 logger = logging.getLogger("errorwarden.alerting")
 # Alerting's lines stay on the console: as events (in the scope of the request that started the
 # channel's thread, which sentry-sdk copies) a lost alert joined that request's issue and paged again.
 ignore_logger(logger.name)
+KIND = "alert"  # alerting's kind in the loss ledger
 
 
 @dataclass(frozen=True)
@@ -59,36 +63,51 @@ class RetryPolicy:
         return min(now + self.wait(attempts, error.retry_after), deadline)
 
 
-class OutageLog:
-    """Logs a channel's trouble once per outage and once when it recovers, not once per attempt."""
+def reason_of(error: BaseException) -> str:
+    """What may be said about a failed attempt: a DeliveryError's text is the channel's own summary
+    (status codes and exception type names, errorwarden/alerting/channels), anything else its type."""
+    return str(error) if isinstance(error, DeliveryError) else type(error).__name__
 
-    def __init__(self, channel: str):
+
+class OutageLog:
+    """One channel's failed attempts seen from one sender, counted in the loss ledger.
+
+    Each failed attempt is counted as failed:<channel>, which the ledger logs at most once per
+    interval; the recovery is logged once, when a delivery succeeds after failures.
+    """
+
+    def __init__(self, channel: str, ledger: LossLedger | None = None):
         self._channel, self._lock = channel, threading.Lock()
-        self._down, self._failures = False, 0
+        self.ledger = ledger if ledger is not None else LossLedger()
+        self._failures = 0
 
     def failed(self, error: BaseException) -> None:
-        """Record a failed attempt; only the first of an outage is logged."""
+        """Count a failed attempt (logged by the ledger at most once per interval)."""
         with self._lock:
-            first, self._down = not self._down, True
             self._failures += 1
-        if first:
-            logger.warning("Alert channel %s is failing (%s); alerts are kept and retried until their "
-                           "cooldown ends. Further failures are not logged until it recovers.",
-                           self._channel, error)
+        self.ledger.failed(KIND, self._channel, 1, f"Alert channel {self._channel} is failing "
+                           f"({reason_of(error)}); alerts are kept and retried until their cooldown ends")
 
     def delivered(self) -> None:
-        """Record a success; logs the recovery if the channel was down."""
+        """Record a success; logs the recovery if the channel was failing."""
         with self._lock:
-            was_down, failures = self._down, self._failures
-            self._down, self._failures = False, 0
-        if was_down:
+            failures, self._failures = self._failures, 0
+        if failures:
             logger.warning("Alert channel %s recovered after %d failed attempts.", self._channel, failures)
 
+    def lost(self, title: str, attempts: int, reason: str) -> None:
+        """Count an alert that will never arrive on this channel, and name it at once."""
+        log_lost(self._channel, title, attempts, reason, self.ledger)
 
-def log_lost(channel: str, title: str, attempts: int, reason: str) -> None:
-    """Say at once that an alert will never arrive on a channel, and which one."""
-    logger.error("Alert %r was NOT delivered to %s after %d attempt(s): %s.", title, channel, attempts,
-                 reason)
+
+def log_lost(channel: str, title: str, attempts: int, reason: str, ledger: LossLedger | None = None) -> None:
+    """Count an alert that will never arrive on a channel (lost: <channel>), and name it at once.
+
+    `reason` is a reason_of() text, never an exception's message.
+    """
+    explain = f"Alert {title!r} was NOT delivered to {channel} after {attempts} attempt(s): {reason}"
+    (ledger if ledger is not None else LossLedger()).lost(KIND, channel, 1, explain, level=logging.ERROR,
+                                                         every=True)
 
 
 def attempt(channel: Channel, alert: dict[str, Any]) -> DeliveryError | None:
@@ -128,6 +147,6 @@ def send_now(channel: Channel, alert: dict[str, Any], policy: RetryPolicy, outag
     else:
         outage.delivered()
         return True
-    log_lost(channel.name, str(alert.get("title", "")), retrying.statistics.get("attempt_number", 1),
-             str(error))
+    outage.lost(str(alert.get("title", "")), retrying.statistics.get("attempt_number", 1),
+                reason_of(error) if error is not None else "unknown")
     return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 from sentry_sdk.envelope import Envelope
@@ -12,6 +13,10 @@ from errorwarden.delivery.spool import Spooled
 from errorwarden.event import timestamp
 
 logger = logging.getLogger("errorwarden.delivery")
+KIND = "outbox"  # the outbox's kind in the loss ledger
+# Why an envelope went to the spool, as the ledger counts it (spooled:<why>); any other why (a
+# failed send's answer) is counted as send_failed.
+SPOOL_REASONS = frozenset({"outage", "rate_limited", "queue_full", "shutdown", "in_flight", "storm_summary"})
 
 
 def captured_at(envelope: Envelope) -> float | None:
@@ -68,13 +73,16 @@ class SpoolWriter:
         try:
             ids, dropped = self.store.add_many(self.key, spooled, evicted=evicted)
         except Exception as exc:  # disk full, a lock held past the timeout, a directory in the way
-            self.losses.lost("spool_write", len(spooled), f"writing {self.store.path} failed: "
+            self.losses.lost(KIND, "spool_write", len(spooled), f"writing {self.store.path} failed: "
                                                           f"{type(exc).__name__}")
             lost = [category for row in spooled for category in categories(row.summary)]
             self.report_lost("internal_sdk_error", categories=lost)
             return []
         self.spooled += len(ids)
-        self.losses.lost("space", dropped, f"the outbox {self.store.path} is full (at most "
+        why = Counter(row.reason if row.reason in SPOOL_REASONS else "send_failed" for row in spooled)
+        for reason, n in why.items():
+            self.losses.spooled(KIND, reason, n, f"kept in {self.store.path} for a later attempt")
+        self.losses.lost(KIND, "space", dropped, f"the outbox {self.store.path} is full (at most "
                                            f"{self.store.max_envelopes} envelopes and {self.store.max_bytes} "
                                            "bytes): the oldest were dropped")
         # Sentry's name for an offline cache that had to drop: its client reports say "cache_overflow".

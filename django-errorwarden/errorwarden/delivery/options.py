@@ -57,11 +57,13 @@ class OutboxOptions:
         return options
 
 
-def transport_for(settings: Any, client_options: dict[str, Any] | None = None, **overrides: Any):
+def transport_for(settings: Any, client_options: dict[str, Any] | None = None, *, losses: Any = None,
+                  **overrides: Any):
     """An OutboxTransport for settings.dsn, ready for sentry_sdk.init(transport=...).
 
     client_options are sentry-sdk options the transport reads (transport_queue_size, proxies,
-    ca_certs ...); the SDK's defaults fill the rest. overrides set OutboxOptions fields by name.
+    ca_certs ...); the SDK's defaults fill the rest. losses: the runtime's LossLedger (a new one when
+    not given). overrides set OutboxOptions fields by name.
     """
     from sentry_sdk.consts import DEFAULT_OPTIONS
 
@@ -71,4 +73,4 @@ def transport_for(settings: Any, client_options: dict[str, Any] | None = None, *
     if not dsn:
         raise ValueError("the outbox transport needs a DSN; without one, use the local inbox transport")
     options = {**DEFAULT_OPTIONS, **(client_options or {}), "dsn": dsn}
-    return OutboxTransport(options, OutboxOptions.from_settings(settings, **overrides))
+    return OutboxTransport(options, OutboxOptions.from_settings(settings, **overrides), losses=losses)

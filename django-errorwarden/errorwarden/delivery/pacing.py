@@ -1,14 +1,11 @@
-"""Timing helpers of the outbox: retry backoff with jitter, and loss counts logged once per minute."""
+"""Timing helper of the outbox: retry backoff with jitter (its losses go to errorwarden/losses.py)."""
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-
-from errorwarden.logs import OncePerInterval
 
 
 class Backoff:
@@ -47,29 +44,3 @@ class Backoff:
     def remaining(self) -> float:
         """Seconds until the next attempt is allowed (0 when it is)."""
         return max(0.0, self._until - self._clock())
-
-
-class LossLog:
-    """Counts lost envelopes by cause and logs each cause at most once per interval, with its count."""
-
-    def __init__(self, logger: logging.Logger, interval: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self._logger, self.interval = logger, interval
-        self._once = OncePerInterval(interval, clock)
-        self.total = self._once.total
-
-    def lost(self, cause: str, count: int, explain: str) -> None:
-        """Count count envelopes lost for cause; log now unless this cause was logged recently."""
-        if count <= 0:
-            return
-        pending = self._once.due(cause, count)
-        if pending:
-            self._logger.warning("Sentry outbox lost %d envelope(s) (%s): %s; %d lost for this cause since "
-                                 "the process started; the next report comes in %d s at the earliest",
-                                 pending, cause, explain, self.total[cause], self.interval)
-
-    def report(self) -> None:
-        """Log the counts not logged yet (at shutdown), whatever the interval."""
-        for cause, count in self._once.pending().items():
-            self._logger.warning("Sentry outbox lost %d more envelope(s) (%s) since its last report; "
-                                 "%d in all since the process started", count, cause, self.total[cause])

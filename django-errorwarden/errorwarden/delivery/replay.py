@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -11,12 +10,11 @@ from typing import TYPE_CHECKING
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
 
+from errorwarden.delivery.durable import KIND
 from errorwarden.delivery.jobs import Job
 
 if TYPE_CHECKING:
     from errorwarden.delivery.transport import OutboxTransport
-
-logger = logging.getLogger("errorwarden.delivery")
 
 
 class Replayer:
@@ -28,7 +26,6 @@ class Replayer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._stopped = False
-        self._complained_at = -60.0
 
     def start(self, delay: float = 0.0) -> None:
         """Make sure the thread runs in this process (a forked child starts its own)."""
@@ -65,12 +62,10 @@ class Replayer:
                     t.cond.wait(t.outbox.outbox_poll if wait is None else min(wait, t.outbox.outbox_poll))
 
     def _complain(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._complained_at >= 60.0:
-            self._complained_at = now
-            # The type only: an exception's message may carry what the outbox holds (never logged).
-            logger.warning("Sentry outbox %s: replay step failed (%s); retrying in %.0f s",
-                           self.transport.store.path, type(exc).__name__, self.transport.outbox.outbox_poll)
+        # The type only: an exception's message may carry what the outbox holds (never logged).
+        t = self.transport
+        t.losses.failed(KIND, "replay", 1, f"a replay step on {t.store.path} failed ({type(exc).__name__}); "
+                                           f"retrying in {t.outbox.outbox_poll:.0f} s")
 
     def _idle(self, wait: float | None) -> bool:
         """Leave the thread when there is nothing to write, hold or replay (start() brings it back)."""
@@ -142,5 +137,5 @@ class Replayer:
                 give_back.append(row.id)
         t.store.release(give_back)
         t.store.delete(broken)
-        t.losses.lost("corrupt", len(broken), "a spooled envelope could not be read back")
+        t.losses.lost(KIND, "corrupt", len(broken), "a spooled envelope could not be read back")
         return not give_back

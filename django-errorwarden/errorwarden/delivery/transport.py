@@ -14,9 +14,11 @@ rate-limit parsing, send thread and client reports, and changes what happens to 
 
 Everything on its way to the spool passes the StormSampler. A background thread writes the spool
 in batches and replays it (oldest first, through the SDK's own sender) whenever Sentry accepts.
-What the outbox itself loses is counted for sentry-sdk's client reports (record_lost_event):
-spool full -> cache_overflow, memory full -> queue_overflow, a spool write or internal failure ->
-internal_sdk_error, so the server's "dropped" figures include the outbox's.
+Everything the outbox loses, spools or fails to send is counted in the runtime's loss ledger (kind
+"outbox", errorwarden/losses.py), which logs each reason at most once a minute. What it loses is
+also counted for sentry-sdk's client reports (record_lost_event): spool full -> cache_overflow,
+memory full -> queue_overflow, a spool write or internal failure -> internal_sdk_error, so the
+server's "dropped" figures include the outbox's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sentry_sdk.envelope import Envelope, Item
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
 
-from errorwarden.delivery.durable import SpoolWriter
+from errorwarden.delivery.durable import KIND, SpoolWriter
 from errorwarden.delivery.jobs import (
     DONE,
     HELD,
@@ -45,10 +47,11 @@ from errorwarden.delivery.jobs import (
     Job,
 )
 from errorwarden.delivery.options import OutboxOptions
-from errorwarden.delivery.pacing import Backoff, LossLog
+from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.replay import Replayer
 from errorwarden.delivery.sampler import StormSampler
 from errorwarden.delivery.spool import OutboxStore, dsn_key
+from errorwarden.losses import LossLedger
 from errorwarden.sdk import SdkHttp
 from errorwarden.settings import mask
 
@@ -59,7 +62,8 @@ ignore_logger(LOGGER_NAME)  # the outbox's own warnings must never become events
 class OutboxTransport(SpoolWriter, Transport):
     """A transport that never loses an envelope it could keep: see the module docstring."""
 
-    def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None):
+    def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None,
+                 losses: LossLedger | None = None):
         super().__init__(options)
         # The SDK's client reports come back through capture_envelope: no knocking while backing off.
         self.http = SdkHttp(options, outbox.outbox_timeout, route=self.capture_envelope)
@@ -69,7 +73,7 @@ class OutboxTransport(SpoolWriter, Transport):
         self.key = dsn_key(options["dsn"])
         self.where = mask(options["dsn"])
         self.backoff = Backoff(outbox.outbox_retry_first, outbox.outbox_retry_max)
-        self.losses = LossLog(logger)
+        self.losses = losses if losses is not None else LossLedger()
         self._closed = False
         self.spooled = 0  # envelopes this process wrote to the spool
         self._reset()
@@ -102,7 +106,7 @@ class OutboxTransport(SpoolWriter, Transport):
             elif not self.submit(Job(envelope)):
                 self.hold(envelope, "queue_full")
         except Exception as exc:  # called from request threads: never raise into them
-            self.losses.lost("internal", 1, f"{type(exc).__name__} in the outbox transport")
+            self.losses.lost(KIND, "internal", 1, f"{type(exc).__name__} in the outbox transport")
             self.report_lost("internal_sdk_error", [envelope])
 
     def record_lost_event(self, reason: str, data_category: Any = None, item: Item | None = None, *,
@@ -147,8 +151,8 @@ class OutboxTransport(SpoolWriter, Transport):
                 else:
                     lost.append(env)
             self.cond.notify_all()
-        self.losses.lost("memory", len(lost), f"{self.outbox.outbox_pending_max} envelopes already wait "
-                                              "for the spool writer")
+        self.losses.lost(KIND, "memory", len(lost),
+                         f"{self.outbox.outbox_pending_max} envelopes already wait for the spool writer")
         self.report_lost("queue_overflow", lost)
         self.replayer.start()
 
@@ -234,7 +238,8 @@ class OutboxTransport(SpoolWriter, Transport):
         elif outcome == LIMITED:
             self._limited()
         elif outcome == REJECTED and any(item.type not in NOT_SPOOLED for item in job.envelope.items):
-            self.losses.lost("rejected", 1, f"Sentry at {self.where} refused it ({why}); a retry cannot help")
+            self.losses.lost(KIND, "rejected", 1,
+                             f"Sentry at {self.where} refused it ({why}); a retry cannot help")
         row = job.row_id if job.row_id is not None else spooled_row
         if outcome in (SENT, REJECTED, HELD):
             if row is not None:
@@ -250,6 +255,7 @@ class OutboxTransport(SpoolWriter, Transport):
         return time.time() + self.backoff.remaining()
 
     def _failed(self, why: str) -> None:
+        self.losses.failed(KIND, "send", 1, f"Sentry at {self.where} did not take it ({why}); it is spooled")
         delay = self.backoff.failed()
         if self.backoff.failures == 1:
             logger.warning("Sentry at %s is not taking envelopes (%s): spooling them to %s and retrying in "

@@ -10,7 +10,6 @@ recently seen evicted and counted.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -38,14 +37,13 @@ from errorwarden.local.aggregates_sql import (
 )
 from errorwarden.local.histogram import BOUNDS_MS
 from errorwarden.local.sqlite import SqliteFile
-from errorwarden.logs import OncePerInterval
+from errorwarden.losses import LossLedger
 
-logger = logging.getLogger("errorwarden.local.aggregates")
+KIND = "aggregates"  # this part's kind in the loss ledger
 
 SLOT_SECONDS = 60
 KINDS = ("endpoint", "service", "task")
 OTHER = "(other)"  # where names beyond max_names go until the next flush
-_WARN_INTERVAL = 60.0
 
 __all__ = ["KINDS", "SLOT_SECONDS", "Aggregates", "Stat"]
 
@@ -63,7 +61,8 @@ class Aggregates:
     """Per-process accumulator and shared reader of the local performance figures."""
 
     def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 5.0,
-                 retention: int = 6 * 3600, max_names: int = 200, clock: Callable[[], float] = time.time):
+                 retention: int = 6 * 3600, max_names: int = 200, clock: Callable[[], float] = time.time,
+                 losses: LossLedger | None = None):
         if flush_interval <= 0:
             raise ValueError(f"flush_interval must be a positive number of seconds, not {flush_interval!r}")
         if retention < SLOT_SECONDS:
@@ -72,10 +71,10 @@ class Aggregates:
             raise ValueError(f"max_names must be at least 1, not {max_names!r}")
         self.path = Path(path)
         self.flush_interval, self.retention, self.max_names = flush_interval, retention, max_names
-        self.dropped = 0  # observations lost to a failed write or bad input
+        # Observations lost to a failed write or bad input: kind "aggregates" of the runtime's ledger.
+        self.losses = losses if losses is not None else LossLedger()
         self._clock = clock
         self._db = SqliteFile(self.path, schema())
-        self._warnings = OncePerInterval(_WARN_INTERVAL)
         self._reset()
 
     @classmethod
@@ -138,8 +137,7 @@ class Aggregates:
                     cell[N_PLUS_ONE] += n1
                 cell[bucket] += 1
         except Exception as exc:  # a wrong argument must not fail the request that reported it
-            self.dropped += 1
-            self._warn("observe", exc)
+            self._lose("observe", 1, exc)
 
     def _new_cell(self, kind: str, name: Any, slot: int, duration_ms: float) -> list[float]:
         # The slow path, once per name and minute per flush: start the flusher, cap the names.
@@ -172,8 +170,7 @@ class Aggregates:
                 last = self._depths.get(key)
                 self._depths[key] = [now, depth, max(depth, last[2]) if last else depth]
         except Exception as exc:
-            self.dropped += 1
-            self._warn("observe", exc)
+            self._lose("observe", 1, exc)
 
     def _start(self) -> None:
         self._stop = threading.Event()
@@ -200,8 +197,7 @@ class Aggregates:
                 write(conn, cells, depths, now_slot=int(now) // SLOT_SECONDS,
                       keep_slots=self.retention // SLOT_SECONDS, max_names=self.max_names)
         except Exception as exc:  # locked past busy_timeout, disk full: counted, never raised
-            self.dropped += sum(int(cell[COUNT]) for cell in cells.values()) + len(depths)
-            self._warn("write", exc)
+            self._lose("write", sum(int(cell[COUNT]) for cell in cells.values()) + len(depths), exc)
             return False
         return True
 
@@ -213,11 +209,15 @@ class Aggregates:
         self.flush()
         self._db.close()
 
-    def _warn(self, problem: str, exc: BaseException) -> None:
-        if self._warnings.due(problem):  # one warning per problem per minute
-            # The type only: an exception's message may quote what was being written.
-            logger.warning("Local aggregates at %s: %s failed (%s); %d observation(s) dropped so far",
-                           self.path, problem, type(exc).__name__, self.dropped)
+    @property
+    def dropped(self) -> int:
+        """Observations this process lost (the ledger's "aggregates" entries)."""
+        return self.losses.total(KIND)
+
+    def _lose(self, problem: str, count: int, exc: BaseException) -> None:
+        # The type only: an exception's message may quote what was being written.
+        self.losses.lost(KIND, problem, count, f"local aggregates at {self.path}: {problem} failed "
+                                               f"({type(exc).__name__})")
 
     # --- read side: the dashboard and `sentry_inbox --performance` ----------------------------
 
