@@ -12,7 +12,7 @@ from errorwarden.diagnostics import (
     Answer,
     alert_queue,
     check_dsn,
-    check_pipeline,
+    check_losses,
     check_sample_rates,
     interpret_answer,
     mask_dsn,
@@ -95,15 +95,24 @@ def test_the_alert_queue_follows_the_apps_routing(conf, queue):
     assert alert_queue(app) == queue
 
 
-@pytest.mark.parametrize(("snapshot", "dropped", "status"), [
-    ({"dropped": {"ignore": 3}, "failures": {}}, 0, OK),
-    ({"dropped": {}, "failures": {"classify:KeyError": 1}}, 0, WARN),
-    ({"dropped": {}, "failures": {}}, 2, WARN),
-    ({"dropped": {"scrub_failed": 1}, "failures": {"scrub:RecursionError": 1}}, 0, FAIL),
+@pytest.mark.parametrize(("rows", "outbox_dropped", "status", "shown"), [
+    ([], 0, OK, "nothing dropped, spooled or failed"),
+    ([("pipeline", "ignore", 3), ("outbox", "spooled:outage", 2)], 0, OK,
+     "pipeline: ignore 3; outbox: spooled:outage 2"),
+    ([("pipeline", "failed:classify:KeyError", 1)], 0, WARN, "pipeline: failed:classify:KeyError 1"),
+    ([("inbox", "queue_full", 2)], 0, WARN, "inbox: queue_full 2"),
+    ([], 4, WARN, "outbox file: 4 dropped for space"),
+    ([("pipeline", "scrub_failed", 1), ("pipeline", "failed:scrub:RecursionError", 1),
+      ("alert", "email", 1)], 0, WARN, "fail-closed step failed"),
 ])
-def test_pipeline_counters_fail_only_when_a_fail_closed_stage_dropped_events(snapshot, dropped, status):
-    """A scrub failure dropped events (FAIL); an enrichment failure or inbox drops are a WARN."""
-    assert check_pipeline(snapshot, dropped).status == status
+def test_the_losses_check_shows_the_ledger_whole_and_warns_on_what_went_wrong(rows, outbox_dropped, status,
+                                                                              shown):
+    """Every kind and reason is shown; a loss or a failure is a WARN, an on-purpose drop or a spooled
+    item is not, and nothing is a FAIL (the counts can be history)."""
+    check = check_losses(rows, outbox_dropped)
+    assert check.status == status and shown in check.message
+    for kind, reason, count in rows:
+        assert f"{reason} {count}" in check.message and f"{kind}: " in check.message
 
 
 @pytest.mark.parametrize(("traces", "profiles", "environment", "errors_only", "status"), [

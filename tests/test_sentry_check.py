@@ -378,6 +378,6 @@ def test_links_built_for_the_wrong_server_are_a_warning(bugsink_runs):
     assert state == "WARN" and "SENTRY_SERVER_TYPE=bugsink" in fix
 
 
-def test_a_clean_run_reports_no_pipeline_failures(bugsink_runs):
-    """The pipeline's failure counters are read and reported (none in a healthy process)."""
-    assert bugsink_runs["accepted"].checks["pipeline"][:2] == ("OK", "no failures")
+def test_a_clean_run_reports_no_losses(bugsink_runs):
+    """The loss ledger is read and reported whole (nothing in a healthy process)."""
+    assert bugsink_runs["accepted"].checks["losses"][:2] == ("OK", "nothing dropped, spooled or failed")

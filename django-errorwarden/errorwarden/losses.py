@@ -59,6 +59,12 @@ def is_loss(key: Key) -> bool:
     return not key[1].startswith((FAILED, SPOOLED))
 
 
+def on_purpose(key: Key) -> bool:
+    """True for an event a pipeline step dropped on purpose (an ignored Http404, an attachment):
+    counted like any loss, but nothing went wrong."""
+    return key[0] == "pipeline" and is_loss(key) and not key[1].endswith("_failed")
+
+
 class LossLedger:
     """Lost items by (kind, reason), each pair logged at most once per interval; thread- and fork-safe."""
 

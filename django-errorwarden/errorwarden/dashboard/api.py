@@ -10,6 +10,8 @@ staff; 404 for everyone else), GET only, the same no-store/no-script headers, no
 - `api/events/<event id>/`: one stored event as JSON (scrubbed before it was stored).
 - `api/transactions/?limit=`: the newest stored transactions: name, duration, time, trace id.
 - `api/performance/?window=5m|1h|6h`: endpoint, service and task figures.
+- `api/losses/`: the loss ledger whole (every process's counts in the inbox file plus this
+  process's unsaved ones): each kind, reason, count and fate (lost, failed or spooled).
 
 A bad parameter is a 400 with a JSON `error` naming what is allowed. Every answer is ASCII JSON:
 captured text's control and bidi characters arrive escaped (\u202e), never raw.
@@ -32,6 +34,7 @@ from errorwarden.dashboard.performance import WINDOWS, BadParameter, choose
 from errorwarden.local import fingerprint_of, search
 from errorwarden.local.history import PAGE_SIZE
 from errorwarden.local.triage import issue_key
+from errorwarden.losses import FAILED, SPOOLED, whole
 
 LIMIT_MAX = 1000
 
@@ -182,3 +185,15 @@ def performance(request: HttpRequest) -> JsonResponse:
         "services": [_stat(s) for s in aggregates.services(seconds)],
         "tasks": [_stat(s) for s in aggregates.tasks(seconds)],
     })
+
+
+@dashboard_view
+def losses(request: HttpRequest) -> JsonResponse:
+    """What was dropped, spooled or failed, by kind and reason, largest first (errorwarden/losses.py)."""
+    rows = [{"kind": kind, "reason": reason, "count": count, "fate": _fate(reason)}
+            for kind, reason, count in whole(views.require_runtime())]
+    return JsonResponse({"losses": rows, "lost": sum(r["count"] for r in rows if r["fate"] == "lost")})
+
+
+def _fate(reason: str) -> str:
+    return "failed" if reason.startswith(FAILED) else "spooled" if reason.startswith(SPOOLED) else "lost"

@@ -3,7 +3,8 @@
 Counts, first/last seen and sparklines cover every event captured, kept or not (the inbox counts
 each event against its issue and minute; InboxStore.minute_counts reads no payload); "kept" is how
 many payloads are stored. The page reads one payload per listed issue, its latest kept event, and
-the losses every process recorded in the inbox file (the loss ledger's counts).
+the loss ledger whole: what every process recorded in the inbox file plus what this process has not
+written yet (errorwarden/losses.py `whole`), every kind: pipeline, outbox, alert, inbox, aggregates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from errorwarden import event as ev
 from errorwarden.dashboard.charts import sparkline
 from errorwarden.local import InboxStore, culprit_of, fingerprint_of, title_of
 from errorwarden.local.triage import TriageStore
+from errorwarden.losses import is_loss
 
 ISSUE_LIMIT = 200
 SPARK_MINUTES = 60
@@ -87,16 +89,17 @@ class IssueList:
     events: int = 0  # every event counted, kept or not
     kept: int = 0  # payloads stored
     losses: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, reason, count), largest first
-    lost: int = 0
+    lost: int = 0  # items gone (the rows above also count failed attempts and spooled items)
 
 
 def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, category: str = "",
                level: str = "", triage: TriageStore | None = None, found: list[dict[str, Any]] | None = None,
-               statuses: tuple[str, ...] = ()) -> IssueList:
+               statuses: tuple[str, ...] = (), losses: list[tuple[str, str, int]] | None = None) -> IssueList:
     """Issues with category, per-minute sparkline and last alert, filtered by category and level.
 
     `found`: the issues a search returned (InboxStore.issues' shape, counts of matching events)
-    instead of the most recent ones; `statuses`: keep only issues in one of these triage states.
+    instead of the most recent ones; `statuses`: keep only issues in one of these triage states;
+    `losses`: the loss ledger's rows (losses.whole(runtime)), else those saved in the inbox file.
     """
     first_minute = int(now // 60) - SPARK_MINUTES + 1
     since = datetime.fromtimestamp(first_minute * 60, UTC)
@@ -129,11 +132,13 @@ def issue_list(store: InboxStore, alerts: list[dict[str, Any]], now: float, cate
         for row in rows:
             row.status = states[row.key].status
     shown = [r for r in rows if (not category or r.category == category) and (not level or r.level == level)]
-    totals, losses = store.totals("event"), store.losses()
+    totals = store.totals("event")
+    if losses is None:
+        losses = [(kind, reason, n) for (kind, reason), n in store.losses().items()]
     return IssueList(rows=shown, categories=sorted({r.category for r in rows}),
                      levels=sorted({r.level for r in rows}), total=len(rows), events=totals["events"],
-                     kept=totals["kept"], losses=[(kind, reason, n) for (kind, reason), n in losses.items()],
-                     lost=sum(losses.values()))
+                     kept=totals["kept"], losses=losses,
+                     lost=sum(n for kind, reason, n in losses if is_loss((kind, reason))))
 
 
 def _last_alerts(store: InboxStore, alerts: list[dict[str, Any]],

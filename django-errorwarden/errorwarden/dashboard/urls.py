@@ -19,4 +19,5 @@ urlpatterns = [
     re_path(r"^api/events/(?P<event_id>[0-9a-f]{32})/$", api.event, name="api_event"),
     path("api/transactions/", api.transactions, name="api_transactions"),
     path("api/performance/", api.performance, name="api_performance"),
+    path("api/losses/", api.losses, name="api_losses"),
 ]

@@ -31,6 +31,7 @@ from errorwarden.local.history import PAGE_SIZE, IssueHistory
 from errorwarden.local.monitors import MonitorStore
 from errorwarden.local.traces import TraceReader
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
+from errorwarden.losses import whole
 from errorwarden.runtime import require_runtime
 from errorwarden.text import for_html_page, for_terminal_line
 
@@ -125,7 +126,8 @@ def issue_list(request: HttpRequest) -> HttpResponse:
         found = search.as_rows(_search_index(require_runtime().settings.inbox_path).search(query))
     recent_alerts = alerts.recent(issue_data.ALERTS_READ)
     listing = issue_data.issue_list(store, recent_alerts, time.time(), category, level, triage=_triage(),
-                                    found=found, statuses=tuple(query.statuses))
+                                    found=found, statuses=tuple(query.statuses),
+                                    losses=whole(require_runtime()))
     return _page(request, "issues.html", {"section": "issues", "listing": listing, "category": category,
                                           "level": level, "q": q, "window": window,
                                           "windows": list(search.WINDOWS), "searched": found is not None})

@@ -12,7 +12,7 @@ from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, 
 from errorwarden.diagnostics.config import (
     check_ignore_list,
     check_links,
-    check_pipeline,
+    check_losses,
     check_sample_rates,
 )
 from errorwarden.diagnostics.delivery import (
@@ -36,6 +36,6 @@ from errorwarden.diagnostics.services import (
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Answer", "Check", "ProbeTransport", "alert_queue",
            "check_broker", "check_delivery", "check_dsn", "check_email", "check_ignore_list",
-           "check_inbox_delivery", "check_links", "check_pipeline", "check_reachability", "check_redis",
+           "check_inbox_delivery", "check_links", "check_losses", "check_reachability", "check_redis",
            "check_sample_rates", "check_sdk", "check_slack", "check_worker", "interpret_answer", "mask_dsn",
            "redact"]

@@ -1,13 +1,14 @@
 """Settings that parse but may not do what was meant: the ignore list, sample rates, alert links,
-and the pipeline's own failure counters."""
+and the loss ledger (what was dropped, spooled or failed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from errorwarden.diagnostics.base import FAIL, OK, WARN, Check
+from errorwarden.diagnostics.base import OK, WARN, Check
 from errorwarden.issue_links import issue_url, server_type
+from errorwarden.losses import SPOOLED, on_purpose
 
 
 def _exception_names() -> set[str]:
@@ -58,21 +59,32 @@ def check_sample_rates(traces: float, profiles: float, environment: str, errors_
     return Check("sample rates", OK, message)
 
 
-def check_pipeline(snapshot: dict[str, dict[str, int]], inbox_dropped: int = 0) -> Check:
-    """The before_send pipeline's failure counters of this process (runtime.stats.snapshot())."""
-    failures, dropped = snapshot.get("failures", {}), snapshot.get("dropped", {})
-    failed_closed = {k: v for k, v in dropped.items() if k.endswith("_failed")}
-    counts = ", ".join(f"{k}={v}" for k, v in sorted({**failures, **dropped}.items())) or "no failures"
-    if inbox_dropped:
-        counts += f", local inbox dropped={inbox_dropped}"
-    if failed_closed:
-        return Check("pipeline", FAIL, f"a fail-closed stage failed and dropped events ({counts})",
-                     "The log line 'error-tracking step ... failed' names the stage and exception type; "
-                     "a scrubbing failure drops the event rather than send it unscrubbed.")
-    if failures or inbox_dropped:
-        return Check("pipeline", WARN, f"a stage failed ({counts}); events were still sent",
-                     "The log line 'error-tracking step ... failed' names the stage and exception type.")
-    return Check("pipeline", OK, counts)
+def check_losses(rows: list[tuple[str, str, int]], outbox_dropped: int = 0) -> Check:
+    """The loss ledger whole (errorwarden/losses.py, `losses.whole(runtime)`): every kind and reason.
+
+    WARN for a loss or a failure, first among them a fail-closed pipeline step that dropped events;
+    an event dropped on purpose (an ignored Http404, say) and items waiting in a spool are no
+    warning. Never FAIL: with the local inbox the counts are every process's since the file was
+    created (`sentry_inbox --clear` resets them), and history must not fail a deploy's check.
+    `outbox_dropped`: what the outbox file itself records as dropped for space, every process.
+    """
+    counts = "; ".join(f"{kind}: " + ", ".join(f"{reason} {n}" for k, reason, n in rows if k == kind)
+                       for kind in dict.fromkeys(kind for kind, _, _ in rows))
+    if outbox_dropped:
+        counts += (f"{'; ' if counts else ''}outbox file: {outbox_dropped} dropped for space "
+                   "since it was created")
+    if not counts:
+        return Check("losses", OK, "nothing dropped, spooled or failed")
+    fail_closed = [r for r in rows if r[0] == "pipeline" and r[1].endswith("_failed")]
+    attention = [r for r in rows if not r[1].startswith(SPOOLED) and not on_purpose((r[0], r[1]))]
+    if fail_closed:
+        return Check("losses", WARN, f"a fail-closed step failed and dropped events ({counts})",
+                     "The errorwarden.losses log line '... (failed:<step>:<type>)' names the step and the "
+                     "exception type; a scrubbing failure drops the event rather than send it unscrubbed.")
+    if attention or outbox_dropped:
+        return Check("losses", WARN, f"items were lost or attempts failed ({counts})",
+                     "The errorwarden.losses log names each kind and reason once a minute while it goes on.")
+    return Check("losses", OK, counts)
 
 
 def check_links(settings: Any, event_id: str, errors_only: bool = False) -> Check:
