@@ -525,7 +525,8 @@ def test_the_json_api_is_404_without_debug_for_non_staff(client, settings, searc
     """Same access rule as the pages: DEBUG off, no staff user, every API URL is a 404; POST too."""
     settings.DEBUG = False
     for path in ("/_errors/api/issues/", "/_errors/api/transactions/", "/_errors/api/performance/",
-                 "/_errors/api/losses/", f"/_errors/api/events/{1:032x}/", f"/_errors/api/issues/{1:032x}/events/"):
+                 "/_errors/api/losses/", f"/_errors/api/events/{1:032x}/",
+                 f"/_errors/api/issues/{1:032x}/events/"):
         assert client.get(path).status_code == 404
     settings.DEBUG = True
     assert client.post("/_errors/api/issues/").status_code == 404
