@@ -17,6 +17,7 @@ from errorwarden.delivery import OutboxOptions, OutboxStore
 from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
+from errorwarden.losses import is_loss
 from errorwarden.runtime import require_runtime
 from errorwarden.text import cut, for_json, for_terminal_line, when
 
@@ -109,7 +110,9 @@ def losses_line(losses: dict[tuple[str, str], int]) -> str:
     if not losses:
         return "Losses: none recorded."
     parts = ", ".join(f"{kind} {reason} {count}" for (kind, reason), count in losses.items())
-    return (f"Losses: {sum(losses.values())} item(s) could not be kept ({parts}); the warnings are logged "
+    # Failed attempts and spooled items are listed too (their reasons say so) but were not lost.
+    lost = sum(count for key, count in losses.items() if is_loss(key))
+    return (f"Losses: {lost} item(s) could not be kept ({parts}); the warnings are logged "
             "on errorwarden.losses.")
 
 
