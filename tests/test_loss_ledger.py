@@ -176,15 +176,8 @@ def test_a_full_outbox_counts_in_the_ledger_reaches_the_server_as_client_reports
         assert wait_until(lambda: newest <= arrived(), timeout=60), arrived()
         sentry_sdk.flush(timeout=5)
 
-        def discarded() -> dict[tuple[str, str], int]:
-            found: dict[tuple[str, str], int] = {}
-            for _, report in rx.items("client_report"):
-                for entry in report["discarded_events"]:
-                    key = (entry["reason"], entry["category"])
-                    found[key] = found.get(key, 0) + entry["quantity"]
-            return found
-
-        assert wait_until(lambda: discarded().get(("cache_overflow", "error")) == 15, timeout=20), discarded()
+        reported = wait_until(lambda: rx.discarded().get(("cache_overflow", "error")) == 15, timeout=20)
+        assert reported, rx.discarded()
 
         line = _losses_line(runtime)
         assert line.startswith("WARN") and "outbox: " in line and " space 15" in line, line

@@ -334,16 +334,6 @@ def test_a_full_outbox_drops_the_oldest_counts_them_and_logs_once(envelope_recei
 
 # -- client reports: the SDK's lost-event counts, the outbox's own losses among them ---------------
 
-def _discarded(rx: EnvelopeReceiver) -> dict[tuple[str, str], int]:
-    """(reason, category) -> quantity, summed over the client reports the receiver accepted."""
-    found: dict[tuple[str, str], int] = {}
-    for _, report in rx.items("client_report"):
-        for entry in report["discarded_events"]:
-            key = (entry["reason"], entry["category"])
-            found[key] = found.get(key, 0) + entry["quantity"]
-    return found
-
-
 def test_client_reports_reach_the_server_through_the_outbox(envelope_receiver, tmp_path):
     """The SDK's own lost-event counts (here: before_send drops) travel as client_report items."""
     rx = envelope_receiver
@@ -357,8 +347,8 @@ def test_client_reports_reach_the_server_through_the_outbox(envelope_receiver, t
             sentry_sdk.capture_message(f"drop {n}")
         sentry_sdk.capture_message("keep")
         client.flush(2)
-        assert wait_until(lambda: _discarded(rx).get(("before_send", "error")) == 3, timeout=10), \
-            _discarded(rx)
+        assert wait_until(lambda: rx.discarded().get(("before_send", "error")) == 3, timeout=10), \
+            rx.discarded()
     assert _messages(rx) == ["keep"]
 
 
@@ -377,8 +367,8 @@ def test_a_full_outbox_reports_what_it_dropped_as_cache_overflow(envelope_receiv
         rx.mode = "ok"
         assert wait_until(lambda: _messages(rx) == [f"m{n:02d}" for n in range(15, 20)], timeout=20)
         client.flush(2)
-        assert wait_until(lambda: _discarded(rx).get(("cache_overflow", "error")) == 15, timeout=10), \
-            _discarded(rx)
+        assert wait_until(lambda: rx.discarded().get(("cache_overflow", "error")) == 15, timeout=10), \
+            rx.discarded()
 
 
 def test_envelopes_the_spool_writer_cannot_take_are_reported_as_queue_overflow(envelope_receiver, tmp_path):
@@ -392,8 +382,8 @@ def test_envelopes_the_spool_writer_cannot_take_are_reported_as_queue_overflow(e
     assert transport.losses.count("outbox", "memory") == 3
     transport.http.flush_client_reports(force=True)
     transport.http.flush(2)
-    reported = wait_until(lambda: _discarded(rx).get(("queue_overflow", "error")) == 3, timeout=10)
-    assert reported, _discarded(rx)
+    reported = wait_until(lambda: rx.discarded().get(("queue_overflow", "error")) == 3, timeout=10)
+    assert reported, rx.discarded()
     transport.kill()
 
 
@@ -411,6 +401,6 @@ def test_envelopes_the_spool_cannot_write_are_reported_as_internal_sdk_error(env
     assert transport.losses.count("outbox", "spool_write") == 2
     transport.http.flush_client_reports(force=True)
     transport.flush(2)
-    reported = wait_until(lambda: _discarded(rx).get(("internal_sdk_error", "error")) == 2, timeout=10)
-    assert reported, _discarded(rx)
+    reported = wait_until(lambda: rx.discarded().get(("internal_sdk_error", "error")) == 2, timeout=10)
+    assert reported, rx.discarded()
     transport.kill()

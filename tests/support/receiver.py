@@ -247,6 +247,15 @@ class EnvelopeReceiver:
         """Payloads of accepted transactions."""
         return [payload for _, payload in self.items("transaction")]
 
+    def discarded(self) -> dict[tuple[str, str], int]:
+        """(reason, category) -> quantity, summed over the client reports accepted (what the sender lost)."""
+        found: dict[tuple[str, str], int] = {}
+        for _, report in self.items("client_report"):
+            for entry in report["discarded_events"]:
+                key = (entry["reason"], entry["category"])
+                found[key] = found.get(key, 0) + entry["quantity"]
+        return found
+
     def wait_for(self, predicate: Callable[[EnvelopeReceiver], bool], timeout: float = 10) -> bool:
         """Block until predicate(self) holds or timeout seconds pass; return whether it holds."""
         with self._cond:
