@@ -7,7 +7,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from errorwarden.alerting.retry import KIND as ALERT_KIND
 from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
+from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
 
 TEST_TEXT = "Test notification from manage.py sentry_check"
 # The registered name of the alert delivery task (errorwarden/tasks.py).
@@ -15,24 +17,30 @@ DELIVER_TASK = "errorwarden.deliver_alert"
 
 
 class _Collect(logging.Handler):
-    """Keeps the alerting log's messages during one send, to say why it failed."""
+    """Keeps alerting's log messages during one send (the loss ledger's alert lines among them), to
+    say why it failed."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if record.name != LOSSES_LOGGER or message.startswith(f"{ALERT_KIND} "):
+            self.messages.append(message)
 
 
 @contextmanager
 def _alerting_log():
-    handler, logger = _Collect(), logging.getLogger("errorwarden.alerting")
-    logger.addHandler(handler)
+    handler = _Collect()
+    loggers = [logging.getLogger("errorwarden.alerting"), logging.getLogger(LOSSES_LOGGER)]
+    for logger in loggers:
+        logger.addHandler(handler)
     try:
         yield handler.messages
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 def _send_test(name: str, notifier: Any, fix: str, secrets: tuple[str, ...] = ()) -> Check:
