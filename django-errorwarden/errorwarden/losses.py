@@ -142,7 +142,8 @@ class LossLedger:
                           "process started", kind, _verb(reason), count, reason, total)
 
     def totals(self, kind: str | None = None) -> dict[Key, int]:
-        """Items lost since this process started, per (kind, reason), optionally of one kind."""
+        """Everything counted since this process started (lost, failed:, spooled:), per (kind, reason),
+        optionally of one kind."""
         self._mine()
         with self._lock:
             return {key: n for key, n in self._totals.items() if kind is None or key[0] == kind}
