@@ -99,7 +99,7 @@ def _stored(runtime: Runtime, tally: Tally) -> list[str]:
 def _delivery(runtime: Runtime) -> list[str]:
     transport = runtime.transport
     waiting = transport.store.pending(transport.key) if transport.store.path.exists() else 0
-    refused = sum(transport.losses.total.values())
+    refused = runtime.losses.total("outbox")  # what the outbox lost (the loss ledger, kind outbox)
     if not waiting and not refused:
         return [f"  the server at {mask_dsn(runtime.settings.dsn)} took every envelope"]
     lines = []
