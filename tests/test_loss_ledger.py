@@ -211,3 +211,28 @@ def test_a_failing_replay_step_is_counted_and_logged_by_its_type_only(tmp_path, 
     lines = [r.getMessage() for r in caplog.records if "(failed:replay)" in r.getMessage()]
     assert len(lines) == 1 and "(OSError)" in lines[0]
     assert SECRET not in caplog.text
+
+
+def test_a_spooled_envelope_that_cannot_be_read_back_is_counted_and_reported(tmp_path):
+    """A row whose bytes are no envelope (a torn write, an older format): the replay deletes it, the
+    ledger counts outbox corrupt and the receiver gets it as internal_sdk_error, by its summary's category."""
+    from types import SimpleNamespace
+
+    from errorwarden.delivery import OutboxStore, dsn_key, transport_for
+    from errorwarden.delivery.spool import Spooled
+
+    ledger = LossLedger()
+    with EnvelopeReceiver() as rx:
+        path = tmp_path / "outbox.sqlite3"
+        torn = Spooled(b"\xff not an envelope", "outage", "event 1 item")
+        OutboxStore(path).add_many(dsn_key(rx.dsn), [torn])
+        transport = transport_for(SimpleNamespace(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3"),
+                                  {"transport_queue_size": 10}, losses=ledger, outbox_path=path,
+                                  outbox_poll=0.05, outbox_start_delay=0.05)
+        assert wait_until(lambda: ledger.count("outbox", "corrupt") == 1, timeout=10), ledger.totals()
+        assert transport.store.pending(transport.key) == 0
+        transport.http.flush_client_reports(force=True)
+        transport.http.flush(2)
+        reported = wait_until(lambda: rx.discarded().get(("internal_sdk_error", "error")) == 1, timeout=10)
+        assert reported, rx.discarded()
+        transport.kill()

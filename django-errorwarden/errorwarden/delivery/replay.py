@@ -11,7 +11,7 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 
 from errorwarden.delivery.durable import KIND
-from errorwarden.delivery.jobs import Job
+from errorwarden.delivery.jobs import Job, categories
 
 if TYPE_CHECKING:
     from errorwarden.delivery.transport import OutboxTransport
@@ -131,11 +131,12 @@ class Replayer:
             try:
                 envelope = Envelope.deserialize(row.body)
             except Exception:
-                broken.append(row.id)
+                broken.append(row)
                 continue
             if not t.submit(Job(envelope, row.id)):
                 give_back.append(row.id)
         t.store.release(give_back)
-        t.store.delete(broken)
+        t.store.delete([row.id for row in broken])
         t.losses.lost(KIND, "corrupt", len(broken), "a spooled envelope could not be read back")
+        t.report_lost("internal_sdk_error", categories=[c for row in broken for c in categories(row.summary)])
         return not give_back

@@ -44,7 +44,7 @@ _CLAIM = """
 UPDATE outbox SET lease_until = :lease, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE dsn_key = :key AND not_before <= :now AND lease_until <= :now
              ORDER BY created, id LIMIT :limit)
-RETURNING id, attempts, body
+RETURNING id, attempts, body, summary
 """
 
 
@@ -66,11 +66,13 @@ class Spooled:
 
 @dataclass(frozen=True)
 class Claimed:
-    """One leased row handed to a sender: row id, how often it was tried, the envelope bytes."""
+    """One leased row handed to a sender: row id, how often it was tried, the envelope bytes and
+    their summary (item types first: what a client report counts if the bytes cannot be read)."""
 
     id: int
     attempts: int
     body: bytes
+    summary: str = ""
 
 
 class OutboxStore:

@@ -17,8 +17,8 @@ in batches and replays it (oldest first, through the SDK's own sender) whenever 
 Everything the outbox loses, spools or fails to send is counted in the runtime's loss ledger (kind
 "outbox", errorwarden/losses.py), which logs each reason at most once a minute. What it loses is
 also counted for sentry-sdk's client reports (record_lost_event): spool full -> cache_overflow,
-memory full -> queue_overflow, a spool write or internal failure -> internal_sdk_error, so the
-server's "dropped" figures include the outbox's.
+memory full -> queue_overflow, a spool write or internal failure or a spooled envelope that cannot
+be read back -> internal_sdk_error, so the server's "dropped" figures include the outbox's.
 """
 
 from __future__ import annotations
