@@ -125,7 +125,15 @@ NAMED_CLASSES = [
     ("ssh in with pw Winter2024#x", "ssh in with pw [Filtered]"),
     ("<secret>{AQAAABAAA a8Xk2Lp9Qw7Zr4Tm}</secret>", "<secret>[Filtered]</secret>"),
     ("rootly_7f1e8738d7d6b540bc52e1bc24c6e2c109dc44642f9e5d583be7e5d04f8bd282", "[token]"),
-    # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids.
+    # What the tuning part (python-stdnum, validators, ggshield, bandit) showed, written here:
+    # IBANs in lower case or irregular groups, a non-ASCII local part, a compared literal.
+    ("iban de89370400440532013000 on file", "iban [iban] on file"),
+    ("IBAN DE89-3704-0044-0532-0130-00.", "IBAN [iban]."),
+    ("mail Zoë.Renée@example.org", "mail [email]"),
+    ('if token == "a8Xk2Lp9Qw7Zr4Tm":', 'if token == "[Filtered]":'),
+    # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids, and a
+    # Luhn-valid digit run glued to letters (an account or reference number, not a card).
+    ("ref REF4111111111111111X", "ref REF4111111111111111X"),
     ("GET https://192.168.0.1.com/status", "GET https://192.168.0.1.com/status"),
     ("password=xxx api_key=REPLACE_ME token=not-set", "password=xxx api_key=REPLACE_ME token=not-set"),
     ("secret: 00000000-0000-0000-0000-000000000000", "secret: 00000000-0000-0000-0000-000000000000"),
