@@ -127,8 +127,10 @@ NAMED_CLASSES = [
     ("rootly_7f1e8738d7d6b540bc52e1bc24c6e2c109dc44642f9e5d583be7e5d04f8bd282", "[token]"),
     # What the tuning part (python-stdnum, validators, ggshield, bandit) showed, written here:
     # IBANs in lower case or irregular groups, a non-ASCII local part, a compared literal.
-    ("iban de89370400440532013000 on file", "iban [iban] on file"),
-    ("IBAN DE89-3704-0044-0532-0130-00.", "IBAN [iban]."),
+    ("iban de25100200300123456789 on file", "iban [iban] on file"),
+    ("IBAN DE25-1002-0030-0123-4567-89.", "IBAN [iban]."),
+    ("konto NO 28 1234.56.78901", "konto [iban]"),
+    ("ES66 2100-0418-40-1234567891", "[iban]"),
     ("mail Zoë.Renée@example.org", "mail [email]"),
     ('if token == "a8Xk2Lp9Qw7Zr4Tm":', 'if token == "[Filtered]":'),
     # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids, and a

@@ -62,7 +62,9 @@ _FIXED = (
     ("numbers", r"[0-9]{3}[\-. ][0-9]{2}[\-. ][0-9]{4}", False),
     ("numbers", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
     ("numbers", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}", False),
-    ("numbers", r"[A-Za-z]{2} ?[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11}", False),  # patterns.IBAN_LOOSE
+    # numbers.py _loose_ibans: a country code at a word boundary (not after a letter, digit
+    # or '_'), check digits, eleven more characters over single separators.
+    ("numbers", r"\b[A-Za-z]{2} ?[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11}", False),
     # structure.py: -u / --user and -p flags, compared literals, PostgreSQL details.
     ("flags", r"-(?:u|-user|p)(?:[ =]|" + _WS + ")", False),
     ("comparisons", r"[\"']" + _WS + "*[=!]=", False),
