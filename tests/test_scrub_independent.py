@@ -23,7 +23,11 @@ from tests.support import secret_eval as ev
 
 # The targets, fixed with the re-split before any result on the new held-out part
 # (schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ, sqlparse,
-# user-agents; tests/data/independent/README.md) was seen.
+# user-agents; tests/data/independent/README.md) was seen, and not lowered after it. Read once
+# after tuning (commit 781f6f5): recall 0.654 (IBANs of countries outside the SWIFT registry,
+# quoted or internationalized e-mail addresses, JWK private members: docs/scrubbing.md),
+# near-misses 1/41 = 0.024, clean strings 0/82, the same on every path. The recall assertion
+# fails until those classes are reached.
 HELD_OUT_RECALL = 0.97
 HELD_OUT_NEAR_MISS_SHARE = 0.03
 PATHS = ["python", *prefilter.available()]
