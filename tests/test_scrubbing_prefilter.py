@@ -60,6 +60,7 @@ EDGE_CASES = [
     "setProperty('X_TOKEN',\t'v')", 'new NetworkCredential("u", "p4ss")', "pw\u00a0hunter2x",
     "password\u2003s3cr3t!", "Using KEY=Ab12Cd34Ef56Gh78", "-Dsonar.login=Ab12Cd34Ef56",
     "svc_Zq8Xw3Lp0Tn5Vr2Ys7Ku4Hm9Gd6Bf1Jc", "pk-" + "0123456789abcdef" * 2,
+    "no2812345678901", "NO 28 1234.56.78901", "(de25-1002-0030-0123-4567-89)", "Zoë.Renée@example.org",
 ]
 
 

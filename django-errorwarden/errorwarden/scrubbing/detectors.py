@@ -225,7 +225,10 @@ class TextScrubber:
                 key = m[1][::-1]
                 strong = self._sensitive(key)
                 if strong or is_weak(key):
-                    value = p.VALUE.match(s, n - m.start())
+                    at = n - m.start()
+                    while at < n and s[at] == "=":  # ``password == "…"``: a comparison, not ``=``
+                        at += 1
+                    value = p.VALUE.match(s, at)
                     if value is None or _is_call(s, value):
                         continue  # ``password = getMasterUserPassword()`` is code
                     if strong:

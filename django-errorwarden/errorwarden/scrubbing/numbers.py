@@ -13,7 +13,10 @@ from . import patterns as p
 
 
 def replace_numbers(s: str) -> str:
-    """Replace cards, SSNs, IPv4 addresses and IBANs found by one scan."""
+    """Replace cards, SSNs, IPv4 addresses and IBANs found by one scan (IBANs written in lower
+    case or in irregular groups first, by their own)."""
+    if p.IBAN_LOOSE.search(s) is not None:
+        s = _loose_ibans(s)
     out, pos, at = [], 0, 0
     while (m := p.DIGITS.search(s, at)) is not None:
         start = m.start()
@@ -30,7 +33,7 @@ def replace_numbers(s: str) -> str:
         kind, end = m.lastgroup, m.end()
         if kind == "card":
             new, end = _card_run(s, start, end)
-            if new is not None and _in_hex_id(s, start, end):
+            if new is not None and (_in_hex_id(s, start, end) or _glued_to_letters(s, start, end)):
                 new = None
         else:
             new = _ssn(m[0]) if kind == "ssn" else _ipv4(m[0], s, start)
@@ -39,6 +42,30 @@ def replace_numbers(s: str) -> str:
             pos = end
         at = end
     return "".join(out) + s[pos:] if out else s
+
+
+def _loose_ibans(s: str) -> str:
+    """Replace the IBANs IBAN_LOOSE finds and iban_loose_end confirms."""
+    out, pos = [], 0
+    for m in p.IBAN_LOOSE.finditer(s):
+        start = m.start() - 3 if s[m.start() - 1] == " " else m.start() - 2  # the country code
+        if start < pos or s[start] not in _ASCII_LETTERS or (start and s[start - 1] in _WORD):
+            continue
+        end = p.iban_loose_end(s, start)
+        if end:
+            out += (s[pos:start], "[iban]")
+            pos = end
+    return "".join(out) + s[pos:] if out else s
+
+
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_WORD = _ASCII_LETTERS | frozenset("0123456789_")  # what a country code may not follow
+
+
+def _glued_to_letters(s: str, start: int, end: int) -> bool:
+    """A digit run with a letter right before or after it (``DK5000…``, ``…0318X``) is part of
+    an account number, a reference or an id, not a card on its own."""
+    return (start > 0 and s[start - 1] in _ASCII_LETTERS) or (end < len(s) and s[end] in _ASCII_LETTERS)
 
 
 _HEX_ID_CHARS = frozenset("0123456789abcdefABCDEF-")

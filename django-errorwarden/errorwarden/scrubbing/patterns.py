@@ -34,10 +34,11 @@ COOKIE_HEADER = re.compile(
 # string, the domain forwards; both are bounded and possessive and the domain is validated in
 # Python. With many '@' the single EMAIL scan is used instead: its local part must start after
 # a non-local character, so a megabyte of ``aaaa…@`` is scanned once.
-LOCAL_REVERSED = re.compile(r"[A-Za-z0-9_.%+\-]{1,64}+")
+# A local part may hold any letter (``Łókaść@email.com``, RFC 6531): ``\w`` is Unicode here.
+LOCAL_REVERSED = re.compile(r"[\w.%+\-]{1,64}+")
 DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+")
 EMAIL = re.compile(
-    r"[A-Za-z0-9_.%+\-](?<![A-Za-z0-9_.%+\-][A-Za-z0-9_.%+\-])[A-Za-z0-9_.%+\-]{0,63}+"
+    r"[\w.%+\-](?<![\w.%+\-][\w.%+\-])[\w.%+\-]{0,63}+"
     r"@[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+"
 )
 
@@ -64,6 +65,11 @@ DIGITS = re.compile(
     r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])(?P<iban>[0-9](?: ?[A-Z0-9]){11,31}+)"
     + _CARD_SSN_IP + ")"
 )
+# An IBAN as people and forms write it too: any case, the country code apart from the check
+# digits, the rest split by single spaces, dashes or dots (``ES 58 0049 …``, ``NO07.8380.08.06006``,
+# ``gb82west…``). Found from its check digits (a scan that starts with a digit class is cheaper
+# than one that starts at every letter); ``iban_loose_end`` measures it from its country code.
+IBAN_LOOSE = re.compile(r"[0-9](?<=[A-Za-z] [0-9]|[A-Za-z]{2}[0-9])[0-9][ .\-]?[A-Za-z0-9]")
 # Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
 DIGITS_NO_IBAN = re.compile(_RUN_START + r"(?:(?!)" + _CARD_SSN_IP + ")")
 # Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
@@ -216,6 +222,34 @@ def iban_end(text: str) -> int:
         return 0  # glued to more characters: not an IBAN on its own
     compact = text[:end].replace(" ", "")
     return end if int((compact[4:] + compact[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
+
+
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def iban_loose_end(s: str, start: int) -> int:
+    """The end of the valid IBAN that IBAN_LOOSE found at ``start`` in ``s``, or 0.
+
+    Characters are counted to the country's length, over single separators; the IBAN must not
+    run on into more letters or digits, and its mod-97 must hold.
+    """
+    need = IBAN_LENGTHS.get(s[start:start + 2].upper())
+    if need is None:
+        return 0
+    n, i, compact = len(s), start + 2, [s[start:start + 2]]
+    count = 2
+    while count < need and i < n:
+        c = s[i]
+        if c in _ALNUM:
+            compact.append(c)
+            count += 1
+        elif not (c in " .-" and i + 1 < n and s[i + 1] in _ALNUM and s[i - 1] in _ALNUM):
+            return 0
+        i += 1
+    if count < need or (i < n and s[i] in _ALNUM) or (i + 1 < n and s[i] in ".-" and s[i + 1] in _ALNUM):
+        return 0
+    text = "".join(compact).upper()
+    return i if int((text[4:] + text[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
 
 
 _VERSION_WORDS = ("version ", "build ", "release ", "ver ", "firmware ", "kernel ")

@@ -43,7 +43,7 @@ _FIXED = (
     ("urls", r"://[^/?#@\"'<>\x00]*:[^/?#@\"'<>\x00]*@", False),
     ("urls", r"hooks\.slack\.com/", False),
     # values.py _emails: a local-part character, '@', a domain with a dot.
-    ("email", r"[A-Za-z0-9_.%+\-]@[A-Za-z0-9\-]+\.[A-Za-z0-9\-]", False),
+    ("email", r"[A-Za-z0-9_.%+\-\x80-\xff]@[A-Za-z0-9\-]+\.[A-Za-z0-9\-]", False),
     # values.py: JWTs, an AWS secret after its id, PEM keys, bearer tokens, Cookie headers.
     ("jwt", r"eyJ[A-Za-z0-9_\-]{5}[A-Za-z0-9_\-]*\.", False),
     ("aws_secret", r"\[aws_key\]", False),
@@ -62,6 +62,9 @@ _FIXED = (
     ("numbers", r"[0-9]{3}[\-. ][0-9]{2}[\-. ][0-9]{4}", False),
     ("numbers", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
     ("numbers", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}", False),
+    # numbers.py _loose_ibans: a country code at a word boundary (not after a letter, digit
+    # or '_'), check digits, eleven more characters over single separators.
+    ("numbers", r"\b[A-Za-z]{2} ?[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11}", False),
     # structure.py: -u / --user and -p flags, compared literals, PostgreSQL details.
     ("flags", r"-(?:u|-user|p)(?:[ =]|" + _WS + ")", False),
     ("comparisons", r"[\"']" + _WS + "*[=!]=", False),
