@@ -283,9 +283,17 @@ class HyperscanPrefilter(Prefilter):
 
 
 class Re2Prefilter(Prefilter):
-    """All conditions as one google-re2 pattern, searched again from the string after a hit."""
+    """All conditions as one google-re2 pattern and as one re2 Set.
+
+    A few strings are matched against the Set one by one, which names the steps each needs;
+    many are joined and searched with the one pattern from each string after a hit, and only
+    the strings hit meet the Set. The compiled objects are called directly: the Python
+    wrappers of google-re2 (a generator and a match object per search) cost a few
+    microseconds per call, more than a short string's own match.
+    """
 
     name = "re2"
+    _ONE_BY_ONE = 12  # up to this many strings, one Set match each costs less than a joined search
 
     def __init__(self, found: list[tuple[str, str, bool]]) -> None:
         import re2
@@ -296,20 +304,46 @@ class Re2Prefilter(Prefilter):
         options.never_capture = True
         options.max_mem = 64 << 20
         wrapped = [f"(?i:{p})" if caseless else f"(?:{p})" for _, p, caseless in found]
-        self._regex = re2.compile("|".join(wrapped).encode("latin-1"), options)
-        self._set = re2.Set.SearchSet(options)
+        regex = re2.compile("|".join(wrapped).encode("latin-1"), options)
+        regex_set = re2.Set.SearchSet(options)
         for pattern in wrapped:
-            self._set.Add(pattern.encode("latin-1"))
-        self._set.Compile()
+            regex_set.Add(pattern.encode("latin-1"))
+        regex_set.Compile()
+        # The compiled RE2 and RE2::Set (google-re2 >= 1.1), else the public wrappers.
+        raw, raw_set = getattr(regex, "_regexp", None), getattr(regex_set, "_set", None)
+        if raw is not None and raw_set is not None:
+            unanchored = type(raw).Anchor.UNANCHORED
+            self._first = lambda data, pos: raw.Match(unanchored, data, pos, len(data))[0][0]
+            self._match_set = raw_set.Match
+        else:
+            self._first = lambda data, pos: m.start() if (m := regex.search(data, pos)) else -1
+            self._match_set = lambda data: regex_set.Match(data) or []
 
     def _ids(self, data: bytes) -> list[int]:
-        return self._set.Match(data) or []  # None when nothing matches
+        return self._match_set(data)
+
+    def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
+        if len(texts) > self._ONE_BY_ONE:
+            return super().flagged(texts)
+        found, match, steps = {}, self._match_set, self._steps
+        for text in texts:
+            ids = match(text.encode("utf-8", "surrogatepass"))
+            if ids:
+                found[text] = {steps[i] for i in ids}
+        return found
 
     def _scan(self, data: bytes) -> dict[str, set[str] | None]:
-        search, found, pos = self._regex.search, {}, 0
-        while (m := search(data, pos)) is not None:  # the first match only: steps unknown
-            text, stop = _text_at(data, m.start())
-            found[text] = None
+        first, match, steps, found, pos = self._first, self._match_set, self._steps, {}, 0
+        while (start := first(data, pos)) != -1:
+            begin = data.rfind(b"\x00", 0, start) + 1
+            stop = data.find(b"\x00", start)
+            stop = len(data) if stop == -1 else stop
+            piece = data[begin:stop]
+            ids = match(piece)  # empty when the hit spans a joint: the string alone is clean
+            if ids:
+                found[piece.decode("utf-8", "surrogatepass")] = {steps[i] for i in ids}
+            if stop == len(data):
+                break
             pos = stop + 1
         return found
 
