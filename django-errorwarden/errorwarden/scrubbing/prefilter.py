@@ -27,12 +27,15 @@ from . import keys, vendors
 
 JOINT = "\x00"
 ENGINES = ("hyperscan", "re2")
-# What engine='auto' tries, in order. google-re2 first: in one `make bench` run (docs/scrubbing.md)
-# it scrubbed events as fast as hyperscan (0.9-1.2x on new strings, the same on strings seen
-# before, capture 1.13x plain against 1.15x) and compiles in 0.02 s where hyperscan takes 0.6 s
-# at every process start (each management command, each gunicorn worker). A module switch too:
-# tests and benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
-AUTO: tuple[str, ...] = ("re2", "hyperscan")
+# What engine='auto' tries, in order. hyperscan first: google-re2's lazy DFA builds its states as
+# it meets new text, and on random content (a request id, a CSRF token, a base64 blob: what
+# secrets and ids look like) it gives up and falls back to its NFA: about 1 ms per new 160-byte
+# token against hyperscan's 3 us, so a Django error event with three fresh tokens cost 1.1-1.3 ms
+# against 0.11 ms (docs/scrubbing.md). google-re2 compiles in 0.02 s where hyperscan takes 0.6-1.3 s
+# of CPU at every process start (each management command, each gunicorn worker without
+# --preload); it stays the engine where hyperscan has no wheel. A module switch too: tests and
+# benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
+AUTO: tuple[str, ...] = ("hyperscan", "re2")
 _WS = r"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]"  # Python's str \s, as UTF-8 bytes, and more
 _KEY_TAIL = r"[A-Za-z0-9_.\-]*"
 _HEX = "[0-9A-Fa-f]"
@@ -175,13 +178,25 @@ class Prefilter:
     """Finds which of many strings may hold a secret, in one scan, and which steps one needs."""
 
     name = "none"
+    _ONE_BY_ONE = 12  # up to this many strings, one match each costs less than a joined scan
 
     def __init__(self, found: list[tuple[str, str, bool]]) -> None:
         self._steps = [step for step, _, _ in found]
 
     def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
         """The ``texts`` that a detector might change (a superset), each with the steps whose
-        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``)."""
+        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``).
+
+        Up to ``_ONE_BY_ONE`` strings are matched one at a time, which names each one's steps
+        at once and costs less than one joined scan's match handling; more are joined.
+        """
+        if len(texts) <= self._ONE_BY_ONE:
+            found, steps = {}, self._steps
+            for text in texts:
+                ids = self._ids(text.encode("utf-8", "surrogatepass"))
+                if ids:
+                    found[text] = {steps[i] for i in ids}
+            return found
         joined = JOINT.join(texts)
         if joined.count(JOINT) != len(texts) - 1:  # a string holding the joint is always flagged
             odd = dict.fromkeys(t for t in texts if JOINT in t)
@@ -285,15 +300,14 @@ class HyperscanPrefilter(Prefilter):
 class Re2Prefilter(Prefilter):
     """All conditions as one google-re2 pattern and as one re2 Set.
 
-    A few strings are matched against the Set one by one, which names the steps each needs;
-    many are joined and searched with the one pattern from each string after a hit, and only
-    the strings hit meet the Set. The compiled objects are called directly: the Python
+    A few strings meet the Set one by one, which names the steps each needs; many are joined
+    and searched with the one pattern from each string after a hit, and only the strings hit
+    meet the Set. The compiled objects are called directly: the Python
     wrappers of google-re2 (a generator and a match object per search) cost a few
     microseconds per call, more than a short string's own match.
     """
 
     name = "re2"
-    _ONE_BY_ONE = 12  # up to this many strings, one Set match each costs less than a joined search
 
     def __init__(self, found: list[tuple[str, str, bool]]) -> None:
         import re2
@@ -321,16 +335,6 @@ class Re2Prefilter(Prefilter):
 
     def _ids(self, data: bytes) -> list[int]:
         return self._match_set(data)
-
-    def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
-        if len(texts) > self._ONE_BY_ONE:
-            return super().flagged(texts)
-        found, match, steps = {}, self._match_set, self._steps
-        for text in texts:
-            ids = match(text.encode("utf-8", "surrogatepass"))
-            if ids:
-                found[text] = {steps[i] for i in ids}
-        return found
 
     def _scan(self, data: bytes) -> dict[str, set[str] | None]:
         first, match, steps, found, pos = self._first, self._match_set, self._steps, {}, 0
