@@ -193,6 +193,9 @@ class Prefilter:
         if len(texts) <= self._ONE_BY_ONE:
             found, steps = {}, self._steps
             for text in texts:
+                if JOINT in text:  # flagged as in a joined scan: the conditions exclude the joint
+                    found[text] = None
+                    continue
                 ids = self._ids(text.encode("utf-8", "surrogatepass"))
                 if ids:
                     found[text] = {steps[i] for i in ids}
