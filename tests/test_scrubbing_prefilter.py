@@ -89,6 +89,18 @@ def test_edge_cases_are_flagged(engine):
     assert _missed(engine, EDGE_CASES) == []
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("one_by_one", [0, 10**6])
+def test_edge_cases_are_flagged_one_at_a_time_and_joined(engine, one_by_one, monkeypatch):
+    """A small batch is matched one string at a time, a large one joined: each way flags every
+    edge case, and the steps it names give the full detectors' result."""
+    monkeypatch.setattr(type(prefilter.build(engine)), "_ONE_BY_ONE", one_by_one)
+    assert _missed(engine, EDGE_CASES) == []
+    flagged = Scrubber(engine=engine)._text._flagged(EDGE_CASES)
+    assert set(flagged) >= set(EDGE_CASES)
+    assert flagged["a\x00b password=x"] is None  # holds the joint: flagged, steps looked up later
+
+
 _PIECES = st.sampled_from([
     "password", "pass_word", "sec-ret", "api", "_key", "Key", "token", "pin", "sid", "=", ":",
     ":=", "=>", "\"", "'", " ", "\u00a0", "\u2003", "\x1c", "\n", "\\", "[", "]", "-", "--", "-p ",

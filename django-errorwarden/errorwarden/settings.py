@@ -312,7 +312,7 @@ class Settings:
     scrub_extra_keys: tuple[str, ...] = env("SENTRY_SCRUB_EXTRA_KEYS", (), items(_KEY, _KEYS),
                                             "More key names to scrub", example="loyalty_number")
     scrub_engine: str = env("SENTRY_SCRUB_ENGINE", "auto", _SCRUB_ENGINE,
-                            "Which prefilter the scrubber uses: auto takes google-re2, else hyperscan, "
+                            "Which prefilter the scrubber uses: auto takes hyperscan, else google-re2, "
                             "else the pure-Python path (docs/scrubbing.md)")
     scrub_safe_keys: tuple[str, ...] = env("SENTRY_SCRUB_SAFE_KEYS", (), items(_KEY, _KEYS),
                                            "Key names that must survive scrubbing", example="token_count")

@@ -27,12 +27,15 @@ from . import keys, vendors
 
 JOINT = "\x00"
 ENGINES = ("hyperscan", "re2")
-# What engine='auto' tries, in order. google-re2 first: in one `make bench` run (docs/scrubbing.md)
-# it scrubbed events as fast as hyperscan (0.9-1.2x on new strings, the same on strings seen
-# before, capture 1.13x plain against 1.15x) and compiles in 0.02 s where hyperscan takes 0.6 s
-# at every process start (each management command, each gunicorn worker). A module switch too:
-# tests and benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
-AUTO: tuple[str, ...] = ("re2", "hyperscan")
+# What engine='auto' tries, in order. hyperscan first: google-re2's lazy DFA builds its states as
+# it meets new text, and on random content (a request id, a CSRF token, a base64 blob: what
+# secrets and ids look like) it gives up and falls back to its NFA: about 1 ms per new 160-byte
+# token against hyperscan's 3 us, so a Django error event with three fresh tokens cost 1.1-1.3 ms
+# against 0.11 ms (docs/scrubbing.md). google-re2 compiles in 0.02 s where hyperscan takes 0.6-1.3 s
+# of CPU at every process start (each management command, each gunicorn worker without
+# --preload); it stays the engine where hyperscan has no wheel. A module switch too: tests and
+# benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
+AUTO: tuple[str, ...] = ("hyperscan", "re2")
 _WS = r"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]"  # Python's str \s, as UTF-8 bytes, and more
 _KEY_TAIL = r"[A-Za-z0-9_.\-]*"
 _HEX = "[0-9A-Fa-f]"
@@ -178,13 +181,28 @@ class Prefilter:
     """Finds which of many strings may hold a secret, in one scan, and which steps one needs."""
 
     name = "none"
+    _ONE_BY_ONE = 12  # up to this many strings, one match each costs less than a joined scan
 
     def __init__(self, found: list[tuple[str, str, bool]]) -> None:
         self._steps = [step for step, _, _ in found]
 
     def flagged(self, texts: list[str]) -> dict[str, set[str] | None]:
         """The ``texts`` that a detector might change (a superset), each with the steps whose
-        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``)."""
+        conditions the scan saw in it, or None where it cannot tell (then ``steps_in``).
+
+        Up to ``_ONE_BY_ONE`` strings are matched one at a time, which names each one's steps
+        at once and costs less than one joined scan's match handling; more are joined.
+        """
+        if len(texts) <= self._ONE_BY_ONE:
+            found, steps = {}, self._steps
+            for text in texts:
+                if JOINT in text:  # flagged as in a joined scan: the conditions exclude the joint
+                    found[text] = None
+                    continue
+                ids = self._ids(text.encode("utf-8", "surrogatepass"))
+                if ids:
+                    found[text] = {steps[i] for i in ids}
+            return found
         joined = JOINT.join(texts)
         if joined.count(JOINT) != len(texts) - 1:  # a string holding the joint is always flagged
             odd = dict.fromkeys(t for t in texts if JOINT in t)
@@ -286,7 +304,14 @@ class HyperscanPrefilter(Prefilter):
 
 
 class Re2Prefilter(Prefilter):
-    """All conditions as one google-re2 pattern, searched again from the string after a hit."""
+    """All conditions as one google-re2 pattern and as one re2 Set.
+
+    A few strings meet the Set one by one, which names the steps each needs; many are joined
+    and searched with the one pattern from each string after a hit, and only the strings hit
+    meet the Set. The compiled objects are called directly: the Python
+    wrappers of google-re2 (a generator and a match object per search) cost a few
+    microseconds per call, more than a short string's own match.
+    """
 
     name = "re2"
 
@@ -299,20 +324,36 @@ class Re2Prefilter(Prefilter):
         options.never_capture = True
         options.max_mem = 64 << 20
         wrapped = [f"(?i:{p})" if caseless else f"(?:{p})" for _, p, caseless in found]
-        self._regex = re2.compile("|".join(wrapped).encode("latin-1"), options)
-        self._set = re2.Set.SearchSet(options)
+        regex = re2.compile("|".join(wrapped).encode("latin-1"), options)
+        regex_set = re2.Set.SearchSet(options)
         for pattern in wrapped:
-            self._set.Add(pattern.encode("latin-1"))
-        self._set.Compile()
+            regex_set.Add(pattern.encode("latin-1"))
+        regex_set.Compile()
+        # The compiled RE2 and RE2::Set (google-re2 >= 1.1), else the public wrappers.
+        raw, raw_set = getattr(regex, "_regexp", None), getattr(regex_set, "_set", None)
+        if raw is not None and raw_set is not None:
+            unanchored = type(raw).Anchor.UNANCHORED
+            self._first = lambda data, pos: raw.Match(unanchored, data, pos, len(data))[0][0]
+            self._match_set = raw_set.Match
+        else:
+            self._first = lambda data, pos: m.start() if (m := regex.search(data, pos)) else -1
+            self._match_set = lambda data: regex_set.Match(data) or []
 
     def _ids(self, data: bytes) -> list[int]:
-        return self._set.Match(data) or []  # None when nothing matches
+        return self._match_set(data)
 
     def _scan(self, data: bytes) -> dict[str, set[str] | None]:
-        search, found, pos = self._regex.search, {}, 0
-        while (m := search(data, pos)) is not None:  # the first match only: steps unknown
-            text, stop = _text_at(data, m.start())
-            found[text] = None
+        first, match, steps, found, pos = self._first, self._match_set, self._steps, {}, 0
+        while (start := first(data, pos)) != -1:
+            begin = data.rfind(b"\x00", 0, start) + 1
+            stop = data.find(b"\x00", start)
+            stop = len(data) if stop == -1 else stop
+            piece = data[begin:stop]
+            ids = match(piece)  # empty when the hit spans a joint: the string alone is clean
+            if ids:
+                found[piece.decode("utf-8", "surrogatepass")] = {steps[i] for i in ids}
+            if stop == len(data):
+                break
             pos = stop + 1
         return found
 

@@ -54,7 +54,7 @@ class Scrubber:
 
     def __init__(self, extra_keys: Iterable[str] = (), safe_keys: Iterable[str] = (),
                  engine: str = "auto") -> None:
-        """``engine`` picks the prefilter: 'auto' (google-re2, else hyperscan, else none),
+        """``engine`` picks the prefilter: 'auto' (hyperscan, else google-re2, else none),
         'hyperscan', 're2' or 'python' (none: every string runs the detectors)."""
         self._keys = KeyRules(extra_keys, safe_keys)
         self._text = TextScrubber(self._keys, engine)
