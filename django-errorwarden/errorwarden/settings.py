@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.envvars import (
@@ -48,9 +49,9 @@ def default_inbox() -> Path:
 
 
 # AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).
-DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
+DEFAULT_SERVICE_HOSTS: Mapping[str, str] = MappingProxyType({
     "*.amazonaws.com": "s3",
-}
+})
 DEFAULT_CHANNELS = ("errorwarden.alerting.channels.slack.SlackChannel",
                     "errorwarden.alerting.channels.email.EmailChannel")
 _SPEC_PLACEHOLDER_DSN = "https://your-sentry-dsn@sentry.io/project-id"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden import event as ev
@@ -187,13 +188,13 @@ class MonitorFinding:
     since: float | None = None
 
 
-MONITOR_KINDS = {
+MONITOR_KINDS = MappingProxyType({
     # kind: (severity, error type shown, title)
     "missed": ("critical", "MissedRun", "Scheduled task missed its run"),
     "failed": ("error", "FailedRun", "Scheduled task failed"),
     "overlong": ("error", "OverlongRun", "Scheduled task ran past its maximum"),
     "silent": ("critical", "WentSilent", "Steady traffic stopped"),
-}
+})
 
 
 class MonitorRule:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
@@ -83,12 +84,12 @@ def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = 
 
 
 # Django's e-mail backends that accept a message without mailing anyone, and what they do with it.
-_NOT_MAILED = {
+_NOT_MAILED = MappingProxyType({
     "django.core.mail.backends.console.EmailBackend": "printed to the console",
     "django.core.mail.backends.filebased.EmailBackend": "written to EMAIL_FILE_PATH",
     "django.core.mail.backends.locmem.EmailBackend": "kept in memory",
     "django.core.mail.backends.dummy.EmailBackend": "discarded",
-}
+})
 
 
 def _email_backend() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+from types import MappingProxyType
 from typing import Any
 from urllib.error import URLError
 
@@ -19,13 +20,13 @@ from errorwarden.alerting.channels import Channel, DeliveryError, http_error, ne
 from errorwarden.alerting.render import details
 from errorwarden.text import for_slack_mrkdwn, for_slack_plain, for_slack_text
 
-SEVERITY_COLOURS = {
+SEVERITY_COLOURS = MappingProxyType({
     "critical": "#D00000",
     "error": "#E8710A",
     "warning": "#F2C744",
     "info": "#439FE0",
     "resolved": "#2EB67D",
-}
+})
 # Slack's documented limits (characters).
 HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, BUTTON_MAX, URL_MAX, BLOCKS_MAX = (
     150, 3000, 2000, 10, 75, 3000, 50)

@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import time
+from types import MappingProxyType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -38,11 +39,11 @@ _ALERT_COLUMNS = (("FIRED", 19, "<"), ("CHANNEL", 8, "<"), ("OUTCOME", 16, "<"),
 _MONITOR_COLUMNS = (("MONITOR", 30, "<"), ("SCHEDULE", 20, "<"), ("STATUS", 15, "<"),
                     ("LAST CHECK-IN", 19, "<"), ("NEXT EXPECTED", 19, "<"), ("LAST RUN", 9, ">"),
                     ("RUNS (OLDEST FIRST)", 30, "<"))
-_RUN_MARKS = {"ok": "o", "error": "x", "missed": "!", "in_progress": ">"}
+_RUN_MARKS = MappingProxyType({"ok": "o", "error": "x", "missed": "!", "in_progress": ">"})
 # What --outbox and --alerts do not combine with.
 _ONLY_LIMIT = ("show", "transactions", "performance", "monitors")
 _WINDOW = re.compile(r"^(\d+)([smh])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600}
+_UNIT = MappingProxyType({"s": 1, "m": 60, "h": 3600})
 
 
 def _cell(value: Any, width: int, align: str) -> str:
