@@ -375,6 +375,11 @@ class Settings:
         return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
 
     @property
+    def outbox_spool(self) -> Path:
+        """Where envelopes Sentry could not take wait (SENTRY_OUTBOX_PATH, else beside the inbox)."""
+        return self.outbox_path or self.inbox_path.with_name("sentry_outbox.sqlite3")
+
+    @property
     def monitors_path(self) -> Path:
         """The local check-in history and monitor state (sentry_monitors.sqlite3 beside the inbox)."""
         return self.inbox_path.with_name("sentry_monitors.sqlite3")
