@@ -456,3 +456,11 @@ def test_a_part_given_to_build_is_never_built(tmp_path, monkeypatch):
         built.transport.kill()
     with pytest.raises(TypeError, match="tansport"):
         build(settings, tansport=given)
+
+
+def test_redis_keys_have_one_prefix_from_the_app_name_and_the_environment():
+    """Alert counters and beat monitor state share Settings.redis_prefix, the one source of it."""
+    settings = load_settings({"APP_NAME": "shop", "SENTRY_ENVIRONMENT": "staging"})
+    assert settings.redis_prefix == "shop:alerts:staging:"
+    blog = load_settings({"DJANGO_SETTINGS_MODULE": "blog.settings"})
+    assert blog.redis_prefix == "blog:alerts:development:"

@@ -139,8 +139,7 @@ def build_ledger(settings: Any) -> Any:
     if settings.redis_url:
         from errorwarden.alerting.redis_counters import redis_client
 
-        return RedisLedger(redis_client(settings.redis_url, timeout=1.0),
-                           f"{settings.app_name}:alerts:{settings.environment}:")
+        return RedisLedger(redis_client(settings.redis_url, timeout=1.0), settings.redis_prefix)
     from errorwarden.local.monitors import MonitorStore
 
     return MonitorStore(settings.monitors_path)

@@ -375,6 +375,13 @@ class Settings:
         return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
 
     @property
+    def redis_prefix(self) -> str:
+        """The prefix of every key this project keeps in Redis (alert counters, cooldowns, beat
+        monitor state): `<APP_NAME>:alerts:<SENTRY_ENVIRONMENT>:`, so two projects or two
+        environments sharing one Redis never share a counter."""
+        return f"{self.app_name}:alerts:{self.environment}:"
+
+    @property
     def outbox_spool(self) -> Path:
         """Where envelopes Sentry could not take wait (SENTRY_OUTBOX_PATH, else beside the inbox)."""
         return self.outbox_path or self.inbox_path.with_name("sentry_outbox.sqlite3")

@@ -31,7 +31,7 @@ def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: fl
     from errorwarden.alerting.redis_counters import RedisStore, redis_client
 
     client = redis_client(settings.redis_url)
-    prefix = key_prefix if key_prefix is not None else f"{settings.app_name}:alerts:{settings.environment}:"
+    prefix = key_prefix if key_prefix is not None else settings.redis_prefix
     shared = RedisStore(client, prefix)
     return FailoverStore(shared, MemoryStore(), ping=shared.ping, min_backoff=min_backoff,
                          errors=(redis.RedisError, OSError))
