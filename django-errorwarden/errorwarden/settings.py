@@ -266,6 +266,9 @@ class Settings:
     alert_retry_max_seconds: float = env("SENTRY_ALERT_RETRY_MAX_SECONDS", 60.0, number(0.1, 3600.0),
                                          "Longest wait between two delivery attempts of an alert "
                                          "(jittered backoff from 1 s; retries stop when the cooldown ends)")
+    email_timeout: float | None = env("SENTRY_EMAIL_TIMEOUT_SECONDS", None, number(0.5, 300.0),
+                                      "One alert e-mail may take this long (connect to last reply); "
+                                      "empty: Django's EMAIL_TIMEOUT, else 10 (docs/alerting.md)")
     external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
                                           "Failures of one service within the burst window that page")
     regression_alerts: str = env("SENTRY_REGRESSION_ALERTS", "auto", _SWITCH,
