@@ -233,3 +233,62 @@ def test_the_alert_email_timeout_reaches_the_smtp_connection():
         stop.set()
         thread.join(10)
         listener.close()
+
+
+class _Recording:
+    """Settings that note which fields are read (to hold from_settings to its declared rows)."""
+
+    def __init__(self, settings: Settings):
+        self._settings, self.read = settings, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._settings, name)
+
+
+@pytest.mark.parametrize("path", DEFAULT_CHANNELS)
+def test_a_channel_reads_exactly_the_variables_it_declares(path):
+    """A built-in channel's from_settings, configured and switched on, reads every row its
+    `variables` names and no other; each named row is a variable of the settings table."""
+    from errorwarden.alerting.channels import channel_class, variables_of
+
+    cls = channel_class(path)
+    declared = {field for field, _ in variables_of(cls)}
+    assert [var.name for _, var in variables_of(cls)] == list(cls.variables) and declared
+    settings = _Recording(Settings(slack_alerts_enabled=True, slack_webhook_url=HOOK,
+                                   alert_email_recipients=RECIPIENTS, email_timeout=3.0))
+    assert cls.from_settings(settings) is not None
+    assert settings.read == declared
+
+
+def test_the_alerting_docs_list_each_built_in_channels_variables():
+    """docs/alerting.md's channel table is the channels' own `variables`, in order."""
+    import re
+    from pathlib import Path
+
+    from errorwarden.alerting.channels import channel_class
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "alerting.md").read_text()
+    rows = dict(re.findall(r"^\| `(errorwarden\.alerting\.channels\.[\w.]+)` \| ([^|]*) \|", text,
+                           flags=re.M))
+    assert sorted(rows) == sorted(DEFAULT_CHANNELS)
+    for path in DEFAULT_CHANNELS:
+        assert re.findall(r"`([A-Z0-9_]+)`", rows[path]) == list(channel_class(path).variables), path
+
+
+def test_a_channel_naming_a_variable_the_settings_lack_stops_start_up():
+    """channel_class refuses a channel whose `variables` names no row of the settings table."""
+    from errorwarden.alerting.channels import Channel, channel_class
+
+    class Misspelt(Channel):
+        variables = ("SENTRY_SLACK_WEBHOOK",)
+
+    import sys
+    module = type(sys)("tests_misspelt_channel")
+    module.Misspelt = Misspelt
+    sys.modules[module.__name__] = module
+    try:
+        with pytest.raises(SettingsError, match="SENTRY_SLACK_WEBHOOK is not one"):
+            channel_class("tests_misspelt_channel.Misspelt")
+    finally:
+        del sys.modules[module.__name__]

@@ -26,10 +26,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden.alerting.rules import MonitorFinding
 from errorwarden.logs import OncePerInterval
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 logger = logging.getLogger("errorwarden.monitors")
 HEADER = "errorwarden-monitor"
@@ -69,7 +72,7 @@ class Monitor:
         return type(self.schedule).__name__
 
 
-def monitors_of(app: Any, settings: Any) -> dict[str, Monitor]:
+def monitors_of(app: Any, settings: Settings) -> dict[str, Monitor]:
     """The monitors of a Celery app's beat_schedule, with SENTRY_MONITORS' per-entry settings."""
     if app is None:
         return {}
@@ -134,7 +137,7 @@ class RedisLedger:
                      args=[run, repr(at), status, "" if duration is None else repr(duration)])
 
 
-def build_ledger(settings: Any) -> Any:
+def build_ledger(settings: Settings) -> Any:
     """Redis when REDIS_URL is set (every host shares it), else this host's monitors file."""
     if settings.redis_url:
         from errorwarden.alerting.redis_counters import redis_client
@@ -150,7 +153,7 @@ def build_ledger(settings: Any) -> Any:
 class MonitorWatch:
     """Finds missed and overlong runs from the ledger and the schedule; a daemon thread per process."""
 
-    def __init__(self, settings: Any, ledger: Any, observe: Callable[[MonitorFinding], Any], *,
+    def __init__(self, settings: Settings, ledger: Any, observe: Callable[[MonitorFinding], Any], *,
                  app: Any = None, clock: Callable[[], float] = time.time, aggregates: Any = None):
         self.settings, self.ledger, self._observe, self.app = settings, ledger, observe, app
         self._clock = clock

@@ -12,10 +12,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden import event as ev
 from errorwarden.alerting.counters import Check, Hit, RateCheck
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 _COUNTED_LEVELS = frozenset({"error", "fatal", "critical"})
 
@@ -147,7 +150,7 @@ class RegressionRule:
         return f"Regression: a resolved issue is back ({facts.error_type})"
 
 
-def event_rules(settings: Any) -> tuple[EventRule, ...]:
+def event_rules(settings: Settings) -> tuple[EventRule, ...]:
     """The event rules, most specific first, configured from settings."""
     window, cooldown = settings.critical_error_window, settings.alert_cooldown
     return (
@@ -157,7 +160,7 @@ def event_rules(settings: Any) -> tuple[EventRule, ...]:
     )
 
 
-def rate_check(settings: Any) -> RateCheck:
+def rate_check(settings: Settings) -> RateCheck:
     """The error-rate question, configured from settings."""
     return RateCheck("rate:requests", settings.error_rate_window, settings.error_rate_threshold,
                      settings.error_rate_min_requests, settings.alert_cooldown)
@@ -218,7 +221,7 @@ class MonitorRule:
         return f"{MONITOR_KINDS[finding.kind][2]}: {finding.slug}"
 
 
-def monitor_rule(settings: Any) -> MonitorRule:
+def monitor_rule(settings: Settings) -> MonitorRule:
     """The monitor rule, configured from settings."""
     return MonitorRule(settings.monitor_failure_threshold, settings.monitor_failure_window,
                        settings.monitor_alert_cooldown)

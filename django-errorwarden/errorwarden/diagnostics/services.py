@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
+from errorwarden.settings import Settings
 
 TEST_TEXT = "Test notification from manage.py sentry_check"
 # The registered name of the alert delivery task (errorwarden/tasks.py).
@@ -47,7 +48,7 @@ def _send_test(name: str, notifier: Any, fix: str, secrets: tuple[str, ...] = ()
     return Check(name, FAIL, f"test notification not delivered ({reason})", fix)
 
 
-def check_slack(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+def check_slack(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test message to the Slack webhook when Slack alerts are on."""
     if not settings.slack_alerts_enabled:
         return Check("slack", SKIP, "Slack alerts are off (SENTRY_SLACK_ALERTS_ENABLED)")
@@ -58,7 +59,7 @@ def check_slack(settings: Any, notifier_class: Callable[..., Any], skip: bool = 
                       "that this host may reach hooks.slack.com.", (settings.slack_webhook_url,))
 
 
-def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+def check_email(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test e-mail to the alert recipients when e-mail alerts are on."""
     if not settings.email_alerts_enabled:
         return Check("email", SKIP, "e-mail alerts are off (SENTRY_EMAIL_ALERTS_ENABLED)")

@@ -89,6 +89,8 @@ class EmailChannel(Channel):
     """Sends multipart (text + HTML) alert emails through Django's configured email backend."""
 
     name = "email"
+    variables = ("SENTRY_EMAIL_ALERTS_ENABLED", "SENTRY_ALERT_EMAIL_RECIPIENTS",
+                 "SENTRY_EMAIL_TIMEOUT_SECONDS")
 
     def __init__(self, recipients: Iterable[str], *, timeout: float | None = None,
                  from_email: str | None = None):

@@ -19,6 +19,7 @@ from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
 from errorwarden.runtime import require_runtime
+from errorwarden.settings import Settings
 from errorwarden.text import cut, for_json, for_terminal_line, when
 
 _ISSUE_COLUMNS = (("COUNT", 7, ">"), ("KEPT", 5, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"),
@@ -178,7 +179,7 @@ class Command(BaseCommand):
         finally:
             store.close()
 
-    def _spools(self, settings: Any, options: dict[str, Any]) -> None:
+    def _spools(self, settings: Settings, options: dict[str, Any]) -> None:
         name = "--outbox" if options["outbox"] else "--alerts"
         extra = [f"--{option}" for option in _ONLY_LIMIT if options[option]]
         if extra:
@@ -292,7 +293,7 @@ class Command(BaseCommand):
         self.stdout.write("\nCelery queue depth (latest reading, highest in the window):")
         self.stdout.write(_depths(depths) or "  no readings in this window")
 
-    def _monitors(self, settings: Any, limit: int) -> None:
+    def _monitors(self, settings: Settings, limit: int) -> None:
         from errorwarden.local.monitors import MonitorStore
         from errorwarden.monitors import overview
 
