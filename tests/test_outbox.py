@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -217,6 +218,12 @@ def test_options_come_from_settings_and_the_spool_sits_beside_the_inbox(tmp_path
     defaults = OutboxOptions.from_settings(Settings())
     assert (defaults.outbox_max_envelopes, defaults.outbox_timeout, defaults.storm_keep) == (
         Settings().outbox_max_envelopes, Settings().outbox_timeout, Settings().storm_keep)
+    @dataclasses.dataclass(frozen=True)
+    class Quick(Settings):  # how the reliability suite shortens the internal pacing
+        outbox_retry_max: float = 2.0
+
+    assert OutboxOptions.from_settings(Quick()).outbox_retry_max == 2.0
+    assert OutboxOptions.from_settings(Settings()).outbox_retry_max == 60.0
     with pytest.raises(TypeError):  # no defaults of its own for the operator's knobs
         OutboxOptions(outbox_path=tmp_path / "o.sqlite3")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="needs a DSN"):

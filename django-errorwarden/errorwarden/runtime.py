@@ -2,10 +2,11 @@
 
 `install(settings)` builds everything for these settings and makes it current, closing what it
 replaces; `reset()` closes it and leaves nothing installed. `current_runtime()` is the only way
-any part of the system finds another: there is no other process-wide state. Importing a module
-of the app sets nothing up; the process hooks (the exit flush, the outgoing-call wrappers) are
-set up by `install()` and undone by `reset()`, and tests/test_import_side_effects.py fails on
-module-level state or import-time registration anywhere else.
+any part of the system finds another: there is no other process-wide state (the few reviewed
+exceptions are listed, with their reasons, in tests/test_import_side_effects.py). Importing a
+module of the app sets nothing up; the process hooks (the exit flush, the outgoing-call
+wrappers) are set up by `install()` and undone by `reset()`, and that test fails on module-level
+state or import-time registration anywhere else.
 """
 
 from __future__ import annotations

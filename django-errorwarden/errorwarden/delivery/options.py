@@ -16,7 +16,8 @@ class OutboxOptions:
     The first six fields are the operator's: required here, they come from the settings
     (`from_settings`), whose table in errorwarden/settings.py holds each one's variable and
     default. The rest are the outbox's internal pacing, not in the settings table; their one
-    default is here.
+    default is here, and a Settings subclass that declares a field of the same name sets it (the
+    reliability suite's, tests/reliability/settings.py, shortens the retries that way).
     """
 
     outbox_path: Path  # SENTRY_OUTBOX_PATH, else sentry_outbox.sqlite3 beside the inbox
@@ -55,6 +56,8 @@ class OutboxOptions:
             outbox_path=settings.outbox_spool, outbox_max_envelopes=settings.outbox_max_envelopes,
             outbox_max_bytes=settings.outbox_max_bytes, outbox_timeout=settings.outbox_timeout,
             storm_keep=settings.storm_keep, storm_window=settings.storm_window)
+        declared = {field.name for field in fields(settings)} & known  # a subclass's own fields
+        values.update({name: getattr(settings, name) for name in declared - set(values)})
         return cls(**{**values, **overrides})
 
 
