@@ -175,3 +175,120 @@ def test_the_stand_in_answers_ok_by_default(slack):
     slack_notifier(slack).send(alert())
     assert len(slack.received) == 2 and len(slack.accepted) == 1
     assert slack.default == OK
+
+
+@pytest.mark.parametrize(("ours", "django", "given", "channel", "notifier"), [
+    (None, None, None, 10.0, 4.0),  # neither set: 10 s (the synchronous face caps it at 4 s)
+    (None, 3, None, 3.0, 3.0),  # Django's EMAIL_TIMEOUT when ours is unset
+    (None, 30, None, 30.0, 4.0),
+    (2.5, 30, None, 2.5, 2.5),  # SENTRY_EMAIL_TIMEOUT_SECONDS beats EMAIL_TIMEOUT
+    (2.5, 30, 7.0, 7.0, 7.0),  # a timeout given in code beats both
+])
+def test_the_alert_email_timeout_is_given_then_ours_then_djangos_then_10_seconds(ours, django, given, channel,
+                                                                                 notifier):
+    """The documented order (docs/alerting.md): timeout= in code, SENTRY_EMAIL_TIMEOUT_SECONDS,
+    Django's EMAIL_TIMEOUT, 10 s; the spec's synchronous EmailNotifier caps the last three at 4 s."""
+    from errorwarden.sentry_alerts import EmailNotifier
+    from errorwarden.settings import load_settings
+
+    environ = {"SENTRY_ALERT_EMAIL_RECIPIENTS": ",".join(RECIPIENTS)}
+    if ours is not None:
+        environ["SENTRY_EMAIL_TIMEOUT_SECONDS"] = str(ours)
+    settings = load_settings(environ)
+    with override_settings(EMAIL_TIMEOUT=django):
+        built = EmailChannel.from_settings(settings) if given is None else \
+            EmailChannel(RECIPIENTS, timeout=given)
+        assert built.timeout == channel
+        assert EmailNotifier(settings, timeout=given)._channel().timeout == notifier
+
+
+def test_the_alert_email_timeout_reaches_the_smtp_connection():
+    """A server that says nothing for 5 s and then refuses (421): with SENTRY_EMAIL_TIMEOUT_SECONDS
+    at 0.5 and Django's EMAIL_TIMEOUT at 60 the attempt ends as a timeout, not as the refusal the
+    60 s wait would have seen."""
+    import socket
+    import threading
+
+    from errorwarden.settings import load_settings
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def silent_then_refuse() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            stop.wait(5.0)
+            conn.sendall(b"421 4.3.2 closing\r\n")
+
+    thread = threading.Thread(target=silent_then_refuse, daemon=True)
+    thread.start()
+    settings = load_settings({"SENTRY_ALERT_EMAIL_RECIPIENTS": RECIPIENTS[0],
+                              "SENTRY_EMAIL_TIMEOUT_SECONDS": "0.5"})
+    try:
+        with override_settings(**{**smtp_settings(listener.getsockname()[1]), "EMAIL_TIMEOUT": 60}), \
+                pytest.raises(DeliveryError) as caught:
+            EmailChannel.from_settings(settings).send(alert())
+        assert str(caught.value) == "email: timed out" and caught.value.retryable
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.close()
+
+
+class _Recording:
+    """Settings that note which fields are read (to hold from_settings to its declared rows)."""
+
+    def __init__(self, settings: Settings):
+        self._settings, self.read = settings, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._settings, name)
+
+
+@pytest.mark.parametrize("path", DEFAULT_CHANNELS)
+def test_a_channel_reads_exactly_the_variables_it_declares(path):
+    """A built-in channel's from_settings, configured and switched on, reads every row its
+    `variables` names and no other; each named row is a variable of the settings table."""
+    from errorwarden.alerting.channels import channel_class, variables_of
+
+    cls = channel_class(path)
+    declared = {field for field, _ in variables_of(cls)}
+    assert [var.name for _, var in variables_of(cls)] == list(cls.variables) and declared
+    settings = _Recording(Settings(slack_alerts_enabled=True, slack_webhook_url=HOOK,
+                                   alert_email_recipients=RECIPIENTS, email_timeout=3.0))
+    assert cls.from_settings(settings) is not None
+    assert settings.read == declared
+
+
+def test_the_alerting_docs_list_each_built_in_channels_variables():
+    """docs/alerting.md's channel table is the channels' own `variables`, in order."""
+    import re
+    from pathlib import Path
+
+    from errorwarden.alerting.channels import channel_class
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "alerting.md").read_text()
+    rows = dict(re.findall(r"^\| `(errorwarden\.alerting\.channels\.[\w.]+)` \| ([^|]*) \|", text,
+                           flags=re.M))
+    assert sorted(rows) == sorted(DEFAULT_CHANNELS)
+    for path in DEFAULT_CHANNELS:
+        assert re.findall(r"`([A-Z0-9_]+)`", rows[path]) == list(channel_class(path).variables), path
+
+
+def test_a_channel_naming_a_variable_the_settings_lack_stops_start_up():
+    """channel_class refuses a channel whose `variables` names no row of the settings table."""
+    from errorwarden.alerting.channels import Channel, channel_class
+
+    class Misspelt(Channel):
+        variables = ("SENTRY_SLACK_WEBHOOK",)
+
+    import sys
+    module = type(sys)("tests_misspelt_channel")
+    module.Misspelt = Misspelt
+    sys.modules[module.__name__] = module
+    try:
+        with pytest.raises(SettingsError, match="SENTRY_SLACK_WEBHOOK is not one"):
+            channel_class("tests_misspelt_channel.Misspelt")
+    finally:
+        del sys.modules[module.__name__]

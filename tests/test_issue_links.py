@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -14,6 +12,7 @@ from errorwarden.issue_links import (
     validate_server_type,
     validate_template,
 )
+from errorwarden.settings import Settings
 
 EVENT = "26b6e75376604c00a40aa04e633ec138"
 UUID = "26b6e753-7660-4c00-a40a-a04e633ec138"
@@ -138,9 +137,10 @@ def test_a_bad_server_type_is_named_with_the_allowed_ones():
         validate_server_type("gitlab")
 
 
-def test_settings_without_the_new_fields_get_their_defaults():
-    """issue_link_for reads SENTRY_ISSUE_URL_TEMPLATE and SENTRY_SERVER_TYPE when Settings has them."""
-    plain = SimpleNamespace(dsn="https://k@sentry.example.com/3", sentry_org="", sentry_url="https://sentry.io")
+def test_issue_link_for_reads_the_template_and_server_type_from_the_settings():
+    """issue_link_for takes SENTRY_ISSUE_URL_TEMPLATE and SENTRY_SERVER_TYPE from Settings (their
+    defaults are the settings table's: no template, auto)."""
+    plain = Settings(dsn="https://k@sentry.example.com/3", sentry_org="", sentry_url="https://sentry.io")
     assert issue_link_for(plain, EVENT).startswith("https://sentry.example.com/organizations/sentry/")
-    bugsink = SimpleNamespace(**vars(plain), server_type="bugsink", issue_url_template="")
+    bugsink = plain.with_overrides(server_type="bugsink", issue_url_template="")
     assert issue_link_for(bugsink, EVENT) == f"https://sentry.example.com/issues/event/{UUID}/"

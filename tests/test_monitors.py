@@ -13,7 +13,6 @@ import pytest
 import sentry_sdk.crons
 from celery.schedules import crontab, schedule
 
-import errorwarden.monitors
 from errorwarden.alerting import build_engine
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import Dispatcher
@@ -76,7 +75,9 @@ def test_a_run_that_starts_past_its_grace_is_late_and_counts_as_missed():
 
 
 def test_beat_tags_its_entries_and_a_rebuilt_entry_by_its_task_name(monkeypatch):
-    monkeypatch.setattr(errorwarden.monitors, "_beat", {})
+    from errorwarden.runtime import require_runtime
+
+    monkeypatch.setattr(require_runtime(), "beat_scheduler", None)  # beat keeps its scheduler there
     entries = {"nightly": SimpleNamespace(task="app.report", options={}),
                "a": SimpleNamespace(task="app.twice", options={}),
                "b": SimpleNamespace(task="app.twice", options={})}

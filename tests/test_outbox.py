@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
 import random
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import sentry_sdk
@@ -24,6 +24,7 @@ from errorwarden.delivery import (
 )
 from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.spool import Spooled
+from errorwarden.settings import Settings, load_settings
 from tests.reliability.server import wait_until
 from tests.support.fixtures import isolated_client
 from tests.support.receiver import EnvelopeReceiver
@@ -183,23 +184,41 @@ def test_backoff_doubles_up_to_its_cap_with_jitter_and_resets():
 def test_bad_options_name_what_is_wrong(overrides, error, match):
     """A bad knob raises an error naming the option and what is allowed."""
     with pytest.raises(error, match=match):
-        OutboxOptions.from_settings(SimpleNamespace(), **overrides)
+        OutboxOptions.from_settings(Settings(), **overrides)
 
 
 def test_options_come_from_settings_and_the_spool_sits_beside_the_inbox(tmp_path):
-    """Settings attributes of the knobs' names are used, and the spool defaults to the inbox's folder."""
-    settings = SimpleNamespace(inbox_path=tmp_path / "inbox.sqlite3", outbox_max_envelopes=7)
+    """The operator's knobs are the settings' values (their defaults are the settings table's, not
+    repeated by the options), and the spool defaults to the inbox's folder."""
+    settings = load_settings({"SENTRY_INBOX_PATH": str(tmp_path / "inbox.sqlite3"),
+                              "SENTRY_OUTBOX_MAX_ENVELOPES": "7", "SENTRY_OUTBOX_MAX_MB": "2",
+                              "SENTRY_TRANSPORT_TIMEOUT_SECONDS": "3", "SENTRY_STORM_KEEP": "4",
+                              "SENTRY_STORM_WINDOW_SECONDS": "5"})
     options = OutboxOptions.from_settings(settings)
-    assert options.outbox_max_envelopes == 7
+    assert (options.outbox_max_envelopes, options.outbox_max_bytes, options.outbox_timeout,
+            options.storm_keep, options.storm_window) == (7, 2 * 1024 * 1024, 3.0, 4, 5.0)
     assert options.outbox_path == tmp_path / "sentry_outbox.sqlite3"
+    moved = OutboxOptions.from_settings(settings.with_overrides(outbox_path=tmp_path / "o.sqlite3"))
+    assert moved.outbox_path == tmp_path / "o.sqlite3"
+    defaults = OutboxOptions.from_settings(Settings())
+    assert (defaults.outbox_max_envelopes, defaults.outbox_timeout, defaults.storm_keep) == (
+        Settings().outbox_max_envelopes, Settings().outbox_timeout, Settings().storm_keep)
+    @dataclasses.dataclass(frozen=True)
+    class Quick(Settings):  # how the reliability suite shortens the internal pacing
+        outbox_retry_max: float = 2.0
+
+    assert OutboxOptions.from_settings(Quick()).outbox_retry_max == 2.0
+    assert OutboxOptions.from_settings(Settings()).outbox_retry_max == 60.0
+    with pytest.raises(TypeError):  # no defaults of its own for the operator's knobs
+        OutboxOptions(outbox_path=tmp_path / "o.sqlite3")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="needs a DSN"):
-        transport_for(SimpleNamespace(dsn=""))
+        transport_for(Settings(dsn=""))
 
 
 # -- the transport, against the receiver -------------------------------------------------------
 
 def _transport(rx: EnvelopeReceiver, tmp_path: Path, **knobs):
-    settings = SimpleNamespace(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3")
+    settings = Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3")
     return transport_for(settings, {"transport_queue_size": knobs.pop("queue", 100)}, **{**FAST, **knobs})
 
 

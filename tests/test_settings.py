@@ -427,3 +427,40 @@ def test_the_drf_handler_without_drf_names_the_extra():
     assert shown.startswith("ImproperlyConfigured errorwarden.drf.exception_handler needs "
                             "djangorestframework"), shown
     assert "pip install 'django-errorwarden[drf]'" in shown
+
+
+def test_a_part_given_to_build_is_never_built(tmp_path, monkeypatch):
+    """build(transport=..., monitors=...) takes the caller's parts as they are: no outbox is made
+    (no spool, no replay thread), sentry-sdk's shape is not checked, no monitor watch exists;
+    without them all three are."""
+    from errorwarden import sdk
+
+    checks: list[bool] = []
+    real_check = sdk.check
+    monkeypatch.setattr(sdk, "check", lambda: (checks.append(True), real_check())[1])
+    settings = Settings(dsn=DSN, inbox_path=tmp_path / "inbox.sqlite3",
+                        outbox_path=tmp_path / "outbox.sqlite3", monitors_enabled=True)
+    given = object()
+    runtime = build(settings, transport=given, monitors=None)
+    try:
+        assert runtime.transport is given and runtime.monitors is None
+        assert checks == []
+    finally:
+        runtime.close()
+    built = build(settings)
+    try:
+        assert checks == [True] and built.monitors is not None
+        assert built.transport.store.path == tmp_path / "outbox.sqlite3"
+    finally:
+        built.close()
+        built.transport.kill()
+    with pytest.raises(TypeError, match="tansport"):
+        build(settings, tansport=given)
+
+
+def test_redis_keys_have_one_prefix_from_the_app_name_and_the_environment():
+    """Alert counters and beat monitor state share Settings.redis_prefix, the one source of it."""
+    settings = load_settings({"APP_NAME": "shop", "SENTRY_ENVIRONMENT": "staging"})
+    assert settings.redis_prefix == "shop:alerts:staging:"
+    blog = load_settings({"DJANGO_SETTINGS_MODULE": "blog.settings"})
+    assert blog.redis_prefix == "blog:alerts:development:"

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
 
 from errorwarden.envvars import split_url
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 __all__ = ["PLACEHOLDERS", "SERVER_TYPES", "issue_link_for", "issue_url", "server_type",
            "validate_server_type", "validate_template"]
@@ -119,10 +122,10 @@ def issue_url(dsn: str, event_id: str, *, template: str = "", server: str = "aut
     return chosen.format(**values) if chosen else ""
 
 
-def issue_link_for(settings: Any, event_id: str, issue_id: str = "") -> str:
-    """issue_url() for a Settings object (fields added later are read with their defaults)."""
-    return issue_url(settings.dsn, event_id, template=getattr(settings, "issue_url_template", ""),
-                     server=getattr(settings, "server_type", "auto"), org=settings.sentry_org,
+def issue_link_for(settings: Settings, event_id: str, issue_id: str = "") -> str:
+    """issue_url() for these settings' DSN, template, server type, organization and web address."""
+    return issue_url(settings.dsn, event_id, template=settings.issue_url_template,
+                     server=settings.server_type, org=settings.sentry_org,
                      issue_id=issue_id, web_url=settings.sentry_url)
 
 

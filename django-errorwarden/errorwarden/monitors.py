@@ -26,10 +26,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden.alerting.rules import MonitorFinding
 from errorwarden.logs import OncePerInterval
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 logger = logging.getLogger("errorwarden.monitors")
 HEADER = "errorwarden-monitor"
@@ -69,7 +72,7 @@ class Monitor:
         return type(self.schedule).__name__
 
 
-def monitors_of(app: Any, settings: Any) -> dict[str, Monitor]:
+def monitors_of(app: Any, settings: Settings) -> dict[str, Monitor]:
     """The monitors of a Celery app's beat_schedule, with SENTRY_MONITORS' per-entry settings."""
     if app is None:
         return {}
@@ -134,13 +137,12 @@ class RedisLedger:
                      args=[run, repr(at), status, "" if duration is None else repr(duration)])
 
 
-def build_ledger(settings: Any) -> Any:
+def build_ledger(settings: Settings) -> Any:
     """Redis when REDIS_URL is set (every host shares it), else this host's monitors file."""
     if settings.redis_url:
         from errorwarden.alerting.redis_counters import redis_client
 
-        return RedisLedger(redis_client(settings.redis_url, timeout=1.0),
-                           f"{settings.app_name}:alerts:{settings.environment}:")
+        return RedisLedger(redis_client(settings.redis_url, timeout=1.0), settings.redis_prefix)
     from errorwarden.local.monitors import MonitorStore
 
     return MonitorStore(settings.monitors_path)
@@ -151,7 +153,7 @@ def build_ledger(settings: Any) -> Any:
 class MonitorWatch:
     """Finds missed and overlong runs from the ledger and the schedule; a daemon thread per process."""
 
-    def __init__(self, settings: Any, ledger: Any, observe: Callable[[MonitorFinding], Any], *,
+    def __init__(self, settings: Settings, ledger: Any, observe: Callable[[MonitorFinding], Any], *,
                  app: Any = None, clock: Callable[[], float] = time.time, aggregates: Any = None):
         self.settings, self.ledger, self._observe, self.app = settings, ledger, observe, app
         self._clock = clock
@@ -304,15 +306,17 @@ def _when(ts: float) -> str:
 
 # --- Celery signal handlers (connected in errorwarden/apps.py)
 
-_beat: dict[str, Any] = {}  # in a beat process: its scheduler
-
-
 def beat_started(sender: Any = None, **kwargs: Any) -> None:
-    """celery beat_init: tag every entry's messages with its monitor name."""
+    """celery beat_init: tag every entry's messages with its monitor name (the scheduler is kept
+    on the runtime, for beat_publishing)."""
+    from errorwarden.runtime import current_runtime
+
     scheduler = getattr(sender, "scheduler", None)
     if scheduler is None:
         return
-    _beat["scheduler"] = scheduler
+    runtime = current_runtime()
+    if runtime is not None:
+        runtime.beat_scheduler = scheduler
     for name, entry in scheduler.schedule.items():
         headers = entry.options.setdefault("headers", {})
         if isinstance(headers, dict):
@@ -325,7 +329,10 @@ def beat_publishing(sender: Any = None, headers: Any = None, **kwargs: Any) -> N
     Schedulers that rebuild their entries (django-celery-beat's, after an edit) drop the header
     beat_init set; the entry is then found by its task's name when exactly one entry runs it.
     """
-    scheduler = _beat.get("scheduler")
+    from errorwarden.runtime import current_runtime
+
+    runtime = current_runtime()
+    scheduler = runtime.beat_scheduler if runtime is not None else None
     if scheduler is None or not isinstance(headers, dict) or HEADER in headers:
         return
     try:
@@ -351,16 +358,15 @@ def _header(task: Any, name: str) -> Any:
 
 
 @dataclass
-class _Run:
+class MonitorRun:
+    """A tagged run in progress in this worker (Runtime.monitor_runs, by task id)."""
+
     slug: str
     started: float
     own_checkin: bool
     check_in_id: str
     config: dict[str, Any]
 
-
-_runs: dict[str, _Run] = {}
-_runs_lock = threading.Lock()
 
 
 def _monitor_config(monitor: Monitor | None) -> dict[str, Any]:
@@ -385,12 +391,13 @@ def run_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> 
     slug = _header(task, HEADER)
     if runtime is None or runtime.monitors is None or not task_id or not isinstance(slug, str):
         return
-    runtime.stats.guard("monitor_start", _start, runtime.monitors, task_id, task, slug)
+    runtime.stats.guard("monitor_start", _start, runtime, task_id, task, slug)
 
 
-def _start(watch: MonitorWatch, task_id: str, task: Any, slug: str) -> None:
+def _start(runtime: Any, task_id: str, task: Any, slug: str) -> None:
     import sentry_sdk.crons
 
+    watch: MonitorWatch = runtime.monitors
     if watch.app is None:
         watch.app = getattr(task, "app", None)
     watch.start()
@@ -400,8 +407,7 @@ def _start(watch: MonitorWatch, task_id: str, task: Any, slug: str) -> None:
     monitor = watch.monitors().get(slug)
     config = _monitor_config(monitor) if own else {}
     finding = late(monitor, watch.ledger.state(slug), now) if monitor is not None else None
-    with _runs_lock:
-        _runs[task_id] = _Run(slug, now, own, check_in_id, config)
+    runtime.monitor_runs[task_id] = MonitorRun(slug, now, own, check_in_id, config)
     watch.ledger.started(slug, task_id, now)
     if own:
         sentry_sdk.crons.capture_checkin(monitor_slug=slug, check_in_id=check_in_id, status="in_progress",
@@ -415,15 +421,14 @@ def run_finished(task_id: str | None = None, task: Any = None, state: str | None
     """celery task_postrun: a tagged run ended; record it, check in, page on failure or overrun."""
     from errorwarden.runtime import current_runtime
 
-    with _runs_lock:
-        run = _runs.pop(task_id, None) if task_id else None
     runtime = current_runtime()
-    if run is None or runtime is None or runtime.monitors is None:
+    run = runtime.monitor_runs.pop(task_id, None) if runtime is not None and task_id else None
+    if run is None or runtime.monitors is None:
         return
     runtime.stats.guard("monitor_finish", _finish, runtime, task_id, task, run, state)
 
 
-def _finish(runtime: Any, task_id: str, task: Any, run: _Run, state: str | None) -> None:
+def _finish(runtime: Any, task_id: str, task: Any, run: MonitorRun, state: str | None) -> None:
     import sentry_sdk.crons
 
     watch = runtime.monitors

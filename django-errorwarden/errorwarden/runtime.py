@@ -2,10 +2,11 @@
 
 `install(settings)` builds everything for these settings and makes it current, closing what it
 replaces; `reset()` closes it and leaves nothing installed. `current_runtime()` is the only way
-any part of the system finds another: there is no other process-wide state. Importing a module
-of the app sets nothing up; the process hooks (the exit flush, the outgoing-call wrappers) are
-set up by `install()` and undone by `reset()`, and tests/test_import_side_effects.py fails on
-module-level state or import-time registration anywhere else.
+any part of the system finds another: there is no other process-wide state (the few reviewed
+exceptions are listed, with their reasons, in tests/test_import_side_effects.py). Importing a
+module of the app sets nothing up; the process hooks (the exit flush, the outgoing-call
+wrappers) are set up by `install()` and undone by `reset()`, and that test fails on module-level
+state or import-time registration anywhere else.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ class Runtime:
     # the spec's notifiers), which counts in `losses`.
     task_starts: dict[str, float] = field(default_factory=dict)
     outages: dict[str, OutageLog] = field(default_factory=dict)
+    # The beat monitors' per-process state (errorwarden/monitors.py): tagged runs in progress in
+    # this worker by task id, and in a beat process its scheduler. Both outlive a re-initialisation
+    # (install() hands them on): a run that started under the old runtime still finishes.
+    monitor_runs: dict[str, Any] = field(default_factory=dict)
+    beat_scheduler: Any = None
 
     def outage(self, key: str, channel: str) -> OutageLog:
         """The outage log of one channel seen from one sender (created on first use)."""
@@ -128,21 +134,33 @@ class Runtime:
 def build(settings: Settings, **parts: Any) -> Runtime:
     """Validate and precompile every step for these settings (not installed).
 
-    `parts` replace built members, e.g. `alerts=` or `transport=` in tests and benchmarks.
+    `parts` replace built members by name, e.g. `alerts=` or `transport=` in tests and
+    benchmarks; a member given is never built (no outbox file opened, no SDK shape check for a
+    given transport, no monitor thread for given monitors), and an unknown name is a TypeError.
     """
+    from dataclasses import fields
+
     from errorwarden.trimming import TrimToSize
 
-    losses = parts.pop("losses", None) or LossLedger()
-    stats = PipelineStats(losses)
-    scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
-                                                       safe_keys=settings.scrub_safe_keys,
-                                                       engine=settings.scrub_engine)
-    classifier = Classifier(settings.service_hosts, settings.grouping_rules)
-    alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text,
-                                                       losses=losses)
+    unknown = set(parts) - {f.name for f in fields(Runtime)}
+    if unknown:
+        raise TypeError(f"build() got unknown part(s): {', '.join(sorted(unknown))}")
+
+    def part(name: str, make: Any) -> Any:
+        return parts[name] if name in parts else make()
+
+    losses = part("losses", LossLedger)
+    stats = part("stats", lambda: PipelineStats(losses))
+    scrubber = part("scrubber", lambda: Scrubber(extra_keys=settings.scrub_extra_keys,
+                                                 safe_keys=settings.scrub_safe_keys,
+                                                 engine=settings.scrub_engine))
+    classifier = part("classifier", lambda: Classifier(settings.service_hosts, settings.grouping_rules))
+    alerts = part("alerts", lambda: build_engine(settings, scrub_text=scrubber.scrub_text,
+                                                        losses=losses))
     # DRF's expected answers are ignored where DRF is installed; a project without it has none.
-    defaults = tuple(p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
-    ignored = DropIgnored(defaults + settings.ignore_errors)
+    ignored = part("ignored", lambda: DropIgnored(tuple(
+        p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
+        + settings.ignore_errors))
     trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
 
     def scrub(event: dict, hint: dict) -> dict:
@@ -156,36 +174,34 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     def one(name: str, step: Any) -> Pipeline:
         return Pipeline([Stage(name, lambda item, hint: step(item), FAIL_CLOSED)], stats)
 
-    values: dict[str, Any] = dict(
-        settings=settings, scrubber=scrubber, classifier=classifier, alerts=alerts,
-        queries=QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=_outbox(settings, losses) if settings.dsn else _inbox_transport(settings, losses),
-        before_send=Pipeline([
+    makers: dict[str, Any] = dict(
+        queries=lambda: QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
+        transport=lambda: _outbox(settings, losses) if settings.dsn else _inbox_transport(settings, losses),
+        before_send=lambda: Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
             Stage("scrub", scrub, FAIL_CLOSED),
             Stage("classify", _not_check_ins(classifier), SKIP),
             Stage("alert", _not_check_ins(alerts.observe_event), OBSERVE),
         ], stats),
-        before_send_transaction=Pipeline([Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
-                                          Stage("span_services", SpanServices(settings.service_hosts), SKIP)],
-                                         stats),
-        before_breadcrumb=one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
-        before_send_log=one("scrub_log", scrubber.scrub_log),
-        before_send_metric=one("scrub_metric", scrubber.scrub_value),
-        before_send_span=NeverRaising("scrub_span", scrubber.scrub_streamed_span, stats),
-        stats=stats,
-        traces_sampler=TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
-        task_policy=retry_policy(settings),
+        before_send_transaction=lambda: Pipeline([
+            Stage("trim", trim, SKIP), Stage("scrub", scrub, FAIL_CLOSED),
+            Stage("span_services", SpanServices(settings.service_hosts), SKIP)], stats),
+        before_breadcrumb=lambda: one("scrub_breadcrumb", scrubber.scrub_breadcrumb),
+        before_send_log=lambda: one("scrub_log", scrubber.scrub_log),
+        before_send_metric=lambda: one("scrub_metric", scrubber.scrub_value),
+        before_send_span=lambda: NeverRaising("scrub_span", scrubber.scrub_streamed_span, stats),
+        traces_sampler=lambda: TracesSampler(settings.traces_sample_rate, settings.traces_sample_rules),
+        task_policy=lambda: retry_policy(settings),
         # The silence watch reads the per-minute figures, so naming one keeps them with a DSN too.
-        aggregates=Aggregates.for_inbox(settings.inbox_path, losses=losses)
+        aggregates=lambda: Aggregates.for_inbox(settings.inbox_path, losses=losses)
         if settings.local_inbox or (settings.silence_watch and settings.monitors_enabled) else None,
-        outgoing=OutgoingCalls(settings.service_hosts) if settings.local_inbox and settings.measure_outgoing
-        else None,
-        losses=losses,
-        ignored=ignored,
+        outgoing=lambda: OutgoingCalls(settings.service_hosts)
+        if settings.local_inbox and settings.measure_outgoing else None,
     )
-    values.update(parts)
+    values: dict[str, Any] = {**parts, "settings": settings, "scrubber": scrubber, "classifier": classifier,
+                              "alerts": alerts, "stats": stats, "losses": losses, "ignored": ignored}
+    values.update({name: make() for name, make in makers.items() if name not in parts})
     runtime = Runtime(**values)
     if settings.monitors_enabled and "monitors" not in parts:
         runtime.monitors = _monitor_watch(settings, runtime)
@@ -260,6 +276,8 @@ def install(settings: Settings, **parts: Any) -> Runtime:
             atexit.register(_at_exit)
             _exit_hook = True
     if previous is not None:
+        runtime.monitor_runs.update(previous.monitor_runs)
+        runtime.beat_scheduler = runtime.beat_scheduler or previous.beat_scheduler
         previous.close()
     runtime.start()
     return runtime

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from errorwarden.alerting.channels import Channel
-from errorwarden.alerting.channels.email import EmailChannel
+from errorwarden.alerting.channels.email import EmailChannel, email_timeout
 from errorwarden.alerting.channels.slack import SlackChannel
 from errorwarden.alerting.render import build_alert
 from errorwarden.alerting.retry import OutageLog, RetryPolicy, send_now
@@ -27,8 +27,9 @@ __all__ = ["EmailNotifier", "SlackNotifier", "flush"]
 logger = logging.getLogger("errorwarden.alerting")
 
 # Synchronous sends must return promptly: no new attempt starts after 6 s, and each attempt is
-# bounded by its channel's timeout (3-4 s), so a call returns within about 10 s.
+# bounded by its channel's timeout, at most SYNC_ATTEMPT_MAX, so a call returns within about 10 s.
 SYNC_POLICY = RetryPolicy(attempts=4, base=0.5, max_delay=4.0, jitter=0.25, budget=6.0)
+SYNC_ATTEMPT_MAX = 4.0
 
 
 class _SpecNotifier:
@@ -99,7 +100,7 @@ class EmailNotifier(_SpecNotifier):
 
     channel = "email"
 
-    def __init__(self, settings: Settings | None = None, *, timeout: float = 4.0,
+    def __init__(self, settings: Settings | None = None, *, timeout: float | None = None,
                  policy: RetryPolicy | None = None):
         super().__init__(settings, policy=policy)
         self._timeout = timeout
@@ -108,7 +109,11 @@ class EmailNotifier(_SpecNotifier):
         s = self.settings
         if not (s.email_alerts_enabled and s.alert_email_recipients):
             return None
-        return EmailChannel(s.alert_email_recipients, timeout=self._timeout)
+        # `timeout` given here wins; else the alert e-mail timeout (SENTRY_EMAIL_TIMEOUT_SECONDS,
+        # else Django's EMAIL_TIMEOUT, else 10 s), capped at SYNC_ATTEMPT_MAX for this synchronous face.
+        timeout = self._timeout if self._timeout is not None else \
+            min(email_timeout(s.email_timeout), SYNC_ATTEMPT_MAX)
+        return EmailChannel(s.alert_email_recipients, timeout=timeout)
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -14,6 +14,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import sentry_sdk
@@ -61,10 +62,11 @@ def init_sentry(settings: Settings | None = None) -> None:
 _OPTIONAL_INTEGRATIONS = (
     # Beat monitoring: Sentry Crons check-ins for every beat entry whose schedule Crons accepts
     # (errorwarden/monitors.py checks in for the rest and finds missed runs itself).
-    ("celery", "sentry_sdk.integrations.celery", "CeleryIntegration", {"monitor_beat_tasks": True}),
-    ("redis", "sentry_sdk.integrations.redis", "RedisIntegration", {}),
-    ("botocore", "sentry_sdk.integrations.boto3", "Boto3Integration", {}),
-    ("httpx", "sentry_sdk.integrations.httpx", "HttpxIntegration", {}),
+    ("celery", "sentry_sdk.integrations.celery", "CeleryIntegration",
+     MappingProxyType({"monitor_beat_tasks": True})),
+    ("redis", "sentry_sdk.integrations.redis", "RedisIntegration", MappingProxyType({})),
+    ("botocore", "sentry_sdk.integrations.boto3", "Boto3Integration", MappingProxyType({})),
+    ("httpx", "sentry_sdk.integrations.httpx", "HttpxIntegration", MappingProxyType({})),
 )
 
 

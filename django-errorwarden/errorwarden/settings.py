@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.envvars import (
@@ -48,9 +49,9 @@ def default_inbox() -> Path:
 
 
 # AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).
-DEFAULT_SERVICE_HOSTS: Mapping[str, str] = {
+DEFAULT_SERVICE_HOSTS: Mapping[str, str] = MappingProxyType({
     "*.amazonaws.com": "s3",
-}
+})
 DEFAULT_CHANNELS = ("errorwarden.alerting.channels.slack.SlackChannel",
                     "errorwarden.alerting.channels.email.EmailChannel")
 _SPEC_PLACEHOLDER_DSN = "https://your-sentry-dsn@sentry.io/project-id"
@@ -265,6 +266,9 @@ class Settings:
     alert_retry_max_seconds: float = env("SENTRY_ALERT_RETRY_MAX_SECONDS", 60.0, number(0.1, 3600.0),
                                          "Longest wait between two delivery attempts of an alert "
                                          "(jittered backoff from 1 s; retries stop when the cooldown ends)")
+    email_timeout: float | None = env("SENTRY_EMAIL_TIMEOUT_SECONDS", None, number(0.5, 300.0),
+                                      "One alert e-mail may take this long (connect to last reply); "
+                                      "empty: Django's EMAIL_TIMEOUT, else 10 (docs/alerting.md)")
     external_service_threshold: int = env("SENTRY_EXTERNAL_SERVICE_ALERT_THRESHOLD", 1, integer(),
                                           "Failures of one service within the burst window that page")
     regression_alerts: str = env("SENTRY_REGRESSION_ALERTS", "auto", _SWITCH,
@@ -372,6 +376,18 @@ class Settings:
     def alert_spool(self) -> Path:
         """Where fired alerts wait for delivery (SENTRY_ALERT_SPOOL_PATH, else beside the inbox)."""
         return self.alert_spool_path or self.inbox_path.with_name("sentry_alerts.sqlite3")
+
+    @property
+    def redis_prefix(self) -> str:
+        """The prefix of every key this project keeps in Redis (alert counters, cooldowns, beat
+        monitor state): `<APP_NAME>:alerts:<SENTRY_ENVIRONMENT>:`, so two projects or two
+        environments sharing one Redis never share a counter."""
+        return f"{self.app_name}:alerts:{self.environment}:"
+
+    @property
+    def outbox_spool(self) -> Path:
+        """Where envelopes Sentry could not take wait (SENTRY_OUTBOX_PATH, else beside the inbox)."""
+        return self.outbox_path or self.inbox_path.with_name("sentry_outbox.sqlite3")
 
     @property
     def monitors_path(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 ELLIPSIS = "…"
 _SPACE = re.compile(r"\s+")
@@ -56,10 +57,10 @@ _SURROGATES = "\ud800-\udfff"
 _UNSAFE = re.compile(f"[{_CONTROLS}{_BIDI}{_SURROGATES}\n]")
 _UNSAFE_KEEP_LF = re.compile(f"[{_CONTROLS}{_BIDI}{_SURROGATES}]")
 _BREAKS = re.compile("[ \t\r\n]+")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\x00": "\\0"}
+_NAMED = MappingProxyType({"\n": "\\n", "\r": "\\r", "\x00": "\\0"})
 # Slack's control characters (its documented escapes): with '<' escaped no mention (<!channel>,
 # <!here>, <@U…>, <#C…>, <!subteam^…>) and no link (<url|label>) can form from captured text.
-SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+SLACK_ESCAPES = MappingProxyType({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _SLACK = re.compile("[&<>]")
 # What marks the continuation lines of one log record (docs/alerting.md, "Hostile text").
 LOG_CONTINUATION = "  | "

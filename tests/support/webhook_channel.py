@@ -7,6 +7,7 @@ import urllib.request
 from typing import Any
 
 from errorwarden.alerting.channels import Channel, DeliveryError, http_error, network_reason
+from errorwarden.settings import Settings
 
 
 class WebhookChannel(Channel):
@@ -18,8 +19,9 @@ class WebhookChannel(Channel):
         self._url, self._timeout = url, timeout
 
     @classmethod
-    def from_settings(cls, settings: Any) -> WebhookChannel | None:
-        """On when Django's ALERT_WEBHOOK_URL is set."""
+    def from_settings(cls, settings: Settings) -> WebhookChannel | None:
+        """On when Django's ALERT_WEBHOOK_URL is set (configured from Django's settings: it declares
+        no `variables` of the settings table)."""
         from django.conf import settings as django_settings
 
         url = getattr(django_settings, "ALERT_WEBHOOK_URL", "")

@@ -19,11 +19,13 @@ from errorwarden.alerting.render import ScrubText
 from errorwarden.alerting.retry import RetryPolicy
 from errorwarden.alerting.spool import AlertSpool
 from errorwarden.losses import LossLedger
+from errorwarden.settings import Settings
 
 __all__ = ["AlertEngine", "build_dispatcher", "build_engine", "build_store", "retry_policy"]
 
 
-def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: float = 1.0) -> CounterStore:
+def build_store(settings: Settings, *, key_prefix: str | None = None,
+                min_backoff: float = 1.0) -> CounterStore:
     """Redis counters (falling back to memory while Redis is down) when REDIS_URL is set, else memory."""
     if not settings.redis_url:
         return MemoryStore()
@@ -32,18 +34,18 @@ def build_store(settings: Any, *, key_prefix: str | None = None, min_backoff: fl
     from errorwarden.alerting.redis_counters import RedisStore, redis_client
 
     client = redis_client(settings.redis_url)
-    prefix = key_prefix if key_prefix is not None else f"{settings.app_name}:alerts:{settings.environment}:"
+    prefix = key_prefix if key_prefix is not None else settings.redis_prefix
     shared = RedisStore(client, prefix)
     return FailoverStore(shared, MemoryStore(), ping=shared.ping, min_backoff=min_backoff,
                          errors=(redis.RedisError, OSError))
 
 
-def retry_policy(settings: Any) -> RetryPolicy:
+def retry_policy(settings: Settings) -> RetryPolicy:
     """The one retry policy for these settings (SENTRY_ALERT_RETRY_MAX_SECONDS caps its waits)."""
     return RetryPolicy(max_delay=settings.alert_retry_max_seconds)
 
 
-def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None,
+def build_dispatcher(settings: Settings, *, channels: Iterable[Channel] | None = None,
                      policy: RetryPolicy | None = None, celery_app: Any = None,
                      publish: Publish | None = None, spool: AlertSpool | None = None,
                      losses: LossLedger | None = None) -> Dispatcher:
@@ -57,7 +59,7 @@ def build_dispatcher(settings: Any, *, channels: Iterable[Channel] | None = None
     return SpoolDispatcher(channels, spool, policy, handoff=publish, losses=losses)
 
 
-def build_engine(settings: Any, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
+def build_engine(settings: Settings, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
                  store: CounterStore | None = None, dispatcher: Dispatcher | None = None,
                  key_prefix: str | None = None, celery_app: Any = None,
                  losses: LossLedger | None = None) -> AlertEngine:

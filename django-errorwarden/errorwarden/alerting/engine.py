@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden.alerting.counters import CounterStore, Hit, RateResult
 from errorwarden.alerting.dispatch import Dispatcher
@@ -31,6 +31,9 @@ from errorwarden.alerting.rules import (
     rate_check,
 )
 from errorwarden.event import VERDICT
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 
 class _RequestTally:
@@ -63,7 +66,7 @@ class _RequestTally:
         return batch
 
 
-def _triage_for(settings: Any) -> Any:
+def _triage_for(settings: Settings) -> Any:
     """The triage store the "regression" rule reads, or None when the rule is off or there is no inbox."""
     if not getattr(settings, "regression_alerts_on", False) or not getattr(settings, "local_inbox", False):
         return None
@@ -75,7 +78,7 @@ def _triage_for(settings: Any) -> Any:
 class AlertEngine:
     """Applies the alert rules to events and requests; fired alerts go to the dispatcher."""
 
-    def __init__(self, settings: Any, store: CounterStore, dispatcher: Dispatcher, *,
+    def __init__(self, settings: Settings, store: CounterStore, dispatcher: Dispatcher, *,
                  scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
                  flush_seconds: float = 1.0, flush_requests: int = 100):
         self.settings, self.store, self.dispatcher = settings, store, dispatcher

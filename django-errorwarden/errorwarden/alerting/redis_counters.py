@@ -1,7 +1,9 @@
 """The Redis counter store: each question is one Lua script, so one round trip and atomic.
 
 A script runs alone on the Redis server, so when four worker processes count the same issue
-the threshold is crossed, and the cooldown taken, by exactly one of them. Keys per alert key:
+the threshold is crossed, and the cooldown taken, by exactly one of them. `<prefix>` is
+Settings.redis_prefix, `<APP_NAME>:alerts:<SENTRY_ENVIRONMENT>:` (its one source; build_store
+passes it). Keys per alert key:
 `<prefix>w:<key>` a hash of slot counts plus `first` and `sup` (first seen and occurrences
 held back since the last alert), `<prefix>cd:<key>` the cooldown, and for the rate rule
 `<prefix>on:<key>`, present while the rate alert is firing.

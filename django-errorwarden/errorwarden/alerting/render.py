@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden.text import cut, when
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 ScrubText = Callable[[str], str]
 TEXT_FIELDS = ("title", "error_type", "message", "endpoint", "service")
@@ -22,7 +25,7 @@ MESSAGE_MAX, TEXT_MAX = 10_000, 1_000
 _EVENT_ID = re.compile(r"[^0-9A-Za-z-]")
 
 
-def issue_link(settings: Any, event_id: str) -> tuple[str, str]:
+def issue_link(settings: Settings, event_id: str) -> tuple[str, str]:
     """(link, inbox_command): a link that works on the DSN's server, else the local inbox command."""
     from errorwarden.issue_links import issue_link_for
 

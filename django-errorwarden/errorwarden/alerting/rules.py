@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from errorwarden import event as ev
 from errorwarden.alerting.counters import Check, Hit, RateCheck
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 _COUNTED_LEVELS = frozenset({"error", "fatal", "critical"})
 
@@ -146,7 +150,7 @@ class RegressionRule:
         return f"Regression: a resolved issue is back ({facts.error_type})"
 
 
-def event_rules(settings: Any) -> tuple[EventRule, ...]:
+def event_rules(settings: Settings) -> tuple[EventRule, ...]:
     """The event rules, most specific first, configured from settings."""
     window, cooldown = settings.critical_error_window, settings.alert_cooldown
     return (
@@ -156,7 +160,7 @@ def event_rules(settings: Any) -> tuple[EventRule, ...]:
     )
 
 
-def rate_check(settings: Any) -> RateCheck:
+def rate_check(settings: Settings) -> RateCheck:
     """The error-rate question, configured from settings."""
     return RateCheck("rate:requests", settings.error_rate_window, settings.error_rate_threshold,
                      settings.error_rate_min_requests, settings.alert_cooldown)
@@ -187,13 +191,13 @@ class MonitorFinding:
     since: float | None = None
 
 
-MONITOR_KINDS = {
+MONITOR_KINDS = MappingProxyType({
     # kind: (severity, error type shown, title)
     "missed": ("critical", "MissedRun", "Scheduled task missed its run"),
     "failed": ("error", "FailedRun", "Scheduled task failed"),
     "overlong": ("error", "OverlongRun", "Scheduled task ran past its maximum"),
     "silent": ("critical", "WentSilent", "Steady traffic stopped"),
-}
+})
 
 
 class MonitorRule:
@@ -217,7 +221,7 @@ class MonitorRule:
         return f"{MONITOR_KINDS[finding.kind][2]}: {finding.slug}"
 
 
-def monitor_rule(settings: Any) -> MonitorRule:
+def monitor_rule(settings: Settings) -> MonitorRule:
     """The monitor rule, configured from settings."""
     return MonitorRule(settings.monitor_failure_threshold, settings.monitor_failure_window,
                        settings.monitor_alert_cooldown)

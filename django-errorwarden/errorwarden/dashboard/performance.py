@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.dashboard.charts import line_chart, sparkline
 from errorwarden.local.aggregates import Aggregates, Stat
 
-WINDOWS = {"5m": 300, "1h": 3600, "6h": 6 * 3600}
+WINDOWS = MappingProxyType({"5m": 300, "1h": 3600, "6h": 6 * 3600})
 DEFAULT_WINDOW = "1h"
 # Sortable endpoint columns: the query value, the header text and the Stat's sort key.
 COLUMNS = (
@@ -20,7 +21,7 @@ COLUMNS = (
     ("p95", "p95 ms", lambda s: s.p95_ms), ("p99", "p99 ms", lambda s: s.p99_ms),
     ("slow", "Slow queries", lambda s: s.slow_queries), ("n1", "N+1", lambda s: s.n_plus_one),
 )
-SORTS = {key: sort_key for key, _, sort_key in COLUMNS}
+SORTS = MappingProxyType({key: sort_key for key, _, sort_key in COLUMNS})
 DEFAULT_SORT = "p95"
 
 

@@ -1,4 +1,4 @@
-"""The outbox's knobs, read from a settings-like object, and the transport factory for sentry_sdk.init."""
+"""The outbox's knobs, taken from the settings, and the transport factory for sentry_sdk.init."""
 
 from __future__ import annotations
 
@@ -6,17 +6,26 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-OUTBOX_FILE = "sentry_outbox.sqlite3"
+from errorwarden.settings import Settings
 
 
 @dataclass(frozen=True)
 class OutboxOptions:
-    """How the outbox transport spools, retries and samples; each field may come from settings."""
+    """How the outbox transport spools, retries and samples.
 
-    outbox_path: Path | None = None  # default: beside the local inbox, var/sentry_outbox.sqlite3
-    outbox_max_envelopes: int = 10_000
-    outbox_max_bytes: int = 100 * 1024 * 1024
-    outbox_timeout: float = 10.0  # one HTTP request to Sentry, connect to last byte
+    The first six fields are the operator's: required here, they come from the settings
+    (`from_settings`), whose table in errorwarden/settings.py holds each one's variable and
+    default. The rest are the outbox's internal pacing, not in the settings table; their one
+    default is here, and a Settings subclass that declares a field of the same name sets it (the
+    reliability suite's, tests/reliability/settings.py, shortens the retries that way).
+    """
+
+    outbox_path: Path  # SENTRY_OUTBOX_PATH, else sentry_outbox.sqlite3 beside the inbox
+    outbox_max_envelopes: int  # SENTRY_OUTBOX_MAX_ENVELOPES
+    outbox_max_bytes: int  # SENTRY_OUTBOX_MAX_MB in bytes
+    outbox_timeout: float  # SENTRY_TRANSPORT_TIMEOUT_SECONDS: one HTTP request, connect to last byte
+    storm_keep: int  # SENTRY_STORM_KEEP: spooled events kept per issue and window ...
+    storm_window: float  # SENTRY_STORM_WINDOW_SECONDS: ... of this many seconds; the rest are counted
     outbox_retry_first: float = 1.0  # backoff after the first failure, doubling ...
     outbox_retry_max: float = 60.0  # ... up to this
     outbox_poll: float = 30.0  # how often rows that are not due yet (leased, held) are looked at again
@@ -25,8 +34,6 @@ class OutboxOptions:
     outbox_batch: int = 50  # replayed envelopes in the SDK's queue at once (it holds 100)
     outbox_pending_max: int = 1000  # envelopes in memory waiting for the spool writer
     outbox_start_delay: float = 1.0  # a new process looks for rows left by others after this
-    storm_keep: int = 10  # spooled events kept per issue and window ...
-    storm_window: float = 60.0  # ... of this many seconds; the rest are counted
     storm_max_issues: int = 1000
 
     def __post_init__(self) -> None:
@@ -39,26 +46,23 @@ class OutboxOptions:
                              f"outbox_retry_max ({self.outbox_retry_max})")
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> OutboxOptions:
-        """Each field from overrides, else the settings attribute of the same name, else its default."""
-        values = {}
-        for field in fields(cls):
-            if field.name in overrides:
-                values[field.name] = overrides.pop(field.name)
-            elif getattr(settings, field.name, None) is not None:
-                values[field.name] = getattr(settings, field.name)
-        if overrides:
-            raise TypeError(f"unknown outbox option(s): {', '.join(sorted(overrides))}")
-        options = cls(**values)
-        if options.outbox_path is None:
-            inbox = getattr(settings, "inbox_path", None)
-            folder = Path(inbox).parent if inbox else Path("var")
-            options = cls(**{**values, "outbox_path": folder / OUTBOX_FILE})
-        return options
+    def from_settings(cls, settings: Settings, **overrides: Any) -> OutboxOptions:
+        """The settings' values for the operator's knobs; `overrides` set any field by name (tests)."""
+        known = {field.name for field in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown outbox option(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = dict(
+            outbox_path=settings.outbox_spool, outbox_max_envelopes=settings.outbox_max_envelopes,
+            outbox_max_bytes=settings.outbox_max_bytes, outbox_timeout=settings.outbox_timeout,
+            storm_keep=settings.storm_keep, storm_window=settings.storm_window)
+        declared = {field.name for field in fields(settings)} & known  # a subclass's own fields
+        values.update({name: getattr(settings, name) for name in declared - set(values)})
+        return cls(**{**values, **overrides})
 
 
-def transport_for(settings: Any, client_options: dict[str, Any] | None = None, *, losses: Any = None,
-                  **overrides: Any):
+def transport_for(settings: Settings, client_options: dict[str, Any] | None = None, *,
+                  losses: Any = None, **overrides: Any):
     """An OutboxTransport for settings.dsn, ready for sentry_sdk.init(transport=...).
 
     client_options are sentry-sdk options the transport reads (transport_queue_size, proxies,
@@ -69,8 +73,7 @@ def transport_for(settings: Any, client_options: dict[str, Any] | None = None, *
 
     from errorwarden.delivery.transport import OutboxTransport
 
-    dsn = getattr(settings, "dsn", "")
-    if not dsn:
+    if not settings.dsn:
         raise ValueError("the outbox transport needs a DSN; without one, use the local inbox transport")
-    options = {**DEFAULT_OPTIONS, **(client_options or {}), "dsn": dsn}
+    options = {**DEFAULT_OPTIONS, **(client_options or {}), "dsn": settings.dsn}
     return OutboxTransport(options, OutboxOptions.from_settings(settings, **overrides), losses=losses)

@@ -28,6 +28,10 @@ from typing import Any
 from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from errorwarden.local.store import fingerprint_of
+from errorwarden.settings import Settings
+
+# The window's defaults are the settings table's (SENTRY_STORM_KEEP, SENTRY_STORM_WINDOW_SECONDS).
+KEEP, WINDOW = Settings.storm_keep, Settings.storm_window
 
 CONTEXT = "outbox_sampling"
 FIRST, SPREAD = "first", "spread"  # the two policies of IssueWindows
@@ -80,8 +84,8 @@ class IssueWindows:
     the one with the oldest window is evicted (its carrier released) to make room.
     """
 
-    def __init__(self, keep: int = 10, window: float = 60.0, max_issues: int = 1000, *, policy: str = FIRST,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, keep: int = KEEP, window: float = WINDOW, max_issues: int = 1000, *,
+                 policy: str = FIRST, clock: Callable[[], float] = time.time):
         if keep < 1 or window <= 0 or max_issues < 1 or policy not in (FIRST, SPREAD):
             raise ValueError(f"storm sampling needs keep >= 1, window > 0, max_issues >= 1 and a policy of "
                              f"{FIRST!r} or {SPREAD!r}, not {keep}, {window}, {max_issues}, {policy!r}")
@@ -211,7 +215,7 @@ def _event_of(item: Item) -> dict[str, Any]:
 class StormSampler:
     """Which spooled events of an issue to keep (IssueWindows, FIRST); holds one envelope per issue."""
 
-    def __init__(self, keep: int = 10, window: float = 60.0, max_issues: int = 1000,
+    def __init__(self, keep: int = KEEP, window: float = WINDOW, max_issues: int = 1000,
                  clock: Callable[[], float] = time.time):
         self.windows = IssueWindows(keep, window, max_issues, policy=FIRST, clock=clock)
         self.keep, self.window, self.max_issues = keep, window, max_issues

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from errorwarden.local.sqlite import SqliteFile
+from errorwarden.settings import Settings
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -78,8 +79,9 @@ class Claimed:
 class OutboxStore:
     """Envelopes in one SQLite file (WAL), at most max_envelopes and max_bytes, oldest dropped first."""
 
-    def __init__(self, path: str | os.PathLike[str], max_envelopes: int = 10_000,
-                 max_bytes: int = 100 * 1024 * 1024, timeout: float = 5.0):
+    def __init__(self, path: str | os.PathLike[str], max_envelopes: int = Settings.outbox_max_envelopes,
+                 max_bytes: int = Settings.outbox_max_mb * 1024 * 1024, timeout: float = 5.0):
+        # The bounds' defaults are the settings table's (SENTRY_OUTBOX_MAX_*), not repeated here.
         if max_envelopes < 1 or max_bytes < 1:
             raise ValueError(f"outbox bounds must be positive, not {max_envelopes} envelopes "
                              f"and {max_bytes} bytes")

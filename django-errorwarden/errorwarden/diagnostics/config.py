@@ -4,11 +4,11 @@ and the loss ledger (what was dropped, spooled or failed)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from errorwarden.diagnostics.base import OK, WARN, Check
 from errorwarden.issue_links import issue_url, server_type
 from errorwarden.losses import SPOOLED, on_purpose
+from errorwarden.settings import Settings
 
 
 def _exception_names() -> set[str]:
@@ -87,16 +87,16 @@ def check_losses(rows: list[tuple[str, str, int]], outbox_dropped: int = 0) -> C
     return Check("losses", OK, counts)
 
 
-def check_links(settings: Any, event_id: str, errors_only: bool = False) -> Check:
+def check_links(settings: Settings, event_id: str, errors_only: bool = False) -> Check:
     """The alert link for the test event, and whether it fits the server that answered."""
     if not settings.dsn:
         return Check("alert links", OK, "local inbox: alerts show `manage.py sentry_inbox --show <id>`")
-    declared = getattr(settings, "server_type", "auto")
+    declared = settings.server_type
     link = issue_url(settings.dsn, event_id or "0" * 32, org=settings.sentry_org,
-                     template=getattr(settings, "issue_url_template", ""), server=declared,
+                     template=settings.issue_url_template, server=declared,
                      web_url=settings.sentry_url)
     kind = server_type(settings.dsn, declared)
-    if errors_only and kind != "bugsink" and not getattr(settings, "issue_url_template", ""):
+    if errors_only and kind != "bugsink" and not settings.issue_url_template:
         return Check("alert links", WARN, f"the server answers like Bugsink, but links are built for {kind}: "
                                           f"{link or 'none'}",
                      "Set SENTRY_SERVER_TYPE=bugsink (or SENTRY_ISSUE_URL_TEMPLATE).")

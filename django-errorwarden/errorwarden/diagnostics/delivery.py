@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import sentry_sdk
@@ -29,7 +30,7 @@ _ERRORS_ONLY = "86400:transaction;span:organization"
 _FIX_KEY = ("Copy the DSN again from the project's settings (Client Keys / DSN); the key may have been "
             "revoked, or the project id at the end of the DSN may be wrong. A Sentry organization in "
             "the EU must send to its o<n>.ingest.de.sentry.io host.")
-_ANSWERS: dict[int, tuple[str, str]] = {
+_ANSWERS: dict[int, tuple[str, str]] = MappingProxyType({
     400: ("the server rejected the event as malformed",
           "Update sentry-sdk, and check that no proxy rewrites or truncates request bodies."),
     401: ("the server did not accept the DSN's key", _FIX_KEY),
@@ -43,7 +44,7 @@ _ANSWERS: dict[int, tuple[str, str]] = {
     429: ("the server is rate limiting this project; events are dropped meanwhile",
           "Wait for Retry-After, raise the project's quota, lower SENTRY_TRACES_SAMPLE_RATE, or add "
           "noisy errors to SENTRY_IGNORE_ERRORS."),
-}
+})
 _SERVER_ERROR = ("the server failed to take the event",
                  "The server or a proxy in front of it is failing: check its logs or status page; the "
                  "SDK drops events while this lasts.")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.alerting.retry import KIND as ALERT_KIND
 from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
 from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
+from errorwarden.settings import Settings
 
 TEST_TEXT = "Test notification from manage.py sentry_check"
 # The registered name of the alert delivery task (errorwarden/tasks.py).
@@ -54,7 +56,7 @@ def _send_test(name: str, notifier: Any, fix: str, secrets: tuple[str, ...] = ()
     return Check(name, FAIL, f"test notification not delivered ({reason})", fix)
 
 
-def check_slack(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+def check_slack(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test message to the Slack webhook when Slack alerts are on."""
     if not settings.slack_alerts_enabled:
         return Check("slack", SKIP, "Slack alerts are off (SENTRY_SLACK_ALERTS_ENABLED)")
@@ -65,7 +67,7 @@ def check_slack(settings: Any, notifier_class: Callable[..., Any], skip: bool = 
                       "that this host may reach hooks.slack.com.", (settings.slack_webhook_url,))
 
 
-def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
+def check_email(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test e-mail to the alert recipients when e-mail alerts are on."""
     if not settings.email_alerts_enabled:
         return Check("email", SKIP, "e-mail alerts are off (SENTRY_EMAIL_ALERTS_ENABLED)")
@@ -91,12 +93,12 @@ def check_email(settings: Any, notifier_class: Callable[..., Any], skip: bool = 
 
 
 # Django's e-mail backends that accept a message without mailing anyone, and what they do with it.
-_NOT_MAILED = {
+_NOT_MAILED = MappingProxyType({
     "django.core.mail.backends.console.EmailBackend": "printed to the console",
     "django.core.mail.backends.filebased.EmailBackend": "written to EMAIL_FILE_PATH",
     "django.core.mail.backends.locmem.EmailBackend": "kept in memory",
     "django.core.mail.backends.dummy.EmailBackend": "discarded",
-}
+})
 
 
 def _email_backend() -> str:

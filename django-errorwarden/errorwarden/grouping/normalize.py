@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from types import MappingProxyType
 
 # Every pattern is anchored on a left boundary (a lookbehind) and uses bounded or possessive
 # quantifiers, so each start position is tried once and never re-scans a long run: the whole
@@ -94,7 +95,8 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
 # Scrubber placeholders that stand for a value this module would have replaced itself: a
 # Luhn-passing Snowflake id is "[card]" after the scrub and must group with the others.
-_SCRUBBED = {"[card]": "<num>", "[ssn]": "<num>-<num>-<num>", "[email]": "<email>", "[ip]": "<ip>"}
+_SCRUBBED = MappingProxyType({"[card]": "<num>", "[ssn]": "<num>-<num>-<num>", "[email]": "<email>",
+                              "[ip]": "<ip>"})
 _SCRUBBED_RE = re.compile(r"\[(?:card|ssn|email|ip)\]")
 
 _DIGIT = re.compile(r"\d")

@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -148,7 +149,7 @@ class Rule:
 
 # The level a category gets when a rule names none, as the built-in classification gives it:
 # expected client errors are warnings (they never count towards a critical burst).
-CATEGORY_LEVELS = {"auth": "warning", "rate_limit": "warning", "validation": "warning"}
+CATEGORY_LEVELS = MappingProxyType({"auth": "warning", "rate_limit": "warning", "validation": "warning"})
 
 
 def _under(name: str, prefix: str) -> bool:

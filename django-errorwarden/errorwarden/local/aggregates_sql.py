@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.local.histogram import BUCKETS, percentile
@@ -20,10 +21,11 @@ FIRST_BUCKET = 7
 CELL_SIZE = FIRST_BUCKET + BUCKETS
 NAME_MAX = 200
 
-_BUCKET_COLUMNS = [f"b{i}" for i in range(BUCKETS)]
-_SCALARS = ["count", "failed", "sum_ms", "min_ms", "max_ms", "slow", "n_plus_one"]
-_MERGE = {"min_ms": "min(min_ms, excluded.min_ms)", "max_ms": "max(max_ms, excluded.max_ms)"}
-_COLUMNS = ["kind", "name", "slot", *_SCALARS, *_BUCKET_COLUMNS]
+_BUCKET_COLUMNS = tuple(f"b{i}" for i in range(BUCKETS))
+_SCALARS = ("count", "failed", "sum_ms", "min_ms", "max_ms", "slow", "n_plus_one")
+_MERGE = MappingProxyType({"min_ms": "min(min_ms, excluded.min_ms)",
+                          "max_ms": "max(max_ms, excluded.max_ms)"})
+_COLUMNS = ("kind", "name", "slot", *_SCALARS, *_BUCKET_COLUMNS)
 _UPSERT = (f"INSERT INTO agg_slots ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
            "ON CONFLICT (kind, name, slot) DO UPDATE SET "
            + ", ".join(f"{c} = {_MERGE.get(c, f'{c} + excluded.{c}')}" for c in _COLUMNS[3:]))

@@ -23,16 +23,17 @@ import shlex
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from errorwarden.local.sqlite import SqliteFile
 
-WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
-           "7d": timedelta(days=7), "30d": timedelta(days=30)}
+WINDOWS = MappingProxyType({"15m": timedelta(minutes=15), "1h": timedelta(hours=1),
+                            "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)})
 COLUMNS = ("release", "environment", "level")  # searched in inbox_items itself
 STATUSES = ("unresolved", "resolved", "muted", "regressed")
 # key:value aliases: what a developer types -> the key the index holds.
-ALIASES = {"category": "error.category", "user": "user.id", "env": "environment"}
+ALIASES = MappingProxyType({"category": "error.category", "user": "user.id", "env": "environment"})
 _TRIGGERS = ("inbox_search_insert", "inbox_search_delete")
 
 def _tag_rows(row: str, source: str) -> str:

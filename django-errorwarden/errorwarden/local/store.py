@@ -234,7 +234,8 @@ class InboxStore:
     """Events and transactions in one SQLite file (WAL): every event counted per issue and minute, its
     payload kept while the newest max_events are; the counts of at most max_events issues."""
 
-    def __init__(self, path: str | os.PathLike[str], max_events: int = 10_000, timeout: float = 2.0):
+    def __init__(self, path: str | os.PathLike[str], max_events: int = Settings.inbox_max_events,
+                 timeout: float = 2.0):  # max_events' default: SENTRY_INBOX_MAX_EVENTS's
         if max_events < 1:
             raise ValueError(f"max_events must be at least 1, not {max_events}")
         self._file = SqliteFile(path, _SCHEMA, version=_SCHEMA_VERSION, timeout=timeout)

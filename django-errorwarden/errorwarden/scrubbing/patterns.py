@@ -8,6 +8,7 @@ ahead to with its fast prefix scan; the others run only after a literal pre-chec
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 from . import vendors
 
@@ -153,7 +154,7 @@ KEEP_VALUE = re.compile(
     r"%\(\w{1,64}\)s|:\w{1,64}|\*+)"
 )
 
-IBAN_LENGTHS = {
+IBAN_LENGTHS = MappingProxyType({
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
     "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
     "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
@@ -167,13 +168,13 @@ IBAN_LENGTHS = {
     # Falkland Islands, Libya, Mongolia, Nicaragua, Oman, Russia, Somalia, Sudan, Yemen.
     "BI": 27, "DJ": 27, "FK": 18, "LY": 25, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SO": 23,
     "SD": 18, "YE": 30,
-}
+})
 
 # Luhn on bytes: summing a bytes object runs in C, and ``translate`` doubles every second digit
 # (0→0, 1→2, … 5→1 (10 → 1+0), … 9→9 (18 → 1+8)) without a Python loop.
 _DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 # IBAN mod-97: letters count as 10..35.
-_IBAN_NUMBERS = {ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+_IBAN_NUMBERS = MappingProxyType({ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

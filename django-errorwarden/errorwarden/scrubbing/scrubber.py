@@ -43,7 +43,7 @@ SKIPPED_LOG_KEYS = frozenset({
 })
 REMOVED_USER_KEYS = ("email", "ip_address")
 _MISSING = object()
-_ONLY_STR = {str}
+_ONLY_STR = frozenset({str})
 _SOURCE_KEYS = frozenset({"pre_context", "post_context", "context_line"})
 _FRAME_SKIP_ALL = SKIPPED_FRAME_KEYS | _SOURCE_KEYS
 _SOURCE_CACHE_LIMIT = 1024

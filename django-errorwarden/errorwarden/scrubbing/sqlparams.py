@@ -10,6 +10,7 @@ value a user typed in locals such as ``params``. Their shape helps debugging, th
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 # Modules whose frames hold SQL parameters in their locals.
 DATABASE_MODULES = (
@@ -24,7 +25,7 @@ PARAM_NAMES = frozenset({
 _NUMBER = re.compile(r"-?[0-9]+\Z")
 _FLOAT = re.compile(r"-?[0-9]*\.[0-9]+(?:e-?[0-9]+)?\Z|-?[0-9]+e-?[0-9]+\Z")
 _CALL = re.compile(r"(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\(")
-_LITERALS = {"None": "None", "True": "bool", "False": "bool"}
+_LITERALS = MappingProxyType({"None": "None", "True": "bool", "False": "bool"})
 # What ``summarize`` writes, recognised by its start. A stored event scrubbed again (the leak
 # audit, a relay) keeps its summary instead of summarizing the summary (``[params: 94
 # characters]``). Nothing else starts this way: sentry-sdk sends a string local as its repr,

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 _B = r"(?![A-Za-z0-9])"  # a fixed-length token ends at a non-alphanumeric character
 
@@ -229,11 +230,11 @@ AWS_SECRET_AFTER_ID = re.compile(
 )
 
 # Formats whose alternatives start with a character class: their literal pre-check.
-_OVERRIDES = {
+_OVERRIDES = MappingProxyType({
     "aws_key": ("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), "discord_token": (".",),
     "twilio_key": ("SK", "AC"), "teams_webhook": (".webhook.office.com/",),
     "huggingface_token": ("hf_", "api_org_"), "stripe_key": ("k_live_", "k_test_", "k_prod_", "whsec_"),
-}
+})
 
 
 def _alternatives(pattern: str) -> list[str]:

@@ -1,7 +1,10 @@
 """Alert channels: backends chosen by dotted path in SENTRY_ALERT_CHANNELS, like Django's mail backends.
 
 A channel is a small class: `from_settings(settings)` returns an instance, or None when the
-channel is switched off or not configured; `send(alert)` makes one attempt and either returns
+channel is switched off or not configured, reading only the settings rows its `variables` names
+(like a Django backend's settings: the docs' channel tables and `variables_of()` come from
+there, and tests/test_alerting_channels.py holds from_settings to them); `send(alert)` makes
+one attempt and either returns
 (delivered) or raises DeliveryError saying whether another attempt can help. Retrying is the
 dispatcher's job, so every channel retries the same way. Adding a channel (a generic webhook,
 PagerDuty ...) is one module with one such class and its path added to SENTRY_ALERT_CHANNELS.
@@ -13,11 +16,15 @@ password or the alert's content.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
-from errorwarden.envvars import Problem, SettingsError
+from errorwarden.envvars import Problem, SettingsError, Var
+from errorwarden.envvars import variables as declared_variables
+
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
 
 
 class DeliveryError(Exception):
@@ -33,9 +40,12 @@ class Channel:
     """Base of alert channels: one attempt per `send`, configured from the settings."""
 
     name = "channel"
+    # The environment variables (rows of errorwarden.settings.Settings) from_settings reads. A
+    # channel configured from Django's settings instead (tests/support/webhook_channel.py) names none.
+    variables: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Channel | None:
+    def from_settings(cls, settings: Settings) -> Channel | None:
         """An instance configured from settings, or None when this channel is off."""
         raise NotImplementedError
 
@@ -53,10 +63,27 @@ def channel_class(path: str) -> type[Channel]:
     if not (isinstance(found, type) and issubclass(found, Channel)):
         raise SettingsError([Problem("SENTRY_ALERT_CHANNELS", repr(path),
                                      "dotted paths of errorwarden.alerting.channels.Channel subclasses")])
+    unknown = [name for name in found.variables if name not in _settings_rows()]
+    if unknown:
+        raise SettingsError([Problem("SENTRY_ALERT_CHANNELS", repr(path), "channels whose `variables` are "
+                                     "settings rows", f"{', '.join(unknown)} is not one")])
     return found
 
 
-def load_channels(settings: Any, paths: Iterable[str] | None = None) -> list[Channel]:
+def _settings_rows() -> dict[str, tuple[str, Var]]:
+    """Each variable of the settings table by name: (Settings field name, its row)."""
+    from errorwarden.settings import Settings
+
+    return {var.name: (field.name, var) for field, var in declared_variables(Settings)}
+
+
+def variables_of(channel: type[Channel]) -> list[tuple[str, Var]]:
+    """The rows a channel reads, as (Settings field name, Var) in its declared order."""
+    rows = _settings_rows()
+    return [rows[name] for name in channel.variables]
+
+
+def load_channels(settings: Settings, paths: Iterable[str] | None = None) -> list[Channel]:
     """The enabled channels among SENTRY_ALERT_CHANNELS (or `paths`), in their order."""
     channels = []
     for path in settings.alert_channels if paths is None else paths:

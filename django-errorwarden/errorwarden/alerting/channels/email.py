@@ -5,14 +5,30 @@ from __future__ import annotations
 import html
 import smtplib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorwarden.alerting.channels import Channel, DeliveryError, network_reason
 from errorwarden.alerting.render import details
 from errorwarden.text import cut, for_email_header, for_html, for_terminal, for_terminal_line
 
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
+
 SUBJECT_MAX = 150
 ERROR_TYPE_MAX = 60  # a long class path must not push the environment out of the subject
+# An unset EMAIL_TIMEOUT means "block forever" to smtplib; a stuck server must not wedge a sender.
+FALLBACK_TIMEOUT = 10.0
+
+
+def email_timeout(configured: float | None) -> float:
+    """Seconds one alert e-mail may take, first set wins: `configured` (SENTRY_EMAIL_TIMEOUT_SECONDS,
+    or a timeout given in code), Django's EMAIL_TIMEOUT, FALLBACK_TIMEOUT (10 s)."""
+    if configured is not None:
+        return float(configured)
+    from django.conf import settings
+
+    django_timeout = getattr(settings, "EMAIL_TIMEOUT", None)  # Django's own setting
+    return float(django_timeout) if django_timeout else FALLBACK_TIMEOUT
 
 
 def email_subject(alert: dict[str, Any]) -> str:
@@ -63,7 +79,9 @@ def smtp_error(exc: BaseException) -> DeliveryError:
     # SMTPException derives from OSError: only disconnects and socket errors are transient.
     transient = isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
     if transient or isinstance(exc, smtplib.SMTPServerDisconnected):
-        return DeliveryError(f"email: {network_reason(exc)}", retryable=True)
+        # smtplib reports a read that timed out as a disconnect; the timeout is its context.
+        cause = exc.__context__ if isinstance(exc.__context__, TimeoutError) else exc
+        return DeliveryError(f"email: {network_reason(cause)}", retryable=True)
     return DeliveryError(f"email: {type(exc).__name__} (not retried)", retryable=False)
 
 
@@ -71,28 +89,33 @@ class EmailChannel(Channel):
     """Sends multipart (text + HTML) alert emails through Django's configured email backend."""
 
     name = "email"
+    variables = ("SENTRY_EMAIL_ALERTS_ENABLED", "SENTRY_ALERT_EMAIL_RECIPIENTS",
+                 "SENTRY_EMAIL_TIMEOUT_SECONDS")
 
-    def __init__(self, recipients: Iterable[str], *, timeout: float = 10.0, from_email: str | None = None):
+    def __init__(self, recipients: Iterable[str], *, timeout: float | None = None,
+                 from_email: str | None = None):
         self._recipients = list(recipients)
         self._timeout, self._from = timeout, from_email
 
+    @property
+    def timeout(self) -> float:
+        """This channel's timeout per e-mail (email_timeout(): its own, else EMAIL_TIMEOUT, else 10 s)."""
+        return email_timeout(self._timeout)
+
     @classmethod
-    def from_settings(cls, settings: Any) -> EmailChannel | None:
+    def from_settings(cls, settings: Settings) -> EmailChannel | None:
         """Configured from SENTRY_EMAIL_*; None when email alerts are off or have no recipients."""
         if not (settings.email_alerts_enabled and settings.alert_email_recipients):
             return None
-        return cls(settings.alert_email_recipients)
+        return cls(settings.alert_email_recipients, timeout=settings.email_timeout)
 
     def send(self, alert: dict[str, Any]) -> None:
         """Send one email to every recipient; raise DeliveryError when the server refuses or is down."""
-        from django.conf import settings
         from django.core.mail import EmailMultiAlternatives, get_connection
 
         text, body = email_bodies(alert)
-        # An unset EMAIL_TIMEOUT means "block forever" to smtplib; a stuck server must not wedge us.
-        timeout = getattr(settings, "EMAIL_TIMEOUT", None) or self._timeout
         message = EmailMultiAlternatives(email_subject(alert), text, self._from, self._recipients,
-                                         connection=get_connection(timeout=timeout))
+                                         connection=get_connection(timeout=self.timeout))
         message.attach_alternative(body, "text/html")
         try:
             message.send()

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import http.client
 import logging
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from errorwarden.alerting.channels import Channel, DeliveryError, http_error, network_reason
 from errorwarden.alerting.render import details
 from errorwarden.text import for_slack_mrkdwn, for_slack_plain, for_slack_text
 
-SEVERITY_COLOURS = {
+if TYPE_CHECKING:
+    from errorwarden.settings import Settings
+
+SEVERITY_COLOURS = MappingProxyType({
     "critical": "#D00000",
     "error": "#E8710A",
     "warning": "#F2C744",
     "info": "#439FE0",
     "resolved": "#2EB67D",
-}
+})
 # Slack's documented limits (characters).
 HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, BUTTON_MAX, URL_MAX, BLOCKS_MAX = (
     150, 3000, 2000, 10, 75, 3000, 50)
@@ -97,6 +101,7 @@ class SlackChannel(Channel):
     """Posts Block Kit alerts through slack_sdk's WebhookClient, one attempt per send."""
 
     name = "slack"
+    variables = ("SENTRY_SLACK_ALERTS_ENABLED", "SENTRY_SLACK_WEBHOOK_URL", "SENTRY_SLACK_CHANNEL")
 
     def __init__(self, webhook_url: str = "", *, channel: str = "", client: Any = None, timeout: float = 5.0):
         if client is None:
@@ -107,7 +112,7 @@ class SlackChannel(Channel):
         self._client, self._channel = client, channel
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackChannel | None:
+    def from_settings(cls, settings: Settings) -> SlackChannel | None:
         """Configured from SENTRY_SLACK_*; None when Slack alerts are off or have no webhook."""
         if not (settings.slack_alerts_enabled and settings.slack_webhook_url):
             return None

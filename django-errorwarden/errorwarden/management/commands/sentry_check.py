@@ -9,6 +9,7 @@ project, 413 too large, 429 rate limited, 5xx); with no DSN it must arrive in th
 from __future__ import annotations
 
 import time
+from types import MappingProxyType
 
 import sentry_sdk
 from django.core.management.base import BaseCommand, CommandError
@@ -21,7 +22,7 @@ from errorwarden.local.monitors import MonitorStore
 from errorwarden.losses import whole
 from errorwarden.runtime import current_runtime
 
-_STYLE = {d.OK: "SUCCESS", d.WARN: "WARNING", d.FAIL: "ERROR", d.SKIP: "NOTICE"}
+_STYLE = MappingProxyType({d.OK: "SUCCESS", d.WARN: "WARNING", d.FAIL: "ERROR", d.SKIP: "NOTICE"})
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import time
+from types import MappingProxyType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,6 +20,7 @@ from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
 from errorwarden.losses import is_loss
 from errorwarden.runtime import require_runtime
+from errorwarden.settings import Settings
 from errorwarden.text import cut, for_json, for_terminal_line, when
 
 _ISSUE_COLUMNS = (("COUNT", 7, ">"), ("KEPT", 5, ">"), ("LEVEL", 7, "<"), ("FIRST SEEN", 19, "<"),
@@ -39,11 +41,11 @@ _ALERT_COLUMNS = (("FIRED", 19, "<"), ("CHANNEL", 8, "<"), ("OUTCOME", 16, "<"),
 _MONITOR_COLUMNS = (("MONITOR", 30, "<"), ("SCHEDULE", 20, "<"), ("STATUS", 15, "<"),
                     ("LAST CHECK-IN", 19, "<"), ("NEXT EXPECTED", 19, "<"), ("LAST RUN", 9, ">"),
                     ("RUNS (OLDEST FIRST)", 30, "<"))
-_RUN_MARKS = {"ok": "o", "error": "x", "missed": "!", "in_progress": ">"}
+_RUN_MARKS = MappingProxyType({"ok": "o", "error": "x", "missed": "!", "in_progress": ">"})
 # What --outbox and --alerts do not combine with.
 _ONLY_LIMIT = ("show", "transactions", "performance", "monitors")
 _WINDOW = re.compile(r"^(\d+)([smh])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600}
+_UNIT = MappingProxyType({"s": 1, "m": 60, "h": 3600})
 
 
 def _cell(value: Any, width: int, align: str) -> str:
@@ -180,7 +182,7 @@ class Command(BaseCommand):
         finally:
             store.close()
 
-    def _spools(self, settings: Any, options: dict[str, Any]) -> None:
+    def _spools(self, settings: Settings, options: dict[str, Any]) -> None:
         name = "--outbox" if options["outbox"] else "--alerts"
         extra = [f"--{option}" for option in _ONLY_LIMIT if options[option]]
         if extra:
@@ -294,7 +296,7 @@ class Command(BaseCommand):
         self.stdout.write("\nCelery queue depth (latest reading, highest in the window):")
         self.stdout.write(_depths(depths) or "  no readings in this window")
 
-    def _monitors(self, settings: Any, limit: int) -> None:
+    def _monitors(self, settings: Settings, limit: int) -> None:
         from errorwarden.local.monitors import MonitorStore
         from errorwarden.monitors import overview
 
