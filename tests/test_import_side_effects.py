@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,6 @@ ALLOWED = {
     # no data and nothing changes it after import.
     ("errorwarden/alerting/channels/slack.py", "_SDK_LOGGER"):
         "a silent logger outside logging's registry, configured once, never changed",
-    # sentry-sdk's LoggingIntegration must never turn the app's own warnings into events (an
-    # outbox warning that needs the outbox to be sent): ignore_logger adds the logger's name to a
-    # set; idempotent, holds no state of ours, and right for every runtime.
-    ("errorwarden/alerting/retry.py", "ignore_logger"): "names our logger to sentry-sdk, idempotent",
-    ("errorwarden/delivery/transport.py", "ignore_logger"): "names our logger to sentry-sdk, idempotent",
-    ("errorwarden/losses.py", "ignore_logger"): "names our logger to sentry-sdk, idempotent",
-    ("errorwarden/sdk.py", "ignore_logger"): "names our logger to sentry-sdk, idempotent",
 }
 # Names a framework reads from a module as a list by its own convention (`from m import *`,
 # Django's URL resolver), never state of ours.
@@ -447,3 +441,28 @@ def test_a_call_wrapped_over_ours_survives_reset(tmp_path):
         HTTPConnectionPool.urlopen = ours.__wrapped__
     finally:
         init_sentry(django_settings.SENTRY)
+
+
+def test_the_apps_own_loggers_are_named_to_sentry_sdk_when_built_not_when_imported():
+    """Importing every module names no logger to sentry-sdk's LoggingIntegration; building the
+    runtime (or an outbox, a ledger, an outage log) does, so their warnings never become events."""
+    code = (
+        "import importlib, pkgutil, django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth', 'errorwarden'],\n"
+        "                   DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}})\n"
+        "django.setup()\n"
+        "import errorwarden\n"
+        "from sentry_sdk.integrations import logging as sdk_logging\n"
+        "from errorwarden.logs import QUIET_LOGGERS\n"
+        "for info in pkgutil.walk_packages(errorwarden.__path__, 'errorwarden.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "assert not set(QUIET_LOGGERS) & set(sdk_logging._IGNORED_LOGGERS), 'named at import'\n"
+        "from errorwarden.losses import LossLedger\n"
+        "LossLedger()\n"
+        "assert set(QUIET_LOGGERS) <= set(sdk_logging._IGNORED_LOGGERS), 'not named when built'\n"
+        "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

@@ -7,6 +7,20 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+# The app's loggers that sentry-sdk's LoggingIntegration must never turn into events: an outbox
+# warning that would need the outbox, a loss line that could be lost again, a start-up line said
+# before the client exists, an alerting line that would join the issue it pages about.
+QUIET_LOGGERS = ("errorwarden.delivery", "errorwarden.alerting", "errorwarden.sdk", "errorwarden.losses")
+
+
+def quiet_own_loggers() -> None:
+    """Name QUIET_LOGGERS to sentry-sdk (idempotent). Called where their users are built (the
+    runtime, the outbox, the ledger, the outage log, the SDK check), never at import."""
+    from sentry_sdk.integrations.logging import ignore_logger
+
+    for name in QUIET_LOGGERS:
+        ignore_logger(name)
+
 
 class OncePerInterval:
     """Counts occurrences per cause; `due(cause)` says when to log again and how many were held back."""

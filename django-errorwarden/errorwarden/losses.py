@@ -41,14 +41,10 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 
-from sentry_sdk.integrations.logging import ignore_logger
-
-from errorwarden.logs import OncePerInterval
+from errorwarden.logs import OncePerInterval, quiet_own_loggers
 
 LOGGER_NAME = "errorwarden.losses"
 logger = logging.getLogger(LOGGER_NAME)
-# A warning about losses must never become an event that could be lost again.
-ignore_logger(LOGGER_NAME)
 
 Key = tuple[str, str]  # (kind, reason)
 FAILED, SPOOLED = "failed:", "spooled:"  # reason prefixes of the two fates that are no loss (yet)
@@ -70,6 +66,7 @@ class LossLedger:
 
     def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  log: logging.Logger = logger):
+        quiet_own_loggers()  # a line about losses must never become an event that could be lost again
         if interval <= 0:
             raise ValueError(f"the loss ledger's interval must be a positive number of seconds, "
                              f"not {interval!r}")

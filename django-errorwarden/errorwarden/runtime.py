@@ -140,7 +140,10 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     """
     from dataclasses import fields
 
+    from errorwarden.logs import quiet_own_loggers
     from errorwarden.trimming import TrimToSize
+
+    quiet_own_loggers()  # the app's own warnings stay log lines (errorwarden/logs.py says why)
 
     unknown = set(parts) - {f.name for f in fields(Runtime)}
     if unknown:

@@ -30,8 +30,9 @@ import urllib3
 from sentry_sdk.consts import DEFAULT_OPTIONS
 from sentry_sdk.crons import utils as crons_utils
 from sentry_sdk.envelope import Envelope
-from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import HttpTransport
+
+from errorwarden.logs import quiet_own_loggers
 
 # The sentry-sdk releases this seam is written and tested against: django-errorwarden's own
 # requirement (tests/test_sdk_contract.py holds the two equal). CI runs the transport tests on the
@@ -40,7 +41,6 @@ SUPPORTED = "sentry-sdk>=2.75,<3"
 
 LOGGER_NAME = "errorwarden.sdk"
 logger = logging.getLogger(LOGGER_NAME)
-ignore_logger(LOGGER_NAME)  # said at start-up, before the client exists: a log line, not an event
 
 _PROBE_DSN = "http://contract@127.0.0.1:9/0"  # never contacted: a transport is built, not used
 
@@ -147,6 +147,7 @@ def problem(member: Member, instance: HttpTransport | None) -> str | None:
 
 def check() -> list[str]:
     """Every CONTRACT row that does not hold for the installed SDK, named; [] when all hold."""
+    quiet_own_loggers()  # what report() says comes at start-up: a log line, never an event
     instance = probe_transport()
     try:
         return [found for member in CONTRACT if (found := problem(member, instance)) is not None]

@@ -17,15 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sentry_sdk.integrations.logging import ignore_logger
-
 from errorwarden.alerting.channels import Channel, DeliveryError
+from errorwarden.logs import quiet_own_loggers
 from errorwarden.losses import LossLedger
 
 logger = logging.getLogger("errorwarden.alerting")
-# Alerting's lines stay on the console: as events (in the scope of the request that started the
-# channel's thread, which sentry-sdk copies) a lost alert joined that request's issue and paged again.
-ignore_logger(logger.name)
+# Alerting's lines stay on the console (logs.quiet_own_loggers, called by OutageLog): as events
+# (in the scope of the request that started the channel's thread, which sentry-sdk copies) a lost
+# alert joined that request's issue and paged again.
 KIND = "alert"  # alerting's kind in the loss ledger
 
 
@@ -77,6 +76,7 @@ class OutageLog:
     """
 
     def __init__(self, channel: str, ledger: LossLedger | None = None):
+        quiet_own_loggers()
         self._channel, self._lock = channel, threading.Lock()
         self.ledger = ledger if ledger is not None else LossLedger()
         self._failures = 0

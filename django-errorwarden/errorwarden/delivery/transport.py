@@ -30,7 +30,6 @@ import time
 from typing import Any
 
 from sentry_sdk.envelope import Envelope, Item
-from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.transport import Transport
 
 from errorwarden.delivery.durable import KIND, SpoolWriter
@@ -51,19 +50,20 @@ from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.replay import Replayer
 from errorwarden.delivery.sampler import StormSampler
 from errorwarden.delivery.spool import OutboxStore, dsn_key
+from errorwarden.logs import quiet_own_loggers
 from errorwarden.losses import LossLedger
 from errorwarden.sdk import SdkHttp
 from errorwarden.settings import mask
 
 LOGGER_NAME = "errorwarden.delivery"
 logger = logging.getLogger(LOGGER_NAME)
-ignore_logger(LOGGER_NAME)  # the outbox's own warnings must never become events that need the outbox
 
 class OutboxTransport(SpoolWriter, Transport):
     """A transport that never loses an envelope it could keep: see the module docstring."""
 
     def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None,
                  losses: LossLedger | None = None):
+        quiet_own_loggers()  # the outbox's own warnings must never become events that need the outbox
         super().__init__(options)
         # The SDK's client reports come back through capture_envelope: no knocking while backing off.
         self.http = SdkHttp(options, outbox.outbox_timeout, route=self.capture_envelope)
