@@ -136,7 +136,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     stats = PipelineStats(losses)
     scrubber = parts.pop("scrubber", None) or Scrubber(extra_keys=settings.scrub_extra_keys,
                                                        safe_keys=settings.scrub_safe_keys,
-                                                       engine=settings.scrub_engine)
+                                                       engine=settings.scrub_engine,
+                                                       cache_dir=settings.scrub_cache_dir)
     classifier = Classifier(settings.service_hosts, settings.grouping_rules)
     alerts = parts.pop("alerts", None) or build_engine(settings, scrub_text=scrubber.scrub_text,
                                                        losses=losses)
