@@ -78,16 +78,28 @@ def test_a_loaded_database_flags_what_the_compiled_one_does(tmp_path):
     assert loaded.flagged(texts)  # the comparison is not between two empty results
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "altered"])
 def test_a_damaged_cache_file_is_compiled_again_and_replaced(tmp_path, damage):
     cached = Path(_build(tmp_path)["file"])
     good = cached.read_bytes()
-    cached.write_bytes({"garbage": b"\x00not a database" * 50, "truncated": good[: len(good) // 2],
-                        "empty": b""}[damage])
+    middle = len(good) // 2
+    damaged = {"garbage": b"\x00not a database" * 50, "truncated": good[:middle], "empty": b"",
+               "altered": good[:middle] + bytes([good[middle] ^ 1]) + good[middle + 1:]}[damage]
+    cached.write_bytes(damaged)
     again = _build(tmp_path)
     assert (again["source"], again["compiles"]) == ("compiled", 2)
+    assert cached.read_bytes() != damaged
     assert _build(tmp_path)["source"] == "cache"  # the file was replaced by a good one
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+
+
+def test_a_cache_file_others_may_write_is_not_loaded(tmp_path):
+    """Whoever could write the file could make the scrubber miss secrets: it is compiled again."""
+    cached = Path(_build(tmp_path)["file"])
+    cached.chmod(0o666)
+    assert _build(tmp_path)["source"] == "compiled"
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert _build(tmp_path)["source"] == "cache"
 
 
 def test_other_patterns_are_another_file(tmp_path):

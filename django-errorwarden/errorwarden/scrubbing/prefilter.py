@@ -360,7 +360,10 @@ def _cache_file(cache_dir: Path, expressions: list[bytes], flags: list[list[int]
 def _load(path: Path) -> tuple | None:
     """The two databases stored at ``path``, or None (then they are compiled and stored again).
 
-    A file of another user or writable by others is not loaded: hyperscan trusts what it loads.
+    The file is the SHA-256 of the rest, the first database's length (8 bytes) and both
+    databases as hyperscan serialized them: a changed byte would be a database that misses
+    secrets, so a file whose digest does not match, of another user or writable by others is
+    not loaded (hyperscan itself checks its version, the CPU and the mode).
     """
     import hyperscan
 
@@ -377,11 +380,12 @@ def _load(path: Path) -> tuple | None:
         logger.info("scrub prefilter cache %s unreadable (%s): compiling", path, type(exc).__name__)
         return None
     try:
-        first = int.from_bytes(data[:8], "big")
-        if len(data) < 8 + first:
-            raise ValueError("truncated")
+        digest, body = data[:32], data[32:]
+        if hashlib.sha256(body).digest() != digest:  # truncated or altered: loadb may not see it
+            raise ValueError("checksum")
+        first = int.from_bytes(body[:8], "big")
         loaded = tuple(hyperscan.loadb(part, hyperscan.HS_MODE_BLOCK)
-                       for part in (data[8:8 + first], data[8 + first:]))
+                       for part in (body[8:8 + first], body[8 + first:]))
     except (ValueError, hyperscan.error) as exc:
         logger.info("scrub prefilter cache %s is not a usable database (%s): compiling it again", path,
                     type(exc).__name__)
@@ -400,7 +404,8 @@ def _store(path: Path, db, once) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".prefilter-", suffix=".tmp")  # mode 0600
         with os.fdopen(fd, "wb") as f:
-            f.write(len(first).to_bytes(8, "big") + first + second)
+            body = len(first).to_bytes(8, "big") + first + second
+            f.write(hashlib.sha256(body).digest() + body)
         os.replace(temp, path)
         temp = None
         logger.debug("scrub prefilter compiled and stored in %s", path)
