@@ -47,13 +47,19 @@ def default_inbox() -> Path:
     return Path.cwd() / "var" / "sentry_inbox.sqlite3"
 
 
-def default_scrub_cache() -> Path:
+def default_scrub_cache() -> Path | None:
     """Where hyperscan's compiled scrub prefilter is kept: the user's cache directory (XDG's
-    $XDG_CACHE_HOME, else ~/.cache) when the settings are made, as Path.home() reads $HOME."""
+    $XDG_CACHE_HOME, else ~/.cache) when the settings are made, as Path.home() reads $HOME;
+    None (no cache) for a user without a home (no $HOME and no passwd entry)."""
     import os
 
     base = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "errorwarden"
+    if os.path.isabs(base):
+        return Path(base) / "errorwarden"
+    try:
+        return Path.home() / ".cache" / "errorwarden"
+    except (RuntimeError, KeyError):
+        return None
 
 
 # AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).

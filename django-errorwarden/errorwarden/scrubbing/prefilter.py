@@ -48,8 +48,8 @@ ENGINES = ("hyperscan", "re2")
 # secrets and ids look like) it gives up and falls back to its NFA: about 1 ms per new 160-byte
 # token against hyperscan's 3 us, so a Django error event with three fresh tokens cost 1.1-1.3 ms
 # against 0.11 ms (docs/scrubbing.md). google-re2 compiles in 0.02 s where hyperscan takes 0.6-1.3 s
-# of CPU at every process start (each management command, each gunicorn worker without
-# --preload); it stays the engine where hyperscan has no wheel. A module switch too: tests and
+# of CPU, once per machine with the cache (SENTRY_SCRUB_CACHE_DIR), else at every process start;
+# google-re2 stays the engine where hyperscan has no wheel. A module switch too: tests and
 # benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
 AUTO: tuple[str, ...] = ("hyperscan", "re2")
 _WS = r"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]"  # Python's str \s, as UTF-8 bytes, and more
