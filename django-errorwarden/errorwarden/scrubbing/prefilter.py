@@ -19,8 +19,9 @@ Compiling the hyperscan databases takes 0.6-1.3 s of CPU, so with a cache direct
 (SENTRY_SCRUB_CACHE_DIR) the compiled databases are kept there, serialized by hyperscan, under
 a name that hashes every pattern, flag and id compiled, the mode, hyperscan's version and the
 CPU: the first process on a machine compiles, the others load (docs/scrubbing.md). A file that
-is missing, unreadable, not this user's or not a database hyperscan accepts is compiled again
-and replaced; a directory that cannot be written only costs the compile.
+is missing, unreadable, whose SHA-256 does not match, not this user's alone or not a database
+hyperscan accepts is compiled again and replaced; a directory that cannot be written only costs
+the compile.
 """
 
 from __future__ import annotations
@@ -269,7 +270,7 @@ class HyperscanPrefilter(Prefilter):
         expressions = [p.encode() for _, p, _ in found]
         self.cache_file = _cache_file(cache_dir, expressions, flags) if cache_dir is not None else None
         loaded = _load(self.cache_file) if self.cache_file is not None else None
-        # Where the databases came from: 'cache', or 'compiled' (tests and `sentry_check` read it).
+        # Where the databases came from: 'cache', or 'compiled' (the tests read it).
         self.source = "cache" if loaded is not None else "compiled"
         self._db, self._once = loaded or (self._compile(expressions, f) for f in flags)
         if loaded is None and self.cache_file is not None:
