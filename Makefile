@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.app-stamp
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
-TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0
+# The scrub prefilter's hyperscan cache is the run's own (emptied by `make test`), never ~/.cache's.
+TEST_ENV := SENTRY_INBOX_PATH=var/test/inbox.sqlite3 SENTRY_DSN= SENTRY_PROFILES_SAMPLE_RATE=0 \
+	SENTRY_SCRUB_CACHE_DIR=$(CURDIR)/var/test/scrub-cache
 
 .PHONY: venv demo test test-sdk-lowest lint bench inbox dashboard package clean
 
@@ -32,6 +34,7 @@ lint: venv
 # The whole suite runs on the newest sentry-sdk the range allows (.venv's); tests/test_sdk_lowest.py,
 # part of it, runs the outbox and SDK-seam tests again on the lowest (see test-sdk-lowest).
 test: lint
+	rm -rf var/test/scrub-cache
 	$(TEST_ENV) $(PY) -m pytest
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) -m pytest -m pg_app
 

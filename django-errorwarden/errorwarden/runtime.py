@@ -156,10 +156,11 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     stats = part("stats", lambda: PipelineStats(losses))
     scrubber = part("scrubber", lambda: Scrubber(extra_keys=settings.scrub_extra_keys,
                                                  safe_keys=settings.scrub_safe_keys,
-                                                 engine=settings.scrub_engine))
+                                                 engine=settings.scrub_engine,
+                                                 cache_dir=settings.scrub_cache_dir))
     classifier = part("classifier", lambda: Classifier(settings.service_hosts, settings.grouping_rules))
     alerts = part("alerts", lambda: build_engine(settings, scrub_text=scrubber.scrub_text,
-                                                        losses=losses))
+                                                 losses=losses))
     # DRF's expected answers are ignored where DRF is installed; a project without it has none.
     ignored = part("ignored", lambda: DropIgnored(tuple(
         p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)

@@ -48,6 +48,21 @@ def default_inbox() -> Path:
     return Path.cwd() / "var" / "sentry_inbox.sqlite3"
 
 
+def default_scrub_cache() -> Path | None:
+    """Where hyperscan's compiled scrub prefilter is kept: the user's cache directory (XDG's
+    $XDG_CACHE_HOME, else ~/.cache) when the settings are made, as Path.home() reads $HOME;
+    None (no cache) for a user without a home (no $HOME and no passwd entry)."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(base):
+        return Path(base) / "errorwarden"
+    try:
+        return Path.home() / ".cache" / "errorwarden"
+    except (RuntimeError, KeyError):
+        return None
+
+
 # AWS's own hosts; a project adds its providers (SENTRY_SERVICE_HOSTS, or with_overrides at start-up).
 DEFAULT_SERVICE_HOSTS: Mapping[str, str] = MappingProxyType({
     "*.amazonaws.com": "s3",
@@ -219,6 +234,19 @@ def _path(raw: str) -> Path:
     return Path(raw)
 
 
+_CACHE_DIR_ALLOWED = "a directory path, or off"
+
+
+@allows(_CACHE_DIR_ALLOWED)
+def _cache_dir(raw: str) -> Path | None:
+    if raw.lower() == "off":
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise Invalid(_CACHE_DIR_ALLOWED, "it exists and is not a directory: name a directory, or off")
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the error-tracking system reads from the environment, validated."""
@@ -318,6 +346,11 @@ class Settings:
     scrub_engine: str = env("SENTRY_SCRUB_ENGINE", "auto", _SCRUB_ENGINE,
                             "Which prefilter the scrubber uses: auto takes hyperscan, else google-re2, "
                             "else the pure-Python path (docs/scrubbing.md)")
+    scrub_cache_dir: Path | None = env("SENTRY_SCRUB_CACHE_DIR", default_scrub_cache, _cache_dir,
+                                       "Where the compiled hyperscan prefilter is kept, so only the "
+                                       "first process on a machine compiles it (default "
+                                       "$XDG_CACHE_HOME/errorwarden, else ~/.cache/errorwarden); off: "
+                                       "compile in every process")
     scrub_safe_keys: tuple[str, ...] = env("SENTRY_SCRUB_SAFE_KEYS", (), items(_KEY, _KEYS),
                                            "Key names that must survive scrubbing", example="token_count")
     service_hosts: Mapping[str, str] = env("SENTRY_SERVICE_HOSTS", dict(DEFAULT_SERVICE_HOSTS),

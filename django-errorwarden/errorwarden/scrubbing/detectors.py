@@ -9,6 +9,7 @@ costs a few hundred, while a literal ``in`` test is a fast substring search; the
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote, unquote_plus
 
 from . import patterns as p
@@ -37,10 +38,10 @@ def _rebracket(m: re.Match) -> str:
 class TextScrubber:
     """Replaces secrets found in free text with typed placeholders such as ``[card]``."""
 
-    def __init__(self, keys: KeyRules, engine: str = "auto") -> None:
+    def __init__(self, keys: KeyRules, engine: str = "auto", cache_dir: Path | None = None) -> None:
         self._sensitive = keys.is_sensitive
         self._reversed_keys: dict[str, bool] = {}  # reversed key -> verdict, see _pairs
-        self.prefilter = pf.build(engine, keys.extra)
+        self.prefilter = pf.build(engine, keys.extra, cache_dir)
         self._steps = _steps(self._sensitive, self._pairs_step)
         self._order = {name: i for i, (name, _) in enumerate(self._steps)}
         # The same steps without their uniform (text, source) wrappers, called directly: a

@@ -14,17 +14,34 @@ Engines, fastest first: hyperscan (one DFA pass over all strings joined, its mat
 in order of end offset), google-re2 (one combined pattern, searched from each string on), or
 none (every string runs the detectors, as before). The joint is ``\\x00``, which the patterns'
 negated classes exclude; a string that holds one is always flagged.
+
+Compiling the hyperscan databases takes 0.6-1.3 s of CPU, so with a cache directory
+(SENTRY_SCRUB_CACHE_DIR) the compiled databases are kept there, serialized by hyperscan, under
+a name that hashes every pattern, flag and id compiled, the mode, hyperscan's version and the
+CPU: the first process on a machine compiles, the others load (docs/scrubbing.md). A file that
+is missing, unreadable, whose SHA-256 does not match, not this user's alone or not a database
+hyperscan accepts is compiled again and replaced; a directory that cannot be written only costs
+the compile.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
 import re
+import tempfile
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from . import keys, vendors
 
+logger = logging.getLogger(__name__)
 JOINT = "\x00"
 ENGINES = ("hyperscan", "re2")
 # What engine='auto' tries, in order. hyperscan first: google-re2's lazy DFA builds its states as
@@ -32,8 +49,8 @@ ENGINES = ("hyperscan", "re2")
 # secrets and ids look like) it gives up and falls back to its NFA: about 1 ms per new 160-byte
 # token against hyperscan's 3 us, so a Django error event with three fresh tokens cost 1.1-1.3 ms
 # against 0.11 ms (docs/scrubbing.md). google-re2 compiles in 0.02 s where hyperscan takes 0.6-1.3 s
-# of CPU at every process start (each management command, each gunicorn worker without
-# --preload); it stays the engine where hyperscan has no wheel. A module switch too: tests and
+# of CPU, once per machine with the cache (SENTRY_SCRUB_CACHE_DIR), else at every process start;
+# google-re2 stays the engine where hyperscan has no wheel. A module switch too: tests and
 # benchmarks narrow it to measure or prove one path (``AUTO = ()`` is pure Python).
 AUTO: tuple[str, ...] = ("hyperscan", "re2")
 _WS = r"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]"  # Python's str \s, as UTF-8 bytes, and more
@@ -241,7 +258,7 @@ class HyperscanPrefilter(Prefilter):
     name = "hyperscan"
     _BATCH = 64  # matches taken before the scan restarts after the last flagged string
 
-    def __init__(self, found: list[tuple[str, str, bool]]) -> None:
+    def __init__(self, found: list[tuple[str, str, bool]], cache_dir: Path | None = None) -> None:
         import hyperscan
 
         super().__init__(found)
@@ -249,14 +266,21 @@ class HyperscanPrefilter(Prefilter):
         caseless = [hyperscan.HS_FLAG_CASELESS if c else 0 for _, _, c in found]
         # One database for the batch (every match, so each string's own is seen) and one
         # reporting each condition once, for the steps of a single string.
-        self._db, self._once = (self._compile(found, [f | extra for f in caseless])
-                                for extra in (0, hyperscan.HS_FLAG_SINGLEMATCH))
+        flags = [[f | extra for f in caseless] for extra in (0, hyperscan.HS_FLAG_SINGLEMATCH)]
+        expressions = [p.encode() for _, p, _ in found]
+        self.cache_file = _cache_file(cache_dir, expressions, flags) if cache_dir is not None else None
+        loaded = _load(self.cache_file) if self.cache_file is not None else None
+        # Where the databases came from: 'cache', or 'compiled' (the tests read it).
+        self.source = "cache" if loaded is not None else "compiled"
+        self._db, self._once = loaded or (self._compile(expressions, f) for f in flags)
+        if loaded is None and self.cache_file is not None:
+            _store(self.cache_file, self._db, self._once)
         self._local = threading.local()  # scratch space is per thread (hs docs, scratch)
 
-    def _compile(self, found: list[tuple[str, str, bool]], flags: list[int]):
+    def _compile(self, expressions: list[bytes], flags: list[int]):
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
-        db.compile(expressions=[p.encode() for _, p, _ in found], ids=list(range(len(found))),
-                   elements=len(found), flags=flags)
+        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                   flags=flags)
         return db
 
     def _scratches(self) -> tuple:
@@ -301,6 +325,98 @@ class HyperscanPrefilter(Prefilter):
             found[text] = None  # cut short: its other matches were not seen
             pos = stop + 1
         return found
+
+
+# The CPU features hyperscan's compiler targets (its fat runtime picks AVX2, AVX-512 ...), part of
+# the cache file's name so that a cache directory shared by different machines keeps one per CPU.
+_CPU_FLAGS = frozenset({"sse4_2", "popcnt", "bmi2", "avx2", "avx512f", "avx512bw", "avx512vbmi"})
+
+
+def _cpu() -> str:
+    """The machine and the CPU flags of ``_CPU_FLAGS`` it has (Linux's /proc/cpuinfo, else none)."""
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    flags = set(line.partition(":")[2].split()) & _CPU_FLAGS
+                    break
+    except OSError:
+        pass
+    return " ".join([platform.machine(), *sorted(flags)])
+
+
+def _cache_file(cache_dir: Path, expressions: list[bytes], flags: list[list[int]]) -> Path:
+    """The cache file of these databases: a hash of all that went into compiling them."""
+    import hyperscan
+
+    key = json.dumps({
+        "expressions": [e.decode("latin-1") for e in expressions], "ids": list(range(len(expressions))),
+        "flags": flags, "mode": hyperscan.HS_MODE_BLOCK, "format": 1,
+        "hyperscan": getattr(hyperscan, "__version__", ""), "cpu": _cpu(),
+    }, sort_keys=True)
+    return cache_dir / f"prefilter-{hashlib.sha256(key.encode()).hexdigest()}.hsdb"
+
+
+def _load(path: Path) -> tuple | None:
+    """The two databases stored at ``path``, or None (then they are compiled and stored again).
+
+    The file is the SHA-256 of the rest, the first database's length (8 bytes) and both
+    databases as hyperscan serialized them: a changed byte would be a database that misses
+    secrets, so a file whose digest does not match, of another user or writable by others is
+    not loaded (hyperscan itself checks its version, the CPU and the mode).
+    """
+    import hyperscan
+
+    try:
+        with open(path, "rb") as f:
+            stat = os.fstat(f.fileno())
+            if stat.st_uid != os.getuid() or stat.st_mode & 0o022:
+                logger.info("scrub prefilter cache %s is not this user's alone: compiling", path)
+                return None
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.info("scrub prefilter cache %s unreadable (%s): compiling", path, type(exc).__name__)
+        return None
+    try:
+        digest, body = data[:32], data[32:]
+        if hashlib.sha256(body).digest() != digest:  # truncated or altered: loadb may not see it
+            raise ValueError("checksum")
+        first = int.from_bytes(body[:8], "big")
+        loaded = tuple(hyperscan.loadb(part, hyperscan.HS_MODE_BLOCK)
+                       for part in (body[8:8 + first], body[8 + first:]))
+    except (ValueError, hyperscan.error) as exc:
+        logger.info("scrub prefilter cache %s is not a usable database (%s): compiling it again", path,
+                    type(exc).__name__)
+        return None
+    logger.debug("scrub prefilter loaded from %s", path)
+    return loaded
+
+
+def _store(path: Path, db, once) -> None:
+    """Write both databases to ``path`` at once (a temporary file, then a rename), mode 0600."""
+    import hyperscan
+
+    first, second = hyperscan.dumpb(db), hyperscan.dumpb(once)
+    temp = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".prefilter-", suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "wb") as f:
+            body = len(first).to_bytes(8, "big") + first + second
+            f.write(hashlib.sha256(body).digest() + body)
+        os.replace(temp, path)
+        temp = None
+        logger.debug("scrub prefilter compiled and stored in %s", path)
+    except OSError as exc:
+        logger.info("scrub prefilter cache %s not written (%s): compiled in each process", path,
+                    type(exc).__name__)
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 class Re2Prefilter(Prefilter):
@@ -358,18 +474,20 @@ class Re2Prefilter(Prefilter):
         return found
 
 
-def build(engine: str, extra: frozenset[str] = frozenset()) -> Prefilter | None:
+def build(engine: str, extra: frozenset[str] = frozenset(),
+          cache_dir: Path | None = None) -> Prefilter | None:
     """The prefilter for ``engine`` ('auto', 'hyperscan', 're2' or 'python'), or None.
 
     'auto' takes the first engine of ``AUTO`` whose wheel imports; 'python' (or 'auto' with
     none) gives None: every string runs the detectors. Naming a missing engine is an
-    ImportError.
+    ImportError. With ``cache_dir``, hyperscan's databases are loaded from there when a
+    process before compiled them, else compiled and stored there.
     """
     if engine not in ("auto", "python", *ENGINES):
         raise ValueError(f"engine must be one of auto, python, {', '.join(ENGINES)}; got {engine!r}")
     for name in AUTO if engine == "auto" else () if engine == "python" else (engine,):
         try:
-            return _compiled(name, extra)
+            return _compiled(name, extra, cache_dir)
         except ImportError:
             if engine == name:
                 raise
@@ -389,7 +507,8 @@ def available() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=16)
-def _compiled(name: str, extra: frozenset[str]) -> Prefilter:
-    """One compiled prefilter per engine and extra key names, shared by every Scrubber."""
-    cls = HyperscanPrefilter if name == "hyperscan" else Re2Prefilter
-    return cls(conditions(sorted(extra)))
+def _compiled(name: str, extra: frozenset[str], cache_dir: Path | None = None) -> Prefilter:
+    """One compiled prefilter per engine, extra key names and cache, shared by every Scrubber."""
+    if name == "hyperscan":
+        return HyperscanPrefilter(conditions(sorted(extra)), cache_dir)
+    return Re2Prefilter(conditions(sorted(extra)))

@@ -9,6 +9,7 @@ drops an event whose scrubbing raised (fail closed).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from .detectors import TextScrubber
 from .keys import KeyRules
@@ -53,11 +54,12 @@ class Scrubber:
     """Removes secrets and personal data from Sentry events, breadcrumbs, logs and text."""
 
     def __init__(self, extra_keys: Iterable[str] = (), safe_keys: Iterable[str] = (),
-                 engine: str = "auto") -> None:
+                 engine: str = "auto", cache_dir: Path | None = None) -> None:
         """``engine`` picks the prefilter: 'auto' (hyperscan, else google-re2, else none),
-        'hyperscan', 're2' or 'python' (none: every string runs the detectors)."""
+        'hyperscan', 're2' or 'python' (none: every string runs the detectors). ``cache_dir``
+        keeps hyperscan's compiled databases for the next process (SENTRY_SCRUB_CACHE_DIR)."""
         self._keys = KeyRules(extra_keys, safe_keys)
-        self._text = TextScrubber(self._keys, engine)
+        self._text = TextScrubber(self._keys, engine, cache_dir)
         self._walker = Walker(self._keys, self._text)
         self._source_cache: dict[str, list | None] = {}
         self._event_handlers = {
