@@ -449,8 +449,10 @@ def test_the_apps_own_loggers_are_named_to_sentry_sdk_when_built_not_when_import
     code = (
         "import importlib, pkgutil, django\n"
         "from django.conf import settings\n"
-        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth', 'errorwarden'],\n"
-        "                   DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}})\n"
+        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth',\n"
+        "                                   'errorwarden'],\n"
+        "                   DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3',\n"
+        "                                          'NAME': ':memory:'}})\n"
         "django.setup()\n"
         "import errorwarden\n"
         "from sentry_sdk.integrations import logging as sdk_logging\n"
