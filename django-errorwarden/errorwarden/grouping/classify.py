@@ -77,7 +77,8 @@ def _set_tags(event: dict, tags: dict[str, str]) -> None:
         return
     if not isinstance(current, dict):
         current = event["tags"] = {}
-    current.update((k, clip(v, 200)) for k, v in tags.items())
+    for key, value in tags.items():
+        current[key] = value if len(value) <= 200 else clip(value, 200)
 
 
 def _apply(event: dict, verdict: Verdict) -> None:
