@@ -31,8 +31,19 @@ class EventFacts:
     most events page nobody and the text costs more to read than the counting.
     """
 
-    __slots__ = ("_event", "_error_type", "_message", "_endpoint", "_event_id", "_timestamp",
-                 "fingerprint", "category", "kind", "service", "level")
+    __slots__ = (
+        "_endpoint",
+        "_error_type",
+        "_event",
+        "_event_id",
+        "_message",
+        "_timestamp",
+        "category",
+        "fingerprint",
+        "kind",
+        "level",
+        "service",
+    )
 
     def __init__(self, event: Mapping[str, Any], verdict: Any = None):
         self._event = event
