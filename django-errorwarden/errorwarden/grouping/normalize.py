@@ -101,7 +101,8 @@ _DIGIT = re.compile(r"\d")
 # Words of one case (or Capitalized) and runs of ASCII digits, single spaces between: no pass
 # below changes such a text but the last, which makes each number <num> (a property test holds
 # the shortcut to the full passes).
-_PLAIN_WORDS = re.compile(r"(?:[a-z]++|[A-Z][a-z]*+|[A-Z]++|[0-9]++)(?: (?:[a-z]++|[A-Z][a-z]*+|[A-Z]++|[0-9]++))*+")
+_PLAIN_WORD = r"(?:[a-z]++|[A-Z][a-z]*+|[A-Z]++|[0-9]++)"
+_PLAIN_WORDS = re.compile(f"{_PLAIN_WORD}(?: {_PLAIN_WORD})*+")
 _MIXED_CASE = re.compile(r"[a-z][A-Z]|[A-Z][A-Z]").search  # a base62 id without digits
 
 _ROUTE_CONVERTER = re.compile(r"<(?:[A-Za-z_]\w{0,63}:)?([A-Za-z_]\w{0,63})>")
