@@ -26,6 +26,7 @@ _OWN_PREFIXES = tuple(m + "." for m in OWN_MODULES)
 LEVELS = ("fatal", "error", "warning", "info", "debug")  # Sentry's event levels
 # The hint key under which the classifier leaves its Verdict for the steps after it.
 VERDICT = "errorwarden.verdict"
+_ONLY_STR = {str}
 _DEFAULT = re.compile(r"^\{\{\s*default\s*\}\}$")
 
 
@@ -320,6 +321,9 @@ def issue_fingerprint(event: Mapping[str, Any], transaction: bool | None = None)
     '{{ default }}' expanded, else default_fingerprint. The inbox and the alert rules both use it,
     so they agree on the issue even when the classifier did not run."""
     custom = event.get("fingerprint")
+    if type(custom) is list and custom and set(map(type, custom)) == _ONLY_STR and \
+            "default" not in "".join(custom):
+        return list(custom)  # strings, none of them '{{ default }}': the default is not needed
     if isinstance(custom, list | tuple) and custom and not any(map(is_default_fingerprint, custom)):
         return [str(part) for part in custom]  # the default is not needed: do not compute it
     return expand_fingerprint(custom, default_fingerprint(event, transaction=transaction))

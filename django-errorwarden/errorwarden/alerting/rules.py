@@ -179,12 +179,19 @@ class CriticalBurstRule(EventRule):
 
     def __init__(self, threshold: int, window: int, cooldown: int):
         self._threshold, self._window, self._cooldown = threshold, window, cooldown
+        self._checks: dict[tuple[str, ...], Check] = {}  # an issue's question, asked once
 
     def check(self, facts: EventFacts) -> Check | None:
         """Error and fatal events, counted per fingerprint."""
         if facts.level not in _COUNTED_LEVELS:
             return None
-        return Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+        check = self._checks.get(facts.fingerprint)
+        if check is None:
+            check = Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+            if len(self._checks) >= 4096:
+                self._checks.clear()
+            self._checks[facts.fingerprint] = check
+        return check
 
     def title(self, facts: EventFacts, hit: Hit) -> str:
         """One line saying why the alert fired."""
