@@ -174,7 +174,8 @@ def _steps(capture: Callable[[], None]) -> dict[str, Any]:
     event, hint = grabbed
     scrubbed = runtime.scrubber.scrub_event(copy.deepcopy(event))
     classified_hint = dict(hint)
-    runtime.classifier(copy.deepcopy(scrubbed), classified_hint)
+    # Alert observe runs on the classified event (the pipeline's order), so it is timed on one.
+    classified = runtime.classifier(copy.deepcopy(scrubbed), classified_hint)
     sdk_scrubber = EventScrubber()
 
     def on_copy(func: Callable[[dict], Any], source: dict) -> Callable[[], Callable[[], Any]]:
@@ -191,7 +192,7 @@ def _steps(capture: Callable[[], None]) -> dict[str, Any]:
         "trim": on_copy(lambda e: stage["trim"](e, hint), event),
         "scrub": on_copy(runtime.scrubber.scrub_event, event),
         "classify": on_copy(lambda e: runtime.classifier(e, dict(hint)), scrubbed),
-        "alert observe": on_copy(lambda e: runtime.alerts.observe_event(e, observe_hint), scrubbed),
+        "alert observe": on_copy(lambda e: runtime.alerts.observe_event(e, observe_hint), classified),
         "sdk EventScrubber": on_copy(sdk_scrubber.scrub_event, event),
     }, STEP_CALLS)
     steps["event_kb"] = len(json.dumps(event, default=str)) / 1024

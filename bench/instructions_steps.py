@@ -41,7 +41,8 @@ def child(workload: str, step: str) -> None:
     event, hint = bc._grab(capture)
     scrubbed = runtime.scrubber.scrub_event(copy.deepcopy(event))
     classified = dict(hint)
-    runtime.classifier(copy.deepcopy(scrubbed), classified)
+    # Alert observe runs on the classified event (the pipeline's order), so it is measured on one.
+    grouped = runtime.classifier(copy.deepcopy(scrubbed), classified)
     stage = {s.name: s.step for s in runtime.before_send.stages}
     steps = {
         "none": (lambda e: None, event),
@@ -49,7 +50,7 @@ def child(workload: str, step: str) -> None:
         "scrub": (runtime.scrubber.scrub_event, event),
         "classify": (lambda e: runtime.classifier(e, dict(hint)), scrubbed),
         "alert observe": (lambda e: runtime.alerts.observe_event(e, {VERDICT: classified.get(VERDICT)}),
-                          scrubbed),
+                          grouped),
     }
     func, source = steps[step]
     func(copy.deepcopy(source))  # warm

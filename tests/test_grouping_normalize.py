@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from errorwarden.grouping import normalize_message
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from errorwarden.grouping import normalize, normalize_message
 from errorwarden.grouping.normalize import normalize_route
 
 MB = 1_000_000
@@ -114,3 +118,25 @@ def test_hostile_inputs_normalize_to_their_shape(text, expected):
 def test_routes_take_one_shape(route, concrete, expected):
     """Django converters and SDK braces give the same route, and ids in concrete paths become {id}."""
     assert normalize_route(route, concrete=concrete) == expected
+
+
+_PLAIN_TOKEN = st.one_of(
+    st.from_regex(r"[a-z]{1,24}", fullmatch=True), st.from_regex(r"[A-Z][a-z]{0,24}", fullmatch=True),
+    st.from_regex(r"[A-Z]{1,30}", fullmatch=True), st.from_regex(r"[0-9]{1,30}", fullmatch=True),
+    # and what must not take the shortcut: mixed case (random ids), letters glued to digits
+    st.from_regex(r"[A-Za-z]{8,16}", fullmatch=True), st.from_regex(r"[A-Za-z0-9]{2,12}", fullmatch=True),
+    st.sampled_from(["ABCDEF", "DEADBEEF", "ABCDEFABCDEFABCDEFABC", "abcdefabcdefabcdefabc", "U024BE7LH",
+                     "0", "007", "12345678901234567890"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PLAIN_TOKEN, min_size=1, max_size=8).map(" ".join))
+def test_the_plain_words_shortcut_gives_what_every_pass_gives(text):
+    """Words of one case and whole numbers take a shortcut (each number <num>); the full passes
+    give the same answer for every text of words, numbers and ids, hex-letter words and long
+    digit runs included."""
+    short = normalize_message(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(normalize, "_PLAIN_WORDS", re.compile(r"(?!)"))
+        assert normalize_message(text) == short

@@ -188,3 +188,54 @@ def test_size_bound_gives_up_on_a_cycle():
     event: dict = {"a": []}
     event["a"].append(event)
     assert size_bound(event, MAX_COMPRESSED_BYTES) is None
+
+
+_NUMBER = (st.none() | st.booleans() | st.integers(min_value=-10**40, max_value=10**40)
+           | st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["exception", "modules", "sdk", "extra", "level"]),
+                                _JSONISH, max_size=5), min_size=1, max_size=6),
+       st.lists(_NUMBER, min_size=1, max_size=6))
+def test_the_remembered_bound_is_never_below_the_serialized_size(events, numbers):
+    """A step that remembers each top-level value judges a run of events (repeats, changes, and
+    equal numbers of other types: 1, 1.0, True) no smaller than they serialize."""
+    trim = TrimToSize()
+    for event in [*events, *events]:  # every event again: the second time from memory
+        for value in ([event, *(numbers and [{"x": numbers}])]):
+            bound = trim._remembered.bound(value, 10**9)
+            assert bound is not None and bound >= len(measure(value))
+    for number in numbers:  # the same key, an equal number of each type in turn
+        for same in (number, *(t(number) for t in (int, float, bool) if _converts(t, number))):
+            event = {"extra": [same] * 50}  # "true" is 4 bytes, "1" one
+            assert trim._remembered.bound(event, 10**9) >= len(measure(event))
+
+
+def _converts(kind: type, number: object) -> bool:
+    try:
+        return kind(number) == number
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def test_a_remembered_value_is_a_copy_that_later_steps_cannot_change():
+    """The pipeline edits an event in place after the trim (the scrub writes placeholders): what
+    was remembered stays as counted, so a later event equal to the edited one is counted anew."""
+    trim = TrimToSize(max_bytes=10_000, max_compressed=10_000)
+    first = {"extra": {"note": "x"}}
+    assert trim(first) is first
+    first["extra"]["note"] = "".join(random.Random(5).choices("abcdefgh", k=15_000))  # as a later step might
+    trimmed = trim(copy.deepcopy(first))
+    assert len(measure(trimmed)) <= 10_000 and "trimmed" in trimmed["contexts"]
+
+
+def test_a_repeated_event_is_judged_the_same_from_memory():
+    """The second of two equal events is bounded from memory, with the same verdict: a small one
+    passes untouched, a large one is cut all the same."""
+    trim = TrimToSize()
+    small = _event(frames=5, vars_size=100)
+    assert trim(copy.deepcopy(small)) == small and trim(copy.deepcopy(small)) == small
+    large = _event(frames=30, vars_size=40_000)  # 1.2 MB
+    cut_once, cut_twice = trim(copy.deepcopy(large)), trim(copy.deepcopy(large))
+    assert cut_once == cut_twice and "trimmed" in cut_once["contexts"]

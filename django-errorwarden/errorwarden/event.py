@@ -22,9 +22,11 @@ from errorwarden.text import cut
 # Our own frames (ErrorTracker, the query wrapper, the pipeline) are never where an error
 # happened: the caller's frame is.
 OWN_MODULES = ("errorwarden",)
+_OWN_PREFIXES = tuple(m + "." for m in OWN_MODULES)
 LEVELS = ("fatal", "error", "warning", "info", "debug")  # Sentry's event levels
 # The hint key under which the classifier leaves its Verdict for the steps after it.
 VERDICT = "errorwarden.verdict"
+_ONLY_STR = {str}
 _DEFAULT = re.compile(r"^\{\{\s*default\s*\}\}$")
 
 
@@ -39,6 +41,11 @@ def _mapping(value: Any) -> bool:
 
 def exceptions(event: Mapping[str, Any]) -> list[dict]:
     """The exception chain as Sentry orders it: the cause first, the raised exception last."""
+    if type(event) is dict:  # the common shape, read without the ABC checks below
+        values = event.get("exception")
+        values = values.get("values") if type(values) is dict else None
+        if type(values) is list:
+            return [v for v in values if type(v) is dict or isinstance(v, dict)]
     values = (event.get("exception") or {}) if _mapping(event) else {}
     values = values.get("values") if _mapping(values) else None
     return [v for v in _list(values) if isinstance(v, dict)]
@@ -97,7 +104,7 @@ def stacktraces(event: Mapping[str, Any]) -> list[list[dict]]:
 def is_own(frame: Mapping[str, Any]) -> bool:
     """True for a frame of the error-tracking system itself."""
     module = frame.get("module")
-    return isinstance(module, str) and any(module == m or module.startswith(m + ".") for m in OWN_MODULES)
+    return isinstance(module, str) and (module in OWN_MODULES or module.startswith(_OWN_PREFIXES))
 
 
 def crash_frame(event: Mapping[str, Any], in_app_only: bool = False,
@@ -108,15 +115,29 @@ def crash_frame(event: Mapping[str, Any], in_app_only: bool = False,
     Our own frames are passed over in both searches while any other frame exists. `stacks` is
     stacktraces(event), when the caller has it already.
     """
-    stacks = stacktraces(event) if stacks is None else stacks
-    for frames in stacks:
-        for frame in reversed(frames):
-            if frame.get("in_app") is True and not is_own(frame):
-                return frame
+    if stacks is None:
+        # The common event has one exception with one stack: look there before listing them all.
+        chain = exceptions(event)
+        if chain:
+            found = _innermost_in_app(frames(chain[-1]))
+            if found is not None:
+                return found
+        stacks = stacktraces(event)
+    for listed in stacks:
+        found = _innermost_in_app(listed)
+        if found is not None:
+            return found
     if not stacks or in_app_only:
         return None
     others = [f for f in stacks[0] if not is_own(f)]
     return (others or stacks[0])[-1]
+
+
+def _innermost_in_app(frames: list[dict]) -> dict | None:
+    for frame in reversed(frames):
+        if frame.get("in_app") is True and not is_own(frame):
+            return frame
+    return None
 
 
 def _frame_name(frame: Mapping[str, Any], qualnames: Mapping) -> str:
@@ -258,7 +279,7 @@ def timestamp(value: Any) -> float | None:
 
 def is_default_fingerprint(part: Any) -> bool:
     """True for Sentry's '{{ default }}' placeholder in any spacing."""
-    return isinstance(part, str) and _DEFAULT.match(part) is not None
+    return isinstance(part, str) and "default" in part and _DEFAULT.match(part) is not None
 
 
 # Fingerprint parts are cut to this size (no marker: a fingerprint must stay stable).
@@ -299,7 +320,13 @@ def issue_fingerprint(event: Mapping[str, Any], transaction: bool | None = None)
     """The key an event is grouped by: its own fingerprint (the classifier's, or the caller's) with
     '{{ default }}' expanded, else default_fingerprint. The inbox and the alert rules both use it,
     so they agree on the issue even when the classifier did not run."""
-    return expand_fingerprint(event.get("fingerprint"), default_fingerprint(event, transaction=transaction))
+    custom = event.get("fingerprint")
+    if type(custom) is list and custom and set(map(type, custom)) == _ONLY_STR and \
+            "default" not in "".join(custom):
+        return list(custom)  # strings, none of them '{{ default }}': the default is not needed
+    if isinstance(custom, list | tuple) and custom and not any(map(is_default_fingerprint, custom)):
+        return [str(part) for part in custom]  # the default is not needed: do not compute it
+    return expand_fingerprint(custom, default_fingerprint(event, transaction=transaction))
 
 
 def expand_fingerprint(custom: Any, default: Sequence[str]) -> list[str]:

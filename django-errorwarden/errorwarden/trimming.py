@@ -22,6 +22,7 @@ and values, the innermost frames, tags, fingerprint) is sent.
 from __future__ import annotations
 
 import json
+import marshal
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -52,10 +53,12 @@ def size_bound(event: Any, limit: int) -> int | None:
     Cheaper than serializing: no string is escaped or copied, one pass over the containers.
     Each string counts 6 bytes a character when ASCII (the longest escape, \\u00XX) and 12
     otherwise (a surrogate pair), plus its quotes; each dict entry its quotes, colon and comma;
-    None, bools and floats 24 (the longest float repr); an int its digits. None as soon as the
-    bound passes limit (a cycle does too) or a value is not exactly dict, list, str, int,
-    float, bool or None: measure() then decides, as before. The SDK's serialized events hold
-    only those types, so the common small event is never serialized here.
+    None, bools and floats 24 (the longest float repr), an int 24 or its digits. So a number
+    that equals (==) another of any type counts at least as much as that one's JSON (1, 1.0
+    and True; TrimToSize relies on it when it remembers a value). None as soon as the bound
+    passes limit (a cycle does too) or a value is not exactly dict, list, str, int, float,
+    bool or None: measure() then decides, as before. The SDK's serialized events hold only
+    those types, so the common small event is never serialized here.
     """
     if type(event) is not dict:
         return None
@@ -70,7 +73,8 @@ def size_bound(event: Any, limit: int) -> int | None:
                 return None
             total += (6 if keys.isascii() else 12) * len(keys) + 4 * len(node) + 2
             values: Any = node.values()
-            if len(node) > 8:  # a wide dict of strings (modules, headers, tags) in one step
+            if len(node) > 8 and type(next(iter(values))) is str:  # a wide dict of strings (modules,
+                # headers, tags) in one step; the first value's type spares most mixed ones a TypeError
                 try:
                     text = join(values)
                 except TypeError:
@@ -83,30 +87,98 @@ def size_bound(event: Any, limit: int) -> int | None:
         else:
             total += len(node) + 2
             values = node
-            try:
-                text = join(node)  # a list of strings (source lines) in one step
-            except TypeError:
-                pass
-            else:
-                total += (6 if text.isascii() else 12) * len(text) + 2 * len(node)
-                if total > limit:
-                    return None
-                continue
+            if node and type(node[0]) is str:  # a list of strings (source lines) in one step
+                try:
+                    text = join(node)
+                except TypeError:
+                    pass
+                else:
+                    total += (6 if text.isascii() else 12) * len(text) + 2 * len(node)
+                    if total > limit:
+                        return None
+                    continue
         for value in values:
             kind = type(value)
             if kind is str:
                 total += (6 if value.isascii() else 12) * len(value) + 2
             elif kind is dict or kind is list:
                 stack.append(value)
-            elif value is None or kind is bool or kind is float:
+            elif value is None or kind is bool:
                 total += 24
+            elif kind is float:  # an integral float past 1e22 equals an int of more digits
+                total += 24 if -1e22 < value < 1e22 else _float_bound(value)
             elif kind is int:  # digits <= bits / 3 + 1, and a sign; str() refuses ints past 4300 digits
-                total += value.bit_length() // 3 + 2
+                total += max(24, value.bit_length() // 3 + 2)
             else:
                 return None
         if total > limit:
             return None
     return total
+
+
+def _float_bound(value: float) -> int:
+    """Bytes of a float's JSON, or of an int equal to it (inf and nan equal no int)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return 24
+    return max(24, int(value).bit_length() // 3 + 2)
+
+
+class _Remembered:
+    """Each top-level key's last value (a plain copy) and its size bound, to skip most of the count.
+
+    Most of an event repeats the one before it: the installed modules, the SDK's description,
+    and for an error that recurs its whole stack. Comparing a value with the copy (==, in C)
+    costs a fraction of counting it again. Equal values have the same serialized size, except
+    numbers of another type (1, 1.0, True), for which size_bound already counts enough. A copy
+    is plain JSON types (marshal refuses anything else), so the events that later steps edit in
+    place never change what is remembered. A key whose value keeps changing (a message, trace
+    ids) is copied again only after 1, 2, 4, 8 ... misses in a row.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Any, int, int]] = {}
+
+    def bound(self, event: Event, limit: int) -> int | None:
+        """size_bound(event, limit) in effect (at most a few bytes more), mostly from memory."""
+        if type(event) is not dict:
+            return None
+        entries, total, scalars = self._entries, 2, {}
+        for key, value in event.items():
+            kind = type(value)
+            if kind is not dict and kind is not list:
+                scalars[key] = value
+                continue
+            entry = entries.get(key)
+            if entry is not None:
+                try:
+                    same = entry[0] == value
+                except Exception:  # an object whose == raises: count it anew
+                    same = False
+                if same:
+                    total += entry[1]
+                    if entry[2]:
+                        entries[key] = (entry[0], entry[1], 0)
+                    if total > limit:
+                        return None
+                    continue
+            bound = size_bound({key: value}, limit - total)
+            if bound is None:
+                return None
+            total += bound
+            misses = entry[2] + 1 if entry is not None else 1
+            if misses & (misses - 1) == 0 and type(key) is str:  # 1, 2, 4, 8 ... misses in a row
+                try:
+                    entries[key] = (marshal.loads(marshal.dumps(value)), bound, misses)
+                except (ValueError, TypeError, RecursionError):
+                    entries.pop(key, None)
+            elif entry is not None:
+                entries[key] = (entry[0], entry[1], misses)
+        if scalars:
+            bound = size_bound(scalars, limit - total)
+            return None if bound is None else total + bound
+        return total
 
 
 def bounded_repr(value: Any, limit: int = REPR_LIMIT) -> str | None:
@@ -179,10 +251,11 @@ class TrimToSize:
             raise ValueError(f"need 0 < max_compressed <= max_bytes <= {MAX_EVENT_BYTES}, not "
                              f"{max_compressed} and {max_bytes}")
         self.max_bytes, self.max_compressed = max_bytes, max_compressed
+        self._remembered = _Remembered()
 
     def __call__(self, event: Event, hint: dict[str, Any] | None = None) -> Event:
         """Return the event, cut to fit if it does not."""
-        if size_bound(event, self.max_compressed) is not None:
+        if self._remembered.bound(event, self.max_compressed) is not None:
             return event  # the common case: surely small, so not even serialized
         data = measure(event)
         if len(data) <= self.max_compressed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -23,41 +24,99 @@ if TYPE_CHECKING:
 _COUNTED_LEVELS = frozenset({"error", "fatal", "critical"})
 
 
-@dataclass(frozen=True, slots=True)
-class EventFacts:
-    """What the rules and the alert text need from one scrubbed, classified event."""
+_UNREAD = object()
 
-    fingerprint: tuple[str, ...]
-    category: str
-    kind: str
-    service: str
-    level: str
-    error_type: str
-    message: str
-    endpoint: str
-    event_id: str
-    timestamp: float | None
+
+class EventFacts:
+    """What the rules and the alert text need from one scrubbed, classified event.
+
+    The counting fields (fingerprint, category, kind, service, level) are read at once; the
+    alert text's (error_type, message, endpoint, event_id, timestamp) when first asked, since
+    most events page nobody and the text costs more to read than the counting.
+    """
+
+    __slots__ = (
+        "_endpoint",
+        "_error_type",
+        "_event",
+        "_event_id",
+        "_message",
+        "_timestamp",
+        "category",
+        "fingerprint",
+        "kind",
+        "level",
+        "service",
+    )
+
+    def __init__(self, event: Mapping[str, Any], verdict: Any = None):
+        self._event = event
+        self._error_type = self._message = self._endpoint = self._event_id = self._timestamp = _UNREAD
+        self.fingerprint: tuple[str, ...] = tuple(ev.issue_fingerprint(event, transaction=False))
+        if verdict is None:
+            self.category = self.kind = self.service = ""
+        else:
+            self.category = str(getattr(verdict, "category", "") or "")
+            self.kind = str(getattr(verdict, "kind", "") or "")
+            self.service = str(getattr(verdict, "service", "") or "")
+        self.level: str = str(event.get("level") or "error").lower()
+
+    @property
+    def error_type(self) -> str:
+        """The raised exception's type as recorded, or "Message"."""
+        if self._error_type is _UNREAD:
+            exc = ev.main_exception(self._event) or {}
+            self._error_type = str(exc.get("type") or "") or "Message"
+        return self._error_type
+
+    @property
+    def message(self) -> str:
+        """What a person reads first (event.text)."""
+        if self._message is _UNREAD:
+            self._message = ev.text(self._event)
+        return self._message
+
+    @property
+    def endpoint(self) -> str:
+        """The transaction, else the request URL, without its query."""
+        if self._endpoint is _UNREAD:
+            request = self._event.get("request")
+            request = request if isinstance(request, Mapping) else {}
+            self._endpoint = str(self._event.get("transaction") or request.get("url") or "").split("?", 1)[0]
+        return self._endpoint
+
+    @property
+    def event_id(self) -> str:
+        """The event's id, or ''."""
+        if self._event_id is _UNREAD:
+            self._event_id = str(self._event.get("event_id") or "")
+        return self._event_id
+
+    @property
+    def timestamp(self) -> float | None:
+        """The event's time in seconds since the epoch, or None."""
+        if self._timestamp is _UNREAD:
+            self._timestamp = ev.timestamp(self._event.get("timestamp"))
+        return self._timestamp
 
 
 def event_facts(event: Mapping[str, Any], verdict: Any = None) -> EventFacts:
     """Read the facts the rules need; `verdict` is the classifier's (None when it did not run)."""
-    exc = ev.main_exception(event) or {}
-    error_type = str(exc.get("type") or "")
-    request = event.get("request") if isinstance(event.get("request"), Mapping) else {}
-    endpoint = str(event.get("transaction") or request.get("url") or "").split("?", 1)[0]
-    fingerprint = tuple(ev.issue_fingerprint(event, transaction=False))
-    return EventFacts(
-        fingerprint=fingerprint, category=str(getattr(verdict, "category", "") or ""),
-        kind=str(getattr(verdict, "kind", "") or ""), service=str(getattr(verdict, "service", "") or ""),
-        level=str(event.get("level") or "error").lower(), error_type=error_type or "Message",
-        message=ev.text(event), endpoint=endpoint, event_id=str(event.get("event_id") or ""),
-        timestamp=ev.timestamp(event.get("timestamp")),
-    )
+    return EventFacts(event, verdict)
 
 
 def digest(parts: tuple[str, ...]) -> str:
     """A short, fixed-size key for an issue, so Redis keys stay small and carry no event text."""
+    if type(parts) is tuple and sum(map(len, parts)) <= 4096:
+        return _remembered_digest(parts)  # an issue's events repeat its key: hash it once
+    return _digest(parts)
+
+
+def _digest(parts: tuple[str, ...]) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+_remembered_digest = lru_cache(maxsize=4096)(_digest)
 
 
 class EventRule:
@@ -124,12 +183,19 @@ class CriticalBurstRule(EventRule):
 
     def __init__(self, threshold: int, window: int, cooldown: int):
         self._threshold, self._window, self._cooldown = threshold, window, cooldown
+        self._checks: dict[tuple[str, ...], Check] = {}  # an issue's question, asked once
 
     def check(self, facts: EventFacts) -> Check | None:
         """Error and fatal events, counted per fingerprint."""
         if facts.level not in _COUNTED_LEVELS:
             return None
-        return Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+        check = self._checks.get(facts.fingerprint)
+        if check is None:
+            check = Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+            if len(self._checks) >= 4096:
+                self._checks.clear()
+            self._checks[facts.fingerprint] = check
+        return check
 
     def title(self, facts: EventFacts, hit: Hit) -> str:
         """One line saying why the alert fired."""

@@ -57,9 +57,8 @@ def auth_kind(chain: tuple[BaseException, ...]) -> str | None:
     return "invalid_token" if any(_is_token_error(e) for e in chain[1:]) else "authentication_failed"
 
 
-def _is_rate_limit(exc: BaseException) -> bool:
-    if class_names(type(exc)) & _THROTTLED:
-        return True
+def _answers_429(exc: BaseException) -> bool:
+    """Whether the exception carries HTTP status 429 (a throttled class is known by _class_flags)."""
     codes = (safe_attr(exc, "status_code"), safe_attr(exc, "status"))
     return any(isinstance(code, int) and code == 429 for code in codes)
 
@@ -81,16 +80,25 @@ def validation_kind(exc: BaseException) -> str:
     return "non_field"
 
 
+@lru_cache(maxsize=1024)
+def _class_flags(kind: type) -> tuple[bool, bool, bool]:
+    """(throttled, maybe auth, validation) by the class alone: asked once per class."""
+    names = class_names(kind)
+    return (bool(names & _THROTTLED), _is_token_class(kind) or bool(names & (_PERMISSION | _AUTH_FAILED)),
+            bool(names & _VALIDATION))
+
+
 def app_verdict(chain: tuple[BaseException, ...], facts: Facts) -> Verdict | None:
     """Rate-limit, auth or validation verdict for the first exception of `chain`, if it is one."""
     exc = chain[0]
-    if _is_rate_limit(exc):
+    throttled, auth, validation = _class_flags(type(exc))
+    if throttled or _answers_429(exc):
         kind = rate_limit_kind(exc)
         return _verdict("rate_limit", kind, ("rate_limit", kind, facts.route))
-    kind = auth_kind(chain)
+    kind = auth_kind(chain) if auth else None
     if kind:
         return _verdict("auth", kind, ("auth", kind, facts.function))
-    if class_names(type(exc)) & _VALIDATION:
+    if validation:
         return _verdict("validation", validation_kind(exc), ("validation", facts.function))
     return None
 

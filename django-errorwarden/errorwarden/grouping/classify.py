@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from errorwarden import event as ev
 from errorwarden.event import VERDICT, expand_fingerprint
@@ -60,12 +61,19 @@ def _generic(facts: Facts) -> Verdict:
     # The one default identity (event.default_fingerprint), here with what the live exception
     # adds: the qualified type, the normalized text, the function with its class.
     if facts.is_message:
+        return _generic_verdict(None, facts.group_text, None)
+    return _generic_verdict(facts.type_name or "unknown", facts.group_text, facts.function)
+
+
+@lru_cache(maxsize=4096)
+def _generic_verdict(type_name: str | None, text: str, function: str | None) -> Verdict:
+    # One Verdict per issue, made once: the parts are all it depends on (a Verdict is immutable).
+    if type_name is None:
         tags = {"error.category": "generic", "error.kind": "message"}
-        parts = ev.default_fingerprint(facts.event, text=facts.group_text, transaction=False)
+        parts = ev.default_fingerprint({}, text=text, transaction=False)
         return Verdict("generic", "message", tuple(parts), tags)
     tags = {"error.category": "generic", "error.kind": "exception"}
-    parts = ev.default_fingerprint(facts.event, type_name=facts.type_name or "unknown", text=facts.group_text,
-                                   function=facts.function, transaction=False)
+    parts = ev.default_fingerprint({}, type_name=type_name, text=text, function=function, transaction=False)
     return Verdict("generic", "exception", tuple(parts), tags)
 
 
@@ -77,7 +85,8 @@ def _set_tags(event: dict, tags: dict[str, str]) -> None:
         return
     if not isinstance(current, dict):
         current = event["tags"] = {}
-    current.update((k, clip(v, 200)) for k, v in tags.items())
+    for key, value in tags.items():
+        current[key] = value if len(value) <= 200 else clip(value, 200)
 
 
 def _apply(event: dict, verdict: Verdict) -> None:
