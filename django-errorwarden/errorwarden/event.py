@@ -26,7 +26,7 @@ _OWN_PREFIXES = tuple(m + "." for m in OWN_MODULES)
 LEVELS = ("fatal", "error", "warning", "info", "debug")  # Sentry's event levels
 # The hint key under which the classifier leaves its Verdict for the steps after it.
 VERDICT = "errorwarden.verdict"
-_ONLY_STR = {str}
+_ONLY_STR = frozenset({str})
 _DEFAULT = re.compile(r"^\{\{\s*default\s*\}\}$")
 
 

@@ -68,7 +68,7 @@ class _RequestTally:
 
 def _triage_for(settings: Settings) -> Any:
     """The triage store the "regression" rule reads, or None when the rule is off or there is no inbox."""
-    if not getattr(settings, "regression_alerts_on", False) or not getattr(settings, "local_inbox", False):
+    if not (settings.regression_alerts_on and settings.local_inbox):
         return None
     from errorwarden.local.triage import TriageStore
 

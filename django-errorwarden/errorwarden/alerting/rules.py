@@ -116,7 +116,9 @@ def _digest(parts: tuple[str, ...]) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 
-_remembered_digest = lru_cache(maxsize=4096)(_digest)
+@lru_cache(maxsize=4096)
+def _remembered_digest(parts: tuple[str, ...]) -> str:
+    return _digest(parts)
 
 
 class EventRule:
