@@ -83,9 +83,9 @@ def boot(config: str, rate: float) -> DiscardTransport | None:
 
         sentry_config.init_sentry = init_plain
     elif config == "ours":
-        # build_runtime imports transport_for from errorwarden.local when it runs, so this
+        # build_runtime imports inbox_transport_for from errorwarden.local when it runs, so this
         # swaps only the transport: every other part of init_sentry is the real one.
-        errorwarden.local.transport_for = lambda settings, losses=None: discard
+        errorwarden.local.inbox_transport_for = lambda settings, losses=None: discard
     elif config != "ours+inbox":
         raise SystemExit(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
     # config/settings.py imports init_sentry from the module above when Django loads it.

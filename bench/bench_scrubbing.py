@@ -348,7 +348,7 @@ def engines() -> None:
           f"{len(distinct)} distinct strings, joined (best of 5)")
     for name in prefilter.ENGINES:
         try:
-            gate = prefilter.build(name)
+            gate = prefilter.compile_gate(name)
         except ImportError:
             continue
         t = _time_text(lambda _t, gate=gate: gate.flagged(distinct), text, rounds=5)

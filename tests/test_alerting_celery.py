@@ -17,11 +17,11 @@ from kombu import Exchange, Queue
 
 import errorwarden.tasks
 from errorwarden.alerting import build_dispatcher, build_engine
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import DELIVER_TASK, celery_publisher
 from errorwarden.alerting.render import build_alert
 from errorwarden.alerting.retry import RetryPolicy
-from errorwarden.alerting.spool import AlertSpool
 from errorwarden.event import VERDICT
 from errorwarden.grouping import Verdict
 from errorwarden.runtime import require_runtime

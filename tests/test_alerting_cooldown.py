@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from errorwarden.alerting import build_engine, build_store, retry_policy
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.alerting.channels import load_channels
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import SpoolDispatcher
-from errorwarden.alerting.spool import AlertSpool
 from errorwarden.settings import Settings
 from tests.support.services import require_redis
 from tests.support.slack import SlackStandIn

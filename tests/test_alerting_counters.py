@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from errorwarden.alerting.counters import Check, CounterStore, MemoryStore, RateCheck
+from errorwarden.alerting.counters import CountCheck, CounterStore, MemoryStore, RateCheck
 from tests.support.services import require_redis
 
 T0 = 1_700_000_000.0
-BURST = Check("burst:x", window=60, threshold=10, cooldown=300)
+BURST = CountCheck("burst:x", window=60, threshold=10, cooldown=300)
 RATE = RateCheck("rate:requests", window=300, threshold=0.01, min_requests=100, cooldown=300)
 
 
@@ -41,7 +41,7 @@ def store(request) -> CounterStore:
     return RedisStore(client, prefix=client.test_prefix)
 
 
-def hits(store: CounterStore, times: list[float], check: Check = BURST) -> list[bool]:
+def hits(store: CounterStore, times: list[float], check: CountCheck = BURST) -> list[bool]:
     return [store.hit(check, t).fired for t in times]
 
 
@@ -71,7 +71,7 @@ def test_old_hits_leave_the_window(store):
 
 def test_one_hit_threshold_fires_on_the_first(store):
     """A threshold of 1 (database, external) fires on the first hit."""
-    assert store.hit(Check("db:connection", 60, 1, 300), T0).fired
+    assert store.hit(CountCheck("db:connection", 60, 1, 300), T0).fired
 
 
 @pytest.mark.parametrize(("batches", "transitions"), [
@@ -99,7 +99,7 @@ def test_memory_store_keeps_a_bounded_number_of_keys():
     """The memory store forgets the least recently seen issues beyond max_keys."""
     store = MemoryStore(max_keys=100)
     for i in range(1000):
-        store.hit(Check(f"burst:{i}", 60, 10, 300), T0)
+        store.hit(CountCheck(f"burst:{i}", 60, 10, 300), T0)
     assert len(store._keys) == 100
 
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.alerting.channels import Channel, DeliveryError
 from errorwarden.alerting.channels.email import EmailChannel
 from errorwarden.alerting.channels.slack import SlackChannel
 from errorwarden.alerting.dispatch import SpoolDispatcher
 from errorwarden.alerting.render import build_alert
 from errorwarden.alerting.retry import OutageLog, RetryPolicy, send_now
-from errorwarden.alerting.spool import AlertSpool
 from tests.support.slack import HANG, SERVER_ERROR, SlackStandIn
 from tests.support.smtp import free_port, smtp_server, smtp_settings
 

@@ -7,11 +7,11 @@ import tracemalloc
 from typing import Any
 
 from errorwarden.alerting import build_engine
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.alerting.channels import Channel as ChannelBase
 from errorwarden.alerting.counters import MemoryStore
 from errorwarden.alerting.dispatch import SpoolDispatcher
 from errorwarden.alerting.retry import RetryPolicy
-from errorwarden.alerting.spool import AlertSpool
 from errorwarden.settings import Settings
 
 FAST = RetryPolicy(attempts=3, base=0.01, max_delay=0.05, jitter=0.0)

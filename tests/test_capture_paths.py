@@ -163,7 +163,7 @@ def test_a_database_errors_crash_frame_is_the_view_not_our_query_wrapper(tracked
     assert frame["module"].startswith("library.") and frame["in_app"] is True
     frames = [f for v in event["exception"]["values"] for f in v["stacktrace"]["frames"]]
     ours = [f for f in frames if f["module"].startswith("errorwarden.")]
-    assert {f["module"] for f in ours} >= {"errorwarden.runtime", "errorwarden.performance"}
+    assert {f["module"] for f in ours} >= {"errorwarden.runtime", "errorwarden.queries"}
     assert not any(f["in_app"] for f in ours)
 
 

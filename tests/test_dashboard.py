@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.dashboard import views
 from errorwarden.dashboard.charts import line_chart, sparkline
 from errorwarden.local import InboxStore

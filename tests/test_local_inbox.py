@@ -455,7 +455,7 @@ def test_command_refuses_a_bad_window(inbox_settings, window):
 
 def test_command_clear_also_clears_figures_and_finished_alerts(performance_figures):
     """--clear empties the inbox's aggregates and the delivered alerts; an alert still owed stays."""
-    from errorwarden.alerting.spool import DELIVERED, AlertSpool
+    from errorwarden.alerting.alert_queue import DELIVERED, AlertSpool
     from errorwarden.runtime import require_runtime
 
     spool = AlertSpool(require_runtime().settings.alert_spool)
@@ -482,7 +482,7 @@ def outbox_path(inbox_settings, error_tracking) -> Path:
 
 def _spool_envelopes(path: Path) -> None:
     from errorwarden.delivery import OutboxStore, dsn_key
-    from errorwarden.delivery.spool import Spooled
+    from errorwarden.delivery.outbox_store import Spooled
 
     store = OutboxStore(path)
     later = 4_000_000_000.0  # 2096: a row held back by a rate limit shows when it is due
@@ -541,7 +541,7 @@ def test_command_outbox_and_alerts_refuse_other_actions(inbox_settings, error_tr
 
 def _fired_alerts():
     """The runtime's alert spool holding one alert delivered by e-mail, lost on Slack, and one owed."""
-    from errorwarden.alerting.spool import DELIVERED, LOST, AlertSpool
+    from errorwarden.alerting.alert_queue import DELIVERED, LOST, AlertSpool
     from errorwarden.runtime import require_runtime
 
     spool = AlertSpool(require_runtime().settings.alert_spool)
@@ -587,7 +587,7 @@ def test_manage_py_prints_the_outbox_and_the_alerts(tmp_path):
     import subprocess
     import sys
 
-    from errorwarden.alerting.spool import AlertSpool
+    from errorwarden.alerting.alert_queue import AlertSpool
 
     root = Path(__file__).resolve().parents[1]
     _spool_envelopes(tmp_path / "sentry_outbox.sqlite3")

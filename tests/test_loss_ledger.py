@@ -190,12 +190,12 @@ def test_a_full_outbox_counts_in_the_ledger_reaches_the_server_as_client_reports
 def test_a_failing_replay_step_is_counted_and_logged_by_its_type_only(tmp_path, monkeypatch, caplog):
     """The outbox thread's replay step fails (a broken spool file): the ledger counts failed:replay and
     its one line names the exception's type, never its message."""
-    from errorwarden.delivery import transport_for
+    from errorwarden.delivery import outbox_transport_for
     from errorwarden.settings import Settings
 
     ledger = LossLedger()
     with EnvelopeReceiver() as rx:
-        transport = transport_for(Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3"),
+        transport = outbox_transport_for(Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3"),
                                   {"transport_queue_size": 10}, losses=ledger, outbox_poll=0.05)
 
         def broken(*args, **kwargs):
@@ -215,8 +215,8 @@ def test_a_failing_replay_step_is_counted_and_logged_by_its_type_only(tmp_path, 
 def test_a_spooled_envelope_that_cannot_be_read_back_is_counted_and_reported(tmp_path):
     """A row whose bytes are no envelope (a torn write, an older format): the replay deletes it, the
     ledger counts outbox corrupt and the receiver gets it as internal_sdk_error, by its summary's category."""
-    from errorwarden.delivery import OutboxStore, dsn_key, transport_for
-    from errorwarden.delivery.spool import Spooled
+    from errorwarden.delivery import OutboxStore, dsn_key, outbox_transport_for
+    from errorwarden.delivery.outbox_store import Spooled
     from errorwarden.settings import Settings
 
     ledger = LossLedger()
@@ -224,7 +224,7 @@ def test_a_spooled_envelope_that_cannot_be_read_back_is_counted_and_reported(tmp
         path = tmp_path / "outbox.sqlite3"
         torn = Spooled(b"\xff not an envelope", "outage", "event 1 item")
         OutboxStore(path).add_many(dsn_key(rx.dsn), [torn])
-        transport = transport_for(Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3"),
+        transport = outbox_transport_for(Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3"),
                                   {"transport_queue_size": 10}, losses=ledger, outbox_path=path,
                                   outbox_poll=0.05, outbox_start_delay=0.05)
         assert wait_until(lambda: ledger.count("outbox", "corrupt") == 1, timeout=10), ledger.totals()

@@ -19,11 +19,11 @@ from errorwarden.delivery import (
     OutboxStore,
     StormSampler,
     dsn_key,
+    outbox_transport_for,
     represented,
-    transport_for,
 )
+from errorwarden.delivery.outbox_store import Spooled
 from errorwarden.delivery.pacing import Backoff
-from errorwarden.delivery.spool import Spooled
 from errorwarden.settings import Settings, load_settings
 from tests.reliability.server import wait_until
 from tests.support.fixtures import isolated_client
@@ -212,14 +212,15 @@ def test_options_come_from_settings_and_the_spool_sits_beside_the_inbox(tmp_path
     with pytest.raises(TypeError):  # no defaults of its own for the operator's knobs
         OutboxOptions(outbox_path=tmp_path / "o.sqlite3")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="needs a DSN"):
-        transport_for(Settings(dsn=""))
+        outbox_transport_for(Settings(dsn=""))
 
 
 # -- the transport, against the receiver -------------------------------------------------------
 
 def _transport(rx: EnvelopeReceiver, tmp_path: Path, **knobs):
     settings = Settings(dsn=rx.dsn, inbox_path=tmp_path / "inbox.sqlite3")
-    return transport_for(settings, {"transport_queue_size": knobs.pop("queue", 100)}, **{**FAST, **knobs})
+    return outbox_transport_for(settings, {"transport_queue_size": knobs.pop("queue", 100)},
+                                **{**FAST, **knobs})
 
 
 def _messages(rx: EnvelopeReceiver) -> list[str]:

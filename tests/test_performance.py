@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
-from errorwarden.performance import QueryStats
+from errorwarden.queries import QueryStats
 from infrastructure.sentry_config import init_sentry
 from library.models import Author, Book
 from tests.support.services import require_redis
@@ -119,7 +119,7 @@ def test_an_n_plus_one_names_the_orm_field_and_the_fix(tracked, live_server, cat
 
 def test_the_call_site_is_the_applications_line(db):
     """A loop in application code that reads a foreign key names that line as the call site."""
-    from errorwarden.performance import QueryInstrumentation, _current
+    from errorwarden.queries import QueryInstrumentation, _current
 
     authors = [Author.objects.create(name=f"C{i}") for i in range(6)]
     for i, author in enumerate(authors):
@@ -138,7 +138,7 @@ def test_the_call_site_is_the_applications_line(db):
 
 def test_a_view_may_declare_an_expected_n_plus_one():
     """Inside expected_n_plus_one() (or a view decorated with allow_n_plus_one) repeats are not findings."""
-    from errorwarden.performance import (
+    from errorwarden.queries import (
         QueryInstrumentation,
         _current,
         allow_n_plus_one,

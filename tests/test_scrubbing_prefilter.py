@@ -161,7 +161,7 @@ def test_every_condition_compiles_without_lookarounds(engine):
     """The conditions are plain regular expressions both engines compile (no lookaround left)."""
     found = prefilter.conditions(["my_field"])
     assert all("(?<" not in p and "(?=" not in p and "(?!" not in p for _, p, _ in found)
-    assert prefilter.build(engine, frozenset({"myfield"})) is not None
+    assert prefilter.compile_gate(engine, frozenset({"myfield"})) is not None
 
 
 def test_extra_key_names_are_seeds():

@@ -11,7 +11,7 @@ import sentry_sdk
 from django.db import IntegrityError
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 
-from errorwarden.performance import QueryInstrumentation
+from errorwarden.queries import QueryInstrumentation
 from errorwarden.scrubbing import Scrubber
 from errorwarden.scrubbing.sqlparams import summarize
 from tests.support.services import require_postgres
@@ -34,7 +34,7 @@ def test_parameters_become_a_type_summary(value, summary):
 
 
 @pytest.mark.parametrize("module", ["django.db.backends.utils", "psycopg.cursor", "sqlite3.dbapi2",
-                                    "errorwarden.performance", "django.db.backends.postgresql.base"])
+                                    "errorwarden.queries", "django.db.backends.postgresql.base"])
 def test_database_frames_lose_their_parameter_values(module):
     """The params/args locals of a database-layer frame are summarized; other frames keep theirs,
     but for a password named in their free text (structure.prose: ``password is …``)."""
@@ -109,7 +109,7 @@ def test_a_postgres_error_with_a_password_in_a_parameter_never_reaches_the_recei
     assert any("Key (title)=([Filtered]) already exists" in v["value"] for v in values)
     frames = [f for v in values for f in (v.get("stacktrace") or {}).get("frames", [])]
     summaries = {f["module"]: f["vars"]["params"] for f in frames
-                 if f.get("module", "").startswith(("django.db", "errorwarden.performance", "psycopg"))
+                 if f.get("module", "").startswith(("django.db", "errorwarden.queries", "psycopg"))
                  and "params" in f.get("vars", {})}
     assert summaries.get("django.db.backends.utils") == "[1 params: str]"
-    assert summaries.get("errorwarden.performance") == "[1 params: str]"
+    assert summaries.get("errorwarden.queries") == "[1 params: str]"

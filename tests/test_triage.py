@@ -11,7 +11,7 @@ import requests
 import sentry_sdk
 from django.contrib.auth import get_user_model
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.local import InboxStore, fingerprint_of
 from errorwarden.local.triage import BadAction, TriageStore, issue_key
 from infrastructure.sentry_alerts import flush

@@ -16,7 +16,7 @@ from errorwarden.trimming import (
     MAX_EVENT_BYTES,
     TrimToSize,
     bounded_repr,
-    measure,
+    serialized,
     size_bound,
 )
 
@@ -44,7 +44,7 @@ def _event(frames: int = 5, vars_size: int = 0, crumbs: int = 0, crumb_size: int
 
 
 def _fits(event: dict) -> bool:
-    data = measure(event)
+    data = serialized(event)
     return len(data) <= MAX_EVENT_BYTES and len(zlib.compress(data, 9)) <= MAX_COMPRESSED_BYTES
 
 
@@ -96,7 +96,7 @@ def test_incompressible_data_is_cut_to_the_compressed_limit():
     event = _event(extra=0)
     event["extra"] = {f"k{n}": noise[n * 10_000:(n + 1) * 10_000] for n in range(60)}
     trimmed = TrimToSize()(event, {})
-    assert len(zlib.compress(measure(trimmed), 9)) <= MAX_COMPRESSED_BYTES
+    assert len(zlib.compress(serialized(trimmed), 9)) <= MAX_COMPRESSED_BYTES
     assert _cuts(trimmed)
 
 
@@ -159,7 +159,7 @@ _JSONISH = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=6)
 def test_size_bound_is_never_below_the_serialized_size(event):
     """The trim's shortcut may only skip events that really are under the limit."""
     bound = size_bound(event, 10**9)
-    assert bound is not None and bound >= len(measure(event))
+    assert bound is not None and bound >= len(serialized(event))
     assert size_bound(event, bound - 1) is None
 
 
@@ -170,7 +170,7 @@ def test_size_bound_holds_for_wide_dicts_of_strings(event):
     """Dicts of more than 8 entries (modules, headers) are counted in one step when all their values
     are strings, and entry by entry otherwise: either way never below the serialized size."""
     bound = size_bound(event, 10**9)
-    assert bound is not None and bound >= len(measure(event))
+    assert bound is not None and bound >= len(serialized(event))
     assert size_bound(event, bound - 1) is None
 
 
@@ -179,12 +179,12 @@ def test_size_bound_holds_for_wide_dicts_of_strings(event):
     "not a dict",
 ])
 def test_size_bound_gives_up_on_what_json_would_convert(event):
-    """Tuples, non-str keys, bytes and objects go through measure(), as before the shortcut."""
+    """Tuples, non-str keys, bytes and objects go through serialized(), as before the shortcut."""
     assert size_bound(event, 10**9) is None
 
 
 def test_size_bound_gives_up_on_a_cycle():
-    """A cyclic event is left to measure(), which refuses it."""
+    """A cyclic event is left to serialized(), which refuses it."""
     event: dict = {"a": []}
     event["a"].append(event)
     assert size_bound(event, MAX_COMPRESSED_BYTES) is None
@@ -205,11 +205,11 @@ def test_the_remembered_bound_is_never_below_the_serialized_size(events, numbers
     for event in [*events, *events]:  # every event again: the second time from memory
         for value in ([event, *(numbers and [{"x": numbers}])]):
             bound = trim._remembered.bound(value, 10**9)
-            assert bound is not None and bound >= len(measure(value))
+            assert bound is not None and bound >= len(serialized(value))
     for number in numbers:  # the same key, an equal number of each type in turn
         for same in (number, *(t(number) for t in (int, float, bool) if _converts(t, number))):
             event = {"extra": [same] * 50}  # "true" is 4 bytes, "1" one
-            assert trim._remembered.bound(event, 10**9) >= len(measure(event))
+            assert trim._remembered.bound(event, 10**9) >= len(serialized(event))
 
 
 def _converts(kind: type, number: object) -> bool:
@@ -227,7 +227,7 @@ def test_a_remembered_value_is_a_copy_that_later_steps_cannot_change():
     assert trim(first) is first
     first["extra"]["note"] = "".join(random.Random(5).choices("abcdefgh", k=15_000))  # as a later step might
     trimmed = trim(copy.deepcopy(first))
-    assert len(measure(trimmed)) <= 10_000 and "trimmed" in trimmed["contexts"]
+    assert len(serialized(trimmed)) <= 10_000 and "trimmed" in trimmed["contexts"]
 
 
 def test_a_repeated_event_is_judged_the_same_from_memory():

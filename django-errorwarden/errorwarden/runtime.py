@@ -27,7 +27,6 @@ from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
 from errorwarden.losses import LossLedger
 from errorwarden.outgoing import OutgoingCalls
-from errorwarden.performance import QueryInstrumentation
 from errorwarden.pipeline import (
     FAIL_CLOSED,
     OBSERVE,
@@ -38,6 +37,7 @@ from errorwarden.pipeline import (
     PipelineStats,
     Stage,
 )
+from errorwarden.queries import QueryInstrumentation
 from errorwarden.scrubbing import Scrubber
 from errorwarden.settings import Settings
 from errorwarden.tracing import SpanServices, TracesSampler
@@ -238,10 +238,10 @@ def _not_check_ins(step: Any) -> Any:
 
 def _inbox_transport(settings: Settings, losses: LossLedger) -> Transport:
     """The local inbox transport, also keeping profile chunks and logs (errorwarden/local/extras.py)."""
-    from errorwarden.local import transport_for
+    from errorwarden.local import inbox_transport_for
     from errorwarden.local.extras import ExtrasStore, keep_extras
 
-    return keep_extras(transport_for(settings, losses), ExtrasStore(settings.inbox_path))
+    return keep_extras(inbox_transport_for(settings, losses), ExtrasStore(settings.inbox_path))
 
 
 def _outbox(settings: Settings, losses: LossLedger) -> Transport | None:
@@ -252,7 +252,7 @@ def _outbox(settings: Settings, losses: LossLedger) -> Transport | None:
     None lets sentry_sdk.init build its own HttpTransport: events still go out, scrubbed, unspooled.
     """
     from errorwarden import sdk
-    from errorwarden.delivery import transport_for as outbox_transport_for
+    from errorwarden.delivery import outbox_transport_for
 
     problems = sdk.check()
     if problems:

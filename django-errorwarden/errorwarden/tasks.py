@@ -14,9 +14,9 @@ from typing import Any
 
 from celery import shared_task
 
+from errorwarden.alerting.alert_queue import DELIVERED, LOST, AlertSpool
 from errorwarden.alerting.dispatch import DELIVER_TASK
 from errorwarden.alerting.retry import attempt, log_lost, reason_of
-from errorwarden.alerting.spool import DELIVERED, LOST, AlertSpool
 from errorwarden.runtime import require_runtime
 
 logger = logging.getLogger("errorwarden.alerting")

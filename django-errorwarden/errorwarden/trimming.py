@@ -38,17 +38,17 @@ _KEEP_CONTEXTS = frozenset({CONTEXT, "trace", "outbox_sampling", "runtime", "os"
 Event = dict[str, Any]
 
 
-def measure(event: Event) -> bytes:
+def serialized(event: Event) -> bytes:
     """The event as the SDK serializes it into an envelope (compact JSON, ASCII escapes)."""
     return json.dumps(event, allow_nan=True, separators=(",", ":"), default=str).encode()
 
 
 def _size(value: Any) -> int:
-    return len(measure(value))
+    return len(serialized(value))
 
 
 def size_bound(event: Any, limit: int) -> int | None:
-    """An upper bound on len(measure(event)) when it is at most limit; else None.
+    """An upper bound on len(serialized(event)) when it is at most limit; else None.
 
     Cheaper than serializing: no string is escaped or copied, one pass over the containers.
     Each string counts 6 bytes a character when ASCII (the longest escape, \\u00XX) and 12
@@ -57,7 +57,7 @@ def size_bound(event: Any, limit: int) -> int | None:
     that equals (==) another of any type counts at least as much as that one's JSON (1, 1.0
     and True; TrimToSize relies on it when it remembers a value). None as soon as the bound
     passes limit (a cycle does too) or a value is not exactly dict, list, str, int, float,
-    bool or None: measure() then decides, as before. The SDK's serialized events hold only
+    bool or None: serialized() then decides, as before. The SDK's serialized events hold only
     those types, so the common small event is never serialized here.
     """
     if type(event) is not dict:
@@ -257,7 +257,7 @@ class TrimToSize:
         """Return the event, cut to fit if it does not."""
         if self._remembered.bound(event, self.max_compressed) is not None:
             return event  # the common case: surely small, so not even serialized
-        data = measure(event)
+        data = serialized(event)
         if len(data) <= self.max_compressed:
             return event
         budget, original, cuts = self.max_bytes, len(data), []
@@ -306,7 +306,7 @@ class TrimToSize:
     def _cut(self, event: Event, budget: int, original: int, cuts: list[str]) -> bytes:
         # First pass: only stages that can free a real part of the excess, so three small
         # breadcrumbs are not thrown away for a 2 MB body; second pass: whatever helps.
-        data = measure(event)
+        data = serialized(event)
         for share in (0.05, 0.0):
             for label, gain, stage in self._stages(event):
                 excess = len(data) - budget
@@ -318,9 +318,9 @@ class TrimToSize:
                 if count:
                     cuts.append(label.format(count))
                     _note(event, original, cuts)
-                    data = measure(event)
+                    data = serialized(event)
         _note(event, original, cuts, len(data))
-        return measure(event)
+        return serialized(event)
 
     def _skeleton(self, event: Event, original: int, cuts: list[str]) -> Event:
         """The last resort: what identifies and groups the error, each string short."""
@@ -339,7 +339,7 @@ class TrimToSize:
             if _size(skeleton.get(name)) > 20_000:
                 skeleton.pop(name)
         cuts.append("everything but a skeleton")
-        _note(skeleton, original, cuts, len(measure(skeleton)))
+        _note(skeleton, original, cuts, len(serialized(skeleton)))
         return skeleton
 
 

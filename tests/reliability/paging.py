@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 from aiosmtpd.controller import Controller
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from library.demo import standins
 from tests.reliability.server import Answer, Gunicorn, project_env
 from tests.support.redis_server import RedisServer

@@ -4,7 +4,7 @@ gunicorn runs `config.wsgi` with DJANGO_SETTINGS_MODULE=tests.reliability.settin
 settings run first, exactly as in production (SENTRY_DSN from the environment, init_sentry ...);
 then the outbox and the alert channels are re-initialised with short retry delays, so a test
 waits seconds for recovery instead of the production backoff of up to a minute. The knobs are
-fields of a Settings subclass, the way errorwarden.delivery.transport_for and
+fields of a Settings subclass, the way errorwarden.delivery.outbox_transport_for and
 errorwarden.alerting.build_dispatcher read them from the project's settings.
 """
 

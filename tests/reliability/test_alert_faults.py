@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from tests.reliability.paging import (
     ONCE,
     RULES,

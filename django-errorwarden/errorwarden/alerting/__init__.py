@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.alerting.channels import Channel, load_channels
 from errorwarden.alerting.counters import CounterStore, MemoryStore
 from errorwarden.alerting.dispatch import Dispatcher, Publish, SpoolDispatcher, celery_publisher
@@ -17,7 +18,6 @@ from errorwarden.alerting.engine import AlertEngine
 from errorwarden.alerting.failover import FailoverStore
 from errorwarden.alerting.render import ScrubText
 from errorwarden.alerting.retry import RetryPolicy
-from errorwarden.alerting.spool import AlertSpool
 from errorwarden.losses import LossLedger
 from errorwarden.settings import Settings
 

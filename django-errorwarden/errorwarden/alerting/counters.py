@@ -24,7 +24,7 @@ _EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class CountCheck:
     """Has `key` been seen `threshold` times within `window` seconds, outside its cooldown?"""
 
     key: str
@@ -35,7 +35,7 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """The answer to a Check: `suppressed` counts occurrences held back since the previous alert;
+    """The answer to a CountCheck: `suppressed` counts occurrences held back since the previous alert;
     `until` is when the key's cooldown ends, when one runs (every process learns it this way)."""
 
     fired: bool
@@ -100,7 +100,7 @@ def cleared(total: float, failed: float, check: RateCheck) -> bool:
 class CounterStore:
     """Base for counter backends; every method is atomic across every user of the store."""
 
-    def hit(self, check: Check, now: float) -> Hit:
+    def hit(self, check: CountCheck, now: float) -> Hit:
         """Count one occurrence and say whether it fires an alert."""
         raise NotImplementedError
 
@@ -155,7 +155,7 @@ class MemoryStore(CounterStore):
             self._keys.move_to_end(key)
         return state
 
-    def hit(self, check: Check, now: float) -> Hit:
+    def hit(self, check: CountCheck, now: float) -> Hit:
         """Count one occurrence and say whether it fires an alert."""
         with self._lock:
             state = self._state(check.key)

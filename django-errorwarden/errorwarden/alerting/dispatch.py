@@ -1,6 +1,6 @@
 """Alert delivery off the request path: the durable spool, one worker thread per channel, or Celery.
 
-A fired alert is first written to the spool (errorwarden/alerting/spool.py); only then is its
+A fired alert is first written to the spool (errorwarden/alerting/alert_queue.py); only then is its
 cooldown spent. Each channel's worker thread takes due deliveries from the spool and makes one
 attempt each; a failure that a retry can help is scheduled again by the one RetryPolicy (backoff
 with jitter, at least the server's Retry-After) for as long as the alert's cooldown runs, so an
@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from errorwarden.alerting.alert_queue import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
 from errorwarden.alerting.channels import Channel
 from errorwarden.alerting.retry import KIND, OutageLog, RetryPolicy, attempt, reason_of
-from errorwarden.alerting.spool import DELIVERED, LOST, QUEUED, AlertSpool, Delivery
 from errorwarden.losses import LossLedger
 
 # The Celery task's registered name; errorwarden/tasks.py registers it, we publish by name.

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from errorwarden.alerting.counters import Check, CounterStore, Hit, RateCheck, RateResult
+from errorwarden.alerting.counters import CountCheck, CounterStore, Hit, RateCheck, RateResult
 
 logger = logging.getLogger("errorwarden.alerting")
 
@@ -46,7 +46,7 @@ class FailoverStore(CounterStore):
         """True while counting goes to the shared store."""
         return self._up
 
-    def hit(self, check: Check, now: float) -> Hit:
+    def hit(self, check: CountCheck, now: float) -> Hit:
         """Count in the shared store, or in memory while it is unreachable."""
         if self._available():
             try:

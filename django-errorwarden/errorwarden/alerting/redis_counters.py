@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from errorwarden.alerting.counters import SLOTS, Check, CounterStore, Hit, RateCheck, RateResult
+from errorwarden.alerting.counters import SLOTS, CountCheck, CounterStore, Hit, RateCheck, RateResult
 
 # Shared by both scripts: add ARGV-given amounts to slot fields, prune slots older than the
 # window and return the sliding sums. Slot fields are '<letter><index>'.
@@ -108,7 +108,7 @@ class RedisStore(CounterStore):
         """Raise unless Redis answers."""
         return self._client.ping()
 
-    def hit(self, check: Check, now: float) -> Hit:
+    def hit(self, check: CountCheck, now: float) -> Hit:
         """Count one occurrence and say whether it fires an alert (one round trip)."""
         ttl = self._expiry(check.window, check.cooldown)
         keys = [f"{self._prefix}w:{check.key}", f"{self._prefix}cd:{check.key}"]

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from errorwarden import event as ev
-from errorwarden.alerting.counters import Check, Hit, RateCheck
+from errorwarden.alerting.counters import CountCheck, Hit, RateCheck
 
 if TYPE_CHECKING:
     from errorwarden.settings import Settings
@@ -127,7 +127,7 @@ class EventRule:
     name = "rule"
     severity = "critical"
 
-    def check(self, facts: EventFacts) -> Check | None:
+    def check(self, facts: EventFacts) -> CountCheck | None:
         """The counting question for this event, or None when the rule does not apply."""
         raise NotImplementedError
 
@@ -144,11 +144,11 @@ class DatabaseConnectionRule(EventRule):
     def __init__(self, window: int, cooldown: int):
         self._window, self._cooldown = window, cooldown
 
-    def check(self, facts: EventFacts) -> Check | None:
+    def check(self, facts: EventFacts) -> CountCheck | None:
         """Database connection errors, all counted under one key."""
         if facts.category != "database" or facts.kind != "connection":
             return None
-        return Check("db:connection", self._window, 1, self._cooldown)
+        return CountCheck("db:connection", self._window, 1, self._cooldown)
 
     def title(self, facts: EventFacts, hit: Hit) -> str:
         """One line saying why the alert fired."""
@@ -163,12 +163,12 @@ class ExternalServiceRule(EventRule):
     def __init__(self, threshold: int, window: int, cooldown: int):
         self._threshold, self._window, self._cooldown = threshold, window, cooldown
 
-    def check(self, facts: EventFacts) -> Check | None:
+    def check(self, facts: EventFacts) -> CountCheck | None:
         """External-service errors, counted per service."""
         if facts.category != "external":
             return None
         service = facts.service or "unknown"
-        return Check(f"ext:{digest((service,))}", self._window, self._threshold, self._cooldown)
+        return CountCheck(f"ext:{digest((service,))}", self._window, self._threshold, self._cooldown)
 
     def title(self, facts: EventFacts, hit: Hit) -> str:
         """One line saying why the alert fired."""
@@ -185,15 +185,16 @@ class CriticalBurstRule(EventRule):
 
     def __init__(self, threshold: int, window: int, cooldown: int):
         self._threshold, self._window, self._cooldown = threshold, window, cooldown
-        self._checks: dict[tuple[str, ...], Check] = {}  # an issue's question, asked once
+        self._checks: dict[tuple[str, ...], CountCheck] = {}  # an issue's question, asked once
 
-    def check(self, facts: EventFacts) -> Check | None:
+    def check(self, facts: EventFacts) -> CountCheck | None:
         """Error and fatal events, counted per fingerprint."""
         if facts.level not in _COUNTED_LEVELS:
             return None
         check = self._checks.get(facts.fingerprint)
         if check is None:
-            check = Check(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold, self._cooldown)
+            check = CountCheck(f"burst:{digest(facts.fingerprint)}", self._window, self._threshold,
+                               self._cooldown)
             if len(self._checks) >= 4096:
                 self._checks.clear()
             self._checks[facts.fingerprint] = check
@@ -234,7 +235,7 @@ def rate_check(settings: Settings) -> RateCheck:
                      settings.error_rate_min_requests, settings.alert_cooldown)
 
 
-def first_match(rules: tuple[EventRule, ...], facts: EventFacts) -> tuple[EventRule, Check] | None:
+def first_match(rules: tuple[EventRule, ...], facts: EventFacts) -> tuple[EventRule, CountCheck] | None:
     """The first rule concerned with this event and its counting question."""
     for rule in rules:
         check = rule.check(facts)
@@ -277,12 +278,12 @@ class MonitorRule:
     def __init__(self, failure_threshold: int, failure_window: int, cooldown: int):
         self._threshold, self._window, self._cooldown = failure_threshold, failure_window, cooldown
 
-    def check(self, finding: MonitorFinding) -> Check:
+    def check(self, finding: MonitorFinding) -> CountCheck:
         """The counting question for this finding: one key per monitor and kind."""
         key = f"mon:{finding.kind}:{digest((finding.slug,))}"
         if finding.kind == "failed":
-            return Check(key, self._window, self._threshold, self._cooldown)
-        return Check(key, self._cooldown, 1, self._cooldown)
+            return CountCheck(key, self._window, self._threshold, self._cooldown)
+        return CountCheck(key, self._cooldown, 1, self._cooldown)
 
     def title(self, finding: MonitorFinding) -> str:
         """One line saying why the alert fired."""

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.urls import reverse
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.dashboard import issues as issue_data
 from errorwarden.dashboard import traces as trace_data
 from errorwarden.dashboard.access import actor, dashboard_action, dashboard_view, form_token

@@ -9,7 +9,7 @@ from typing import Any
 from sentry_sdk.envelope import Envelope
 
 from errorwarden.delivery.jobs import CANCELLED, NOT_SPOOLED, QUEUED, RUNNING, Job, categories, describe
-from errorwarden.delivery.spool import Spooled
+from errorwarden.delivery.outbox_store import Spooled
 from errorwarden.event import timestamp
 
 logger = logging.getLogger("errorwarden.delivery")

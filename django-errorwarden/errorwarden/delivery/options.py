@@ -61,7 +61,7 @@ class OutboxOptions:
         return cls(**{**values, **overrides})
 
 
-def transport_for(settings: Settings, client_options: dict[str, Any] | None = None, *,
+def outbox_transport_for(settings: Settings, client_options: dict[str, Any] | None = None, *,
                   losses: Any = None, **overrides: Any):
     """An OutboxTransport for settings.dsn, ready for sentry_sdk.init(transport=...).
 

@@ -46,10 +46,10 @@ from errorwarden.delivery.jobs import (
     Job,
 )
 from errorwarden.delivery.options import OutboxOptions
+from errorwarden.delivery.outbox_store import OutboxStore, dsn_key
 from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.replay import Replayer
 from errorwarden.delivery.sampler import StormSampler
-from errorwarden.delivery.spool import OutboxStore, dsn_key
 from errorwarden.logs import quiet_own_loggers
 from errorwarden.losses import LossLedger
 from errorwarden.sdk import SdkHttp

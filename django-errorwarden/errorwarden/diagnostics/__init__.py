@@ -8,7 +8,7 @@ quoted only with keys and credentials cut out.
 
 from __future__ import annotations
 
-from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
+from errorwarden.diagnostics.base import FAIL, OK, SKIPPED, WARN, Check, mask_dsn, redact
 from errorwarden.diagnostics.config import (
     check_ignore_list,
     check_links,
@@ -34,7 +34,7 @@ from errorwarden.diagnostics.services import (
     check_worker,
 )
 
-__all__ = ["FAIL", "OK", "SKIP", "WARN", "Answer", "Check", "ProbeTransport", "alert_queue",
+__all__ = ["FAIL", "OK", "SKIPPED", "WARN", "Answer", "Check", "ProbeTransport", "alert_queue",
            "check_broker", "check_delivery", "check_dsn", "check_email", "check_ignore_list",
            "check_inbox_delivery", "check_links", "check_losses", "check_reachability", "check_redis",
            "check_sample_rates", "check_sdk", "check_slack", "check_worker", "interpret_answer", "mask_dsn",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from errorwarden.envvars import masked_url, split_url
 from errorwarden.text import cut
 
-OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+OK, WARN, FAIL, SKIPPED = "OK", "WARN", "FAIL", "SKIP"  # SKIPPED: not applicable here
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import sentry_sdk
 from sentry_sdk.utils import BadDsn, Dsn
 
 from errorwarden import sdk
-from errorwarden.diagnostics.base import FAIL, OK, SKIP, Check, mask_dsn, redact
+from errorwarden.diagnostics.base import FAIL, OK, SKIPPED, Check, mask_dsn, redact
 from errorwarden.sdk import SdkHttp
 
 TEST_MESSAGE = "sentry_check: test event"
@@ -81,7 +81,7 @@ def check_reachability(dsn: str, timeout: float = 3.0) -> Check:
     try:
         parsed = Dsn(dsn)
     except (BadDsn, ValueError):
-        return Check("reachability", SKIP, "no usable DSN")
+        return Check("reachability", SKIPPED, "no usable DSN")
     where = f"{parsed.host}:{parsed.port}"
     try:
         addresses = socket.getaddrinfo(parsed.host, parsed.port, type=socket.SOCK_STREAM)
@@ -154,7 +154,7 @@ def check_delivery(dsn: str, *, before_send: Callable | None = None, release: st
                    environment: str = "", pad_kb: int = 0) -> tuple[Check, Answer | None, str]:
     """Send one test event over HTTP and read the answer: (check, answer, event id)."""
     if not dsn:
-        return Check("delivery", SKIP, "no DSN: see the local inbox check"), None, ""
+        return Check("delivery", SKIPPED, "no DSN: see the local inbox check"), None, ""
     if pad_kb:
         # The padding is added after our pipeline, whose size step would otherwise cut it: the point
         # is to see what the server answers an event of that size.

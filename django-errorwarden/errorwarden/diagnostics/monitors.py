@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from errorwarden.diagnostics.base import OK, SKIP, WARN, Check
+from errorwarden.diagnostics.base import OK, SKIPPED, WARN, Check
 from errorwarden.text import when
 
 _BAD = ("missed", "overlong", "error")
@@ -12,9 +12,9 @@ _BAD = ("missed", "overlong", "error")
 
 def check_monitors(watch: Any, history: Any, now: float) -> Check:
     """OK with each monitor's last check-in; WARN when one is missed, overlong or failed, or the state
-    cannot be read; SKIP when monitoring is off or there is no beat schedule."""
+    cannot be read; SKIPPED when monitoring is off or there is no beat schedule."""
     if watch is None:
-        return Check("monitors", SKIP, "beat monitoring is off (SENTRY_MONITORS_ENABLED=false)")
+        return Check("monitors", SKIPPED, "beat monitoring is off (SENTRY_MONITORS_ENABLED=false)")
     from errorwarden.monitors import overview
 
     try:
@@ -24,7 +24,7 @@ def check_monitors(watch: Any, history: Any, now: float) -> Check:
                                        f"({type(exc).__name__})", "Check REDIS_URL (or the monitors file "
                                        "beside the inbox) with the redis line above.")
     if not rows:
-        return Check("monitors", SKIP, "beat monitoring is on; this process's Celery app has no beat "
+        return Check("monitors", SKIPPED, "beat monitoring is on; this process's Celery app has no beat "
                                        "entries to monitor")
     parts = []
     for row in rows:

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from errorwarden.alerting.retry import KIND as ALERT_KIND
-from errorwarden.diagnostics.base import FAIL, OK, SKIP, WARN, Check, mask_dsn, redact
+from errorwarden.diagnostics.base import FAIL, OK, SKIPPED, WARN, Check, mask_dsn, redact
 from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
 from errorwarden.settings import Settings
 
@@ -59,9 +59,9 @@ def _send_test(name: str, notifier: Any, fix: str, secrets: tuple[str, ...] = ()
 def check_slack(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test message to the Slack webhook when Slack alerts are on."""
     if not settings.slack_alerts_enabled:
-        return Check("slack", SKIP, "Slack alerts are off (SENTRY_SLACK_ALERTS_ENABLED)")
+        return Check("slack", SKIPPED, "Slack alerts are off (SENTRY_SLACK_ALERTS_ENABLED)")
     if skip:
-        return Check("slack", SKIP, "not sent (--skip-slack)")
+        return Check("slack", SKIPPED, "not sent (--skip-slack)")
     return _send_test("slack", notifier_class(settings),
                       "Check SENTRY_SLACK_WEBHOOK_URL (Slack answers 403/404 for a revoked webhook) and "
                       "that this host may reach hooks.slack.com.", (settings.slack_webhook_url,))
@@ -70,14 +70,14 @@ def check_slack(settings: Settings, notifier_class: Callable[..., Any], skip: bo
 def check_email(settings: Settings, notifier_class: Callable[..., Any], skip: bool = False) -> Check:
     """A test e-mail to the alert recipients when e-mail alerts are on."""
     if not settings.email_alerts_enabled:
-        return Check("email", SKIP, "e-mail alerts are off (SENTRY_EMAIL_ALERTS_ENABLED)")
+        return Check("email", SKIPPED, "e-mail alerts are off (SENTRY_EMAIL_ALERTS_ENABLED)")
     if not settings.alert_email_recipients:
         return Check("email", WARN, "e-mail alerts are on but SENTRY_ALERT_EMAIL_RECIPIENTS is empty: "
                                     "no alert e-mail will be sent",
                      "Set SENTRY_ALERT_EMAIL_RECIPIENTS=oncall@example.com, or "
                      "SENTRY_EMAIL_ALERTS_ENABLED=false.")
     if skip:
-        return Check("email", SKIP, "not sent (--skip-email)")
+        return Check("email", SKIPPED, "not sent (--skip-email)")
     sent = _send_test("email", notifier_class(settings),
                       "Check EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD and EMAIL_USE_TLS, and "
                       "that the server accepts the recipients.")
@@ -110,7 +110,7 @@ def _email_backend() -> str:
 def check_redis(url: str, timeout: float = 2.0) -> Check:
     """Redis answers PING when REDIS_URL is set (alert counters and cooldowns are shared there)."""
     if not url:
-        return Check("redis", SKIP, "REDIS_URL is empty: alert counters are per process")
+        return Check("redis", SKIPPED, "REDIS_URL is empty: alert counters are per process")
     import redis
 
     client = None
@@ -130,7 +130,7 @@ def check_redis(url: str, timeout: float = 2.0) -> Check:
 def check_broker(url: str, timeout: float = 3.0) -> Check:
     """The Celery broker accepts a connection when CELERY_BROKER_URL is set."""
     if not url:
-        return Check("broker", SKIP, "CELERY_BROKER_URL is empty: alerts are delivered in-process")
+        return Check("broker", SKIPPED, "CELERY_BROKER_URL is empty: alerts are delivered in-process")
     from kombu import Connection
 
     try:
@@ -162,9 +162,9 @@ def _active_queues(app: Any, timeout: float) -> dict[str, list[dict[str, Any]]]:
 def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: bool = True) -> Check:
     """A Celery worker consumes the queue alert tasks are routed to."""
     if not broker_url:
-        return Check("worker", SKIP, "no broker: alerts are delivered in-process")
+        return Check("worker", SKIPPED, "no broker: alerts are delivered in-process")
     if not broker_up:
-        return Check("worker", SKIP, "not asked: the broker is unreachable")
+        return Check("worker", SKIPPED, "not asked: the broker is unreachable")
     if app is None:
         return Check("worker", FAIL, "no Celery app is loaded",
                      "Import the project's Celery app in its package's __init__.py (Celery's Django layout).")

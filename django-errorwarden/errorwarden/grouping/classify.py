@@ -10,8 +10,8 @@ from errorwarden.event import VERDICT, expand_fingerprint
 from errorwarden.grouping.app_errors import app_verdict
 from errorwarden.grouping.database import database_verdict
 from errorwarden.grouping.external import ServiceMap, external_verdict
-from errorwarden.grouping.rules import compile_rules
 from errorwarden.grouping.sources import Facts, Verdict, clip
+from errorwarden.grouping.user_rules import compile_rules
 
 # The SDK's level for capture_exception and logger.error: the only level we replace, so an
 # explicit warning/info/fatal chosen by a caller or a logger always stands.

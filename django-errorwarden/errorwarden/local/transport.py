@@ -287,7 +287,7 @@ def _payload(item: Item) -> dict[str, Any]:
     return payload if payload is not None else json.loads(item.get_bytes())
 
 
-def transport_for(settings: Settings, losses: LossLedger | None = None) -> LocalInboxTransport:
+def inbox_transport_for(settings: Settings, losses: LossLedger | None = None) -> LocalInboxTransport:
     """The local inbox transport for these settings (SENTRY_INBOX_PATH, SENTRY_INBOX_MAX_EVENTS,
     SENTRY_STORM_KEEP, SENTRY_STORM_WINDOW_SECONDS), counting its losses in this ledger."""
     return LocalInboxTransport(store=InboxStore.from_settings(settings), keep=settings.storm_keep,

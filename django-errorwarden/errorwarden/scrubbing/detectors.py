@@ -41,7 +41,7 @@ class TextScrubber:
     def __init__(self, keys: KeyRules, engine: str = "auto", cache_dir: Path | None = None) -> None:
         self._sensitive = keys.is_sensitive
         self._reversed_keys: dict[str, bool] = {}  # reversed key -> verdict, see _pairs
-        self.prefilter = pf.build(engine, keys.extra, cache_dir)
+        self.prefilter = pf.compile_gate(engine, keys.extra, cache_dir)
         self._steps = _steps(self._sensitive, self._pairs_step)
         self._order = {name: i for i, (name, _) in enumerate(self._steps)}
         # The same steps without their uniform (text, source) wrappers, called directly: a

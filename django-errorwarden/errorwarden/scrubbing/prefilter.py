@@ -474,7 +474,7 @@ class Re2Prefilter(Prefilter):
         return found
 
 
-def build(engine: str, extra: frozenset[str] = frozenset(),
+def compile_gate(engine: str, extra: frozenset[str] = frozenset(),
           cache_dir: Path | None = None) -> Prefilter | None:
     """The prefilter for ``engine`` ('auto', 'hyperscan', 're2' or 'python'), or None.
 

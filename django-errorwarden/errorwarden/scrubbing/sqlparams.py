@@ -2,7 +2,7 @@
 
 Django keeps a statement's parameters apart from its SQL, so the frames of the database layer
 (Django's backends and ``django.db.backends.utils``, psycopg, sqlite3, MySQL drivers and our
-own query wrapper in ``errorwarden.runtime`` and ``errorwarden.performance``) hold every
+own query wrapper in ``errorwarden.runtime`` and ``errorwarden.queries``) hold every
 value a user typed in locals such as ``params``. Their shape helps debugging, their values never do:
 ``["'The Book'", "3", "'hunter2 is my password'"]`` becomes ``[3 params: str, int, str]``.
 """
@@ -15,7 +15,7 @@ from types import MappingProxyType
 # Modules whose frames hold SQL parameters in their locals.
 DATABASE_MODULES = (
     "django.db.backends", "django.db.models.sql", "psycopg", "psycopg2", "psycopg_pool",
-    "sqlite3", "MySQLdb", "pymysql", "asyncpg", "errorwarden.performance", "errorwarden.runtime",
+    "sqlite3", "MySQLdb", "pymysql", "asyncpg", "errorwarden.queries", "errorwarden.runtime",
 )
 # Local (and breadcrumb/span data) names that hold parameters in those modules.
 PARAM_NAMES = frozenset({

@@ -22,7 +22,7 @@ from errorwarden.local.monitors import MonitorStore
 from errorwarden.losses import whole
 from errorwarden.runtime import current_runtime
 
-_STYLE = MappingProxyType({d.OK: "SUCCESS", d.WARN: "WARNING", d.FAIL: "ERROR", d.SKIP: "NOTICE"})
+_STYLE = MappingProxyType({d.OK: "SUCCESS", d.WARN: "WARNING", d.FAIL: "ERROR", d.SKIPPED: "NOTICE"})
 
 
 class Command(BaseCommand):
@@ -69,10 +69,10 @@ class Command(BaseCommand):
             return checks
         checks.append(d.check_sdk())
         if checks[-1].failed:  # the test event's probe goes through the same members
-            return [*checks, d.Check("delivery", d.SKIP, "not attempted: sentry-sdk is of another shape")]
+            return [*checks, d.Check("delivery", d.SKIPPED, "not attempted: sentry-sdk is of another shape")]
         checks.append(d.check_reachability(s.dsn))
         if checks[-1].failed:
-            return [*checks, d.Check("delivery", d.SKIP, "not attempted: the server is unreachable")]
+            return [*checks, d.Check("delivery", d.SKIPPED, "not attempted: the server is unreachable")]
         pipeline = getattr(runtime, "before_send", None)
         delivery, answer, event_id = d.check_delivery(s.dsn, before_send=pipeline, release=s.release,
                                                       environment=s.environment, pad_kb=event_kb)

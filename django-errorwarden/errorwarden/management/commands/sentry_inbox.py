@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from errorwarden.alerting.spool import AlertSpool
+from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.delivery import OutboxOptions, OutboxStore
 from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
