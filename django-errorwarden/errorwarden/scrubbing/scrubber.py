@@ -43,6 +43,10 @@ SKIPPED_LOG_KEYS = frozenset({
     "severity_text", "severity_number", "time_unix_nano", "trace_id", "span_id",
 })
 REMOVED_USER_KEYS = ("email", "ip_address")
+# Ids sentry-sdk writes into span and trace data: a thread id is a 15-digit number that passes
+# Luhn one time in ten, and scrubbed to [card] it unlinks the transaction from its profile's
+# samples. Kept only while it is what the SDK writes (an int, or digits).
+SDK_DATA_IDS = ("thread.id",)
 _MISSING = object()
 _ONLY_STR = frozenset({str})
 _SOURCE_KEYS = frozenset({"pre_context", "post_context", "context_line"})
@@ -65,7 +69,7 @@ class Scrubber:
         self._event_handlers = {
             "user": self._user, "exception": self._exceptions, "threads": self._exceptions,
             "stacktrace": self._stacktrace, "breadcrumbs": self._breadcrumbs,
-            "spans": self._spans,
+            "spans": self._spans, "contexts": self._contexts,
         }
 
     def scrub_event(self, event: dict) -> dict:
@@ -274,8 +278,33 @@ class Scrubber:
 
     def _span(self, span: dict, memo: Memo) -> None:
         """Scrub one span in place; SQL parameters in its data become a summary."""
-        summarize_data(span.get("data"))
+        data = span.get("data")
+        summarize_data(data)
+        aside = _set_aside(data)
         self._walker.walk_record(span, SKIPPED_SPAN_KEYS, 2, memo)
+        if aside:
+            span["data"].update(aside)
+
+    def _contexts(self, contexts, memo: Memo) -> object:
+        """Scrub the contexts; the trace context's SDK ids stay (SDK_DATA_IDS)."""
+        trace = contexts.get("trace") if type(contexts) is dict else None
+        aside = _set_aside(trace.get("data")) if type(trace) is dict else {}
+        new = self._walker.walk(contexts, 1, memo)
+        if aside and new is contexts and type(trace.get("data")) is dict:
+            trace["data"].update(aside)
+        return new
+
+
+def _set_aside(data: object) -> dict:
+    """Take SDK_DATA_IDS out of a span's or trace's data while it is walked, when they are ids."""
+    if type(data) is not dict:
+        return {}
+    aside = {}
+    for key in SDK_DATA_IDS:
+        value = data.get(key)
+        if type(value) is int or (type(value) is str and value.isascii() and value.isdigit()):
+            aside[key] = data.pop(key)
+    return aside
 
 
 def _put_source(frame: dict, parts: list) -> None:
