@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from tests.reliability.server import ROOT, project_env
 from tests.support.hostile import FORGED_RECORD, FORGERY, RAW, TERMINAL
+from tests.support.processes import stop
 from tests.support.services import require_rabbitmq
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
@@ -55,12 +55,7 @@ def test_a_failing_task_cannot_forge_or_act_in_the_worker_console(tmp_path):
         assert _wait(lambda: log.read_bytes().count(b"raised unexpected") >= len(texts), 60), (
             log.read_text("utf-8", "replace")[-3000:])
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
+        stop(worker)
         with Connection(RABBITMQ, connect_timeout=5) as connection:
             connection.default_channel.queue_delete(queue)
     console = log.read_bytes().decode("utf-8")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.processes import stop
 from tests.support.receiver import EnvelopeReceiver
 from tests.support.services import require_rabbitmq
 from tests.support.slack import SlackStandIn
@@ -207,13 +207,7 @@ def running(command: list[str], root: Path, env: dict[str, str], ready: re.Patte
     try:
         yield process, _wait_for(ready, log, process), log
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop(process)
 
 
 def gunicorn(root: Path, env: dict[str, str]):

@@ -29,6 +29,7 @@ from errorwarden.logfilter import (
     unscrubbed_handlers,
 )
 from tests.reliability.server import Gunicorn
+from tests.support.processes import stop
 from tests.support.smtp import free_port, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +85,7 @@ def test_runserver_under_debug_prints_only_scrubbed_tracebacks_and_request_lines
         assert _wait_for(lambda: '"GET /charge/' in log_path.read_text(errors="replace")), \
             log_path.read_text()
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop(server, signal.SIGINT, 20)
     text = log_path.read_text(errors="replace")
     _assert_clean(text)
     # Django's console (bare message) and the project's root console ("ERROR django.request: ...").
@@ -148,12 +144,7 @@ def test_a_celery_workers_console_prints_a_failing_task_scrubbed(tmp_path):
         assert _wait_for(lambda: "ChargeRefused" in log_path.read_text(errors="replace"), 60), \
             log_path.read_text()[-3000:]
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
+        stop(worker)
         with sender.connection_for_write() as connection:
             connection.default_channel.queue_delete(queue)
     text = log_path.read_text(errors="replace")

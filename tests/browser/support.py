@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.processes import stop
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -93,13 +96,7 @@ class Gunicorn:
 
     def stop(self) -> None:
         """Stop the arbiter (it stops its workers) and wait for it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop(self.process, signal.SIGTERM, 15, 5)
 
 
 def screenshot(page, name: str) -> Path:
