@@ -280,6 +280,29 @@ def url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     return allows(allowed)(parse)
 
 
+def _load_settings() -> None:
+    """Import the settings module now, so a bad variable stops here.
+
+    Django's `ManagementUtility` catches ImproperlyConfigured from the settings module, keeps it, and
+    runs the command anyway; the error then comes back from whichever check first touches settings or
+    the app registry, and a check registered before the settings-reading ones (the model check, for
+    one; the registry is a set, so the order changes per process) fails with AppRegistryNotReady.
+    Any other problem (no DJANGO_SETTINGS_MODULE, an ImportError) is left for `start` to report.
+    """
+    import os
+
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - the access is the import
+    except SettingsError:
+        raise
+    except Exception:  # Django reports these itself, in its own words
+        return
+
+
 def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
     """Run `start` (a WSGI/ASGI or management entry point); on bad settings print them and exit.
 
@@ -288,6 +311,7 @@ def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
     import sys
 
     try:
+        _load_settings()
         return start()
     except SettingsError as exc:
         sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
