@@ -14,12 +14,13 @@ Three configurations, each in its own subprocess (sentry_sdk.init is process-glo
     plain        sentry_sdk.init(dsn, DjangoIntegration()) with the SDK's own defaults: its
                  EventScrubber runs and max_value_length is unset (no cut): what a project has
                  before it switches to ours
-    plain-8192   the same with max_value_length=8192, the cap ours sets (sentry_config.py)
+    plain-8192   the same with max_value_length=8192: the SDK cutting strings at ours' string cap
+                 (ours leaves max_value_length unset and cuts at trimming.STRING_CAP in its trim)
     ours         the real init_sentry from the project's settings: before_send runs
                  drop-ignored -> trim -> scrub -> classify -> alert observe
 
 So two ratios come out of one run: ours/plain is the user's real switch (each side's defaults),
-ours/plain-8192 compares at an equal cap. All hand envelopes to the same discarding transport
+ours/plain-8192 compares at an equal string cap. All hand envelopes to the same discarding transport
 (bench.bench_request.DiscardTransport), so no I/O is measured. The parent asks the children for
 short timed rounds in turn, so drift on the shared machine hits all alike. The result is the ratio
 of process CPU time per event (time.process_time, the SDK's threads included); wall-clock ratios
@@ -336,7 +337,7 @@ def main() -> None:
     for w in WORKLOADS:
         print(f"  {w}: ours/plain (each side's defaults: the user's switch) "
               f"{_ratio_text(results, 'plain', w)}  <- result (target <= 1.2x)")
-        print(f"  {w}: ours/plain-8192 (equal max_value_length)            "
+        print(f"  {w}: ours/plain-8192 (equal string cap, 8192 characters)  "
               f"{_ratio_text(results, 'plain-8192', w)}")
     steps = results.get("ours", {}).get("steps") or {}
     plain_cpu = results.get("plain", {}).get("locals", {}).get("cpu")

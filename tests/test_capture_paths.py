@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import logging
 from pathlib import Path
 
@@ -66,6 +67,40 @@ def test_a_dsn_sends_to_the_server_and_writes_nothing_to_the_local_inbox(tracked
     finally:
         store.close()
     assert [e["event_id"] for e in tracked.events()] == [sent]  # the server saw nothing more
+
+
+def _raise_with(notes: str) -> None:
+    raise ValueError(notes)  # notes: a local the SDK captures (custom_repr cuts it when captured)
+
+
+def test_every_long_string_reaches_the_server_cut_to_the_cap(tracked):
+    """sentry-sdk's max_value_length is left unset (it would encode every string to measure it); the
+    pipeline's trim cuts instead: a 200 KB exception message, log line, extra value and local each
+    arrive cut to 8192 characters with the count of what went, a card in the kept part scrubbed,
+    and the short strings beside them whole."""
+    from errorwarden.trimming import STRING_CAP
+
+    assert sentry_sdk.get_client().options.get("max_value_length") is None
+    body = "4111 1111 1111 1111 " + "x" * 200_000
+    logging.getLogger("library.cap").warning("ledger dump %s", body)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_extra("dump", body)
+        scope.set_extra("short", "kept whole")
+        try:
+            _raise_with(body)
+        except ValueError as exc:
+            event_id = ErrorTracker.capture_exception(exc)
+    sentry_sdk.flush(timeout=5)
+    assert tracked.wait_for(lambda rx: any(e["event_id"] == event_id for e in rx.events()), timeout=10)
+    event = next(e for e in tracked.events() if e["event_id"] == event_id)
+    value = event["exception"]["values"][0]["value"]
+    assert len(value) <= STRING_CAP and value.endswith(" characters cut]") and value.startswith("[card] x")
+    assert len(event["extra"]["dump"]) <= STRING_CAP and event["extra"]["short"] == "kept whole"
+    frame = event["exception"]["values"][0]["stacktrace"]["frames"][-1]
+    assert frame["function"] == "_raise_with" and len(frame["vars"]["notes"]) <= STRING_CAP
+    crumb = next(c for c in event["breadcrumbs"]["values"] if c.get("category") == "library.cap")
+    assert len(crumb["message"]) <= STRING_CAP
+    assert "4111" not in json.dumps(event)
 
 
 def _sent_extra(rx, settings) -> dict:

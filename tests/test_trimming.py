@@ -239,3 +239,72 @@ def test_a_repeated_event_is_judged_the_same_from_memory():
     large = _event(frames=30, vars_size=40_000)  # 1.2 MB
     cut_once, cut_twice = trim(copy.deepcopy(large)), trim(copy.deepcopy(large))
     assert cut_once == cut_twice and "trimmed" in cut_once["contexts"]
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_the_string_cap_cuts_every_long_string_and_notes_how_much():
+    """With max_string, no string the scrub reads is longer, wherever it sits (a message, a crumb, a
+    top-level string, a wide dict of strings), the cut says how many characters went, and a string
+    at the cap is left whole. This is what the SDK's max_value_length did before the runtime left it
+    unset."""
+    trim = TrimToSize(max_string=1_000)
+    event = _event(frames=3, message=50_000, crumbs=3, crumb_size=2_000)
+    event["transaction"] = "t" * 4_000
+    event["modules"] = {f"pkg{i}": "1.0" for i in range(20)} | {"long": "v" * 3_000}
+    event["extra"]["exact"] = "e" * 1_000
+    trimmed = trim(copy.deepcopy(event))
+    assert max(len(s) for s in _strings(trimmed)) == 1_000
+    value = trimmed["exception"]["values"][0]["value"]
+    assert value == "m" * 960 + "…[49040 characters cut]"
+    assert trimmed["extra"]["exact"] == "e" * 1_000 and trimmed["transaction"].startswith("t" * 960)
+    assert "trimmed" not in trimmed.get("contexts", {})  # under the size limits: nothing else was cut
+    again = trim(copy.deepcopy(event))  # from memory: the same cut
+    assert again == trimmed
+
+
+def test_the_string_cap_leaves_an_event_without_long_strings_untouched():
+    trim = TrimToSize(max_string=1_000)
+    event = _event(frames=20, vars_size=900, crumbs=30, crumb_size=900, message=900)
+    assert trim(copy.deepcopy(event)) == event
+    assert trim(copy.deepcopy(event)) == event
+
+
+def test_the_string_cap_also_holds_when_the_event_is_over_the_size_limits():
+    trim = TrimToSize(max_string=2_000)
+    event = _event(frames=30, vars_size=40_000, message=300_000)  # 1.5 MB
+    trimmed = trim(copy.deepcopy(event))
+    assert _fits(trimmed) and max(len(s) for s in _strings(trimmed)) <= 2_000
+
+
+@pytest.mark.parametrize("cap", [0, 255])
+def test_a_string_cap_with_no_room_for_its_note_is_refused(cap):
+    with pytest.raises(ValueError, match="max_string must be at least 256"):
+        TrimToSize(max_string=cap)
+
+
+_LONGISH = st.text(st.sampled_from("ab\u00e9\U0001f600\"\\"), min_size=250, max_size=700)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["exception", "extra", "message", "breadcrumbs"]),
+                                st.recursive(_LONGISH | _LEAF, lambda inner: st.lists(inner, max_size=4)
+                                             | st.dictionaries(_TEXT, inner, max_size=4), max_leaves=12),
+                                max_size=4), min_size=1, max_size=5))
+def test_after_the_cap_no_string_is_longer_and_the_remembered_bound_still_holds(events):
+    """Over runs of new and repeated events (the second time from memory), every string ends at most
+    at the cap, and the bound the step judged by is never below the serialized size."""
+    trim = TrimToSize(max_string=256)
+    for event in [*events, *events]:
+        event = copy.deepcopy(event)
+        bound = trim._remembered.bound(event, 10**9)  # cuts in place, as __call__ does
+        assert bound is not None and bound >= len(serialized(event))
+        assert all(len(s) <= 256 for s in _strings(event))

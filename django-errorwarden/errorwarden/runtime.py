@@ -141,7 +141,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     from dataclasses import fields
 
     from errorwarden.logs import quiet_own_loggers
-    from errorwarden.trimming import TrimToSize
+    from errorwarden.trimming import STRING_CAP, TrimToSize
 
     quiet_own_loggers()  # the app's own warnings stay log lines (errorwarden/logs.py says why)
 
@@ -165,7 +165,9 @@ def build(settings: Settings, **parts: Any) -> Runtime:
     ignored = part("ignored", lambda: DropIgnored(tuple(
         p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
         + settings.ignore_errors))
-    trim = TrimToSize()  # before the scrub: a 20 MB local must not be scanned to be thrown away
+    # Before the scrub: a 20 MB local must not be scanned to be thrown away, and no string the
+    # scrub reads is over STRING_CAP characters (the SDK's max_value_length is left unset).
+    trim = TrimToSize(max_string=STRING_CAP)
 
     def scrub(event: dict, hint: dict) -> dict:
         if hint.get("attachments"):

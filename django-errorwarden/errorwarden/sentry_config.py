@@ -108,10 +108,11 @@ def _client_options(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "profile_lifecycle": "trace",
         "max_breadcrumbs": 50,
         "shutdown_timeout": settings.shutdown_timeout,
-        # sentry-sdk cuts each string it serialises to this many characters: one 20 MB local must
-        # cost the scrub (and the wire) no more than a page of text (docs/scrubbing.md).
-        "max_value_length": 8192,
-        # Long strings, reprs and exception messages are cut when captured, before they are copied.
+        # No max_value_length: sentry-sdk would encode every string it serialises to UTF-8 to
+        # measure it (about 7% of a capture's CPU). The pipeline's trim cuts every string to
+        # trimming.STRING_CAP (8192) characters instead, before the scrub reads it, and from memory
+        # on a recurring event (docs/performance.md). Long locals (strings, reprs, exceptions with
+        # long messages) are cut when captured, before repr() copies them:
         "custom_repr": bounded_repr,
         "attach_stacktrace": True,
         # The project's own frames are in-app (the SDK's project-root rule); ours never are, so an

@@ -14,6 +14,13 @@ only as much as needed:
   6. extra and contexts entries, largest first
   7. source lines around frames, then the crashing frames' locals, then middle frames of long stacks
 
+Before any of that, with ``max_string`` set (the runtime sets STRING_CAP), every string longer than
+it is cut to it, with the number of characters cut written after it: the cap sentry-sdk's
+``max_value_length`` would apply, done here because the SDK's way (encoding every string to UTF-8
+to measure it) costs a project switching from plain sentry-sdk about 7% more CPU per captured event,
+while here it costs nothing on the common event: a value whose size bound is under 6 x the cap
+cannot hold a longer string, and a value seen before is known from memory.
+
 What was cut is listed in the event's `trimmed` context, with the sizes before and after. An
 event is never dropped: if all of that is not enough, a skeleton (ids, level, exception types
 and values, the innermost frames, tags, fingerprint) is sent.
@@ -33,6 +40,8 @@ MAX_EVENT_BYTES = 1_000_000  # Sentry's limit, decompressed (docs.sentry.io size
 MAX_COMPRESSED_BYTES = 200_000  # Sentry's limit, compressed
 STRING_STEPS = (16_384, 4_096, 1_024, 256)
 REPR_LIMIT = 8_192  # characters of a str/bytes local the SDK keeps; see bounded_repr
+STRING_CAP = 8_192  # characters of any other string the runtime's trim keeps (TrimToSize.max_string)
+MIN_STRING_CAP = 256  # the smallest cap: room for the note of what was cut, and some text
 CONTEXT = "trimmed"
 _KEEP_CONTEXTS = frozenset({CONTEXT, "trace", "outbox_sampling", "runtime", "os"})
 Event = dict[str, Any]
@@ -135,19 +144,29 @@ class _Remembered:
     ids) is copied again only after 1, 2, 4, 8 ... misses in a row.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_cap", "_entries")
 
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[Any, int, int]] = {}
+    def __init__(self, cap: int | None = None) -> None:
+        # key -> (copy as it came, bound after the cap's cut, misses in a row, whether the cap cut it)
+        self._entries: dict[str, tuple[Any, int, int, bool]] = {}
+        self._cap = cap
 
     def bound(self, event: Event, limit: int) -> int | None:
-        """size_bound(event, limit) in effect (at most a few bytes more), mostly from memory."""
+        """size_bound(event, limit) in effect (at most a few bytes more), mostly from memory.
+
+        With a cap, the strings over it are cut first, in place: only in a value whose bound could
+        hold one (over 6 bytes a character), or that held one when it was remembered.
+        """
         if type(event) is not dict:
             return None
+        cap = self._cap
+        longest = 6 * cap + 2 if cap is not None else None  # a bound up to this holds no longer string
         entries, total, scalars = self._entries, 2, {}
         for key, value in event.items():
             kind = type(value)
             if kind is not dict and kind is not list:
+                if kind is str and cap is not None and len(value) > cap:
+                    value = event[key] = _capped(value, cap)
                 scalars[key] = value
                 continue
             entry = entries.get(key)
@@ -157,24 +176,37 @@ class _Remembered:
                 except Exception:  # an object whose == raises: count it anew
                     same = False
                 if same:
+                    if entry[3]:
+                        _cut_strings(value, cap, _capped)  # the same value: the same cut and bound
                     total += entry[1]
                     if entry[2]:
-                        entries[key] = (entry[0], entry[1], 0)
+                        entries[key] = (entry[0], entry[1], 0, entry[3])
                     if total > limit:
                         return None
                     continue
+            misses = entry[2] + 1 if entry is not None else 1
+            due = misses & (misses - 1) == 0 and type(key) is str  # 1, 2, 4, 8 ... misses in a row
+            copied = None
+            if due:
+                try:
+                    copied = marshal.loads(marshal.dumps(value))  # before the cut: what comes again
+                except (ValueError, TypeError, RecursionError):
+                    due = False
             bound = size_bound({key: value}, limit - total)
+            cut = False
+            if bound is not None and longest is not None and bound > longest:
+                cut = _cut_strings(value, cap, _capped) > 0
+                if cut:
+                    bound = size_bound({key: value}, limit - total)
             if bound is None:
                 return None
             total += bound
-            misses = entry[2] + 1 if entry is not None else 1
-            if misses & (misses - 1) == 0 and type(key) is str:  # 1, 2, 4, 8 ... misses in a row
-                try:
-                    entries[key] = (marshal.loads(marshal.dumps(value)), bound, misses)
-                except (ValueError, TypeError, RecursionError):
-                    entries.pop(key, None)
+            if due:
+                entries[key] = (copied, bound, misses, cut)
             elif entry is not None:
-                entries[key] = (entry[0], entry[1], misses)
+                entries[key] = (entry[0], entry[1], misses, entry[3])
+                if misses & (misses - 1) == 0:  # due but not copyable: forget it
+                    entries.pop(key, None)
         if scalars:
             bound = size_bound(scalars, limit - total)
             return None if bound is None else total + bound
@@ -227,7 +259,17 @@ def _drop_keys(holders: list[dict[str, Any]], keys: tuple[str, ...], excess: int
     return removed
 
 
-def _cut_strings(event: Event, limit: int) -> int:
+def _cut(value: str, limit: int) -> str:
+    return f"{value[:limit]}…[{len(value) - limit} characters cut]"
+
+
+def _capped(value: str, cap: int) -> str:
+    """value cut to at most cap characters, the note included, so the cap never cuts it again."""
+    keep = cap - 40  # room for "…[" + up to 20 digits + " characters cut]"
+    return f"{value[:keep]}…[{len(value) - keep} characters cut]"
+
+
+def _cut_strings(event: Event, limit: int, cut_one: Callable[[str, int], str] = _cut) -> int:
     """Shorten every string over limit characters, in place, without recursion; return how many."""
     cut, stack = 0, [event]
     while stack:
@@ -235,7 +277,7 @@ def _cut_strings(event: Event, limit: int) -> int:
         pairs = node.items() if isinstance(node, dict) else enumerate(node)
         for key, value in list(pairs):
             if isinstance(value, str) and len(value) > limit:
-                node[key] = f"{value[:limit]}…[{len(value) - limit} characters cut]"
+                node[key] = cut_one(value, limit)
                 cut += 1
             elif isinstance(value, dict | list):
                 stack.append(value)
@@ -245,18 +287,24 @@ def _cut_strings(event: Event, limit: int) -> int:
 class TrimToSize:
     """Pipeline step: the event fits Sentry's limits after it, with a note of what was cut."""
 
-    def __init__(self, max_bytes: int = 900_000, max_compressed: int = 180_000):
+    def __init__(self, max_bytes: int = 900_000, max_compressed: int = 180_000,
+                 max_string: int | None = None):
         # The margins leave room for what later steps add (fingerprint, tags, sampling summary).
         if not 0 < max_compressed <= max_bytes <= MAX_EVENT_BYTES:
             raise ValueError(f"need 0 < max_compressed <= max_bytes <= {MAX_EVENT_BYTES}, not "
                              f"{max_compressed} and {max_bytes}")
-        self.max_bytes, self.max_compressed = max_bytes, max_compressed
-        self._remembered = _Remembered()
+        if max_string is not None and max_string < MIN_STRING_CAP:
+            raise ValueError(f"max_string must be at least {MIN_STRING_CAP} (or None: no cap), "
+                             f"not {max_string}")
+        self.max_bytes, self.max_compressed, self.max_string = max_bytes, max_compressed, max_string
+        self._remembered = _Remembered(max_string)
 
     def __call__(self, event: Event, hint: dict[str, Any] | None = None) -> Event:
         """Return the event, cut to fit if it does not."""
         if self._remembered.bound(event, self.max_compressed) is not None:
             return event  # the common case: surely small, so not even serialized
+        if self.max_string is not None:
+            _cut_strings(event, self.max_string, _capped)  # the bound gave up before it cut them all
         data = serialized(event)
         if len(data) <= self.max_compressed:
             return event
