@@ -23,7 +23,8 @@ by source and was fixed before any result was looked at (tests/data/independent/
   pydantic-extra-types (cards, IBANs; ObjectIds, ULIDs, MAC addresses, routing numbers,
   ISBNs and Luhn-invalid card numbers as near-misses), pydantic (e-mail addresses, URL
   passwords; URLs, clean), django-payments (its providers' test cards and test credentials),
-  sqlglot (SQL, clean) and pygments (traceback lines, clean).
+  sqlglot (SQL, clean), pygments (traceback lines, clean), and hvac and python-gitlab
+  (credentials under secret-naming keys in their tests, their test keys and JWTs).
 
 ``part(name)`` returns the entries of a part; a source that cannot be had raises
 :class:`SourceUnavailable` with the reason (tests fail on it under ``CI=true``, else skip).
@@ -109,6 +110,10 @@ SOURCES = (
            ("tests/fixtures/identity.sql",)),
     Source("pygments", "2.21.0", "BSD-2-Clause", "held-out",
            "610ca751c9bc2492b38eb9a38a7fbc93edbbb2d7182edaf34e66ae493dee5c8c", ("tests/examplefiles/pytb/",)),
+    Source("hvac", "2.4.0", "Apache-2.0", "held-out",
+           "e0056ad9064e7923e874e6769015b032580b639e29246f5ab1044f7959c1c7e0", ("tests/",)),
+    Source("python-gitlab", "8.6.0", "LGPL-3.0-or-later", "held-out",
+           "d1602164fb58ab280ceef460faf015cec6e7d83bb2d9cbae44ba448adb5568ef", ("tests/",)),
 )
 
 
@@ -846,13 +851,101 @@ def _pygments(root: Path) -> list:
     return entries
 
 
+# --- hvac and python-gitlab: credentials under secret-naming keys in their tests ---------------
+
+_SECRET_NAME = re.compile(r"secret|passw(?:or)?d|pwd|token|api_?key|private_?key|access_?key|auth_?key"
+                          r"|credential", re.I)
+_NOT_SECRET_NAME = re.compile(r"type|url|uri|path|file|name$|_?id$|ttl|expir|len|count|header|scope|hint"
+                              r"|error|endpoint|method|policy|role|public|mount|format|char|field|param"
+                              r"|placeholder|prefix|regex|pattern|accessor", re.I)
+_PLACEHOLDER_WORDS = re.compile(r"token|secret|passw|jwt|fake|dummy|test|example|real|valid|some|my-|options"
+                                r"|config|butts|private|bearer|changeme|xxx", re.I)
+
+
+def _keyed_literals(path: Path, source: str) -> list:
+    """Each string literal given to a secret-naming name (an assignment's target, a keyword
+    argument or a dict key holding secret, password, pwd, token, api/private/access/auth key or
+    credential, and none of type, url, path, file, name, id, ttl, accessor, …): the source line,
+    the value marked. A positive when in scope (``in_scope``), free of placeholder words (token,
+    secret, jwt, fake, test, example, …) and holding a digit or 20+ characters
+    (``glpat-rotated`` is not); else a keyed near-miss. Values with white space or ``://``
+    and PEM blocks (taken as private keys elsewhere) are not taken; each value counts once."""
+    text = path.read_text(errors="replace")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    lines, entries, seen = text.splitlines(), [], set()
+    for node in ast.walk(tree):
+        pairs = []
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            name = getattr(node.targets[0], "id", None) or getattr(node.targets[0], "attr", None)
+            pairs.append((name, node.value))
+        elif isinstance(node, ast.keyword):
+            pairs.append((node.arg, node.value))
+        elif isinstance(node, ast.Dict):
+            pairs += [(_fold(k), v) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
+        for name, node_value in pairs:
+            if not isinstance(name, str) or not _SECRET_NAME.search(name) or _NOT_SECRET_NAME.search(name):
+                continue
+            value = _fold(node_value)
+            if (not value or value in seen or re.search(r"\s", value) or "://" in value
+                    or "PRIVATE KEY" in value or not value.isprintable()):
+                continue
+            line = lines[node_value.lineno - 1].strip()
+            if value not in line:
+                continue
+            seen.add(value)
+            if (in_scope(value) and not _PLACEHOLDER_WORDS.search(value)
+                    and (len(value) >= 20 or any(c.isdigit() for c in value))):
+                entries.append(_entry(classify(line, line.index(value), value), source, line, value))
+            else:
+                entries.append(_entry("keyed near-miss", source, line))
+    return entries
+
+
+def _key_material(paths: list[Path], source: str) -> list:
+    """Each PEM private key and compact JWS (40+ characters) in the string expressions of the
+    Python files and in the text of the other files given."""
+    entries = []
+    for path in paths:
+        if path.suffix == ".py":
+            try:
+                texts = _whole_strings(ast.parse(path.read_text(errors="replace")))
+            except SyntaxError:
+                continue
+        else:
+            texts = [path.read_text(errors="replace")]
+        for text in texts:
+            entries += [_entry("private key", source, pem, pem) for pem in _PEM.findall(text)]
+            entries += [_entry("jwt", source, token, token) for token in _JWS.findall(text)
+                        if len(token) >= 40]
+    return entries
+
+
+def _hvac(root: Path) -> list:
+    """``tests/**/*.py``: ``_keyed_literals`` and ``_key_material``; ``tests/config_files/*``
+    (its test certificates' keys, an example JWT): ``_key_material``."""
+    modules = sorted((root / "tests").rglob("*.py"))
+    files = sorted(p for p in (root / "tests" / "config_files").rglob("*") if p.is_file())
+    return ([e for path in modules for e in _keyed_literals(path, f"hvac:{path.stem}")]
+            + _key_material(modules + files, "hvac:keys"))
+
+
+def _python_gitlab(root: Path) -> list:
+    """``tests/**/*.py``: ``_keyed_literals`` and ``_key_material``."""
+    modules = sorted((root / "tests").rglob("*.py"))
+    return ([e for path in modules for e in _keyed_literals(path, f"python-gitlab:{path.stem}")]
+            + _key_material(modules, "python-gitlab:keys"))
+
+
 _EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit,
             "schwifty": _schwifty, "django-localflavor": _localflavor, "email-validator": _email_validator,
             "braintree": _braintree, "pyjwt": _pyjwt, "django-environ": _django_environ,
             "sqlparse": _sqlparse, "user-agents": _user_agents, "jwcrypto": _jwcrypto,
             "python-jose": _python_jose, "pydantic-extra-types": _pydantic_extra_types,
             "pydantic": _pydantic, "django-payments": _django_payments, "sqlglot": _sqlglot,
-            "pygments": _pygments}
+            "pygments": _pygments, "hvac": _hvac, "python-gitlab": _python_gitlab}
 
 
 def _compact(value: str) -> str:
