@@ -21,17 +21,17 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# The issue's targets, fixed with the re-split before any result on the new held-out part
-# (schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ, sqlparse,
-# user-agents; tests/data/independent/README.md) was seen, and not lowered after it. Read once
-# after tuning (commit 781f6f5): recall 0.654 (IBANs of countries outside the SWIFT registry,
-# quoted or internationalized e-mail addresses, JWK private members: docs/scrubbing.md),
-# near-misses 1/41 = 0.024, clean strings 0/82, the same on every path. The near-miss and
-# clean-string targets are asserted. The recall target is not met: the suite holds the level
-# reached (a floor, so a regression fails) and prints the target beside it; issue 16 stays open
-# on it, and a detector change made to raise it must be read on a new held-out source, not this one.
+# The issue's targets, fixed with the second re-split (2026-12-07) before any result on the new
+# held-out part (jwcrypto, python-jose, pydantic-extra-types, pydantic, django-payments, sqlglot,
+# pygments, hvac, python-gitlab; tests/data/independent/README.md) was seen, and not lowered
+# after it. The previous
+# held-out part (schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ,
+# sqlparse, user-agents) was read once after commit 781f6f5 (recall 0.654, near-misses 1/41,
+# clean strings 0/82) and is tuning since. The new part is UNREAD: the near-miss and
+# clean-string targets are asserted; the recall floor below is the old part's and is set once
+# the new part has been read, after the tuning on the tuning part lands.
 HELD_OUT_RECALL_TARGET = 0.97
-HELD_OUT_RECALL_REACHED = 0.654
+HELD_OUT_RECALL_REACHED = 0.654  # TODO(lead): set after the one read
 HELD_OUT_NEAR_MISS_SHARE = 0.03
 PATHS = ["python", *prefilter.available()]
 
@@ -48,9 +48,11 @@ def test_the_parts_are_split_by_source(held_out):
     sources = {part: {e.source.split(":")[0] for e in entries}
                for part, entries in (("tuning", tuning), ("held-out", held_out))}
     assert not sources["tuning"] & sources["held-out"]
-    assert sources["tuning"] == {"python-stdnum", "validators", "ggshield", "bandit", "written here"}
-    assert sources["held-out"] == {"schwifty", "django-localflavor", "email-validator", "braintree",
-                                   "pyjwt", "django-environ", "sqlparse", "user-agents"}
+    assert sources["tuning"] == {"python-stdnum", "validators", "ggshield", "bandit", "written here",
+                                 "schwifty", "django-localflavor", "email-validator", "braintree",
+                                 "pyjwt", "django-environ", "sqlparse", "user-agents"}
+    assert sources["held-out"] == {"jwcrypto", "python-jose", "pydantic-extra-types", "pydantic",
+                                   "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -93,7 +95,7 @@ def test_the_harness_sees_every_unscrubbed_secret(held_out):
 @pytest.mark.parametrize("path", PATHS)
 def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
     """On every scrub path: near-miss share and clean strings at their targets; recall not below
-    the level reached (0.654; the target 0.97 is not met: docs/scrubbing.md)."""
+    the level reached (to be set at the one read of this part: docs/scrubbing.md)."""
     result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
     with capsys.disabled():
         print(f"\n[{path}] held-out recall {result.recall():.3f} (target {HELD_OUT_RECALL_TARGET}, "
@@ -104,7 +106,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (232, 41, 25, 82)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (212, 105, 89, 178)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED
     assert result.near_share <= HELD_OUT_NEAR_MISS_SHARE
     assert result.clean_altered == []
