@@ -202,8 +202,9 @@ IBAN_LENGTHS = MappingProxyType({
     "SD": 18, "YE": 30,
 })
 # IBANs in use outside the SWIFT registry, with their lengths as the "experimental" IBAN lists
-# give them (iban.com's experimental list and Nordea's "IBAN countries" table; the values
-# schwifty's test suite carries for these countries have these lengths). Mostly the West and
+# give them (iban.com's list of countries using IBANs outside the registry and Nordea's IBAN
+# table; every value of schwifty 2026.10.1's ``experimental`` test list has its country's length
+# here and passes mod 97). Mostly the West and
 # Central African banking zones (UEMOA, CEMAC), whose BBAN starts with a bank code that may
 # hold letters (``BJ66 BJ06 …``), and others whose banks publish IBANs the registry lacks.
 IBAN_LENGTHS_EXPERIMENTAL = MappingProxyType({
