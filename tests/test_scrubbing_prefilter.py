@@ -85,6 +85,13 @@ EDGE_CASES = [
     "password\u2003s3cr3t!", "Using KEY=Ab12Cd34Ef56Gh78", "-Dsonar.login=Ab12Cd34Ef56",
     "svc_Zq8Xw3Lp0Tn5Vr2Ys7Ku4Hm9Gd6Bf1Jc", "pk-" + "0123456789abcdef" * 2,
     "no2812345678901", "NO 28 1234.56.78901", "(de25-1002-0030-0123-4567-89)", "Zoë.Renée@example.org",
+    # Experimental-list IBANs, a dash after the country code, e-mail shapes beyond the common one
+    # and JWK private members (tests/test_scrubbing_recall.py).
+    "SN08SN0100152000048500003035", "dz58 0002 1000 0111 3000 0005 70", "BE-315380075470 55",
+    '"quoted local part"@example.org', "x ~@example.org", "jeff@臺網中心.tw", "राम@मोहन.ईन्फो",
+    "\u1fef@example.com", "\uff20@fullwidth.at", "s\u0323\u0307@nfc.tld",
+    '"d": "9GJquUJf57a9sev-u8-PoYlIezIPqI_vGpIaiu4zyZk"',
+    "{'qi':\t'9GJquUJf57a9sev-u8-PoYlIezIPqI_vGpIaiu4zyZk'}",
 ]
 
 
@@ -133,6 +140,7 @@ _PIECES = st.sampled_from([
     "hooks.slack.com/", "AKIA", "IOSFODNN7EXAMPLE", "ghp_", "é", "✓", "\x00", "Key (",
     "<", ">", "</", "secret>", " value=", ", ", "(", ")", "Credential(", "pw ", " is ", "login",
     "license", "a1B2c3D4e5F6", "Zq8Xw3Lp0Tn5Vr2Ys7Ku4Hm9Gd6Bf1Jc", "_", "xxx",
+    "\"@", "~@", "`", "臺網.tw", "\u0907", "\uff20", "SN08", "BE-31", "\"d\": \"", "'k':'", "kty",
 ])
 GENERATED = st.lists(st.one_of(_PIECES, st.text(min_size=1, max_size=6)), min_size=1, max_size=14).map(
     "".join)

@@ -48,7 +48,7 @@ def _loose_ibans(s: str) -> str:
     """Replace the IBANs IBAN_LOOSE finds and iban_loose_end confirms."""
     out, pos = [], 0
     for m in p.IBAN_LOOSE.finditer(s):
-        start = m.start() - 3 if s[m.start() - 1] == " " else m.start() - 2  # the country code
+        start = m.start() - 3 if s[m.start() - 1] in " -" else m.start() - 2  # the country code
         if start < pos or s[start] not in _ASCII_LETTERS or (start and s[start - 1] in _WORD):
             continue
         end = p.iban_loose_end(s, start)

@@ -8,6 +8,7 @@ ahead to with its fast prefix scan; the others run only after a literal pre-chec
 from __future__ import annotations
 
 import re
+import unicodedata
 from types import MappingProxyType
 
 from . import vendors
@@ -35,13 +36,43 @@ COOKIE_HEADER = re.compile(
 # string, the domain forwards; both are bounded and possessive and the domain is validated in
 # Python. With many '@' the single EMAIL scan is used instead: its local part must start after
 # a non-local character, so a megabyte of ``aaaa…@`` is scanned once.
-# A local part may hold any letter (``Łókaść@email.com``, RFC 6531): ``\w`` is Unicode here.
-LOCAL_REVERSED = re.compile(r"[\w.%+\-]{1,64}+")
-DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+")
+# A local part may hold any letter (``Łókaść@email.com``, RFC 6531): ``\w`` is Unicode here, and
+# any other character outside ASCII is read too (the combining marks of ``राम`` or of a
+# decomposed ``ṩ``, a full-width at sign, U+FF20), then cut back to letters, marks and digits
+# (``local_kept``): CJK punctuation before an address is no part of it.
+_NON_ASCII = r"[^\x00-\x7f\s]"
+LOCAL_REVERSED = re.compile(r"(?:[\w.%+\-]|" + _NON_ASCII + r"){1,64}+")
+# An internationalized domain (``臺網中心.tw``, ``екзампл.ком``): any character outside ASCII is
+# read, then cut back to letters, marks and digits by ``email_domain_ok``.
+_DOMAIN_CHAR = r"(?:[A-Za-z0-9\-]|" + _NON_ASCII + ")"
+_DOMAIN = _DOMAIN_CHAR + r"{1,63}+(?:\." + _DOMAIN_CHAR + r"{1,63}+){1,10}+"
+DOMAIN = re.compile(_DOMAIN)
+_LOCAL_CHAR = r"(?:[\w.%+\-]|" + _NON_ASCII + ")"
 EMAIL = re.compile(
-    r"[\w.%+\-](?<![\w.%+\-][\w.%+\-])[\w.%+\-]{0,63}+"
-    r"@[A-Za-z0-9\-]{1,63}+(?:\.[A-Za-z0-9\-]{1,63}+){1,10}+"
+    _LOCAL_CHAR + r"(?<!" + _LOCAL_CHAR + _LOCAL_CHAR + ")" + _LOCAL_CHAR + r"{0,63}+@" + _DOMAIN
 )
+# RFC 5322 ``atext`` beyond the common local-part characters (``!#$%&'*+-/=?^_`{|}~@example.tld``,
+# `` `@example.com``), read backwards from an '@' that one of them touches; and a quoted local
+# part (``"quoted local part"@example.org``, with ``\"`` escapes, spaces and '@' inside).
+SPECIALS_REVERSED = re.compile(r"[\w.%+\-!#$&'*/=?^`{|}~]{1,64}+")
+QUOTED_LOCAL = re.compile(r'"(?:[^"\\\n]|\\[^\n]){0,128}+"')
+
+# The private members of a JSON Web Key (RFC 7518 section 6: ``d``, ``p``, ``q``, ``dp``, ``dq``,
+# ``qi`` of EC and RSA keys, ``k`` of a symmetric key) written as JSON or a Python repr, with a
+# base64url value of 22+ characters (a 128-bit key); the public members (``x``, ``y``, ``n``,
+# ``e``) are kept. A one-letter name alone says little, so the value must look drawn at random
+# (``jwk_value_ok``). In a dict, a ``kty`` sibling decides instead (walker.py).
+JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
+JWK_PRIVATE = re.compile(
+    r"([\"'])(?:d[pq]?|[pqk]|qi)\1(\s{0,3}:\s{0,3})([\"'])([A-Za-z0-9_\-+/]{22,}+={0,2})\3"
+)
+
+
+def jwk_value_ok(value: str) -> bool:
+    """A base64url key member: digits or both cases, not an identifier in snake or kebab case."""
+    return (any(c.isdigit() for c in value) or (not value.islower() and not value.isupper())) and not (
+        value.replace("_", "").replace("-", "").isalpha() and ("_" in value or "-" in value))
+
 
 # Every card, SSN, IPv4 address and IBAN holds seven digits, dots or dashes in a row, or
 # digits around a single space; this cheap scan spares most strings the detectors below.
@@ -67,10 +98,11 @@ DIGITS = re.compile(
     + _CARD_SSN_IP + ")"
 )
 # An IBAN as people and forms write it too: any case, the country code apart from the check
-# digits, the rest split by single spaces, dashes or dots (``ES 58 0049 …``, ``NO07.8380.08.06006``,
+# digits (by a space or a dash: ``BE-315380075470 55``), the rest split by single spaces,
+# dashes or dots (``ES 58 0049 …``, ``NO07.8380.08.06006``,
 # ``gb82west…``). Found from its check digits (a scan that starts with a digit class is cheaper
 # than one that starts at every letter); ``iban_loose_end`` measures it from its country code.
-IBAN_LOOSE = re.compile(r"[0-9](?<=[A-Za-z] [0-9]|[A-Za-z]{2}[0-9])[0-9][ .\-]?[A-Za-z0-9]")
+IBAN_LOOSE = re.compile(r"[0-9](?<=[A-Za-z][ \-][0-9]|[A-Za-z]{2}[0-9])[0-9][ .\-]?[A-Za-z0-9]")
 # Without the IBAN branch, for the digits of an IBAN-shaped value that failed its checks.
 DIGITS_NO_IBAN = re.compile(_RUN_START + r"(?:(?!)" + _CARD_SSN_IP + ")")
 # Inside a digit run that is not a card as a whole (``ref 12 4111 1111 1111 1111``): the
@@ -169,6 +201,19 @@ IBAN_LENGTHS = MappingProxyType({
     "BI": 27, "DJ": 27, "FK": 18, "LY": 25, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SO": 23,
     "SD": 18, "YE": 30,
 })
+# IBANs in use outside the SWIFT registry, with their lengths as the "experimental" IBAN lists
+# give them (iban.com's list of countries using IBANs outside the registry and Nordea's IBAN
+# table; every value of schwifty 2026.10.1's ``experimental`` test list has its country's length
+# here and passes mod 97). Mostly the West and
+# Central African banking zones (UEMOA, CEMAC), whose BBAN starts with a bank code that may
+# hold letters (``BJ66 BJ06 …``), and others whose banks publish IBANs the registry lacks.
+IBAN_LENGTHS_EXPERIMENTAL = MappingProxyType({
+    "AO": 25, "BF": 28, "BJ": 28, "CF": 27, "CG": 27, "CI": 28, "CM": 27, "CV": 25, "DZ": 26,
+    "GA": 27, "GQ": 27, "GW": 25, "HN": 28, "IR": 26, "KM": 27, "MA": 28, "MG": 27, "ML": 28,
+    "MZ": 25, "NE": 28, "SN": 28, "TD": 27, "TG": 28,
+})
+# The lengths the IBAN checks use: the registry's, then the experimental ones.
+IBAN_ALL_LENGTHS = MappingProxyType({**IBAN_LENGTHS_EXPERIMENTAL, **IBAN_LENGTHS})
 
 # Luhn on bytes: summing a bytes object runs in C, and ``translate`` doubles every second digit
 # (0→0, 1→2, … 5→1 (10 → 1+0), … 9→9 (18 → 1+8)) without a Python loop.
@@ -206,7 +251,7 @@ def is_ssn(text: str) -> bool:
 
 def iban_end(text: str) -> int:
     """Return the length of the valid IBAN at the start of ``text`` (spaces allowed), or 0."""
-    need = IBAN_LENGTHS.get(text[:2])
+    need = IBAN_ALL_LENGTHS.get(text[:2])
     if need is None:
         return 0
     end, seen = 0, 0  # index in text, characters other than spaces before it
@@ -234,7 +279,7 @@ def iban_loose_end(s: str, start: int) -> int:
     Characters are counted to the country's length, over single separators; the IBAN must not
     run on into more letters or digits, and its mod-97 must hold.
     """
-    need = IBAN_LENGTHS.get(s[start:start + 2].upper())
+    need = IBAN_ALL_LENGTHS.get(s[start:start + 2].upper())
     if need is None:
         return 0
     n, i, compact = len(s), start + 2, [s[start:start + 2]]
@@ -327,14 +372,48 @@ def ipv6_ok(text: str) -> bool:
     return all(0 < len(g) <= 4 and not g.strip(_HEX_DIGITS) for g in groups)
 
 
+def _cut_non_ascii(text: str, allowed: str, categories: str = "LMN") -> str:
+    """``text`` up to its first character that is neither ASCII in ``allowed`` nor, outside
+    ASCII, of one of the Unicode ``categories`` (major classes: letters, marks, digits…)."""
+    for i, c in enumerate(text):
+        if (c not in allowed) if c.isascii() else unicodedata.category(c)[0] not in categories:
+            return text[:i]
+    return text
+
+
+_DOMAIN_ASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-."
+_LOCAL_ASCII = _DOMAIN_ASCII + "_%+"
+
+
+def local_kept(reversed_local: str) -> int:
+    """How many characters of a local part read backwards (LOCAL_REVERSED) belong to it: all
+    when ASCII, else up to the first character outside ASCII that is no letter, mark, digit or
+    symbol (RFC 6531 allows any). Punctuation is cut (a full-width colon or a corner bracket
+    before an address in CJK text), but for the full-width at sign U+FF20: ``\uff20@fullwidth.at``
+    is an address."""
+    if reversed_local.isascii():
+        return len(reversed_local)
+    return len(_cut_non_ascii(reversed_local.replace("\uff20", "a"), _LOCAL_ASCII, "LMNS"))
+
+
 def email_domain_ok(domain: str) -> int:
-    """Return how many leading characters of ``domain`` form a valid host with a TLD, or 0."""
+    """Return how many leading characters of ``domain`` form a valid host with a TLD, or 0.
+
+    A TLD is 2-24 ASCII letters, an A-label (``xn--…``) or, outside ASCII, letters and marks
+    starting with a letter (``.ком``, ``.台灣``, ``.ईन्फो``).
+    """
+    if not domain.isascii():
+        domain = _cut_non_ascii(domain, _DOMAIN_ASCII)
     labels = domain.split(".")
     while len(labels) >= 2:
         tld = labels[-1]
-        if ((2 <= len(tld) <= 24 and tld.isalpha()) or tld.lower().startswith("xn--")) and all(
-            lab and lab[0] != "-" and lab[-1] != "-" for lab in labels
-        ):
+        if _tld_ok(tld) and all(lab and lab[0] != "-" and lab[-1] != "-" for lab in labels):
             return len(".".join(labels))
         labels.pop()
     return 0
+
+
+def _tld_ok(tld: str) -> bool:
+    if tld.isascii():
+        return (2 <= len(tld) <= 24 and tld.isalpha()) or tld.lower().startswith("xn--")
+    return 2 <= len(tld) <= 63 and tld[0].isalpha() and all(unicodedata.category(c)[0] in "LM" for c in tld)

@@ -62,14 +62,19 @@ _FIXED = (
     # values.py _urls: passwords in URLs, Slack webhooks.
     ("urls", r"://[^/?#@\"'<>\x00]*:[^/?#@\"'<>\x00]*@", False),
     ("urls", r"hooks\.slack\.com/", False),
-    # values.py _emails: a local-part character, '@', a domain with a dot.
-    ("email", r"[A-Za-z0-9_.%+\-\x80-\xff]@[A-Za-z0-9\-]+\.[A-Za-z0-9\-]", False),
+    # values.py _emails: a local-part character (the common ones, RFC 5322 specials, the
+    # closing quote of a quoted local part, any byte of a character outside ASCII), '@', a
+    # domain with a dot (its labels may hold characters outside ASCII).
+    ("email", r"[A-Za-z0-9_.%+\-\x80-\xff!#$&'*/=?^`{|}~\"]@[A-Za-z0-9\-\x80-\xff]+\.[A-Za-z0-9\-\x80-\xff]",
+     False),
     # values.py: JWTs, an AWS secret after its id, PEM keys, bearer tokens, Cookie headers.
     ("jwt", r"eyJ[A-Za-z0-9_\-]{5}[A-Za-z0-9_\-]*\.", False),
     ("aws_secret", r"\[aws_key\]", False),
     ("private_key", r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY", False),
     ("bearer", r"bearer" + _WS, True),
     ("cookie", r"cookie" + _WS + "*:", True),
+    # values.py _jwk_step: a JWK private member, quoted, then ':' and a quoted value of 22.
+    ("jwk", r"[\"'](?:d[pq]?|[pqk]|qi)[\"']" + _WS + "*:" + _WS + r"*[\"'][A-Za-z0-9_\-+/]{22}", False),
     # values.py _prefixed_step: a short word, '_' or '-', then 30 token characters.
     ("prefixed", r"[A-Za-z][A-Za-z0-9]{1,11}[_\-][A-Za-z0-9_\-+]{30}", False),
     # values.py IPv6: '::' beside a hex digit, eight groups, or six and an IPv4 tail.
@@ -83,8 +88,8 @@ _FIXED = (
     ("numbers", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
     ("numbers", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}", False),
     # numbers.py _loose_ibans: a country code at a word boundary (not after a letter, digit
-    # or '_'), check digits, eleven more characters over single separators.
-    ("numbers", r"\b[A-Za-z]{2} ?[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11}", False),
+    # or '_'), a space or dash maybe, check digits, eleven more characters over single separators.
+    ("numbers", r"\b[A-Za-z]{2}[ \-]?[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11}", False),
     # structure.py: -u / --user and -p flags, compared literals, PostgreSQL details.
     ("flags", r"-(?:u|-user|p)(?:[ =]|" + _WS + ")", False),
     ("comparisons", r"[\"']" + _WS + "*[=!]=", False),

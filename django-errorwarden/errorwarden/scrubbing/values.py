@@ -188,13 +188,12 @@ def _emails(s: str) -> str:
     """Replace e-mail addresses, working outwards from each '@'."""
     if s.count("@") > _MAX_ANCHORS:
         return p.EMAIL.sub(_email, s)
-    rev, n, out, pos = s[::-1], len(s), [], 0
+    rev, out, pos = s[::-1], [], 0
     at = s.find("@")
     while at != -1:
-        local = p.LOCAL_REVERSED.match(rev, n - at)
         domain = p.DOMAIN.match(s, at + 1)
-        keep = p.email_domain_ok(domain[0]) if local and domain else 0
-        start = at - len(local[0]) if keep else -1
+        keep = p.email_domain_ok(domain[0]) if domain else 0
+        start = _local_start(s, rev, at) if keep else -1
         if start >= pos:
             out += (s[pos:start], "[email]")
             pos = at + 1 + keep
@@ -202,14 +201,68 @@ def _emails(s: str) -> str:
     return "".join(out) + s[pos:] if out else s
 
 
+_LOCAL_BOUNDARY = frozenset(" \t\r\n<(,;:[\"")  # what may come right before an RFC 5322 local part
+_TEMPLATE_MARKS = ("${", "{{", "}}", "%(")
+
+
+def _local_start(s: str, rev: str, at: int) -> int:
+    """Where the local part of an address whose '@' is at ``at`` starts, or -1.
+
+    The common shape first (letters, digits, ``_.%+-``). Then a quoted local part
+    (``"quoted local part"@``), found from its closing quote back to the first quote not
+    escaped, and checked forwards. Last, when an RFC 5322 special touches the '@' (``~@``,
+    `` `@``), the run of ``atext`` before it, only when that run starts the text, a word or a
+    bracket and is no template (``${USER}@``, ``{{ user }}@``): ``a=b@x.org`` keeps ``a=``.
+    """
+    local = p.LOCAL_REVERSED.match(rev, len(s) - at)
+    if local:
+        kept = p.local_kept(local[0])
+        if kept:
+            return at - kept
+    if at == 0:
+        return -1
+    before = s[at - 1]
+    if before == '"':
+        close, open_ = at - 1, at - 1
+        while (open_ := s.rfind('"', max(0, close - 130), open_)) != -1:
+            slashes = 0
+            while open_ - slashes > 0 and s[open_ - slashes - 1] == "\\":
+                slashes += 1
+            if slashes % 2 == 0:
+                quoted = p.QUOTED_LOCAL.match(s, open_)
+                return open_ if quoted is not None and quoted.end() == at else -1
+        return -1
+    if before in "!#$&'*/=?^`{|}~":
+        run = p.SPECIALS_REVERSED.match(rev, len(s) - at)
+        start = at - len(run[0])
+        if (start == 0 or s[start - 1] in _LOCAL_BOUNDARY) and not any(
+                mark in s[start:at] for mark in _TEMPLATE_MARKS):
+            return start
+    return -1
+
+
 def _email(m: re.Match) -> str:
     """Replace an address whose domain ends in a plausible TLD; keep any trailing junk."""
     text = m[0]
     at = text.index("@")
     keep = p.email_domain_ok(text[at + 1:])
-    if not keep:
+    kept = p.local_kept(text[:at][::-1]) if keep else 0
+    if not kept:
         return text
-    return "[email]" + text[at + 1 + keep:]
+    return text[:at - kept] + "[email]" + text[at + 1 + keep:]
+
+
+def _jwk_step(s: str) -> str:
+    if len(s) >= 29 and ":" in s and ("d" in s or "k" in s or "q" in s or "p" in s):
+        return p.JWK_PRIVATE.sub(_jwk_member, s)
+    return s
+
+
+def _jwk_member(m: re.Match) -> str:
+    """Filter the value of a JWK private member that looks like key material."""
+    if not p.jwk_value_ok(m[4]):
+        return m[0]
+    return m[0][:m.start(4) - m.start()] + FILTERED + m[3]
 
 
 def _ipv6(m: re.Match) -> str:
@@ -273,7 +326,7 @@ STEPS: tuple[tuple[str, object], ...] = (
       for literal, pattern, name in vendors.GUARDED),
     ("prefixed", _prefixed_step),
     ("jwt", _jwt_step), ("aws_secret", _aws_secret_step), ("private_key", _private_key_step),
-    ("bearer", _bearer_step), ("cookie", _cookie_step), ("email", _emails_step),
+    ("bearer", _bearer_step), ("cookie", _cookie_step), ("jwk", _jwk_step), ("email", _emails_step),
     ("ipv6", _ipv6_step), ("numbers", _numbers_step),
 )
 

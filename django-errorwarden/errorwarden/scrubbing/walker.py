@@ -92,10 +92,13 @@ class Walker:
         cache, clean, inner, renames = self._verdicts, self._clean, depth + 1, None
         pending = memo.pending
         mark = len(pending)
+        jwk = "kty" in d  # a JSON Web Key: its private members are secrets whatever their shape
         for k, v in d.items():
             sensitive = cache.get(k)
             if sensitive is None:
                 sensitive = self._key_verdict(k)
+            if jwk and k in patterns.JWK_PRIVATE_MEMBERS:
+                sensitive = True
             if sensitive is not True and sensitive is not False:  # the key itself holds a secret
                 renames = renames or []
                 renames.append((k, sensitive[0]))
