@@ -282,6 +282,7 @@ _IBAN_LOOSE_BODY = MappingProxyType({
     need: re.compile(r"(?:(?<=[0-9A-Za-z])[ .\-])?[0-9A-Za-z](?:[ .\-]?[0-9A-Za-z]){" + str(need - 3) + "}")
     for need in set(IBAN_ALL_LENGTHS.values())})
 _IBAN_SEPARATORS = str.maketrans("", "", " .-")
+_IBAN_LETTERS = MappingProxyType({c: str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
 
 
 def iban_loose_end(s: str, start: int) -> int:
@@ -302,8 +303,13 @@ def iban_loose_end(s: str, start: int) -> int:
         body, i = match[0].translate(_IBAN_SEPARATORS), match.end()
     if (i < n and s[i] in _ALNUM) or (i + 1 < n and s[i] in ".-" and s[i + 1] in _ALNUM):
         return 0
-    text = (s[start:start + 2] + body).upper()
-    return i if int((text[4:] + text[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
+    if body.isdigit():  # only the country code to turn into numbers: no translate of it all
+        code = s[start:start + 2].upper()
+        number = body[2:] + _IBAN_LETTERS[code[0]] + _IBAN_LETTERS[code[1]] + body[:2]
+    else:
+        text = (s[start:start + 2] + body).upper()
+        number = (text[4:] + text[:4]).translate(_IBAN_NUMBERS)
+    return i if int(number) % 97 == 1 else 0
 
 
 _VERSION_WORDS = ("version ", "build ", "release ", "ver ", "firmware ", "kernel ")
