@@ -219,7 +219,11 @@ IBAN_ALL_LENGTHS = MappingProxyType({**IBAN_LENGTHS_EXPERIMENTAL, **IBAN_LENGTHS
 # (0→0, 1→2, … 5→1 (10 → 1+0), … 9→9 (18 → 1+8)) without a Python loop.
 _DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 # IBAN mod-97: letters count as 10..35.
-_IBAN_NUMBERS = MappingProxyType({ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
+# Letters to their IBAN numbers; digits map to themselves, which changes nothing but spares
+# str.translate a failed lookup (a raised and caught KeyError) per digit.
+_IBAN_NUMBERS = MappingProxyType({
+    **{ord(c): str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)},
+    **{ord(d): d for d in "0123456789"}})
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -271,6 +275,14 @@ def iban_end(text: str) -> int:
 
 
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# What follows a loose IBAN's country code, per country length ``need``: ``need - 2`` letters or
+# digits, each after at most one separator (space, dot, dash) between two of them: one match
+# instead of a Python loop over the characters, when the body is not simply the next ones.
+_IBAN_LOOSE_BODY = MappingProxyType({
+    need: re.compile(r"(?:(?<=[0-9A-Za-z])[ .\-])?[0-9A-Za-z](?:[ .\-]?[0-9A-Za-z]){" + str(need - 3) + "}")
+    for need in set(IBAN_ALL_LENGTHS.values())})
+_IBAN_SEPARATORS = str.maketrans("", "", " .-")
+_IBAN_LETTERS = MappingProxyType({c: str(i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
 
 
 def iban_loose_end(s: str, start: int) -> int:
@@ -282,20 +294,22 @@ def iban_loose_end(s: str, start: int) -> int:
     need = IBAN_ALL_LENGTHS.get(s[start:start + 2].upper())
     if need is None:
         return 0
-    n, i, compact = len(s), start + 2, [s[start:start + 2]]
-    count = 2
-    while count < need and i < n:
-        c = s[i]
-        if c in _ALNUM:
-            compact.append(c)
-            count += 1
-        elif not (c in " .-" and i + 1 < n and s[i + 1] in _ALNUM and s[i - 1] in _ALNUM):
+    n, i = len(s), start + need
+    body = s[start + 2:i]
+    if not (len(body) == need - 2 and body.isascii() and body.isalnum()):  # separators, or none
+        match = _IBAN_LOOSE_BODY[need].match(s, start + 2)
+        if match is None:
             return 0
-        i += 1
-    if count < need or (i < n and s[i] in _ALNUM) or (i + 1 < n and s[i] in ".-" and s[i + 1] in _ALNUM):
+        body, i = match[0].translate(_IBAN_SEPARATORS), match.end()
+    if (i < n and s[i] in _ALNUM) or (i + 1 < n and s[i] in ".-" and s[i + 1] in _ALNUM):
         return 0
-    text = "".join(compact).upper()
-    return i if int((text[4:] + text[:4]).translate(_IBAN_NUMBERS)) % 97 == 1 else 0
+    if body.isdigit():  # only the country code to turn into numbers: no translate of it all
+        code = s[start:start + 2].upper()
+        number = body[2:] + _IBAN_LETTERS[code[0]] + _IBAN_LETTERS[code[1]] + body[:2]
+    else:
+        text = (s[start:start + 2] + body).upper()
+        number = (text[4:] + text[:4]).translate(_IBAN_NUMBERS)
+    return i if int(number) % 97 == 1 else 0
 
 
 _VERSION_WORDS = ("version ", "build ", "release ", "ver ", "firmware ", "kernel ")

@@ -297,8 +297,12 @@ class HyperscanPrefilter(Prefilter):
 
     def _ids(self, data: bytes) -> list[int]:
         ids: list[int] = []
+        try:  # the thread's scratch without a method call: this runs once per flagged string
+            scratch = self._local.scratch[1]
+        except AttributeError:
+            scratch = self._scratches()[1]
         # Positional: the binding's keyword parsing costs more than a short string's scan.
-        self._once.scan(data, _collect, 0, ids, self._scratches()[1])
+        self._once.scan(data, _collect, 0, ids, scratch)
         return ids
 
     def _scan(self, data: bytes) -> dict[str, set[str] | None]:
