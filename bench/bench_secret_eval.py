@@ -67,19 +67,18 @@ class _TimedPrefilter:
         self._inner, self.spent = inner, 0.0
         self.name = inner.name
 
-    def flagged(self, texts):
+    def _timed(self, call, argument):
         started = time.process_time()
         try:
-            return self._inner.flagged(texts)
+            return call(argument)
         finally:
             self.spent += time.process_time() - started
 
+    def flagged(self, texts):
+        return self._timed(self._inner.flagged, texts)
+
     def steps_in(self, text):
-        started = time.process_time()
-        try:
-            return self._inner.steps_in(text)
-        finally:
-            self.spent += time.process_time() - started
+        return self._timed(self._inner.steps_in, text)
 
 
 def breakdown(events: list[dict]) -> dict[str, float]:

@@ -118,11 +118,16 @@ SOURCES = (
 )
 
 
+def _stem(source: Source) -> str:
+    """The archive's and the unpacked directory's name in CACHE."""
+    return f"{source.name.replace('-', '_')}-{source.version}"
+
+
 def sdist(source: Source) -> Path:
     """The unpacked ``tests/`` of ``source``'s sdist (downloaded, checked and unpacked once, then
     reused; each step writes beside its target and renames, so concurrent runs cannot see half)."""
     pin = f"{source.name}=={source.version}"
-    stem = f"{source.name.replace('-', '_')}-{source.version}"
+    stem = _stem(source)
     unpacked = CACHE / "unpacked" / stem
     if unpacked.is_dir():
         return unpacked
@@ -958,8 +963,7 @@ def _prefetch(sources: tuple[Source, ...], workers: int = 4) -> None:
     partly waiting on the index. With an empty cache and pip's own cache warm, on the shared 2-core
     machine under a load average of 5: 97 s one after another, 84 s four at a time. A source that
     fails here is left to the caller's own sdist() call, which raises its error in order."""
-    missing = [s for s in sources
-               if not (CACHE / "unpacked" / f"{s.name.replace('-', '_')}-{s.version}").is_dir()]
+    missing = [s for s in sources if not (CACHE / "unpacked" / _stem(s)).is_dir()]
     if len(missing) < 2:
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
