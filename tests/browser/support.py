@@ -105,3 +105,12 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def follow(page, target) -> None:
+    """Click what navigates (a link, a submit button; a selector or a locator) and return once the
+    new page has loaded. A bare click returns when the navigation has committed, before the new
+    document is parsed, so a non-waiting read right after it (count(), evaluate_all(),
+    all_inner_texts()) could see a half-built page: it did once in CI, an empty issue list."""
+    with page.expect_navigation(wait_until="load"):
+        (page.locator(target) if isinstance(target, str) else target).click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 
 from tests.browser.fill_demo import SCRIPT_TITLE
-from tests.browser.support import screenshot
+from tests.browser.support import follow, screenshot
 
 RED = "rgb(185, 28, 28)"  # .slow in the dashboard's stylesheet
 
@@ -26,7 +26,7 @@ def test_issue_list_shows_the_demo_issues_and_filters_them(page, debug_server):
     screenshot(page, "issues")
 
     page.select_option("select[name=category]", "external")
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
     shown = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.category)")
     assert shown and set(shown) == {"external"}
     assert "category=external" in page.url
@@ -35,7 +35,7 @@ def test_issue_list_shows_the_demo_issues_and_filters_them(page, debug_server):
 def test_issue_page_shows_the_latest_event_with_its_stack(page, debug_server):
     """Following an issue opens its latest event: crash line highlighted, request, tags, breadcrumbs."""
     page.goto(f"{debug_server}/_errors/")
-    page.locator("#issues a.title", has_text="LookupError: Order").click()
+    follow(page, page.locator("#issues a.title", has_text="LookupError: Order"))
     assert page.locator("h1#event-title").inner_text() == "LookupError: Order 1011 not found"
     crash = page.locator("details.frame.app .hit").last
     assert "raise LookupError" in crash.inner_text() and crash.is_visible()
@@ -60,7 +60,7 @@ def test_performance_table_shows_the_slow_endpoint_over_the_threshold(page, debu
     assert page.locator("#queues tbody tr").count() == 1 and page.locator("svg.chart circle").count() >= 1
     screenshot(page, "performance")
 
-    page.click("#endpoints th a:text-is('Endpoint')")
+    follow(page, "#endpoints th a:text-is('Endpoint')")
     names = page.locator("#endpoints tbody tr").evaluate_all("rows => rows.map(r => r.dataset.endpoint)")
     assert names == sorted(names, reverse=True) and "sort=name" in page.url
 

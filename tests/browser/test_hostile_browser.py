@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, require_browser, screenshot
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, follow, require_browser, screenshot
 from tests.reliability.server import Gunicorn
 from tests.support.hostile import RAW
 
@@ -74,7 +74,7 @@ def test_every_issue_page_and_the_other_pages_are_inert(page, dashboard):
 def test_the_issue_page_shows_the_override_where_it_was(page, dashboard):
     """The event title and the exception show ESC and RLO as escapes; the bidi order is untouched."""
     page.goto(f"{dashboard}/_errors/")
-    page.locator("#issues a.title", has_text="could not parse \\x1b[2J").click()
+    follow(page, page.locator("#issues a.title", has_text="could not parse \\x1b[2J"))
     heading = page.locator("h1#event-title").inner_text()
     assert heading.startswith("ValueError: could not parse \\x1b[2J") and heading.endswith("\\u202egnp.exe")
     assert page.evaluate("() => getComputedStyle(document.querySelector('h1')).direction") == "ltr"

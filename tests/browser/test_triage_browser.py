@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser.support import REPO, Gunicorn, app_env, require_browser, screenshot
+from tests.browser.support import REPO, Gunicorn, app_env, follow, require_browser, screenshot
 
 BURST = "LookupError: Order"
 
@@ -42,10 +42,10 @@ def _wait_for_status(page, url: str, status: str, timeout: float = 20.0) -> None
 def test_resolve_an_issue_then_see_it_come_back_as_a_regression(page, debug_server):
     """Resolve from the issue page (a POST form, no script); a new event marks it regressed in the list."""
     page.goto(f"{debug_server}/_errors/")
-    page.locator("#issues a.title", has_text=BURST).click()
+    follow(page, page.locator("#issues a.title", has_text=BURST))
     issue_url = page.url
     assert page.locator("#triage").get_attribute("data-status") == "unresolved"
-    page.click("button#resolve")
+    follow(page, "button#resolve")
     assert page.url == issue_url  # redirected back after the POST
     assert page.locator("#triage").get_attribute("data-status") == "resolved"
     assert "by anonymous (DEBUG on)" in page.locator("#decided").inner_text()
@@ -70,13 +70,13 @@ def test_resolve_an_issue_then_see_it_come_back_as_a_regression(page, debug_serv
 def test_mute_for_hours_and_reopen(page, debug_server):
     """Mute for 2 hours shows as muted with its end; Reopen makes it unresolved again; both recorded."""
     page.goto(f"{debug_server}/_errors/")
-    page.locator('#issues tr[data-status="unresolved"] a.title').last.click()
+    follow(page, page.locator('#issues tr[data-status="unresolved"] a.title').last)
     issue_url = page.url
     page.fill("input[name=hours]", "2")
-    page.click("button#mute-hours")
+    follow(page, "button#mute-hours")
     assert page.url == issue_url and page.locator("#triage").get_attribute("data-status") == "muted"
     assert " until " in page.locator("#decided").inner_text()
-    page.click("button#reopen")
+    follow(page, "button#reopen")
     assert page.locator("#triage").get_attribute("data-status") == "unresolved"
     actions = page.locator("#history tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
     assert actions[:2] == ["reopen", "mute"]
@@ -97,7 +97,7 @@ def test_page_through_the_events_of_an_issue(page, keep_all_server):
     for number in range(2000, 2030):
         assert requests.get(f"{debug_server}/api/orders/{number}/", timeout=15).status_code == 500
     page.goto(f"{debug_server}/_errors/")
-    page.locator("#issues a.title", has_text=BURST).click()
+    follow(page, page.locator("#issues a.title", has_text=BURST))
     deadline = time.monotonic() + 20
     while page.locator("#event-pages").count() == 0 and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -105,15 +105,15 @@ def test_page_through_the_events_of_an_issue(page, keep_all_server):
     assert page.locator("#events tbody tr").count() == 25
     newest = page.locator("#events tbody tr").first.get_attribute("data-event")
     assert page.locator("#events tbody tr").first.locator("td").nth(5).inner_text() == "/api/orders/{number}/"
-    page.click("#page-older")
+    follow(page, "#page-older")
     assert "page=2" in page.url and page.locator("#events tbody tr").count() >= 1
     assert newest not in page.locator("#events").inner_text()
-    page.locator("#events tbody tr a").first.click()
+    follow(page, page.locator("#events tbody tr a").first)
     shown = page.url.rstrip("/").rsplit("/", 1)[1]
-    page.click("#newer-event")
+    follow(page, "#newer-event")
     newer = page.url.rstrip("/").rsplit("/", 1)[1]
     assert newer != shown
-    page.click("#older-event")
+    follow(page, "#older-event")
     assert page.url.rstrip("/").rsplit("/", 1)[1] == shown
     assert page.locator('#tag-distribution .tag[data-tag="error.category"]').count() == 1
     assert "first seen in" in page.locator("#releases").inner_text()
@@ -125,19 +125,19 @@ def test_search_the_issues_by_tag_and_by_text(page, debug_server):
     page.goto(f"{debug_server}/_errors/")
     every = page.locator("#issues tbody tr").count()
     page.fill("input[name=q]", "category:external")
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
     categories = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.dataset.category)")
     assert categories and set(categories) == {"external"} and len(categories) < every
     assert "q=category%3Aexternal" in page.url
     page.fill("input[name=q]", '"order 1011 NOT found"')
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
     titles = page.locator("#issues a.title").all_inner_texts()
     assert titles == ["LookupError: Order 1011 not found"]
     page.fill("input[name=q]", "is:muted")
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
     assert page.locator("#issues tbody tr").count() == 0  # nothing of this module stays muted
     page.fill("input[name=q]", "is:unresolved category:generic")
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
     rows = page.locator("#issues tbody tr")
     statuses = rows.evaluate_all("rows => rows.map(r => r.dataset.status)")
     assert statuses and set(statuses) <= {"unresolved", "regressed"}
@@ -150,7 +150,7 @@ def test_open_an_endpoints_traces_and_read_the_n_plus_one_fix(page, debug_server
     marks the repeated spans; the slowest trace of the slow report marks its slow query."""
     page.goto(f"{debug_server}/_errors/performance/")
     books = page.locator('#endpoints tr[data-endpoint="/api/books/"]')
-    books.locator("a.n1").click()
+    follow(page, books.locator("a.n1"))
     assert page.locator("h1#transaction-name").inner_text() == "/api/books/"
     finding = page.locator(".n1-finding").first
     assert finding.locator(".orm-field").inner_text() == "Book.author"
@@ -159,7 +159,7 @@ def test_open_an_endpoints_traces_and_read_the_n_plus_one_fix(page, debug_server
     screenshot(page, "transaction-n-plus-one")
 
     page.goto(f"{debug_server}/_errors/performance/")
-    page.locator('#endpoints tr[data-endpoint="/api/reports/popular/"] a.slowest').click()
+    follow(page, page.locator('#endpoints tr[data-endpoint="/api/reports/popular/"] a.slowest'))
     assert page.locator(".slow-finding").count() >= 1
     assert page.locator("#waterfall tr.slow").count() >= 1
     bar = page.locator("#waterfall tr.slow .span-bar").first
