@@ -50,6 +50,15 @@ DETECTED = [
     ("fd12:3456::1 (private)", "[ip] (private)"),
     ("::ffff:10.0.0.1", "[ip]"),
     ("::ffff:128.0.0.1", "[ip]"),
+    ("2001:0db8:0000:0000:0000:ff00:0042:8329 up", "[ip] up"),
+    ("to 2001:db8:0:0:1:0:0:1", "to [ip]"),
+    ("fe80:0:0:0:200:5eff:fe10:1", "[ip]"),
+    # an EUI-64 hardware address (eight pairs) is no IP, as a six-pair MAC is not
+    ("eui 02:00:5e:10:00:00:00:01 up", "eui 02:00:5e:10:00:00:00:01 up"),
+    ("mac 00:1b:63:84:45:e6", "mac 00:1b:63:84:45:e6"),
+    ("eui 2:0:5e:10:0:0:0:1", "eui 2:0:5e:10:0:0:0:1"),
+    ("nat64 64:ff9b:0:0:0:0:c000:221", "nat64 [ip]"),
+    ("2:0:5e:10:0:0:100:1", "[ip]"),
     # JWTs and bearer tokens
     ("t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "t=[jwt]"),
     ("Authorization: Bearer 9fQ2xL7vK3pZ8rT1", "Authorization: Bearer [token]"),

@@ -61,10 +61,13 @@ QUOTED_LOCAL = re.compile(r'"(?:[^"\\\n]|\\[^\n]){0,128}+"')
 # ``qi`` of EC and RSA keys, ``k`` of a symmetric key) written as JSON or a Python repr, with a
 # base64url value of 22+ characters (a 128-bit key); the public members (``x``, ``y``, ``n``,
 # ``e``) are kept. A one-letter name alone says little, so the value must look drawn at random
-# (``jwk_value_ok``). In a dict, a ``kty`` sibling decides instead (walker.py).
+# (``jwk_value_ok``). In a dict, a ``kty`` sibling decides instead (walker.py). A value wrapped
+# or pasted with single spaces inside (python-jose's tests write one so) is one value up to its
+# closing quote.
 JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
 JWK_PRIVATE = re.compile(
-    r"([\"'])(?:d[pq]?|[pqk]|qi)\1(\s{0,3}:\s{0,3})([\"'])([A-Za-z0-9_\-+/]{22,}+={0,2})\3"
+    r"([\"'])(?:d[pq]?|[pqk]|qi)\1(\s{0,3}:\s{0,3})([\"'])"
+    r"([A-Za-z0-9_\-+/]{22,}+(?: [A-Za-z0-9_\-+/]++)*+={0,2})\3"
 )
 
 
@@ -362,6 +365,18 @@ def ipv6_local(text: str) -> bool:
         if groups[5] == 0xFFFF:  # ::ffff:a.b.c.d
             return groups[6] >> 8 == 127 or not (groups[6] or groups[7])
     return False
+
+
+def eui64(text: str) -> bool:
+    """True for an EUI-64 hardware address: eight colon-separated groups of one or two hex digits
+    (``02:00:5e:10:00:00:00:01``, as netaddr and ``ip link`` print one), which also parses as an
+    IPv6 address. No address in use is written so: eight groups none above ff put it in
+    0000::/8, which RFC 4291 reserves (its loopback and unspecified addresses are kept anyway,
+    its IPv4-mapped ones have a four-digit ffff group), while global unicast (2000::/3),
+    unique-local (fc00::/7), link-local (fe80::/10) and NAT64 (64:ff9b::/96) addresses all hold
+    a four-digit group."""
+    groups = text.split(":")
+    return len(groups) == 8 and all(0 < len(g) <= 2 for g in groups)
 
 
 def ipv6_ok(text: str) -> bool:

@@ -266,9 +266,10 @@ def _jwk_member(m: re.Match) -> str:
 
 
 def _ipv6(m: re.Match) -> str:
-    """Replace a valid IPv6 address, except loopback and unspecified ones."""
+    """Replace a valid IPv6 address, except loopback and unspecified ones and an EUI-64
+    hardware address (``p.eui64``), which is written like one."""
     text = m[0]
-    return "[ip]" if p.ipv6_ok(text) and not p.ipv6_local(text) else text
+    return "[ip]" if p.ipv6_ok(text) and not p.ipv6_local(text) and not p.eui64(text) else text
 
 
 # The value detectors in the order they run, each named after its prefilter condition
