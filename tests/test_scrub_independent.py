@@ -21,20 +21,18 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# The issue's targets, fixed with the second re-split (2026-12-07) before any result on the new
-# held-out part (jwcrypto, python-jose, pydantic-extra-types, pydantic, django-payments, sqlglot,
-# pygments, hvac, python-gitlab; tests/data/independent/README.md) was seen. The previous
-# held-out part (schwifty, django-localflavor, email-validator, braintree, pyjwt, django-environ,
-# sqlparse, user-agents) was read once after commit 781f6f5 (recall 0.654, near-misses 1/41,
-# clean strings 0/82) and is tuning since. The new part was read once, after the tuning on the
-# tuning part landed (merge d1d535b): recall 0.995 (target met), clean strings 0/178 (met),
-# near-misses 6/105 = 0.057 (target 0.03 NOT met: four public JWK coordinates taken for tokens,
-# two EUI-64 MAC addresses for IPv6; docs/scrubbing.md). No detector changed after the read. The
-# test holds the levels reached (a regression fails) and prints the targets beside them.
+# The issue's targets, fixed with the third re-split (2026-12-07) before any result on the new
+# held-out part (google-auth, paramiko, pyopenssl, josepy, social-auth-core, django-allauth,
+# pygithub, netaddr; tests/data/independent/README.md) was seen. The second held-out part
+# (jwcrypto, python-jose, pydantic-extra-types, pydantic, django-payments, sqlglot, pygments,
+# hvac, python-gitlab) was read once after merge d1d535b (recall 0.995, near-misses 6/105,
+# clean strings 0/178) and is tuning since. The new part is UNREAD: the levels reached are None
+# until the lead's one read, and the held-out test fails before it scrubs anything until then
+# (so nobody reads the part by running the suite); the lead sets them after the read.
 HELD_OUT_RECALL_TARGET = 0.97
-HELD_OUT_RECALL_REACHED = 0.995
+HELD_OUT_RECALL_REACHED: float | None = None  # unread: the lead sets this after the one read
 HELD_OUT_NEAR_MISS_TARGET = 0.03
-HELD_OUT_NEAR_MISSES_REACHED = 6  # of 105
+HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 164; unread: the lead sets this after the one read
 PATHS = ["python", *prefilter.available()]
 
 
@@ -52,9 +50,11 @@ def test_the_parts_are_split_by_source(held_out):
     assert not sources["tuning"] & sources["held-out"]
     assert sources["tuning"] == {"python-stdnum", "validators", "ggshield", "bandit", "written here",
                                  "schwifty", "django-localflavor", "email-validator", "braintree",
-                                 "pyjwt", "django-environ", "sqlparse", "user-agents"}
-    assert sources["held-out"] == {"jwcrypto", "python-jose", "pydantic-extra-types", "pydantic",
-                                   "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab"}
+                                 "pyjwt", "django-environ", "sqlparse", "user-agents",
+                                 "jwcrypto", "python-jose", "pydantic-extra-types", "pydantic",
+                                 "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab"}
+    assert sources["held-out"] == {"google-auth", "paramiko", "pyopenssl", "josepy", "social-auth-core",
+                                   "django-allauth", "pygithub", "netaddr"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -97,7 +97,11 @@ def test_the_harness_sees_every_unscrubbed_secret(held_out):
 @pytest.mark.parametrize("path", PATHS)
 def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
     """On every scrub path: no clean string altered (the target); recall not below and near-misses
-    altered not above the levels reached at the one read of this part (docs/scrubbing.md)."""
+    altered not above the levels reached at the one read of this part (docs/scrubbing.md). Until
+    that read the levels are None and the test fails here, before scrubbing anything."""
+    if HELD_OUT_RECALL_REACHED is None or HELD_OUT_NEAR_MISSES_REACHED is None:
+        pytest.fail("unread: the lead sets HELD_OUT_RECALL_REACHED and HELD_OUT_NEAR_MISSES_REACHED "
+                    "after the one read of the third held-out part (tests/data/independent/README.md)")
     result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
     with capsys.disabled():
         print(f"\n[{path}] held-out recall {result.recall():.3f} (target {HELD_OUT_RECALL_TARGET}, "
@@ -109,7 +113,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (212, 105, 89, 178)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (168, 164, 186, 129)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED
     assert len(result.near_altered) <= HELD_OUT_NEAR_MISSES_REACHED
     assert result.clean_altered == []
