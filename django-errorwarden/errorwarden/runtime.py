@@ -23,6 +23,7 @@ from sentry_sdk.transport import Transport
 
 from errorwarden.alerting import AlertEngine, build_engine, retry_policy
 from errorwarden.alerting.retry import OutageLog, RetryPolicy
+from errorwarden.delivery.sampler import Pins
 from errorwarden.grouping import Classifier
 from errorwarden.local.aggregates import Aggregates
 from errorwarden.losses import LossLedger
@@ -79,6 +80,8 @@ class Runtime:
     # What was dropped, spooled or failed, by kind and reason: the pipelines, the outbox, the alert
     # channels, the inbox and the aggregates all count here (errorwarden/losses.py).
     losses: LossLedger = field(default_factory=LossLedger)
+    # The events an alert names, which the transport's storm sampler keeps (delivery/sampler.py).
+    pins: Pins = field(default_factory=Pins)
     ignored: DropIgnored | None = None  # the ignore step: its dotted paths resolve in the app's ready()
     # Per-process bookkeeping that used to sit in module globals: Celery task start times by task
     # id, and each alert channel's outage log ("task:slack" for the Celery task, "sync:slack" for
@@ -153,6 +156,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         return parts[name] if name in parts else make()
 
     losses = part("losses", LossLedger)
+    pins = part("pins", Pins)
     stats = part("stats", lambda: PipelineStats(losses))
     scrubber = part("scrubber", lambda: Scrubber(extra_keys=settings.scrub_extra_keys,
                                                  safe_keys=settings.scrub_safe_keys,
@@ -160,7 +164,7 @@ def build(settings: Settings, **parts: Any) -> Runtime:
                                                  cache_dir=settings.scrub_cache_dir))
     classifier = part("classifier", lambda: Classifier(settings.service_hosts, settings.grouping_rules))
     alerts = part("alerts", lambda: build_engine(settings, scrub_text=scrubber.scrub_text,
-                                                 losses=losses))
+                                                 losses=losses, pins=pins))
     # DRF's expected answers are ignored where DRF is installed; a project without it has none.
     ignored = part("ignored", lambda: DropIgnored(tuple(
         p for p in DEFAULT_IGNORED if importlib.util.find_spec(p.split(".")[0]) is not None)
@@ -182,7 +186,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
 
     makers: dict[str, Any] = dict(
         queries=lambda: QueryInstrumentation(settings.slow_query_ms, settings.n_plus_one_threshold),
-        transport=lambda: _outbox(settings, losses) if settings.dsn else _inbox_transport(settings, losses),
+        transport=lambda: (_outbox(settings, losses, pins) if settings.dsn
+                           else _inbox_transport(settings, losses, pins)),
         before_send=lambda: Pipeline([
             Stage("ignore", ignored, SKIP),
             Stage("trim", trim, SKIP),
@@ -206,7 +211,8 @@ def build(settings: Settings, **parts: Any) -> Runtime:
         if settings.local_inbox and settings.measure_outgoing else None,
     )
     values: dict[str, Any] = {**parts, "settings": settings, "scrubber": scrubber, "classifier": classifier,
-                              "alerts": alerts, "stats": stats, "losses": losses, "ignored": ignored}
+                              "alerts": alerts, "stats": stats, "losses": losses, "ignored": ignored,
+                              "pins": pins}
     values.update({name: make() for name, make in makers.items() if name not in parts})
     runtime = Runtime(**values)
     if settings.monitors_enabled and "monitors" not in parts:
@@ -238,15 +244,15 @@ def _not_check_ins(step: Any) -> Any:
     return run
 
 
-def _inbox_transport(settings: Settings, losses: LossLedger) -> Transport:
+def _inbox_transport(settings: Settings, losses: LossLedger, pins: Pins) -> Transport:
     """The local inbox transport, also keeping profile chunks and logs (errorwarden/local/extras.py)."""
     from errorwarden.local import inbox_transport_for
     from errorwarden.local.extras import ExtrasStore, keep_extras
 
-    return keep_extras(inbox_transport_for(settings, losses), ExtrasStore(settings.inbox_path))
+    return keep_extras(inbox_transport_for(settings, losses, pins), ExtrasStore(settings.inbox_path))
 
 
-def _outbox(settings: Settings, losses: LossLedger) -> Transport | None:
+def _outbox(settings: Settings, losses: LossLedger, pins: Pins) -> Transport | None:
     """With a DSN: sentry-sdk's HTTP transport that spools what Sentry cannot take (the outbox).
 
     The outbox reaches into sentry-sdk through errorwarden.sdk only; when the installed SDK does not
@@ -260,7 +266,8 @@ def _outbox(settings: Settings, losses: LossLedger) -> Transport | None:
     if problems:
         sdk.report(problems)
         return None
-    return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout}, losses=losses)
+    return outbox_transport_for(settings, {"shutdown_timeout": settings.shutdown_timeout}, losses=losses,
+                                pins=pins)
 
 
 _lock = threading.Lock()

@@ -62,10 +62,11 @@ def build_dispatcher(settings: Settings, *, channels: Iterable[Channel] | None =
 def build_engine(settings: Settings, *, scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
                  store: CounterStore | None = None, dispatcher: Dispatcher | None = None,
                  key_prefix: str | None = None, celery_app: Any = None,
-                 losses: LossLedger | None = None) -> AlertEngine:
+                 losses: LossLedger | None = None, pins: Any = None) -> AlertEngine:
     """An AlertEngine for these settings; alert texts pass `scrub_text` once, when built; what its
-    channels fail to deliver is counted in `losses` (the runtime's loss ledger)."""
+    channels fail to deliver is counted in `losses` (the runtime's loss ledger); the events its
+    alerts name are pinned in `pins` (delivery.sampler.Pins), so the transport keeps them."""
     if dispatcher is None:
         dispatcher = build_dispatcher(settings, celery_app=celery_app, losses=losses)
     store = store if store is not None else build_store(settings, key_prefix=key_prefix)
-    return AlertEngine(settings, store, dispatcher, scrub_text=scrub_text, clock=clock)
+    return AlertEngine(settings, store, dispatcher, scrub_text=scrub_text, clock=clock, pins=pins)

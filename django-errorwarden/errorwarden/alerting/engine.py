@@ -80,8 +80,11 @@ class AlertEngine:
 
     def __init__(self, settings: Settings, store: CounterStore, dispatcher: Dispatcher, *,
                  scrub_text: ScrubText | None, clock: Callable[[], float] = time.time,
-                 flush_seconds: float = 1.0, flush_requests: int = 100):
+                 flush_seconds: float = 1.0, flush_requests: int = 100, pins: Any = None):
         self.settings, self.store, self.dispatcher = settings, store, dispatcher
+        # The events an alert names (delivery.sampler.Pins): pinned while this step observes one,
+        # so the storm sampler of the transport it goes to next keeps it for the alert's command.
+        self.pins = pins
         self._scrub, self._clock = scrub_text, clock
         self._rules = event_rules(settings)
         self._rate = rate_check(settings)
@@ -101,6 +104,7 @@ class AlertEngine:
             now = self._clock()
             hit = self.store.hit(check, now)
             if hit.fired:
+                self._pin(facts.event_id)
                 self._submit(self._event_alert(rule, facts, hit, now), check.key, now, check.cooldown,
                              check.key)
         # After the counting rules, so a busy triage file can never cost a burst or outage alert.
@@ -116,6 +120,7 @@ class AlertEngine:
         if not self._regressions.claim_regression(issue_key(fingerprint), str(event.get("release") or "")):
             return
         now = self._clock()
+        self._pin(facts.event_id)
         link, command = issue_link(self.settings, facts.event_id)
         alert = build_alert(
             rule=self._regression.name, severity=self._regression.severity,
@@ -162,6 +167,10 @@ class AlertEngine:
     def close(self) -> None:
         """Stop the dispatcher's background work."""
         self.dispatcher.close()
+
+    def _pin(self, event_id: str) -> None:
+        if self.pins is not None:
+            self.pins.pin(event_id)
 
     def _judge_rate(self, total: int, failed: int) -> None:
         now = self._clock()

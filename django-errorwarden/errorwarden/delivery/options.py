@@ -62,12 +62,13 @@ class OutboxOptions:
 
 
 def outbox_transport_for(settings: Settings, client_options: dict[str, Any] | None = None, *,
-                  losses: Any = None, **overrides: Any):
+                  losses: Any = None, pins: Any = None, **overrides: Any):
     """An OutboxTransport for settings.dsn, ready for sentry_sdk.init(transport=...).
 
     client_options are sentry-sdk options the transport reads (transport_queue_size, proxies,
     ca_certs ...); the SDK's defaults fill the rest. losses: the runtime's LossLedger (a new one when
-    not given). overrides set OutboxOptions fields by name.
+    not given); pins: the runtime's Pins (events an alert names, kept in a storm). overrides set
+    OutboxOptions fields by name.
     """
     from sentry_sdk.consts import DEFAULT_OPTIONS
 
@@ -76,4 +77,5 @@ def outbox_transport_for(settings: Settings, client_options: dict[str, Any] | No
     if not settings.dsn:
         raise ValueError("the outbox transport needs a DSN; without one, use the local inbox transport")
     options = {**DEFAULT_OPTIONS, **(client_options or {}), "dsn": settings.dsn}
-    return OutboxTransport(options, OutboxOptions.from_settings(settings, **overrides), losses=losses)
+    return OutboxTransport(options, OutboxOptions.from_settings(settings, **overrides), losses=losses,
+                           pins=pins)

@@ -14,6 +14,10 @@ sum(represents) over its delivered events == the number of events captured.
 The per-issue windows are IssueWindows, which the local inbox samples with too (its SPREAD
 policy: the first events, a spread after them, and the newest; the inbox counts every event
 exactly on its own, so it needs no summary).
+
+An event an alert names (its "Inspect locally" command, its link to the issue) is always kept,
+whatever the window: the alert engine pins its id (Pins) before the event reaches a transport,
+and the sampler keeps a pinned event as one of the window's kept ones.
 """
 
 from __future__ import annotations
@@ -35,6 +39,43 @@ KEEP, WINDOW = Settings.storm_keep, Settings.storm_window
 
 CONTEXT = "outbox_sampling"
 FIRST, SPREAD = "first", "spread"  # the two policies of IssueWindows
+
+
+class Pins:
+    """Ids of events an alert names, which the storm samplers keep; bounded and thread-safe.
+
+    The alert engine pins an event while the pipeline observes it, before the SDK hands it to the
+    transport in the same thread, and the transport's sampler takes the pin when the event comes.
+    At most `limit` pins wait (the oldest go first), so pins of events that never reached a
+    transport (dropped by a later step, or sent by another process) cannot pile up.
+    """
+
+    def __init__(self, limit: int = 256):
+        if limit < 1:
+            raise ValueError(f"Pins needs a limit of at least 1, not {limit}")
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._ids: dict[str, None] = {}  # insertion-ordered: the oldest pin first
+
+    def pin(self, event_id: Any) -> None:
+        """Keep the event with this id when a storm sampler sees it; ignores an empty id."""
+        if not isinstance(event_id, str) or not event_id:
+            return
+        with self._lock:
+            self._ids.pop(event_id, None)
+            self._ids[event_id] = None
+            while len(self._ids) > self._limit:
+                del self._ids[next(iter(self._ids))]
+
+    def take(self, event_id: Any) -> bool:
+        """True (once) when this event was pinned."""
+        if not isinstance(event_id, str) or not self._ids:
+            return False
+        with self._lock:
+            return self._ids.pop(event_id, False) is None
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 @dataclass
@@ -107,8 +148,10 @@ class IssueWindows:
         gap = issue.seen - self._first
         return gap & (gap - 1) == 0  # first+1, first+2, first+4, ...
 
-    def admit(self, key: Any, item: Any, weight: int = 1, now: float | None = None) -> Admission:
-        """Decide for one event of the issue `key`; `item` is what a carrier holds (the event or envelope)."""
+    def admit(self, key: Any, item: Any, weight: int = 1, now: float | None = None,
+              pinned: bool = False) -> Admission:
+        """Decide for one event of the issue `key`; `item` is what a carrier holds (the event or
+        envelope). A `pinned` event (one an alert names) is kept whatever the window's budget."""
         now = self._clock() if now is None else now
         with self._lock:
             issue = self._issues.get(key)
@@ -120,7 +163,7 @@ class IssueWindows:
                     released.append(self._release(issue))  # the ended window's newest event
                 issue.window_start, issue.seen, issue.kept = now, 0, 0
             issue.seen += 1
-            if self._keeps(issue):
+            if pinned or self._keeps(issue):
                 issue.kept += 1
                 return Admission(True, self._settle(issue), tuple(released))
             issue.omitted += weight
@@ -216,9 +259,10 @@ class StormSampler:
     """Which spooled events of an issue to keep (IssueWindows, FIRST); holds one envelope per issue."""
 
     def __init__(self, keep: int = KEEP, window: float = WINDOW, max_issues: int = 1000,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, pins: Pins | None = None):
         self.windows = IssueWindows(keep, window, max_issues, policy=FIRST, clock=clock)
         self.keep, self.window, self.max_issues = keep, window, max_issues
+        self.pins = pins
 
     @property
     def omitted_total(self) -> int:
@@ -232,7 +276,8 @@ class StormSampler:
             return [envelope]
         event = _event_of(item)
         key = json.dumps(fingerprint_of("event", event))
-        decision = self.windows.admit(key, envelope, represented(event))
+        pinned = self.pins is not None and self.pins.take(event.get("event_id"))
+        decision = self.windows.admit(key, envelope, represented(event), pinned=pinned)
         out = [promoted for held in decision.released if (promoted := self._promote(held)) is not None]
         if decision.kept:
             held = decision.settled

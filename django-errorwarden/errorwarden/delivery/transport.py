@@ -49,7 +49,7 @@ from errorwarden.delivery.options import OutboxOptions
 from errorwarden.delivery.outbox_store import OutboxStore, dsn_key
 from errorwarden.delivery.pacing import Backoff
 from errorwarden.delivery.replay import Replayer
-from errorwarden.delivery.sampler import StormSampler
+from errorwarden.delivery.sampler import Pins, StormSampler
 from errorwarden.logs import quiet_own_loggers
 from errorwarden.losses import LossLedger
 from errorwarden.sdk import SdkHttp
@@ -62,7 +62,7 @@ class OutboxTransport(SpoolWriter, Transport):
     """A transport that never loses an envelope it could keep: see the module docstring."""
 
     def __init__(self, options: dict[str, Any], outbox: OutboxOptions, store: OutboxStore | None = None,
-                 losses: LossLedger | None = None):
+                 losses: LossLedger | None = None, pins: Pins | None = None):
         quiet_own_loggers()  # the outbox's own warnings must never become events that need the outbox
         super().__init__(options)
         # The SDK's client reports come back through capture_envelope: no knocking while backing off.
@@ -74,6 +74,7 @@ class OutboxTransport(SpoolWriter, Transport):
         self.where = mask(options["dsn"])
         self.backoff = Backoff(outbox.outbox_retry_first, outbox.outbox_retry_max)
         self.losses = losses if losses is not None else LossLedger()
+        self.pins = pins  # events an alert names: the storm sampler keeps them
         self._closed = False
         self.spooled = 0  # envelopes this process wrote to the spool
         self._reset()
@@ -87,7 +88,7 @@ class OutboxTransport(SpoolWriter, Transport):
         self.jobs: dict[int, Job] = {}
         self.pending: list[tuple[Envelope, str, float]] = []
         self.sampler = StormSampler(self.outbox.storm_keep, self.outbox.storm_window,
-                                    self.outbox.storm_max_issues)
+                                    self.outbox.storm_max_issues, pins=self.pins)
         self._limit_logged_until = 0.0
 
     # -- the request thread -------------------------------------------------------------------

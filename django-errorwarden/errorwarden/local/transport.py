@@ -46,7 +46,7 @@ class LocalInboxTransport(Transport):
     def __init__(self, options: dict[str, Any] | None = None, *, store: InboxStore, queue_size: int = 1000,
                  keep: int = 10, window: float = 60.0, max_issues: int = 1000,
                  losses: LossLedger | None = None, linger: float = LINGER,
-                 monitors: MonitorStore | None = None):
+                 monitors: MonitorStore | None = None, pins: storm.Pins | None = None):
         super().__init__(options)
         if queue_size < 1 or linger < 0:
             raise ValueError(f"queue_size must be at least 1 and linger at least 0, not {queue_size} "
@@ -55,6 +55,7 @@ class LocalInboxTransport(Transport):
         self.monitors = monitors  # check-ins of beat tasks go here (errorwarden/local/monitors.py)
         self.queue_size, self.linger = queue_size, linger
         self.losses = losses if losses is not None else LossLedger()
+        self.pins = pins  # events an alert names (their "Inspect locally" command): always kept
         self._sampling = (keep, window, max_issues)
         storm.IssueWindows(keep, window, max_issues, policy=storm.SPREAD)  # bad settings fail here
         self._reset()
@@ -108,7 +109,8 @@ class LocalInboxTransport(Transport):
     def _capture(self, item_type: str, payload: dict[str, Any]) -> None:
         key, now = key_of(item_type, payload), time.time()
         entry = (item_type, payload, key, now)
-        decision = self._sampler.admit((item_type, key), entry, now=now)
+        pinned = self.pins is not None and item_type == "event" and self.pins.take(payload.get("event_id"))
+        decision = self._sampler.admit((item_type, key), entry, now=now, pinned=pinned)
         queued = [held.carrier for held in decision.released]
         if decision.kept:
             queued.append(entry)
@@ -287,9 +289,11 @@ def _payload(item: Item) -> dict[str, Any]:
     return payload if payload is not None else json.loads(item.get_bytes())
 
 
-def inbox_transport_for(settings: Settings, losses: LossLedger | None = None) -> LocalInboxTransport:
+def inbox_transport_for(settings: Settings, losses: LossLedger | None = None,
+                        pins: storm.Pins | None = None) -> LocalInboxTransport:
     """The local inbox transport for these settings (SENTRY_INBOX_PATH, SENTRY_INBOX_MAX_EVENTS,
-    SENTRY_STORM_KEEP, SENTRY_STORM_WINDOW_SECONDS), counting its losses in this ledger."""
+    SENTRY_STORM_KEEP, SENTRY_STORM_WINDOW_SECONDS), counting its losses in this ledger and
+    keeping the events an alert names (pins)."""
     return LocalInboxTransport(store=InboxStore.from_settings(settings), keep=settings.storm_keep,
                                window=settings.storm_window, losses=losses,
-                               monitors=MonitorStore(settings.monitors_path))
+                               monitors=MonitorStore(settings.monitors_path), pins=pins)
