@@ -41,8 +41,8 @@ LEAN = {"django-errorwarden", "django", "asgiref", "sqlparse", "tzdata", "sentry
         "tenacity", "pip", "setuptools", "typing-extensions"}
 
 
-def doc_steps() -> list[re.Match[str]]:
-    return list(STEP.finditer(DOC.read_text(encoding="utf-8")))
+def doc_steps(doc: Path = DOC) -> list[re.Match[str]]:
+    return list(STEP.finditer(doc.read_text(encoding="utf-8")))
 
 
 def test_the_guide_marks_every_step_a_fresh_project_needs():
@@ -50,6 +50,28 @@ def test_the_guide_marks_every_step_a_fresh_project_needs():
     steps = {(m["file"], m["action"].split()[0]) for m in doc_steps()}
     assert steps == {("shop/settings.py", "append"), ("shop/urls.py", "append"),
                      ("manage.py", "replace"), ("shop/wsgi.py", "replace")}
+
+
+def test_the_readmes_quick_setup_passes_check_in_a_fresh_project(tmp_path):
+    """django-errorwarden/README.md's Setup, applied as written to a `startproject` (its urls.py imports
+    `path` only, its settings have no LOGGING): `manage.py check` passes, without errorwarden.W005, and
+    `sentry_check` passes. Run with this environment's errorwarden (the wheel's own flow is below)."""
+    steps = doc_steps(DIST / "README.md")
+    assert {(m["file"], m["action"]) for m in steps} == {("shop/settings.py", "append"),
+                                                        ("shop/urls.py", "append")}
+    env = _clean_env()
+    made = _run([sys.executable, "-m", "django", "startproject", "shop"], tmp_path, env)
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "shop"
+    assert "LOGGING" not in (project / "shop" / "settings.py").read_text()
+    for step in steps:
+        _apply(project, step)
+    check = _run([sys.executable, "manage.py", "check"], project, env)
+    assert check.returncode == 0 and "no issues" in check.stdout, check.stdout + check.stderr
+    assert "W005" not in check.stdout + check.stderr
+    checked = _run([sys.executable, "manage.py", "sentry_check"], project, env)
+    assert checked.returncode == 0 and "All checks passed" in checked.stdout, checked.stdout + checked.stderr
+    assert (project / "var" / "sentry_inbox.sqlite3").exists()  # the project's own inbox, as set
 
 
 def _requirement_floor(wheel: Path, name: str) -> str:
