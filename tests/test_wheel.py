@@ -288,6 +288,17 @@ def test_a_fresh_project_adopts_the_wheel_as_the_guide_says(tmp_path, wheel, pyt
         assert [line for line in bad.stderr.splitlines() if "SENTRY_" in line] == \
             [line for line in bad.stderr.splitlines() if "SENTRY_TRACES_SAMPLE_RATE" in line] != []
 
+    # docs/configuration.md: a SENTRY_IGNORE_ERRORS path that names no class is found at ready(), so it
+    # is reported alone once the other variables are right, in the line the page quotes.
+    both = {**env, "SENTRY_TRACES_SAMPLE_RATE": "2", "SENTRY_IGNORE_ERRORS": "shop.errors.Missing"}
+    first = _run([vpy, "manage.py", "check"], project, both)
+    assert first.returncode == 2 and "SENTRY_IGNORE_ERRORS" not in first.stderr, first.stderr
+    later = _run([vpy, "manage.py", "check"], project, {**both, "SENTRY_TRACES_SAMPLE_RATE": "0"})
+    assert later.returncode == 2 and "Traceback" not in later.stderr, later.stdout + later.stderr
+    [line] = later.stderr.splitlines()
+    assert line.startswith("ImproperlyConfigured: SENTRY_IGNORE_ERRORS: 'shop.errors.Missing'")
+    assert f"\n{line}\n" in (REPO / "docs" / "configuration.md").read_text(encoding="utf-8"), line
+
     site = Path(_run([vpy, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], project,
                      env).stdout.strip())
     before = {p.name for p in site.iterdir()}
