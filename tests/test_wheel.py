@@ -169,6 +169,19 @@ def _apply(project: Path, step: re.Match[str]) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _revert(project: Path, step: re.Match[str], original: str) -> None:
+    """Undo one step as "Removing the app" says: drop the appended block, put the replaced line back."""
+    path = project / step["file"]
+    text = path.read_text(encoding="utf-8")
+    if step["action"] == "append":
+        assert text.count("\n\n" + step["code"]) == 1, step["file"]
+        path.write_text(text.replace("\n\n" + step["code"], "\n", 1), encoding="utf-8")
+        return
+    [line] = [line for line in original.splitlines(keepends=True) if line.strip() == step["old"]]
+    assert text.count(step["code"]) == 1, step["file"]
+    path.write_text(text.replace(step["code"], line, 1), encoding="utf-8")
+
+
 # The test's own part of the project, not the guide's: a failing view, DEBUG off, and a probe that
 # drives the project through Django's test client inside the fresh environment.
 BOOM = '''
@@ -250,6 +263,7 @@ def test_a_fresh_project_adopts_the_wheel_as_the_guide_says(tmp_path, wheel, pyt
     made = _run([bin_dir / "django-admin", "startproject", "shop"], tmp_path, env)
     assert made.returncode == 0, made.stderr
     project = tmp_path / "shop"
+    pristine = {p: p.read_text(encoding="utf-8") for p in project.rglob("*.py")}
     steps = doc_steps()
     for step in steps:
         _apply(project, step)
@@ -307,3 +321,17 @@ def test_a_fresh_project_adopts_the_wheel_as_the_guide_says(tmp_path, wheel, pyt
     after = {p.name for p in site.iterdir()}
     assert {name for name in before - after if not name.endswith(".dist-info")} == {"errorwarden"}
     assert {p: p.read_bytes() for p in project.rglob("*.py")} == project_files
+
+    # The guide's "Removing the app": uninstalling alone leaves a project that no longer starts; with
+    # every marked step reverted as the section lists, it starts again and names errorwarden nowhere.
+    broken = _run([vpy, "manage.py", "check"], project, env)
+    assert broken.returncode != 0 and "No module named 'errorwarden'" in broken.stderr, broken.stderr[-2000:]
+    removal = DOC.read_text(encoding="utf-8").split("\n## Removing the app\n", 1)[1]
+    for step in steps:
+        assert f"`{step['file']}`" in removal, step["file"]
+        _revert(project, step, pristine[project / step["file"]])
+    assert not [p for p in project.rglob("*.py") if "errorwarden" in p.read_text(encoding="utf-8")
+                and p.name != "probe.py"]
+    check = _run([vpy, "manage.py", "check"], project, env)
+    assert check.returncode == 0 and "no issues" in check.stdout, check.stdout + check.stderr
+    assert (project / "var" / "sentry_inbox.sqlite3").exists() and "`var/`" in removal  # left to delete
