@@ -6,8 +6,11 @@ support matrix a fresh virtual environment gets only Django, sentry-sdk and the 
 with `<!-- fresh-project: FILE ... -->` is applied exactly as written. Then: `manage.py check`
 passes; a view that raises with a secret in its request reaches the local inbox scrubbed; the
 mounted dashboard shows the issue to a staff user and answers 404 to anyone else with DEBUG off;
-`manage.py sentry_check` passes; a bad variable stops start-up with one line and no traceback;
-`pip uninstall django-errorwarden` removes the app and nothing of the project's.
+`manage.py sentry_check` passes; a bad variable stops start-up with one line and no traceback (a
+SENTRY_IGNORE_ERRORS path naming no class after the others are fixed);
+`pip uninstall django-errorwarden` removes the app and nothing of the project's, after which the
+project starts again once the marked steps are reverted as "Removing the app" lists them.
+django-errorwarden/README.md's shorter Setup is applied to a startproject too.
 
 The matrix (a representative subset, each running the whole flow above): Django 4.2 LTS, 5.2 and
 the newest release the metadata allows; the lowest sentry-sdk the metadata allows and the newest;
