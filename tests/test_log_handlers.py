@@ -1,9 +1,10 @@
 """No handler prints or mails an unscrubbed copy: Django's defaults and the project's, on real servers.
 
 A request fails with a Stripe key and an e-mail address in its query string and exception message.
-Under DEBUG, `manage.py runserver` prints it through Django's `console` handler, the project's root
-console and runserver's request line; with DEBUG off, gunicorn's worker mails it to ADMINS through
-Django's `mail_admins` to a real SMTP server (aiosmtpd). Neither copy may carry the secret.
+Under DEBUG, `manage.py runserver` prints it through the project's root console (Django's `console`
+handler leaves it the records it prints) and runserver's request line; with DEBUG off, gunicorn's
+worker mails it to ADMINS through Django's `mail_admins` to a real SMTP server (aiosmtpd). Neither
+copy may carry the secret.
 The settings are config/settings.py's own (tests/log_handler_settings.py adds only the view and ADMINS).
 """
 
@@ -64,8 +65,9 @@ def _wait_for(condition, timeout: float = 30.0) -> bool:
 
 
 def test_runserver_under_debug_prints_only_scrubbed_tracebacks_and_request_lines(tmp_path):
-    """DEBUG on: Django's console, the root console and runserver's request line all print the failure,
-    scrubbed; the traceback itself is still there to debug with."""
+    """DEBUG on: the root console (once: Django's console leaves it the records it prints) and
+    runserver's request line print the failure, scrubbed; the traceback itself is still there to
+    debug with."""
     port, log_path = free_port(), tmp_path / "runserver.log"
     with log_path.open("wb") as log:
         command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
@@ -88,10 +90,11 @@ def test_runserver_under_debug_prints_only_scrubbed_tracebacks_and_request_lines
         stop(server, signal.SIGINT, 20)
     text = log_path.read_text(errors="replace")
     _assert_clean(text)
-    # Django's console (bare message) and the project's root console ("ERROR django.request: ...").
-    assert re.search(r"^Internal Server Error: /charge/$", text, re.M), text[-3000:]
+    # Once, by the project's root console ("ERROR django.request: ..."): Django's console prints only
+    # what the root console does not (configure_logging), so no bare "Internal Server Error" copy.
+    assert not re.search(r"^Internal Server Error: /charge/$", text, re.M), text[-3000:]
     assert "ERROR django.request: Internal Server Error: /charge/" in text
-    assert text.count("ChargeRefused: charge refused: token=[stripe_key] for [email]") == 2, text[-3000:]
+    assert text.count("ChargeRefused: charge refused: token=[stripe_key] for [email]") == 1, text[-3000:]
     assert '"GET /charge/?token=[stripe_key]&email=[email] HTTP/1.1" 500' in text
 
 
@@ -215,3 +218,44 @@ def test_an_admin_email_subclass_with_the_filter_still_counts_as_unscrubbed(defa
     logger.handlers[:] = [custom]
     scrub_handlers()
     assert type(custom) is Custom and (logger.name, custom) in unscrubbed_handlers()
+
+
+# docs/integrating.md section 2's LOGGING, read from the guide itself, applied the way Django applies it
+# (DEFAULT_LOGGING first, then LOGGING_CONFIG) in a process of its own, DEBUG on; each case logs an ERROR
+# of django.request with its traceback and an INFO of django.utils.autoreload (runserver's first line).
+_CONSOLE_PROBE = '''
+import ast, logging, re, sys
+from django.conf import settings
+settings.configure(DEBUG=True, LOGGING_CONFIG="errorwarden.logfilter.configure_logging")
+from django.utils.log import configure_logging
+guide = open(sys.argv[1], encoding="utf-8").read()
+logging_dict = ast.literal_eval(re.search(r"^LOGGING = (\\{.*?^\\})", guide, re.M | re.S).group(1))
+logging_dict = eval(sys.argv[2])(logging_dict)
+configure_logging(settings.LOGGING_CONFIG, logging_dict)
+try:
+    raise RuntimeError("charge refused: token=" + sys.argv[3])
+except RuntimeError:
+    logging.getLogger("django.request").error("Internal Server Error: /charge/", exc_info=True)
+logging.getLogger("django.utils.autoreload").info("Watching for file changes with StatReloader")
+'''
+
+
+@pytest.mark.parametrize("change", [
+    "lambda d: d",  # as the guide writes it: the root console has no level of its own
+    "lambda d: {**d, 'handlers': {'console': {**d['handlers']['console'], 'level': 'WARNING'}}}",
+], ids=["as-written", "root-console-at-warning"])
+def test_the_guides_logging_prints_each_django_record_once_under_debug(change):
+    """Django's own console and the root console of the guide's LOGGING both printed every record of a
+    `django` logger under DEBUG: each 500 traceback came twice. configure_logging lets Django's console
+    print only what the root console does not (below its level), so each record prints once, scrubbed,
+    and runserver's INFO line still prints whatever the root console's level."""
+    guide = ROOT / "docs" / "integrating.md"
+    done = subprocess.run([sys.executable, "-c", _CONSOLE_PROBE, str(guide), change, TOKEN],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    text = done.stderr
+    _assert_clean(text)
+    assert text.count("RuntimeError: charge refused: token=[stripe_key]") == 1, text
+    assert text.count("Internal Server Error: /charge/") == 1, text
+    assert "ERROR django.request: Internal Server Error: /charge/" in text  # the guide's format
+    assert text.count("Watching for file changes with StatReloader") == 1, text

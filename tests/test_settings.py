@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+import errorwarden
 from errorwarden.grouping import Classifier
 from errorwarden.runtime import build
 from errorwarden.settings import DEFAULT_SERVICE_HOSTS, Settings, load_settings
@@ -416,8 +417,21 @@ def test_a_feature_without_its_extra_stops_start_up_naming_the_extra(monkeypatch
     variable = next(name for name in env if name != "SENTRY_SLACK_WEBHOOK_URL")
     assert line.strip().startswith(f"{variable}=") and f"needs {module}, which is not installed" in line
     assert f"pip install 'django-errorwarden[{extra}]'" in line
+    # Until it is on PyPI: the built wheel with the extra (docs/integrating.md, "Install").
+    wheel = f"django_errorwarden-{errorwarden.__version__}-py3-none-any.whl"
+    assert f"pip install 'path/to/{wheel}[{extra}]'" in line
     monkeypatch.delitem(sys.modules, module)
     load_settings(env)  # installed: accepted
+
+
+def test_the_guide_shows_the_missing_extra_line_as_it_is_printed(monkeypatch):
+    """docs/integrating.md, "Install", quotes the line a missing extra prints: it is the real one."""
+    monkeypatch.setitem(sys.modules, "slack_sdk", None)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_settings({"SENTRY_SLACK_ALERTS_ENABLED": "true",
+                       "SENTRY_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x"})
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "integrating.md").read_text(encoding="utf-8")
+    assert f"\nImproperlyConfigured: {refused.value}\n" in guide
 
 
 def test_the_drf_handler_without_drf_names_the_extra():
@@ -427,6 +441,7 @@ def test_the_drf_handler_without_drf_names_the_extra():
     assert shown.startswith("ImproperlyConfigured errorwarden.drf.exception_handler needs "
                             "djangorestframework"), shown
     assert "pip install 'django-errorwarden[drf]'" in shown
+    assert "django_errorwarden-" in shown and ".whl[drf]'" in shown
 
 
 def test_a_part_given_to_build_is_never_built(tmp_path, monkeypatch):

@@ -4,8 +4,9 @@ from django.apps import AppConfig
 
 
 class ErrorWardenConfig(AppConfig):
-    """Registers system checks, installs the query instrumentation on every connection, and imports
-    the SENTRY_IGNORE_ERRORS paths now that models can be imported."""
+    """Registers system checks, installs the query instrumentation on every connection, imports
+    the SENTRY_IGNORE_ERRORS paths now that models can be imported, and scrubs Django's default
+    log handlers when LOGGING_CONFIG names configure_logging but LOGGING is empty."""
 
     name = "errorwarden"
     verbose_name = "Error tracking"
@@ -26,6 +27,7 @@ class ErrorWardenConfig(AppConfig):
         if hasattr(settings, "ERROR_TRACKING"):
             _init_from(settings.ERROR_TRACKING)
         _resolve_ignored()
+        _scrub_without_logging(settings)
 
     def _setting_changed(self, setting: str = "", enter: bool = True, **kwargs) -> None:
         """override_settings(ERROR_TRACKING=...) in a project's tests re-initialises, then restores."""
@@ -77,6 +79,18 @@ def _resolve_ignored() -> None:
         runtime.ignored.resolve()
     except ImproperlyConfigured as exc:
         raise SettingsError(str(exc).splitlines()) from None
+
+
+def _scrub_without_logging(settings) -> None:
+    """LOGGING_CONFIG names configure_logging but LOGGING is empty: Django then applies its
+    DEFAULT_LOGGING alone and never calls configure_logging, so the one line would leave Django's
+    `console` and `mail_admins` unscrubbed (W005). Logging is set up by the time ready() runs:
+    scrub its handlers here, as configure_logging would have."""
+    if getattr(settings, "LOGGING_CONFIG", None) == "errorwarden.logfilter.configure_logging" and \
+            not getattr(settings, "LOGGING", None):
+        from errorwarden.logfilter import scrub_handlers
+
+        scrub_handlers()
 
 
 def _connect_celery() -> None:

@@ -14,8 +14,10 @@ try:
     from rest_framework import exceptions, throttling
     from rest_framework.views import exception_handler as drf_exception_handler
 except ImportError:  # a project names this handler without DRF installed
+    from errorwarden.envvars import install_hint
+
     raise ImproperlyConfigured("errorwarden.drf.exception_handler needs djangorestframework, which is not "
-                               "installed: pip install 'django-errorwarden[drf]'") from None
+                               f"installed: {install_hint('drf')}") from None
 
 REPORTED = (
     DjangoPermissionDenied,

@@ -62,6 +62,16 @@ class Problem:
         return f"{line} Hint: {self.hint}" if self.hint else line
 
 
+def install_hint(extra: str) -> str:
+    """How to add one extra of django-errorwarden: from PyPI (its future home), or from the built
+    wheel it is installed from until then (`make package` in the source repository)."""
+    from errorwarden import __version__
+
+    wheel = f"django_errorwarden-{__version__}-py3-none-any.whl"
+    return (f"install the [{extra}] extra of django-errorwarden: pip install 'django-errorwarden[{extra}]', "
+            f"or from the built wheel pip install 'path/to/{wheel}[{extra}]'")
+
+
 class SettingsError(ImproperlyConfigured):
     """Every bad variable of one start-up, one line each; `problems` holds them."""
 

@@ -37,7 +37,9 @@ line in settings.py covers them and every handler LOGGING adds:
 It applies LOGGING as Django would, then puts the scrub filter first on every handler of every
 logger and turns Django's AdminEmailHandler into ScrubbedAdminEmailHandler, whose report (built
 from the exception and the request, not from the filtered record) is scrubbed before it is mailed.
-The system check errorwarden.W005 names any handler still left out.
+The system check errorwarden.W005 names any handler still left out. When LOGGING gives the root
+logger a console on stderr and leaves the `django` logger to Django, Django's `console` prints
+only the records below that console's level, so a 500's traceback prints once, not twice.
 """
 
 from __future__ import annotations
@@ -239,11 +241,54 @@ def configure_logging(config: dict[str, Any]) -> None:
     """Django's LOGGING_CONFIG: apply LOGGING with dictConfig, then scrub every handler (scrub_handlers).
 
     settings.py: LOGGING_CONFIG = "errorwarden.logfilter.configure_logging"
+
+    When LOGGING leaves the `django` logger to Django and gives the root logger a console on the
+    same stream, Django's own `console` prints only the records that console does not (those
+    below its level): each record of a `django` logger prints once (see _yield_django_console).
     """
     import logging.config
 
     logging.config.dictConfig(config)
+    if "django" not in (config.get("loggers") or {}):
+        _yield_django_console()
     scrub_handlers()
+
+
+class BelowLevel(logging.Filter):
+    """Passes only records below `level`: those another handler on the same stream does not print."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True for a record below the level."""
+        return record.levelno < self.level
+
+
+def _yield_django_console() -> None:
+    """Stop Django's default `console` printing what a root console on the same stream prints too.
+
+    Django's DEFAULT_LOGGING prints every INFO and higher record of the `django` loggers on stderr
+    while DEBUG is on; the records also propagate to the root logger, whose console (LOGGING's)
+    prints them again. Django's console keeps only the records below the root console's level
+    (none when it has no level), so nothing printed before is lost and nothing prints twice. A
+    root handler with a filter of its own may drop records, so it is not relied on.
+    """
+    from django.utils.log import RequireDebugTrue
+
+    django_logger = logging.getLogger("django")
+    if not django_logger.propagate:
+        return
+    for ours in logging.getLogger().handlers:
+        if type(ours) is not logging.StreamHandler or \
+                not all(isinstance(f, ScrubLogFilter) for f in ours.filters):
+            continue
+        for theirs in django_logger.handlers:
+            if type(theirs) is logging.StreamHandler and theirs.stream is ours.stream and \
+                    any(isinstance(f, RequireDebugTrue) for f in theirs.filters) and \
+                    not any(isinstance(f, BelowLevel) for f in theirs.filters):
+                theirs.addFilter(BelowLevel(ours.level))
 
 
 def scrub_handlers() -> int:

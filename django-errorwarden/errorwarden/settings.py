@@ -25,6 +25,7 @@ from errorwarden.envvars import (
     collect,
     env,
     frozen_map,
+    install_hint,
     integer,
     is_loopback,
     items,
@@ -467,7 +468,7 @@ def collect_settings(environ: Mapping[str, str], problems: list[Problem]) -> Set
         if importlib.util.find_spec(module) is None:
             shown = repr(str(environ.get(variable, "")).strip())
             problems.append(Problem(variable, shown, f"needs {module}, which is not installed",
-                                    f"pip install 'django-errorwarden[{extra}]'"))
+                                    install_hint(extra)))
     return settings
 
 
