@@ -11,7 +11,7 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.delivery import OutboxOptions, OutboxStore
@@ -46,6 +46,16 @@ _RUN_MARKS = MappingProxyType({"ok": "o", "error": "x", "missed": "!", "in_progr
 _ONLY_LIMIT = ("show", "transactions", "performance", "monitors")
 _WINDOW = re.compile(r"^(\d+)([smh])$")
 _UNIT = MappingProxyType({"s": 1, "m": 60, "h": 3600})
+
+
+def _written(exc: BaseException) -> bool:
+    """True when the error came from writing the command's output, not from reading a file."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is OutputWrapper.write.__code__:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _cell(value: Any, width: int, align: str) -> str:
@@ -178,6 +188,8 @@ class Command(BaseCommand):
             else:
                 self._issues(store, options["limit"])
         except (sqlite3.Error, OSError) as exc:
+            if _written(exc):  # stdout failed (a closed pipe: `| head`), not the inbox
+                raise
             raise CommandError(f"Cannot read the local inbox at {store.path}: {exc}") from exc
         finally:
             store.close()
@@ -202,6 +214,8 @@ class Command(BaseCommand):
             else:
                 self._alerts(AlertSpool(path), options["limit"], options["clear"])
         except (sqlite3.Error, OSError) as exc:
+            if _written(exc):
+                raise
             raise CommandError(f"Cannot read {path}: {exc}") from exc
 
     def _outbox(self, store: OutboxStore, limit: int, clear: bool) -> None:
