@@ -18,6 +18,7 @@ from errorwarden.delivery import OutboxOptions, OutboxStore
 from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
+from errorwarden.local.store import ID_PREFIX_MIN
 from errorwarden.losses import is_loss
 from errorwarden.runtime import require_runtime
 from errorwarden.settings import Settings
@@ -359,7 +360,7 @@ class Command(BaseCommand):
                           f"check-ins and {cleared_alerts} finished alert row(s).")
 
     def _show(self, store: InboxStore, wanted: str) -> None:
-        matches = store.event_ids(wanted) if len(wanted) >= 6 else []
+        matches = store.event_ids(wanted) if len(wanted) >= ID_PREFIX_MIN else []
         if len(matches) > 1:
             raise CommandError(f"Event id prefix {wanted!r} is ambiguous: give more characters.")
         event = store.get(matches[0]) if matches else None
