@@ -21,11 +21,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 _OURS = ("SENTRY_", "REDIS_URL", "CELERY_", "EMAIL_", "DATABASE_URL", "DJANGO_", "PYTHONUNBUFFERED")
 
 
-def _run_into_a_closed_pipe(tmp_path: Path, unbuffered: bool, *command: str) -> subprocess.CompletedProcess:
+def _run_into_a_closed_pipe(tmp_path: Path, unbuffered: bool, *command: str,
+                            **extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
     env.update(SENTRY_DSN="", SENTRY_INBOX_PATH=str(tmp_path / "inbox.sqlite3"),
                SENTRY_TRACES_SAMPLE_RATE="0", SENTRY_PROFILES_SAMPLE_RATE="0",
-               SENTRY_EMAIL_ALERTS_ENABLED="false")
+               SENTRY_EMAIL_ALERTS_ENABLED="false", **extra)
     if unbuffered:  # every line is written at once: the first write fails
         env["PYTHONUNBUFFERED"] = "1"  # else the output waits in the buffer and the last flush fails
     read_end, write_end = os.pipe()
@@ -56,6 +57,19 @@ def test_a_closed_stdout_ends_the_command_quietly_and_records_nothing(tmp_path, 
     BrokenPipeError event in the inbox (sentry_check's own test event may be there)."""
     result = _run_into_a_closed_pipe(tmp_path, unbuffered, *command)
     assert (result.returncode, result.stderr) == (1, ""), result.stderr[-3000:]
+    assert not [title for title in _recorded(tmp_path) if "BrokenPipe" in title]
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_failing_check_into_a_closed_stdout_says_only_which_check_failed(tmp_path, unbuffered):
+    """A FAIL (Redis on a closed port) ends sentry_check with CommandError: its output, still buffered
+    when the command exits, reaches the closed pipe quietly too."""
+    from tests.support.smtp import free_port
+
+    result = _run_into_a_closed_pipe(tmp_path, unbuffered, "sentry_check", "--no-color", "--skip-slack",
+                                     REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr in ("", "CommandError: 1 check(s) failed: redis.\n"), result.stderr[-3000:]
     assert not [title for title in _recorded(tmp_path) if "BrokenPipe" in title]
 
 

@@ -315,9 +315,12 @@ def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
 
     try:
         _load_settings()
-        started = start()
-        if sys.stdout is not None:
-            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        try:
+            started = start()
+        except SystemExit:  # a command's status (CommandError: 1) with its output still buffered
+            _flush_stdout()
+            raise
+        _flush_stdout()
         return started
     except SettingsError as exc:
         sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
@@ -327,6 +330,20 @@ def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
             raise
         _stdout_to_devnull()
         raise SystemExit(1) from None
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a closed pipe raises here and not in the interpreter's last flush; any
+    other failure is left to that last flush to report, as before."""
+    import sys
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError):  # a closed or detached stream
+        pass
 
 
 def stdout_closed() -> bool:
