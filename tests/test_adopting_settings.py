@@ -70,3 +70,16 @@ def test_without_the_dashboard_mounted_nothing_is_excluded():
     with override_settings(ROOT_URLCONF="tests.snippet_urls"):
         assert dashboard_prefix() is None
         assert TracesSampler(0.25)(_wsgi("/_errors/")) == 0.25
+
+
+def test_an_unknown_key_names_the_variable_it_misspells_and_where_the_names_are():
+    """The line says what the key is not, the closest name, and points at no file the wheel lacks."""
+    with pytest.raises(ImproperlyConfigured) as refused:
+        merged_environ({"SENTRY_TRACE_SAMPLE_RATE": 2}, {})
+    line = str(refused.value)
+    assert line.startswith("ERROR_TRACKING['SENTRY_TRACE_SAMPLE_RATE'] is not a variable errorwarden reads; "
+                           "did you mean SENTRY_TRACES_SAMPLE_RATE?"), line
+    assert "docs/configuration.md" not in line and "Configuration page" in line
+    with pytest.raises(ImproperlyConfigured) as refused:
+        merged_environ({"ZZQX": 1}, {})
+    assert str(refused.value).startswith("ERROR_TRACKING['ZZQX'] is not a variable errorwarden reads. Hint:")

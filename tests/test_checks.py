@@ -90,3 +90,62 @@ def test_a_development_command_prints_no_warning_and_check_deploy_does():
     deploy = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--tag", checks.TAG], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=60)
     assert "errorwarden.W001" in deploy.stdout + deploy.stderr
+
+
+# --- W006: SENTRY_* variables nothing reads -------------------------------------------------------
+
+
+def _env_without_sentry(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+    env.update(SENTRY_DSN="", SENTRY_PROFILES_SAMPLE_RATE="0", **extra)
+    return env
+
+
+def test_a_misspelt_variable_is_a_warning_naming_the_variable_it_misspells(tmp_path):
+    """`manage.py check` (any command that runs the checks) names each SENTRY_* variable neither
+    errorwarden nor sentry-sdk reads, with the closest name; the ones sentry-sdk or sentry-cli read,
+    and errorwarden's own, are not named."""
+    env = _env_without_sentry(SENTRY_INBOX_PATH=str(tmp_path / "inbox.sqlite3"),
+                              SENTRY_TRACE_SAMPLE_RATE="2", SENTRY_SLACK_ENABLED="true", SENTRY_ZZQX="1",
+                              SENTRY_DEBUG="false", SENTRY_RELEASE="r1", SENTRY_AUTH_TOKEN="sntrys_x")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out  # a warning: the command still runs
+    assert ("(errorwarden.W006) SENTRY_TRACE_SAMPLE_RATE is set, but neither errorwarden nor sentry-sdk "
+            "reads it: it changes nothing.") in out
+    assert "HINT: Did you mean SENTRY_TRACES_SAMPLE_RATE? Rename or unset it" in out
+    assert "(errorwarden.W006) SENTRY_SLACK_ENABLED is set" in out
+    assert "HINT: Did you mean SENTRY_SLACK_ALERTS_ENABLED?" in out
+    assert "(errorwarden.W006) SENTRY_ZZQX is set" in out
+    assert "Did you mean" not in out.split("SENTRY_ZZQX")[1]  # nothing is close: no guess
+    assert out.count("errorwarden.W006") == 3, out
+    assert "docs/configuration.md" not in out  # the wheel ships no docs: the page is named instead
+    assert "Configuration page of django-errorwarden's documentation" in out
+
+
+def test_known_variables_raise_no_w006(monkeypatch):
+    """errorwarden's own variables and sentry-sdk's are read: no warning."""
+    for name in [n for n in os.environ if n.startswith("SENTRY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SENTRY_TRACES_SAMPLE_RATE", "0.1")
+    monkeypatch.setenv("SENTRY_SPOTLIGHT", "")
+    assert checks.W006 not in _ids()
+    monkeypatch.setenv("SENTRY_TRACES_RATE", "0.1")
+    assert checks.W006 in _ids()
+
+
+def test_the_sentry_sdk_list_covers_what_the_installed_sdk_reads():
+    """Every SENTRY_* name the installed sentry_sdk reads from os.environ is in SENTRY_SDK_VARIABLES, so
+    an upgrade that adds one fails here instead of warning about a variable the SDK reads."""
+    import re
+
+    import sentry_sdk
+
+    from errorwarden.settings import SENTRY_SDK_VARIABLES
+
+    reads = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["'](SENTRY_[A-Z0-9_]+)["']""")
+    read = set()
+    for path in Path(sentry_sdk.__file__).parent.rglob("*.py"):
+        read.update(reads.findall(path.read_text(encoding="utf-8")))
+    assert read and read <= SENTRY_SDK_VARIABLES, sorted(read - SENTRY_SDK_VARIABLES)

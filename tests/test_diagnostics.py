@@ -28,6 +28,7 @@ KEY = "0123456789abcdef0123456789abcdef"
     (f"https://{KEY}@sentry.example.com/prefix/7", "https://***@sentry.example.com/prefix/7"),
     ("amqp://guest:s3cret@rabbit:5672//", "amqp://***@rabbit:5672//"),
     ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/15"),
+    ("redis://127.0.0.1:6379/15?password=s3cret", "redis://127.0.0.1:6379/15?***"),
     (f"http://{KEY}@[::1]:9000/1", "http://***@[::1]:9000/1"),
     ("not a url", "***"), ("http://host:99999999/1", "***"), ("", ""),
 ])

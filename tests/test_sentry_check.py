@@ -170,6 +170,16 @@ def _alert_env(slack: SlackStandIn, smtp_port: int, recipients: str = "oncall@ex
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)}
 
 
+def _without_packaging(tmp: Path) -> str:
+    """A PYTHONPATH on which `import packaging` fails as it does where the package is not installed
+    (kombu's Redis transport imports it; kombu does not require it)."""
+    shadow = tmp / "no-packaging"
+    shadow.mkdir()
+    (shadow / "packaging.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'packaging'\", name='packaging')\n")
+    return os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH", "")]))
+
+
 @dataclass
 class LocalRuns:
     """The runs without a DSN, and the stand-ins they talked to."""
@@ -197,6 +207,8 @@ def local_runs(tmp_path_factory) -> Iterator[LocalRuns]:
                                            "SENTRY_PROFILES_SAMPLE_RATE": "0.5"}),
             "skip email": (("--skip-email",), _alert_env(slack_ok, smtp_skip.port)),
             "redis up": ((), {"SENTRY_DSN": "", "REDIS_URL": "redis://127.0.0.1:6379/15"}),
+            "no transport": ((), {"SENTRY_DSN": "", "PYTHONPATH": _without_packaging(tmp),
+                                  "CELERY_BROKER_URL": f"redis://:s3cret@127.0.0.1:{free_port()}/9"}),
             "no worker": ((), _celery_env(queue)),
         }
         for name in scenarios:
@@ -253,6 +265,21 @@ def test_the_broken_run_prints_no_secret(local_runs):
     """No webhook URL or broker password reaches the output; an unreachable broker is not asked."""
     run = local_runs.runs["broken"]
     assert "/services/" not in run.stdout + run.stderr and "s3cret" not in run.stdout + run.stderr
+    assert run.status("worker") == "SKIP"
+
+
+def test_a_transport_that_cannot_be_imported_is_a_missing_package_not_a_refused_connection(local_runs):
+    """kombu's Redis transport failing to import (no `packaging`) says so and names what to install;
+    the broker's password is not printed."""
+    run = local_runs.runs["no transport"]
+    state, message, fix = run.checks["broker"]
+    assert (run.returncode, state) == (1, "FAIL"), run.stdout + run.stderr
+    assert "refused" not in message and "Start the broker" not in fix
+    assert message.endswith(": the broker's transport cannot be imported "
+                            "(ModuleNotFoundError: No module named 'packaging')"), message
+    assert message.startswith("redis://***@127.0.0.1:")
+    assert fix.startswith("Install the missing package in this environment: pip install packaging "), fix
+    assert "s3cret" not in run.stdout + run.stderr
     assert run.status("worker") == "SKIP"
 
 

@@ -10,9 +10,12 @@ with `manage.py check --deploy`, or on every command when SENTRY_ENVIRONMENT is 
     W003  ErrorTrackingMiddleware missing or not first
     W004  every request traced                              (production / --deploy)
     W005  a log handler prints or mails records without the scrub filter
+    W006  a SENTRY_* environment variable nothing reads (a misspelling, silently ignored otherwise)
 """
 
 from __future__ import annotations
+
+import os
 
 from django.conf import settings as django_settings
 from django.core.checks import Error, Warning, register
@@ -20,8 +23,8 @@ from django.core.checks import Error, Warning, register
 from errorwarden.runtime import current_runtime
 
 TAG = "errorwarden"
-E001, W001, W002, W003, W004, W005 = (f"errorwarden.{code}"
-                                      for code in ("E001", "W001", "W002", "W003", "W004", "W005"))
+E001, W001, W002, W003, W004, W005, W006 = (
+    f"errorwarden.{code}" for code in ("E001", "W001", "W002", "W003", "W004", "W005", "W006"))
 MIDDLEWARE = "errorwarden.middleware.ErrorTrackingMiddleware"
 
 
@@ -65,6 +68,24 @@ def check_log_handlers(app_configs=None, **kwargs):
                     hint='Set LOGGING_CONFIG = "errorwarden.logfilter.configure_logging" in settings.py '
                          "(it scrubs Django's default handlers and every LOGGING handler), or put "
                          "errorwarden.logfilter.ScrubLogFilter on the handler.")]
+
+
+@register(TAG)
+def check_unread_variables(app_configs=None, **kwargs):
+    """W006: a SENTRY_* variable that neither errorwarden nor sentry-sdk (nor sentry-cli) reads.
+
+    Its value changes nothing, so a misspelt name (SENTRY_TRACE_SAMPLE_RATE) would leave the
+    default in force without a word.
+    """
+    from errorwarden.settings import VARIABLE_TABLE, unread_sentry_variables
+
+    found = []
+    for name, guess in unread_sentry_variables(os.environ):
+        meant = f"Did you mean {guess}? " if guess else ""
+        found.append(Warning(f"{name} is set, but neither errorwarden nor sentry-sdk reads it: it changes "
+                             "nothing.", id=W006,
+                             hint=f"{meant}Rename or unset it; {VARIABLE_TABLE}."))
+    return found
 
 
 def _recipients(s) -> list:

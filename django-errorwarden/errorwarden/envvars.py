@@ -316,13 +316,72 @@ def _load_settings() -> None:
 def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
     """Run `start` (a WSGI/ASGI or management entry point); on bad settings print them and exit.
 
-    The problems are one line each and already masked: a traceback would only bury them.
+    The problems are one line each and already masked: a traceback would only bury them. A reader
+    of stdout that went away (`manage.py sentry_check | head -1`) ends the command quietly with
+    status 1, as Python's documentation recommends, instead of a BrokenPipeError traceback that
+    sentry-sdk's excepthook would record as an application error.
     """
     import sys
 
     try:
         _load_settings()
-        return start()
+        try:
+            started = start()
+        except SystemExit:  # a command's status (CommandError: 1) with its output still buffered
+            _flush_stdout()
+            raise
+        _flush_stdout()
+        return started
     except SettingsError as exc:
         sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
         raise SystemExit(code) from None
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise
+        _stdout_to_devnull()
+        raise SystemExit(1) from None
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a closed pipe raises here and not in the interpreter's last flush; any
+    other failure is left to that last flush to report, as before."""
+    import sys
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError):  # a closed or detached stream
+        pass
+
+
+def stdout_closed() -> bool:
+    """True when nobody reads stdout any more: its pipe or socket reports an error or a hang-up.
+
+    Tells a BrokenPipeError of stdout from one of a socket or a child's pipe; False where poll() is
+    missing (Windows) or stdout has no descriptor.
+    """
+    import select
+    import sys
+
+    if sys.stdout is None or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # closed, detached or in-memory
+        return False
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout's descriptor at devnull, so the interpreter's last flush raises nothing."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)

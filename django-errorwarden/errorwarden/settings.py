@@ -7,6 +7,7 @@ reports every bad variable at once; nothing here reads `os.environ` behind a cal
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import re
@@ -492,6 +493,52 @@ def _needs_extras(settings: Settings) -> list[tuple[str, str, str]]:
     return wanted
 
 
+# Where the variable table is: the wheel ships no docs, so a message names the page, not a path.
+VARIABLE_TABLE = "the variable table is the Configuration page of django-errorwarden's documentation"
+# SENTRY_* variables other tools read, so a check does not call them misspelt: sentry-sdk itself
+# (sentry_sdk 2.76's os.environ reads: client.py, scope.py, utils.py, spotlight.py, transport.py)
+# and Sentry's command-line tool (docs.sentry.io/cli/configuration; SENTRY_LOAD_DOTENV: its 1.24.0
+# release notes), which a deploy job may run with the app's environment.
+SENTRY_SDK_VARIABLES = frozenset({
+    "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT", "SENTRY_DEBUG", "SENTRY_KEEP_ALIVE",
+    "SENTRY_USE_ENVIRONMENT", "SENTRY_TRACE", "SENTRY_BAGGAGE", "SENTRY_SPOTLIGHT",
+    "SENTRY_SPOTLIGHT_ON_ERROR", "SENTRY_SPOTLIGHT_MIDDLEWARE", "SENTRY_PRINT_ENVELOPES",
+})
+SENTRY_CLI_VARIABLES = frozenset({
+    "SENTRY_AUTH_TOKEN", "SENTRY_API_KEY", "SENTRY_URL", "SENTRY_ORG", "SENTRY_PROJECT",
+    "SENTRY_LOAD_DOTENV",
+})
+
+
+def variable_names() -> frozenset[str]:
+    """The names of every variable errorwarden reads (the Settings table)."""
+    return frozenset(var.name for _, var in variables(Settings))
+
+
+def closest_name(name: str, known: frozenset[str] | set[str]) -> str | None:
+    """The known name `name` most likely misspells (difflib), or None when none is close.
+
+    The shared SENTRY_ prefix is left out of the comparison, or every SENTRY_ name would look alike.
+    """
+    def core(text: str) -> str:
+        return text.upper().removeprefix("SENTRY_")
+
+    cores: dict[str, str] = {}
+    for candidate in sorted(known):
+        cores.setdefault(core(candidate), candidate)
+    match = difflib.get_close_matches(core(name), list(cores), n=1)
+    return cores[match[0]] if match else None
+
+
+def unread_sentry_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """Each SENTRY_* variable in `environ` that neither errorwarden, sentry-sdk nor sentry-cli reads,
+    sorted, with the known name it most likely misspells (None when none is close)."""
+    ours = variable_names()
+    known = ours | SENTRY_SDK_VARIABLES | SENTRY_CLI_VARIABLES
+    return [(name, closest_name(name, known)) for name in sorted(environ)
+            if name.startswith("SENTRY_") and name not in known]
+
+
 def merged_environ(overrides: Any, environ: Mapping[str, str]) -> dict[str, str]:
     """`environ` under a project's ERROR_TRACKING dict (its values win), as one mapping of strings.
 
@@ -501,12 +548,15 @@ def merged_environ(overrides: Any, environ: Mapping[str, str]) -> dict[str, str]
     if not isinstance(overrides, Mapping):
         raise SettingsError([Problem("ERROR_TRACKING", type(overrides).__name__, "a dict of variable names "
                                      "to values", "e.g. {'SENTRY_ENVIRONMENT': 'staging'}")])
-    known = {var.name for _, var in variables(Settings)}
-    problems, merged = [], dict(environ)
+    known = variable_names()
+    problems: list[Problem | str] = []
+    merged = dict(environ)
     for key, value in overrides.items():
         if key not in known:
-            problems.append(Problem(f"ERROR_TRACKING[{key!r}]", "", "a variable errorwarden reads",
-                                    "see docs/configuration.md for the names"))
+            guess = closest_name(str(key), known)
+            meant = f"; did you mean {guess}?" if guess else "."
+            problems.append(f"ERROR_TRACKING[{key!r}] is not a variable errorwarden reads{meant} "
+                            f"Hint: {VARIABLE_TABLE}.")
         elif isinstance(value, bool):
             merged[key] = "true" if value else "false"
         elif isinstance(value, (str, int, float)):

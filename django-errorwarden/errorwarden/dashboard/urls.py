@@ -3,11 +3,13 @@
 from django.urls import path, re_path
 
 from errorwarden.dashboard import api, views
+from errorwarden.local.store import ID_PREFIX_MIN
 
 app_name = "errors_dashboard"
 urlpatterns = [
     path("", views.issue_list, name="issues"),
-    re_path(r"^issues/(?P<event_id>[0-9a-f]{32})/$", views.issue_detail, name="issue"),
+    # A full id, or a prefix of one as `sentry_inbox` lists them (a unique one redirects to the full id).
+    re_path(rf"^issues/(?P<event_id>[0-9a-f]{{{ID_PREFIX_MIN},32}})/$", views.issue_detail, name="issue"),
     re_path(r"^issues/(?P<event_id>[0-9a-f]{32})/triage/$", views.issue_triage, name="triage"),
     path("performance/", views.performance_page, name="performance"),
     re_path(r"^transactions/(?P<event_id>[0-9a-f]{32})/$", views.transaction_detail, name="transaction"),

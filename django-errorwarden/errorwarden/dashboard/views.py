@@ -137,6 +137,8 @@ def issue_list(request: HttpRequest) -> HttpResponse:
 def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     """One event as stored (already scrubbed): stack with source, request, user, tags, breadcrumbs."""
     store, _, _ = _sources()
+    if len(event_id) < 32:
+        return _by_prefix(request, store, event_id)
     event = store.get(event_id)
     if event is None or event.get("type") == "transaction":
         raise Http404
@@ -164,6 +166,27 @@ def issue_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         "around": events.neighbours(key, event_id), "tag_counts": events.tags(key),
         "first_release": first_release, "last_release": last_release, "trace_id": trace_id,
         "trace_transaction": next((t["event_id"] for t in same_trace if t["type"] == "transaction"), "")})
+
+
+_AMBIGUOUS_SHOWN = 10
+
+
+def _by_prefix(request: HttpRequest, store: InboxStore, prefix: str) -> HttpResponse:
+    """An id prefix as `sentry_inbox` shows them (12 characters; --show takes 6 or more): a unique
+    one redirects to the event's page, an ambiguous one is a 400 naming the ids it matches."""
+    matches = store.event_ids(prefix, limit=_AMBIGUOUS_SHOWN + 1)
+    if not matches:
+        raise Http404
+    if len(matches) > 1:
+        shown = ", ".join(matches[:_AMBIGUOUS_SHOWN]) + (", ..." if len(matches) > _AMBIGUOUS_SHOWN else "")
+        problem = f"Event id prefix {prefix!r} is ambiguous: give more characters. It matches {shown}"
+        return HttpResponseBadRequest(for_terminal_line(problem), content_type="text/plain; charset=utf-8")
+    event = store.get(matches[0])
+    if event is None or event.get("type") == "transaction":
+        raise Http404
+    target = reverse("errors_dashboard:issue", args=[matches[0]])
+    query = request.GET.urlencode()
+    return HttpResponseRedirect(f"{target}?{query}" if query else target)
 
 
 @dashboard_view

@@ -29,11 +29,12 @@ class Check:
 def mask_dsn(value: str) -> str:
     """A DSN or URL with its credentials replaced by ***, keeping scheme, host, port and path.
 
-    A URL without credentials (a Redis or broker URL of a trusted network) is shown as it is.
+    A URL without credentials (a Redis or broker URL of a trusted network) is shown as it is, but for
+    its query, which may hold one (redis://host:6379/0?password=...).
     """
     parts = split_url(value) if value else None
     if parts is not None and parts.scheme and parts.hostname and "@" not in parts.netloc:
-        return value
+        return parts._replace(query="***" if parts.query else "", fragment="").geturl()
     return masked_url(value)
 
 

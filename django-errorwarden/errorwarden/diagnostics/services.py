@@ -10,6 +10,7 @@ from typing import Any
 
 from errorwarden.alerting.retry import KIND as ALERT_KIND
 from errorwarden.diagnostics.base import FAIL, OK, SKIPPED, WARN, Check, mask_dsn, redact
+from errorwarden.envvars import split_url
 from errorwarden.losses import LOGGER_NAME as LOSSES_LOGGER
 from errorwarden.settings import Settings
 
@@ -136,12 +137,32 @@ def check_broker(url: str, timeout: float = 3.0) -> Check:
     try:
         with Connection(url, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=0, timeout=timeout)  # one attempt: a check, not a wait
+    except ImportError as exc:  # kombu imports a transport on first use: a missing dependency, not the broker
+        return Check("broker", FAIL, f"{mask_dsn(url)}: the broker's transport cannot be imported "
+                                     f"({type(exc).__name__}: {redact(str(exc), url)})",
+                     _install_fix(exc, url))
     except Exception as exc:
         return Check("broker", FAIL, f"{mask_dsn(url)} refused the connection ({type(exc).__name__}: "
                                      f"{redact(str(exc), url)})",
                      "Start the broker or fix CELERY_BROKER_URL; the process delivers alerts itself "
                      "while the broker is down.")
     return Check("broker", OK, f"{mask_dsn(url)} accepts connections")
+
+
+def _install_fix(exc: ImportError, url: str) -> str:
+    """What to install when the broker's transport fails to import: the package the error names, else
+    the transport's extra."""
+    module = (exc.name or "").split(".")[0]
+    parts = split_url(url)
+    scheme = parts.scheme if parts is not None and parts.scheme else "broker"
+    if module and isinstance(exc, ModuleNotFoundError):
+        what = f"Install the missing package in this environment: pip install {module}"
+    elif module:
+        what = f"Reinstall the package that fails to import: pip install --force-reinstall {module}"
+    else:
+        what = f"Install the transport's dependencies: pip install 'kombu[{scheme}]'"
+    return (f"{what} (kombu's {scheme} transport imports it); until then the process delivers alerts "
+            "itself.")
 
 
 def alert_queue(app: Any, task: str = DELIVER_TASK) -> str:
@@ -164,7 +185,7 @@ def check_worker(app: Any, broker_url: str, timeout: float = 2.0, broker_up: boo
     if not broker_url:
         return Check("worker", SKIPPED, "no broker: alerts are delivered in-process")
     if not broker_up:
-        return Check("worker", SKIPPED, "not asked: the broker is unreachable")
+        return Check("worker", SKIPPED, "not asked: the broker check failed")
     if app is None:
         return Check("worker", FAIL, "no Celery app is loaded",
                      "Import the project's Celery app in its package's __init__.py (Celery's Django layout).")

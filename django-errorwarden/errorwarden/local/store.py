@@ -20,6 +20,7 @@ from errorwarden.settings import Settings
 from errorwarden.text import cut
 
 TITLE_MAX = 200
+ID_PREFIX_MIN = 6  # the shortest event id prefix `sentry_inbox --show` and the dashboard accept
 MINUTE_RETENTION = 6 * 3600  # per-minute counts older than this are deleted
 TRIM_INTERVAL = 60.0  # seconds between two trims of the issue counts and minutes by one process
 _SCHEMA_VERSION = 2

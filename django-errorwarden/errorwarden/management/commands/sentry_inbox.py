@@ -11,13 +11,14 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from errorwarden.alerting.alert_queue import AlertSpool
 from errorwarden.delivery import OutboxOptions, OutboxStore
 from errorwarden.event import timestamp
 from errorwarden.local import InboxStore
 from errorwarden.local.aggregates import Aggregates, Stat
+from errorwarden.local.store import ID_PREFIX_MIN
 from errorwarden.losses import is_loss
 from errorwarden.runtime import require_runtime
 from errorwarden.settings import Settings
@@ -46,6 +47,16 @@ _RUN_MARKS = MappingProxyType({"ok": "o", "error": "x", "missed": "!", "in_progr
 _ONLY_LIMIT = ("show", "transactions", "performance", "monitors")
 _WINDOW = re.compile(r"^(\d+)([smh])$")
 _UNIT = MappingProxyType({"s": 1, "m": 60, "h": 3600})
+
+
+def _written(exc: BaseException) -> bool:
+    """True when the error came from writing the command's output, not from reading a file."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is OutputWrapper.write.__code__:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _cell(value: Any, width: int, align: str) -> str:
@@ -178,6 +189,8 @@ class Command(BaseCommand):
             else:
                 self._issues(store, options["limit"])
         except (sqlite3.Error, OSError) as exc:
+            if _written(exc):  # stdout failed (a closed pipe: `| head`), not the inbox
+                raise
             raise CommandError(f"Cannot read the local inbox at {store.path}: {exc}") from exc
         finally:
             store.close()
@@ -202,6 +215,8 @@ class Command(BaseCommand):
             else:
                 self._alerts(AlertSpool(path), options["limit"], options["clear"])
         except (sqlite3.Error, OSError) as exc:
+            if _written(exc):
+                raise
             raise CommandError(f"Cannot read {path}: {exc}") from exc
 
     def _outbox(self, store: OutboxStore, limit: int, clear: bool) -> None:
@@ -345,7 +360,7 @@ class Command(BaseCommand):
                           f"check-ins and {cleared_alerts} finished alert row(s).")
 
     def _show(self, store: InboxStore, wanted: str) -> None:
-        matches = store.event_ids(wanted) if len(wanted) >= 6 else []
+        matches = store.event_ids(wanted) if len(wanted) >= ID_PREFIX_MIN else []
         if len(matches) > 1:
             raise CommandError(f"Event id prefix {wanted!r} is ambiguous: give more characters.")
         event = store.get(matches[0]) if matches else None
