@@ -63,6 +63,21 @@ def test_full_tracing_in_production_warns(configured):
     assert checks.W004 in _ids()
 
 
+def test_alerts_counted_per_process_warn_in_production(configured):
+    """Alerts on without REDIS_URL is W007 in production (a burst over several workers may never
+    page); with Redis, or with no alert channel, nothing."""
+    configured(environment="production", email_alerts_enabled=True, alert_email_recipients=("a@example.com",),
+               redis_url="")
+    assert checks.W007 in _ids()
+    configured(environment="production", email_alerts_enabled=True, alert_email_recipients=("a@example.com",),
+               redis_url="redis://127.0.0.1:6379/8")
+    assert checks.W007 not in _ids()
+    configured(environment="production", email_alerts_enabled=False, slack_alerts_enabled=False, redis_url="")
+    assert checks.W007 not in _ids()
+    configured(environment="development", email_alerts_enabled=True, redis_url="")
+    assert checks.W007 not in _ids() and checks.W007 in _ids(deploy=True)
+
+
 @pytest.mark.parametrize("middleware", [
     [],
     ["django.middleware.common.CommonMiddleware", checks.MIDDLEWARE],

@@ -11,6 +11,7 @@ with `manage.py check --deploy`, or on every command when SENTRY_ENVIRONMENT is 
     W004  every request traced                              (production / --deploy)
     W005  a log handler prints or mails records without the scrub filter
     W006  a SENTRY_* environment variable nothing reads (a misspelling, silently ignored otherwise)
+    W007  alerts on, counted per process (no REDIS_URL)     (production / --deploy)
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from django.core.checks import Error, Warning, register
 from errorwarden.runtime import current_runtime
 
 TAG = "errorwarden"
-E001, W001, W002, W003, W004, W005, W006 = (
-    f"errorwarden.{code}" for code in ("E001", "W001", "W002", "W003", "W004", "W005", "W006"))
+E001, W001, W002, W003, W004, W005, W006, W007 = (
+    f"errorwarden.{code}" for code in ("E001", "W001", "W002", "W003", "W004", "W005", "W006", "W007"))
 MIDDLEWARE = "errorwarden.middleware.ErrorTrackingMiddleware"
 
 
@@ -112,7 +113,18 @@ def _trace_rate(s) -> list:
     return []
 
 
-PRODUCTION_CHECKS = (_recipients, _dsn, _trace_rate)
+def _shared_counts(s) -> list:
+    """W007: alerts on, but their counters live in each process: with several web or worker
+    processes a burst spread over them may never reach its threshold in any one."""
+    if (s.email_alerts_enabled or s.slack_alerts_enabled) and not s.redis_url:
+        return [Warning("Alerts are enabled but REDIS_URL is empty: each process counts bursts and error "
+                        "rates on its own, so a burst spread over several worker processes may never page.",
+                        id=W007, hint="Set REDIS_URL (a database of its own) when more than one process "
+                                      "serves or works; one process alone needs none.")]
+    return []
+
+
+PRODUCTION_CHECKS = (_recipients, _dsn, _trace_rate, _shared_counts)
 
 
 def _production_checks(deploy: bool) -> list:
@@ -125,11 +137,11 @@ def _production_checks(deploy: bool) -> list:
 
 @register(TAG)
 def check_production(app_configs=None, **kwargs):
-    """W001, W002, W004 on every command when SENTRY_ENVIRONMENT is production."""
+    """W001, W002, W004, W007 on every command when SENTRY_ENVIRONMENT is production."""
     return _production_checks(deploy=False)
 
 
 @register(TAG, deploy=True)
 def check_deploy(app_configs=None, **kwargs):
-    """W001, W002, W004 under `check --deploy` in any other environment."""
+    """W001, W002, W004, W007 under `check --deploy` in any other environment."""
     return _production_checks(deploy=True)
