@@ -17,7 +17,8 @@ exactly on its own, so it needs no summary).
 
 An event an alert names (its "Inspect locally" command, its link to the issue) is always kept,
 whatever the window: the alert engine pins its id (Pins) before the event reaches a transport,
-and the sampler keeps a pinned event as one of the window's kept ones.
+and the sampler keeps a pinned event as one of the window's kept ones (it counts in the
+window's budget, so SPREAD may then leave out a later event of its spread).
 """
 
 from __future__ import annotations
