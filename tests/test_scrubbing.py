@@ -53,6 +53,11 @@ DETECTED = [
     ("2001:0db8:0000:0000:0000:ff00:0042:8329 up", "[ip] up"),
     ("to 2001:db8:0:0:1:0:0:1", "to [ip]"),
     ("fe80:0:0:0:200:5eff:fe10:1", "[ip]"),
+    # SSH algorithm names of the name@domain form (RFC 4251 section 6) are no addresses
+    ("ssh-ed25519-cert-v01@openssh.com AAAAC3Nz", "ssh-ed25519-cert-v01@openssh.com AAAAC3Nz"),
+    ("kex curve25519-sha256@libssh.org", "kex curve25519-sha256@libssh.org"),
+    ("from djm@openssh.com", "from [email]"),
+    ("ssh-rsa-cert-v01@example.com", "[email]"),
     # an EUI-64 hardware address (eight pairs) is no IP, as a six-pair MAC is not
     ("eui 02:00:5e:10:00:00:00:01 up", "eui 02:00:5e:10:00:00:00:01 up"),
     ("mac 00:1b:63:84:45:e6", "mac 00:1b:63:84:45:e6"),
@@ -61,6 +66,10 @@ DETECTED = [
     ("2:0:5e:10:0:0:100:1", "[ip]"),
     # JWTs and bearer tokens
     ("t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "t=[jwt]"),
+    # a JWS over a short payload, and a detached one (RFC 7515 appendix F): the signature says JWS
+    ("s eyJhbGciOiAiUlMyNTYifQ.Zm9v.OHdxFVj73l5LpxbFp1AmYX4yJM0P", "s [jwt]"),
+    ("eyJhbGciOiJIUzI1NiJ9..dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "[jwt]"),
+    ("eyJhbGciOi.ab.c", "eyJhbGciOi.ab.c"),
     ("Authorization: Bearer 9fQ2xL7vK3pZ8rT1", "Authorization: Bearer [token]"),
     ("sent bearer abc.def-ghi_jkl", "sent bearer [token]"),
     # vendor key formats

@@ -23,9 +23,11 @@ SLACK_WEBHOOK = re.compile(
 )
 URL_PASSWORD = re.compile(r"(://[^\s:/?#@\[\]\"'<>]{0,128}+:)[^\s/?#@\"'<>]{1,256}+@")
 # Signed (header.payload.signature) and unsigned (header.payload, ``alg: none``) JWTs.
+# A JWS over a short or detached payload (RFC 7515 appendix F: ``header..signature``) is one
+# too when a signature of 16+ characters follows: josepy's tests sign ``foo`` (``Zm9v``).
 JWT = re.compile(
     r"eyJ[A-Za-z0-9_\-]{5,}+\.(?:eyJ[A-Za-z0-9_\-]{5,}+(?:\.[A-Za-z0-9_\-]*+)?"
-    r"|[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+)"
+    r"|[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+|[A-Za-z0-9_\-]{0,4}+\.[A-Za-z0-9_\-]{16,}+)"
 )
 BEARER = re.compile(r"([Bb]earer|BEARER)(\s{1,3})([A-Za-z0-9\-._~+/]{8,}+=*+)")
 COOKIE_HEADER = re.compile(
@@ -365,6 +367,19 @@ def ipv6_local(text: str) -> bool:
         if groups[5] == 0xFFFF:  # ::ffff:a.b.c.d
             return groups[6] >> 8 == 127 or not (groups[6] or groups[7])
     return False
+
+
+# SSH algorithm names of the "name@domainname" form (RFC 4251 section 6), which OpenSSH and
+# libssh use (``ssh-ed25519-cert-v01@openssh.com``, ``curve25519-sha256@libssh.org``): names of
+# key types, ciphers and MACs, not people. The local part holds a hyphen or a digit, as every such
+# name does, so a plain ``someone@openssh.com`` is still an address.
+SSH_NAME_DOMAINS = frozenset({"openssh.com", "libssh.org"})
+SSH_NAME = re.compile(r"[a-z][a-z0-9.+]*(?:-[a-z0-9.+]+)+|[a-z]+[0-9][a-z0-9.+-]*")
+
+
+def ssh_algorithm_name(local: str, domain: str) -> bool:
+    """True when ``local@domain`` is an SSH algorithm name rather than an e-mail address."""
+    return domain.lower() in SSH_NAME_DOMAINS and SSH_NAME.fullmatch(local) is not None
 
 
 def eui64(text: str) -> bool:

@@ -194,7 +194,7 @@ def _emails(s: str) -> str:
         domain = p.DOMAIN.match(s, at + 1)
         keep = p.email_domain_ok(domain[0]) if domain else 0
         start = _local_start(s, rev, at) if keep else -1
-        if start >= pos:
+        if start >= pos and not p.ssh_algorithm_name(s[start:at], domain[0][:keep]):
             out += (s[pos:start], "[email]")
             pos = at + 1 + keep
         at = s.find("@", at + 1)
@@ -247,7 +247,7 @@ def _email(m: re.Match) -> str:
     at = text.index("@")
     keep = p.email_domain_ok(text[at + 1:])
     kept = p.local_kept(text[:at][::-1]) if keep else 0
-    if not kept:
+    if not kept or p.ssh_algorithm_name(text[at - kept:at], text[at + 1:at + 1 + keep]):
         return text
     return text[:at - kept] + "[email]" + text[at + 1 + keep:]
 
