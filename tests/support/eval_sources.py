@@ -36,7 +36,8 @@ by source and was fixed before any result was looked at (tests/data/independent/
   clean) and netaddr (EUI-48 and EUI-64 addresses as near-misses);
 - held-out (the fourth re-split, fixed on 2026-12-07 before any result on it was seen):
   creditcard-identifier and payment-card-identifier (test card numbers; Luhn-invalid ones as
-  near-misses), iban-pure and ibanlib (IBANs valid and not), dj-database-url, pymongo, urllib3
+  near-misses), iban-pure, ibanlib and pain001 (IBANs valid and not; pain001's creditor
+  references and identifiers as near-misses), dj-database-url, pymongo, urllib3
   and sqlalchemy (passwords of URLs: positives in scope, placeholders keyed near-misses; URLs
   without user info, clean; pymongo's test certificates' private keys).
 
@@ -167,6 +168,8 @@ SOURCES = (
     Source("sqlalchemy", "2.1.9", "MIT", "held-out",
            "d700a8b2edfb26282a470333d6bc4a454c4acda4d201a3bea7b72fa76c217d28",
            ("test/engine/test_parseconnect.py",)),
+    Source("pain001", "0.0.74", "Apache-2.0 OR MIT", "held-out",
+           "927c6a831b74f937906ea1f072ea3177ea9248c9ac847bba7d5a13e593eb56cf", ("pain001/corpus/data/",)),
 )
 
 
@@ -1304,10 +1307,20 @@ def _sqlalchemy(root: Path) -> list:
     return _url_entries(_module_strings(root / "test" / "engine" / "test_parseconnect.py"), "sqlalchemy:url")
 
 
+def _pain001(root: Path) -> list:
+    """``pain001/corpus/data/**`` (its coverage corpus of example payment messages: XML, JSON,
+    YAML): each compact IBAN-shaped word (``_iban_candidates``), but RF creditor references
+    (ISO 11649: check digits as an IBAN's, no account): near-misses."""
+    words = dict.fromkeys(w for path in sorted((root / "pain001" / "corpus" / "data").rglob("*"))
+                          if path.is_file() for w in _IBAN_IN_TEXT.findall(path.read_text(errors="replace")))
+    return (_iban_candidates("pain001:iban", [w for w in words if not w.startswith("RF")])
+            + [_entry("near-miss", "pain001:reference", w) for w in words if w.startswith("RF")])
+
+
 _EXTRACT_FOURTH = {"creditcard-identifier": _creditcard_identifier,
                    "payment-card-identifier": _payment_card_identifier, "iban-pure": _iban_pure,
                    "ibanlib": _ibanlib, "dj-database-url": _dj_database_url, "pymongo": _pymongo,
-                   "urllib3": _urllib3, "sqlalchemy": _sqlalchemy}
+                   "urllib3": _urllib3, "sqlalchemy": _sqlalchemy, "pain001": _pain001}
 
 
 _EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit,
