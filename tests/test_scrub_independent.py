@@ -21,19 +21,18 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# The issue's targets, fixed with the third re-split (2026-12-07) before any result on the new
-# held-out part (google-auth, paramiko, pyopenssl, josepy, social-auth-core, django-allauth,
-# pygithub, netaddr; tests/data/independent/README.md) was seen. The second held-out part
-# (jwcrypto, python-jose, pydantic-extra-types, pydantic, django-payments, sqlglot, pygments,
-# hvac, python-gitlab) was read once after merge d1d535b (recall 0.995, near-misses 6/105,
-# clean strings 0/178) and is tuning since. The new part was read once after merge 1553728
-# (python -m bench.bench_secret_eval): recall 0.994 over 168 values, near-misses 3/164 = 1.8%,
-# clean strings 0/129, so the recall, near-miss and clean targets are met on it. No detector
-# changed after the read; the test holds the levels reached, which are at or above the targets.
+# The issue's targets, fixed with the fourth re-split (2026-12-07) before any result on the new
+# held-out part (creditcard-identifier, payment-card-identifier, iban-pure, ibanlib, pain001,
+# dj-database-url, pymongo, urllib3, sqlalchemy; tests/data/independent/README.md) was seen. The
+# third held-out part (google-auth, paramiko, pyopenssl, josepy, social-auth-core, django-allauth,
+# pygithub, netaddr) was read once after merge 1553728 (recall 0.994, near-misses 3/164, clean
+# strings 0/129) and is tuning since. The new part is UNREAD: the levels reached are None until
+# the lead's one read, and the held-out test fails before it scrubs anything until then (so
+# nobody reads the part by running the suite); the lead sets them after the read.
 HELD_OUT_RECALL_TARGET = 0.97
-HELD_OUT_RECALL_REACHED = 0.994
+HELD_OUT_RECALL_REACHED: float | None = None  # unread: the lead sets this after the one read
 HELD_OUT_NEAR_MISS_TARGET = 0.03
-HELD_OUT_NEAR_MISSES_REACHED = 3  # of 164
+HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 97; unread: the lead sets this after the one read
 PATHS = ["python", *prefilter.available()]
 
 
@@ -53,9 +52,11 @@ def test_the_parts_are_split_by_source(held_out):
                                  "schwifty", "django-localflavor", "email-validator", "braintree",
                                  "pyjwt", "django-environ", "sqlparse", "user-agents",
                                  "jwcrypto", "python-jose", "pydantic-extra-types", "pydantic",
-                                 "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab"}
-    assert sources["held-out"] == {"google-auth", "paramiko", "pyopenssl", "josepy", "social-auth-core",
-                                   "django-allauth", "pygithub", "netaddr"}
+                                 "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab",
+                                 "google-auth", "paramiko", "pyopenssl", "josepy", "social-auth-core",
+                                 "django-allauth", "pygithub", "netaddr"}
+    assert sources["held-out"] == {"creditcard-identifier", "payment-card-identifier", "iban-pure", "ibanlib",
+                                   "pain001", "dj-database-url", "pymongo", "urllib3", "sqlalchemy"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -99,7 +100,11 @@ def test_the_harness_sees_every_unscrubbed_secret(held_out):
 def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
     """On every scrub path: no clean string altered (the target); recall not below and near-misses
     altered not above the levels reached at the one read of this part (docs/scrubbing.md), which
-    meet the issue's targets."""
+    meet the issue's targets. Until that read the levels are None and the test fails here,
+    before scrubbing anything."""
+    if HELD_OUT_RECALL_REACHED is None or HELD_OUT_NEAR_MISSES_REACHED is None:
+        pytest.fail("unread: the lead sets HELD_OUT_RECALL_REACHED and HELD_OUT_NEAR_MISSES_REACHED "
+                    "after the one read of the fourth held-out part (tests/data/independent/README.md)")
     result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
     with capsys.disabled():
         print(f"\n[{path}] held-out recall {result.recall():.3f} (target {HELD_OUT_RECALL_TARGET}, "
@@ -111,7 +116,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (168, 164, 186, 129)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (209, 97, 136, 405)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED >= HELD_OUT_RECALL_TARGET
     target = HELD_OUT_NEAR_MISS_TARGET * result.near_total
     assert len(result.near_altered) <= HELD_OUT_NEAR_MISSES_REACHED <= target
