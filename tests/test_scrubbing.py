@@ -53,6 +53,14 @@ DETECTED = [
     ("2001:0db8:0000:0000:0000:ff00:0042:8329 up", "[ip] up"),
     ("to 2001:db8:0:0:1:0:0:1", "to [ip]"),
     ("fe80:0:0:0:200:5eff:fe10:1", "[ip]"),
+    # an IBAN whose account part mixes letters and digits, with no digit run (Qatar)
+    ("iban QA58VDZTMHRMT3J8Z4KX3U36MI9SL ok", "iban [iban] ok"),
+    ("QA58 VDZT MHRM T3J8 Z4KX 3U36 MI9S L", "[iban]"),
+    # MongoDB's authMechanism and authSource name the setup, not a secret
+    ("mongodb://db/?authMechanism=SCRAM-SHA-256&authSource=admin",
+     "mongodb://db/?authMechanism=SCRAM-SHA-256&authSource=admin"),
+    ("mongodb://db/?authMechanismProperties=AWS_SESSION_TOKEN:FQoGZXIvYXdzEJr",
+     "mongodb://db/?authMechanismProperties=[Filtered]"),
     # SSH algorithm names of the name@domain form (RFC 4251 section 6) are no addresses
     ("ssh-ed25519-cert-v01@openssh.com AAAAC3Nz", "ssh-ed25519-cert-v01@openssh.com AAAAC3Nz"),
     ("kex curve25519-sha256@libssh.org", "kex curve25519-sha256@libssh.org"),

@@ -64,6 +64,9 @@ DESCRIPTIVE_LAST_WORDS = frozenset({
     "label", "hint", "placeholder", "prompt", "title", "policy", "pattern", "regex", "rule",
     "rules", "strength", "error", "errors", "help", "reset", "visible", "visibility", "icon",
     "button", "tooltip", "dialog", "format",
+    # What an authentication *setup* is called, not its secret: MongoDB's ``authMechanism``
+    # (SCRAM-SHA-256, GSSAPI) and ``authSource`` (the database that holds the users).
+    "mechanism", "mechanisms", "source",
 })
 
 # Names that hold a credential only when the value looks like one (``Using Key=…``,

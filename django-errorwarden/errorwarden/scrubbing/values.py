@@ -44,7 +44,11 @@ def _ipv6_step(s: str) -> str:
 
 
 def _numbers_step(s: str) -> str:
-    return replace_numbers(s) if len(s) >= 7 and p.DIGIT_RUN.search(s) is not None else s
+    # An IBAN whose account part mixes letters and digits may hold no digit run at all
+    # (Qatar's QA58VDZTMHRMT3J8Z4KX3U36MI9SL): the loose IBAN scan lets it in too.
+    if len(s) >= 7 and (p.DIGIT_RUN.search(s) is not None or p.IBAN_LOOSE.search(s) is not None):
+        return replace_numbers(s)
+    return s
 
 
 def _vendor_step(literals: tuple[str, ...], fmt: vendors.Format):
