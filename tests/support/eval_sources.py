@@ -44,7 +44,8 @@ by source and was fixed before any result was looked at (tests/data/independent/
 - held-out (the fifth re-split, fixed on 2026-12-07 before any result on it was seen): jwt
   (its test PEM private keys, JWK private members and JWTs; public keys as near-misses),
   flanker (e-mail addresses of its address-parser tests), sshpubkeys (OpenSSH public keys as
-  near-misses), dynaconf (settings under secret-naming names), sqllineage (SQL, clean) and
+  near-misses), dynaconf (settings under secret-naming names), factur-x (IBANs and addresses of
+  its example invoices; invalid IBAN-shaped values as near-misses), sqllineage (SQL, clean) and
   better-exceptions (traceback lines of its expected outputs, clean).
 
 ``part(name)`` returns the entries of a part; a source that cannot be had raises
@@ -192,6 +193,8 @@ SOURCES = (
            ("test/output/python3-dumb-ascii-nocolor.out",)),
     Source("dynaconf", "3.3.5", "MIT", "held-out",
            "a08f6ab44025034ef3c9f86b32548ab01efd4039094a74bd9f028a43c63d016f", ("tests/",)),
+    Source("factur-x", "7.8", "BSD-3-Clause", "held-out",
+           "c7efa5e559612a790faf97904aa5bc64300d11f7c35c9ba52467b0c5fb6d4c53", ("tests/fixtures/xml/",)),
 )
 
 
@@ -1417,8 +1420,18 @@ def _dynaconf(root: Path) -> list:
             + _key_material(modules, "dynaconf:keys"))
 
 
+def _factur_x(root: Path) -> list:
+    """``tests/fixtures/xml/*.xml`` (its example invoices and orders): each element's text of
+    IBAN shape (``_iban_candidates``: valid ones ``iban``, the others near-misses); ``_emails``
+    over the files' text (the parties' addresses)."""
+    paths = sorted((root / "tests" / "fixtures" / "xml").glob("*.xml"))
+    texts = [t.strip() for path in paths for t in re.findall(r">([^<>]+)<", path.read_text(errors="replace"))]
+    return _iban_candidates("factur-x:iban", texts) + _emails(paths, "factur-x:email", 1)
+
+
 _EXTRACT_FIFTH = {"jwt": _jwt, "flanker": _flanker, "sshpubkeys": _sshpubkeys, "sqllineage": _sqllineage,
-                  "better-exceptions": _better_exceptions, "dynaconf": _dynaconf}
+                  "better-exceptions": _better_exceptions, "dynaconf": _dynaconf,
+                  "factur-x": _factur_x}
 
 
 _EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit,
