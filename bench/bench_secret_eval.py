@@ -26,7 +26,7 @@ pydantic, django-payments, sqlglot, pygments, hvac, python-gitlab, and google-au
 pyopenssl, josepy, social-auth-core, django-allauth, pygithub, netaddr, and
 creditcard-identifier, payment-card-identifier, iban-pure, ibanlib, pain001, dj-database-url,
 pymongo, urllib3, sqlalchemy (held-out parts at earlier stops, read there); held-out = jwt,
-flanker, sshpubkeys, dynaconf, factur-x, sqllineage, better-exceptions (fifth re-split,
+flanker, sshpubkeys, dynaconf, oic, factur-x, sqllineage, better-exceptions (fifth re-split,
 2026-12-07), fixed before any result on them was seen, never tuned on, and UNREAD: the lead's
 one read is this benchmark's first run after the split (nobody else runs it on the held-out
 part).

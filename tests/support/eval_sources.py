@@ -44,7 +44,8 @@ by source and was fixed before any result was looked at (tests/data/independent/
 - held-out (the fifth re-split, fixed on 2026-12-07 before any result on it was seen): jwt
   (its test PEM private keys, JWK private members and JWTs; public keys as near-misses),
   flanker (e-mail addresses of its address-parser tests), sshpubkeys (OpenSSH public keys as
-  near-misses), dynaconf (settings under secret-naming names), factur-x (IBANs and addresses of
+  near-misses), dynaconf and oic (settings, client secrets, tokens and passwords under
+  secret-naming names; oic's JWTs and addresses), factur-x (IBANs and addresses of
   its example invoices; invalid IBAN-shaped values as near-misses), sqllineage (SQL, clean) and
   better-exceptions (traceback lines of its expected outputs, clean).
 
@@ -193,6 +194,8 @@ SOURCES = (
            ("test/output/python3-dumb-ascii-nocolor.out",)),
     Source("dynaconf", "3.3.5", "MIT", "held-out",
            "a08f6ab44025034ef3c9f86b32548ab01efd4039094a74bd9f028a43c63d016f", ("tests/",)),
+    Source("oic", "1.7.0", "Apache-2.0", "held-out",
+           "e51705d0c14c97e9ca594374bfb54269a72c9b489e0e979598344c0189bfcb64", ("tests/",)),
     Source("factur-x", "7.8", "BSD-3-Clause", "held-out",
            "c7efa5e559612a790faf97904aa5bc64300d11f7c35c9ba52467b0c5fb6d4c53", ("tests/fixtures/xml/",)),
 )
@@ -1420,6 +1423,15 @@ def _dynaconf(root: Path) -> list:
             + _key_material(modules, "dynaconf:keys"))
 
 
+def _oic(root: Path) -> list:
+    """``tests/**/*.py`` (pyoidc's tests): ``_keyed_literals`` (client secrets, tokens and
+    passwords under secret-naming names: positives when in scope, placeholders keyed
+    near-misses), ``_key_material`` (PEM keys, JWS) and ``_emails`` (its users' addresses)."""
+    modules = sorted((root / "tests").rglob("*.py"))
+    return ([e for path in modules for e in _keyed_literals(path, f"oic:{path.stem}")]
+            + _key_material(modules, "oic:keys") + _emails(modules, "oic:email", 1))
+
+
 def _factur_x(root: Path) -> list:
     """``tests/fixtures/xml/*.xml`` (its example invoices and orders): each element's text of
     IBAN shape (``_iban_candidates``: valid ones ``iban``, the others near-misses); ``_emails``
@@ -1431,7 +1443,7 @@ def _factur_x(root: Path) -> list:
 
 _EXTRACT_FIFTH = {"jwt": _jwt, "flanker": _flanker, "sshpubkeys": _sshpubkeys, "sqllineage": _sqllineage,
                   "better-exceptions": _better_exceptions, "dynaconf": _dynaconf,
-                  "factur-x": _factur_x}
+                  "oic": _oic, "factur-x": _factur_x}
 
 
 _EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit,
