@@ -21,22 +21,20 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# The issue's targets, fixed with the fourth re-split (2026-12-07) before any result on the new
-# held-out part (creditcard-identifier, payment-card-identifier, iban-pure, ibanlib, pain001,
-# dj-database-url, pymongo, urllib3, sqlalchemy; tests/data/independent/README.md) was seen. The
-# third held-out part (google-auth, paramiko, pyopenssl, josepy, social-auth-core, django-allauth,
-# pygithub, netaddr) was read once after merge 1553728 (recall 0.994, near-misses 3/164, clean
-# strings 0/129) and is tuning since. The new part was read once after merge 7b245a1
-# (python -m bench.bench_secret_eval): recall 0.972 over 209 values (target met), near-misses
-# 0/97 (met), clean strings 23/405 altered (target: none; NOT met: pymongo's authMechanism= and
-# authSource= query keys taken for secret-naming keys, and four more, docs/scrubbing.md). No
-# detector changed after the read; the test holds the levels reached and prints the targets.
+# The issue's targets, fixed with the fifth re-split (2026-12-07) before any result on the new
+# held-out part (jwt, flanker, sshpubkeys, sqllineage, better-exceptions, dynaconf, oic,
+# factur-x; tests/data/independent/README.md) was seen. The fourth held-out part (creditcard-identifier,
+# payment-card-identifier, iban-pure, ibanlib, pain001, dj-database-url, pymongo, urllib3,
+# sqlalchemy) was read once after merge 7b245a1 (recall 0.972, near-misses 0/97, clean strings
+# 23/405) and is tuning since. The new part is UNREAD: the levels reached are None until the
+# lead's one read, and the held-out test fails before it scrubs anything until then (so nobody
+# reads the part by running the suite); the lead sets them after the read.
 HELD_OUT_RECALL_TARGET = 0.97
-HELD_OUT_RECALL_REACHED = 0.972
+HELD_OUT_RECALL_REACHED: float | None = None  # unread: the lead sets this after the one read
 HELD_OUT_NEAR_MISS_TARGET = 0.03
-HELD_OUT_NEAR_MISSES_REACHED = 0  # of 97
+HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 49; unread: the lead sets this after the one read
 HELD_OUT_CLEAN_ALTERED_TARGET = 0
-HELD_OUT_CLEAN_ALTERED_REACHED = 23  # of 405: the target is not met on this part
+HELD_OUT_CLEAN_ALTERED_REACHED: int | None = None  # of 197; unread: the lead sets this after the one read
 PATHS = ["python", *prefilter.available()]
 
 
@@ -58,9 +56,11 @@ def test_the_parts_are_split_by_source(held_out):
                                  "jwcrypto", "python-jose", "pydantic-extra-types", "pydantic",
                                  "django-payments", "sqlglot", "pygments", "hvac", "python-gitlab",
                                  "google-auth", "paramiko", "pyopenssl", "josepy", "social-auth-core",
-                                 "django-allauth", "pygithub", "netaddr"}
-    assert sources["held-out"] == {"creditcard-identifier", "payment-card-identifier", "iban-pure", "ibanlib",
-                                   "pain001", "dj-database-url", "pymongo", "urllib3", "sqlalchemy"}
+                                 "django-allauth", "pygithub", "netaddr",
+                                 "creditcard-identifier", "payment-card-identifier", "iban-pure", "ibanlib",
+                                 "pain001", "dj-database-url", "pymongo", "urllib3", "sqlalchemy"}
+    assert sources["held-out"] == {"jwt", "flanker", "sshpubkeys", "sqllineage", "better-exceptions",
+                                   "dynaconf", "oic", "factur-x"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -103,9 +103,14 @@ def test_the_harness_sees_every_unscrubbed_secret(held_out):
 @pytest.mark.parametrize("path", PATHS)
 def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
     """On every scrub path: recall not below, near-misses and clean strings altered not above the
-    levels reached at the one read of this part (docs/scrubbing.md); recall and near-misses meet
-    the issue's targets there, clean strings do not (23 of 405 altered against none), and the
-    test prints each target beside the level reached."""
+    levels reached at the one read of this part (docs/scrubbing.md), and the test prints each
+    target beside the level reached. Until that read the levels are None and the test fails
+    here, before scrubbing anything."""
+    if (HELD_OUT_RECALL_REACHED is None or HELD_OUT_NEAR_MISSES_REACHED is None
+            or HELD_OUT_CLEAN_ALTERED_REACHED is None):
+        pytest.fail("unread: the lead sets HELD_OUT_RECALL_REACHED, HELD_OUT_NEAR_MISSES_REACHED and "
+                    "HELD_OUT_CLEAN_ALTERED_REACHED after the one read of the fifth held-out part "
+                    "(tests/data/independent/README.md)")
     result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
     with capsys.disabled():
         print(f"\n[{path}] held-out recall {result.recall():.3f} (target {HELD_OUT_RECALL_TARGET}, "
@@ -118,7 +123,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (209, 97, 136, 405)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (105, 49, 75, 197)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED >= HELD_OUT_RECALL_TARGET
     target = HELD_OUT_NEAR_MISS_TARGET * result.near_total
     assert len(result.near_altered) <= HELD_OUT_NEAR_MISSES_REACHED <= target
