@@ -230,7 +230,7 @@ class TextScrubber:
                     while at < n and s[at] == "=":  # ``password == "…"``: a comparison, not ``=``
                         at += 1
                     value = p.VALUE.match(s, at)
-                    if value is None or _is_call(s, value):
+                    if value is None or _is_call(s, value) or self._is_reference(value["val"], key):
                         continue  # ``password = getMasterUserPassword()`` is code
                     if strong:
                         end = _value_end(s, n - m.end(1), value)
@@ -248,6 +248,29 @@ class TextScrubber:
                 out += (s[pos:start], new)
                 pos = end
         return "".join(out) + s[pos:] if out else s
+
+
+    def _is_reference(self, val: str, key: str) -> bool:
+        """True when an unquoted value names another field rather than holding a secret.
+
+        ``x.creditcard_key = y.creditcard_key`` (an SQL join) and ``password =
+        settings.DB_PASSWORD`` hold no secret: the value is a dotted name whose last part is
+        itself a secret-naming compound name (``_`` or camelCase, no digit) or the key's own
+        last part. A plain word after a dot (``password=my.secret``) or a name holding a digit
+        (``token=Abc.Def_token9x``) can be a password and stays filtered.
+        """
+        if "." not in val or _REFERENCE.fullmatch(val) is None:
+            return False
+        last = val.rsplit(".", 1)[1].split("\\", 1)[0]
+        if last.lower() == key.rsplit(".", 1)[-1].lower():
+            return True
+        compound = "_" in last.strip("_") or _CAMEL.search(last) is not None
+        return compound and not any(c.isdigit() for c in last) and bool(self._sensitive(last))
+
+
+# A dotted name; a repr's escaped line ends after it (``y.card_token\\n``) are no part of it.
+_REFERENCE = re.compile(r"[A-Za-z_]\w{0,63}(?:\.[A-Za-z_]\w{0,63}){1,5}(?:\\[nrt])*")
+_CAMEL = re.compile(r"[a-z][A-Z]")
 
 
 def _steps(sensitive, pairs) -> tuple:
