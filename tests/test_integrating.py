@@ -71,9 +71,12 @@ import os
 
 from celery import Celery
 
+from errorwarden.envvars import settings_before_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 app = Celery("shop", include=["errorwarden.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.on_configure.connect(settings_before_celery)
 ''',
     "shop/settings.py": '''
 import os
@@ -261,6 +264,11 @@ def test_the_harness_keeps_the_muejam_packages_out_of_the_shop(tmp_path):
                          env={**env, "SENTRY_TRACES_SAMPLE_RATE": "2"}, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
     assert "SENTRY_TRACES_SAMPLE_RATE='2'" in bad.stderr
+    worker = subprocess.run([sys.executable, "-m", "celery", "-A", "shop", "worker", "--pool=solo"], cwd=root,
+                            capture_output=True, text=True, env={**env, "SENTRY_TRACES_SAMPLE_RATE": "2"},
+                            timeout=60)
+    assert worker.returncode == 2 and worker.stderr.splitlines() == [
+        "ImproperlyConfigured: SENTRY_TRACES_SAMPLE_RATE='2' is invalid: a number in [0, 1]."], worker.stderr
 
 
 def test_a_second_project_captures_scrubs_groups_and_pages(tmp_path):

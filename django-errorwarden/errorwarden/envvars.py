@@ -342,6 +342,23 @@ def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
         raise SystemExit(1) from None
 
 
+def settings_before_celery(**_signal) -> None:
+    """A Celery app's ``on_configure`` receiver: bad settings end the worker or beat with one
+    line each and status 2, as ``manage.py`` does, instead of a traceback through Celery's CLI.
+
+    ``app.on_configure.connect(settings_before_celery)`` in the project's celery.py. It does
+    nothing while the settings module is being imported or once it is (settings.py importing
+    the Celery app, or ``init_sentry()`` reading its configuration): loading them again there
+    would build Django's settings from a half-run module.
+    """
+    import os
+    import sys
+
+    module = os.environ.get("DJANGO_SETTINGS_MODULE")
+    if module and module not in sys.modules:
+        exit_on_settings_error(lambda: None)
+
+
 def _flush_stdout() -> None:
     """Flush stdout now, so a closed pipe raises here and not in the interpreter's last flush; any
     other failure is left to that last flush to report, as before."""
