@@ -99,3 +99,42 @@ def test_a_broken_pipe_elsewhere_still_propagates(monkeypatch):
         monkeypatch.undo()
         out.close()
         os.close(read_end)
+
+
+_SCRIPT = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+if sys.argv[1] == "print":
+    for n in range(100000):
+        print("row", n)
+else:
+    raise BrokenPipeError(32, "Broken pipe to the billing worker")
+"""
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_script_of_ones_own_into_a_closed_stdout_records_nothing(tmp_path, unbuffered):
+    """A script without exit_on_settings_error, its stdout read by `head`: Python prints its own
+    BrokenPipeError, but sentry-sdk's excepthook no longer records it as an application error."""
+    script = tmp_path / "report.py"
+    script.write_text(_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
+    env.update(SENTRY_DSN="", SENTRY_INBOX_PATH=str(tmp_path / "inbox.sqlite3"), PYTHONPATH=str(BASE_DIR),
+               SENTRY_TRACES_SAMPLE_RATE="0", SENTRY_PROFILES_SAMPLE_RATE="0",
+               SENTRY_EMAIL_ALERTS_ENABLED="false", **({"PYTHONUNBUFFERED": "1"} if unbuffered else {}))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        closed = subprocess.run([sys.executable, str(script), "print"], cwd=BASE_DIR, env=env,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert closed.returncode != 0 and "BrokenPipeError" in closed.stderr, closed.stderr[-2000:]
+    assert not [title for title in _recorded(tmp_path) if "BrokenPipe" in title]
+    # The same script's BrokenPipeError of another pipe, with stdout read, is recorded.
+    other = subprocess.run([sys.executable, str(script), "raise"], cwd=BASE_DIR, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode == 1, other.stderr[-2000:]
+    assert [title for title in _recorded(tmp_path) if "BrokenPipe" in title], other.stderr[-2000:]

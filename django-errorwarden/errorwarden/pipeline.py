@@ -244,6 +244,8 @@ class DropIgnored:
         exc_info = hint.get("exc_info")
         if not exc_info or not isinstance(exc_info[0], type):
             return event
+        if issubclass(exc_info[0], BrokenPipeError) and _reader_went_away(event):
+            return None
         if self._classes and issubclass(exc_info[0], self._classes):
             return None
         for cls in exc_info[0].__mro__:
@@ -252,6 +254,19 @@ class DropIgnored:
             if self._qualified and f"{cls.__module__}.{cls.__qualname__}" in self._qualified:
                 return None
         return event
+
+
+def _reader_went_away(event: Event) -> bool:
+    """True for an uncaught BrokenPipeError of a script whose stdout nobody reads any more
+    (``manage.py my_report | head -1``, a script of one's own without exit_on_settings_error):
+    the reader closing the pipe is how such a script normally ends, as Python's documentation
+    on SIGPIPE says, not an application error. One of a socket or a child's pipe, caught or
+    raised in a request, is still reported: stdout is open then."""
+    from .envvars import stdout_closed
+
+    values = (event.get("exception") or {}).get("values") or ()
+    mechanism = (values[-1].get("mechanism") or {}) if values and isinstance(values[-1], dict) else {}
+    return mechanism.get("type") in {"excepthook", "threading"} and stdout_closed()
 
 
 def _apps_ready() -> bool:
