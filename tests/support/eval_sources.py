@@ -54,7 +54,8 @@ by source and was fixed before any result was looked at (tests/data/independent/
   secret-naming names as keyed near-misses, URLs clean), azure-identity and python-telegram-bot
   (credentials under secret-naming names, test keys, addresses; telegram's URLs clean),
   luhncheck (test card numbers; Luhn-invalid ones as near-misses), uritools and
-  django-cache-url (URLs without user info, clean; uritools' addresses).
+  django-cache-url (URLs without user info, clean; uritools' addresses), device-detector (user
+  agents of its fixtures, clean).
 
 ``part(name)`` returns the entries of a part; a source that cannot be had raises
 :class:`SourceUnavailable` with the reason (tests fail on it under ``CI=true``, else skip).
@@ -222,6 +223,9 @@ SOURCES = (
            "abf09f899b925fad05407d7f39061318c6be62cce065db727a024daadf96eebf", ("tests/",)),
     Source("django-cache-url", "3.4.6", "MIT", "held-out",
            "d030bd0c379310377772d513e6861a7a9dcc1e683049f27a9976ba5de3b5d1b9", ("tests/",)),
+    Source("device-detector", "6.5.1", "MIT", "held-out",
+           "610ed34b173b96ee91aa38165084695bbf76f6a5bd76bbb4fd777f7af1ff4170",
+           ("device_detector/tests/fixtures/",)),
 )
 
 
@@ -1553,10 +1557,40 @@ def _django_cache_url(root: Path) -> list:
                         "django-cache-url:url")
 
 
+_UA_LINE = re.compile(r"^\s*-?\s*user_agent:\s*(.+?)\s*$")
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+_UA_NOT_CLEAN = re.compile(r"key|token|secret|passw|pwd|auth", re.I)
+
+
+def _yaml_scalar(value: str) -> str:
+    """A one-line YAML scalar as written: quotes taken off (``''`` in single quotes is ``'``)."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def _device_detector(root: Path) -> list:
+    """``device_detector/tests/fixtures/**/*.yml`` (its user-agent fixtures, most ported from
+    Matomo's Device Detector): each ``user_agent:`` value of 20+ printable characters without
+    ``@``, an IPv4 address or a secret-naming word (key, token, secret, pass, pwd, auth),
+    distinct, in file order: every 250th, clean user agents."""
+    found = {}
+    for path in sorted((root / "device_detector" / "tests" / "fixtures").rglob("*.yml")):
+        for line in path.read_text(errors="replace").splitlines():
+            if match := _UA_LINE.match(line):
+                agent = _yaml_scalar(match[1])
+                if (len(agent) >= 20 and agent.isprintable() and "@" not in agent
+                        and not _IPV4.search(agent) and not _UA_NOT_CLEAN.search(agent)):
+                    found.setdefault(agent, None)
+    return [_entry("clean user agent", "device-detector:ua", agent) for agent in list(found)[::250]]
+
+
 _EXTRACT_SIXTH = {"pycryptodome": _pycryptodome, "atlassian-python-api": _atlassian_python_api,
                   "azure-identity": _azure_identity, "python-telegram-bot": _python_telegram_bot,
                   "luhncheck": _luhncheck, "uritools": _uritools,
-                  "django-cache-url": _django_cache_url}
+                  "django-cache-url": _django_cache_url, "device-detector": _device_detector}
 
 
 _EXTRACT = {"python-stdnum": _stdnum, "validators": _validators, "ggshield": _ggshield, "bandit": _bandit,
