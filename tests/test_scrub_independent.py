@@ -21,22 +21,21 @@ import pytest
 from errorwarden.scrubbing import Scrubber, prefilter
 from tests.support import secret_eval as ev
 
-# The issue's targets, fixed with the fifth re-split (2026-12-07) before any result on the new
-# held-out part (jwt, flanker, sshpubkeys, sqllineage, better-exceptions, dynaconf, oic,
-# factur-x; tests/data/independent/README.md) was seen. The fourth held-out part (creditcard-identifier,
-# payment-card-identifier, iban-pure, ibanlib, pain001, dj-database-url, pymongo, urllib3,
-# sqlalchemy) was read once after merge 7b245a1 (recall 0.972, near-misses 0/97, clean strings
-# 23/405) and is tuning since. The new part was read once after merge b5c26b0
-# (python -m bench.bench_secret_eval): recall 1.000 over 105 values (target met), near-misses
-# 0/49 (met), clean strings 2/197 altered (target: none; NOT met: two SQL joins whose column
-# names read as secret-naming keys, docs/scrubbing.md). No detector changed after the read; the
-# test holds the levels reached and prints the targets.
+# The issue's targets, fixed with the sixth re-split (2026-12-07) before any result on the new
+# held-out part (pycryptodome, atlassian-python-api, azure-identity, python-telegram-bot,
+# luhncheck, uritools, django-cache-url, device-detector; tests/data/independent/README.md) was
+# seen. The fifth held-out part (jwt, flanker, sshpubkeys, sqllineage, better-exceptions,
+# dynaconf, oic, factur-x) was read once after merge b5c26b0 (recall 1.000 over 105 values,
+# near-misses 0/49, clean strings 2/197) and is tuning since. The new part is UNREAD: the levels
+# reached are None until the lead's one read, and the held-out test fails before it scrubs
+# anything until then (so nobody reads the part by running the suite); the lead sets them after
+# the read.
 HELD_OUT_RECALL_TARGET = 0.97
-HELD_OUT_RECALL_REACHED = 1.0
+HELD_OUT_RECALL_REACHED: float | None = None  # unread: the lead sets this after the one read
 HELD_OUT_NEAR_MISS_TARGET = 0.03
-HELD_OUT_NEAR_MISSES_REACHED = 0  # of 49
+HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 113; unread: the lead sets this after the one read
 HELD_OUT_CLEAN_ALTERED_TARGET = 0
-HELD_OUT_CLEAN_ALTERED_REACHED = 2  # of 197: the target is not met on this part
+HELD_OUT_CLEAN_ALTERED_REACHED: int | None = None  # of 305; unread: the lead sets this after the one read
 PATHS = ["python", *prefilter.available()]
 
 
@@ -60,9 +59,12 @@ def test_the_parts_are_split_by_source(held_out):
                                  "google-auth", "paramiko", "pyopenssl", "josepy", "social-auth-core",
                                  "django-allauth", "pygithub", "netaddr",
                                  "creditcard-identifier", "payment-card-identifier", "iban-pure", "ibanlib",
-                                 "pain001", "dj-database-url", "pymongo", "urllib3", "sqlalchemy"}
-    assert sources["held-out"] == {"jwt", "flanker", "sshpubkeys", "sqllineage", "better-exceptions",
-                                   "dynaconf", "oic", "factur-x"}
+                                 "pain001", "dj-database-url", "pymongo", "urllib3", "sqlalchemy",
+                                 "jwt", "flanker", "sshpubkeys", "sqllineage", "better-exceptions",
+                                 "dynaconf", "oic", "factur-x"}
+    assert sources["held-out"] == {"pycryptodome", "atlassian-python-api", "azure-identity",
+                                   "python-telegram-bot", "luhncheck", "uritools", "django-cache-url",
+                                   "device-detector"}
     for entries in (tuning, held_out):
         kinds = {e.kind for e in entries}
         assert kinds & set(ev.CLASSES) and "near-miss" in kinds
@@ -105,9 +107,14 @@ def test_the_harness_sees_every_unscrubbed_secret(held_out):
 @pytest.mark.parametrize("path", PATHS)
 def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
     """On every scrub path: recall not below, near-misses and clean strings altered not above the
-    levels reached at the one read of this part (docs/scrubbing.md); recall and near-misses meet
-    the issue's targets there, clean strings do not (2 of 197 altered against none), and the test
-    prints each target beside the level reached."""
+    levels reached at the one read of this part (docs/scrubbing.md), and the test prints each
+    target beside the level reached. Until that read the levels are None and the test fails
+    here, before scrubbing anything."""
+    if (HELD_OUT_RECALL_REACHED is None or HELD_OUT_NEAR_MISSES_REACHED is None
+            or HELD_OUT_CLEAN_ALTERED_REACHED is None):
+        pytest.fail("unread: the lead sets HELD_OUT_RECALL_REACHED, HELD_OUT_NEAR_MISSES_REACHED and "
+                    "HELD_OUT_CLEAN_ALTERED_REACHED after the one read of the sixth held-out part "
+                    "(tests/data/independent/README.md)")
     result = ev.evaluate(Scrubber(engine=path).scrub_event, held_out)
     with capsys.disabled():
         print(f"\n[{path}] held-out recall {result.recall():.3f} (target {HELD_OUT_RECALL_TARGET}, "
@@ -120,7 +127,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (105, 49, 75, 197)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (190, 113, 137, 305)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED >= HELD_OUT_RECALL_TARGET
     target = HELD_OUT_NEAR_MISS_TARGET * result.near_total
     assert len(result.near_altered) <= HELD_OUT_NEAR_MISSES_REACHED <= target
