@@ -29,8 +29,10 @@ pymongo, urllib3, sqlalchemy, and jwt, flanker, sshpubkeys, dynaconf, oic, factu
 sqllineage, better-exceptions (held-out parts at earlier stops, read there); held-out =
 pycryptodome, atlassian-python-api, azure-identity, python-telegram-bot, luhncheck, uritools,
 django-cache-url, device-detector (sixth re-split, 2026-12-07), fixed before any result on
-them was seen, never tuned on, and UNREAD: the lead's one read is this benchmark's first run
-after the split (nobody else runs it on the held-out part).
+them was seen, never tuned on, read once after merge d40b29b: held-out recall 1.000 over 190
+values, near-misses 0/113, clean strings 5/305 (URLs holding an IP address or a Telegram bot
+token, docs/scrubbing.md); tuning recall 0.997, near-misses 10/759, clean 12/1102; CPU per
+event on new strings 8.7x EventScrubber, on strings seen before 2.0x.
 After the figures, each value that leaks is printed with the number of places it leaks from.
 
 The one read of the previous held-out part (now tuning), on merge b5c26b0 (docs/scrubbing.md,
