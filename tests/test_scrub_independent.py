@@ -81,6 +81,7 @@ def test_a_source_that_cannot_be_downloaded_fails_under_ci_and_skips_elsewhere(
     from tests.support import eval_sources
 
     monkeypatch.setattr(eval_sources, "CACHE", tmp_path)
+    monkeypatch.setattr(eval_sources, "SHARED", None)
     monkeypatch.setattr(eval_sources.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 1, "", "ERROR: No matching distribution found for validators==0.36.0"))
     monkeypatch.setenv("CI", ci)
@@ -93,10 +94,29 @@ def test_an_sdist_other_than_the_pinned_one_is_refused(monkeypatch, tmp_path):
     from tests.support import eval_sources
 
     monkeypatch.setattr(eval_sources, "CACHE", tmp_path)
-    (tmp_path / "validators-0.36.0.tar.gz").write_bytes(b"not the sdist")
+    monkeypatch.setattr(eval_sources, "SHARED", tmp_path / "shared")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "validators-0.36.0.tar.gz").write_bytes(b"not the sdist")
     with pytest.raises(eval_sources.SourceUnavailable, match="sha256"):
         eval_sources.sdist(eval_sources.SOURCES[1])
     assert not (tmp_path / "validators-0.36.0.tar.gz").exists()
+
+
+def test_a_shared_archive_is_copied_checked_and_unpacked(monkeypatch, tmp_path):
+    """A fresh clone takes the archive from the per-user cache instead of pip, checked all the same."""
+    from tests.support import eval_sources
+
+    source = eval_sources.SOURCES[1]
+    first = eval_sources.sdist(source)  # this checkout's copy (downloaded or shared)
+    archive = next(first.parent.parent.glob(f"{eval_sources._stem(source)}.tar.gz"))
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / archive.name).write_bytes(archive.read_bytes())
+    monkeypatch.setattr(eval_sources, "CACHE", tmp_path / "clone")
+    monkeypatch.setattr(eval_sources, "SHARED", tmp_path / "shared")
+    monkeypatch.setattr(eval_sources.subprocess, "run", lambda *a, **k: pytest.fail("pip ran"))
+    unpacked = eval_sources.sdist(source)
+    assert sorted(p.relative_to(unpacked) for p in unpacked.rglob("*")) == sorted(
+        p.relative_to(first) for p in first.rglob("*"))
 
 
 def test_the_harness_sees_every_unscrubbed_secret(held_out):
