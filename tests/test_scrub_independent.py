@@ -34,7 +34,7 @@ from tests.support import secret_eval as ev
 HELD_OUT_RECALL_TARGET = 0.97
 HELD_OUT_RECALL_REACHED: float | None = None  # unread: the lead sets this after the one read
 HELD_OUT_NEAR_MISS_TARGET = 0.03
-HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 28; unread: the lead sets this after the one read
+HELD_OUT_NEAR_MISSES_REACHED: int | None = None  # of 72; unread: the lead sets this after the one read
 HELD_OUT_CLEAN_ALTERED_TARGET = 0
 HELD_OUT_CLEAN_ALTERED_REACHED: int | None = None  # of 345; unread: the lead sets this after the one read
 PATHS = ["python", *prefilter.available()]
@@ -150,7 +150,7 @@ def test_held_out_recall_near_misses_and_clean_strings(capsys, held_out, path):
             print(f"  {kind:<22} {kept / total:.3f}")
         for kind, text, where in result.clean_altered:
             print(f"  CLEAN ALTERED {kind}: {text[:80]!r} -> {where[:100]!r}")
-    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (101, 28, 40, 345)
+    assert (result.values, result.near_total, result.keyed_total, result.clean_total) == (101, 72, 40, 345)
     assert round(result.recall(), 3) >= HELD_OUT_RECALL_REACHED >= HELD_OUT_RECALL_TARGET
     target = HELD_OUT_NEAR_MISS_TARGET * result.near_total
     assert len(result.near_altered) <= HELD_OUT_NEAR_MISSES_REACHED <= target

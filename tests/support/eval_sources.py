@@ -1743,16 +1743,23 @@ def _tldextract(root: Path) -> list:
     return _placeholder_urls(_keep_clean(urls, 2)) + _emails(modules, "tldextract:email", 1)
 
 
+_REQUEST_ID = re.compile(r"^\s*X-Request-ID:\s*\n\s*-\s*'?([0-9a-f]{32})'?\s*$", re.M)
+
+
 def _pygitguardian(root: Path) -> list:
     """``tests/**`` (modules and recorded API answers): ``_keyed_literals`` and ``_url_entries``
     over the modules, ``_key_material`` and ``_emails`` over every file; clean URLs by
-    ``_clean_ok``."""
+    ``_clean_ok``; each distinct ``X-Request-ID`` of the recorded answers (32 hex digits, an id,
+    no secret): near-misses."""
     files = _test_files(root, "tests")
     modules = [p for p in files if p.suffix == ".py"]
     urls = _url_entries([t for path in modules for t in _module_strings(path)], "pygitguardian:url")
+    ids = dict.fromkeys(m[1] for path in files if path.suffix == ".yaml"
+                        for m in _REQUEST_ID.finditer(path.read_text(errors="replace")))
     return ([e for path in modules for e in _keyed_literals(path, f"pygitguardian:{path.stem}")]
             + _placeholder_urls(_keep_clean(urls)) + _key_material(files, "pygitguardian:keys")
-            + _emails(files, "pygitguardian:email", 1))
+            + _emails(files, "pygitguardian:email", 1)
+            + [_entry("near-miss", "pygitguardian:request-id", v) for v in ids])
 
 
 def _httpie(root: Path) -> list:
