@@ -9,8 +9,8 @@ cannot be downloaded fails these tests; elsewhere they skip with the reason. The
 the scrubber, on every scrub path, to the levels reached at the part's one read on that fixed,
 pinned data, and print the issue's targets beside them: recall over the thirty event places,
 the near-miss strings altered, and the clean debugging strings altered (a target the read did
-not reach is said so below and in docs/scrubbing.md). bench/bench_secret_eval.py prints the same figures per class for
-both parts, beside sentry-sdk's EventScrubber.
+not reach is said so below and in docs/scrubbing.md). bench/bench_secret_eval.py prints the
+same figures per class for both parts, beside sentry-sdk's EventScrubber.
 """
 
 from __future__ import annotations
