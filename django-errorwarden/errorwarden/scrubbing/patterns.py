@@ -138,6 +138,7 @@ PLACEHOLDER_NAMES = frozenset({
     "password", "Filtered",
 }) | vendors.PLACEHOLDERS
 _PLACEHOLDER = r"\[(?:" + "|".join(sorted(PLACEHOLDER_NAMES)) + r")\]"
+PLACEHOLDER = _PLACEHOLDER  # one placeholder this scrubber writes, as a pattern
 _GLUE = r"[^\s\"'()\[\]{},;&=<>|]"  # any character but whitespace and plain delimiters
 GLUED_PLACEHOLDER = re.compile(
     r"(?:(?!:\[password\])" + _GLUE + ")" + _PLACEHOLDER  # a URL password is no glue

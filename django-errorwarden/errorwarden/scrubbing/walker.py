@@ -10,6 +10,8 @@ string that recurs in the event (a request repr in every frame) is scrubbed once
 
 from __future__ import annotations
 
+import re
+
 from . import patterns
 from .detectors import FILTERED, TextScrubber
 from .keys import KeyRules
@@ -274,8 +276,15 @@ def _rename(d: dict, renames: list) -> dict:
 
 
 def _is_pair(v) -> bool:
-    """True for a two-item list or tuple whose first item is a string (query strings)."""
-    return (type(v) is list or type(v) is tuple) and len(v) == 2 and type(v[0]) is str
+    """True for a two-item list or tuple whose first item is a string naming its second (query
+    strings, header lists). A placeholder this scrubber wrote names nothing: ``[stripe_key]`` in
+    ``[["[stripe_key]", "shop one"]]`` is a value filtered at the first pass, and reading it as
+    a key name there would filter its neighbour at the second (scrubbing stays idempotent)."""
+    return ((type(v) is list or type(v) is tuple) and len(v) == 2 and type(v[0]) is str
+            and not (v[0][:1] == "[" and _WRITTEN.fullmatch(v[0])))
+
+
+_WRITTEN = re.compile(patterns.PLACEHOLDER)
 
 
 def _visit(obj, depth: int, memo: Memo, filtering: bool) -> object:
