@@ -298,8 +298,12 @@ def _load_settings() -> None:
     the app registry, and a check registered before the settings-reading ones (the model check, for
     one; the registry is a set, so the order changes per process) fails with AppRegistryNotReady.
     Any other problem (no DJANGO_SETTINGS_MODULE, an ImportError) is left for `start` to report.
+    On a Django command line, ``--settings`` and ``--pythonpath`` are applied first, as Django's
+    own ManagementUtility does before it reads settings, so the module loaded is the one asked for.
     """
     import os
+
+    _apply_command_line_options()
 
     if not os.environ.get("DJANGO_SETTINGS_MODULE"):
         return
@@ -311,6 +315,34 @@ def _load_settings() -> None:
         raise
     except Exception:  # Django reports these itself, in its own words
         return
+
+
+_COMMAND_LINES = frozenset({"manage.py", "django-admin", "django-admin.py", "__main__.py"})
+
+
+def _apply_command_line_options() -> None:
+    """``manage.py CMD --settings=X --pythonpath=Y``: set DJANGO_SETTINGS_MODULE and sys.path as
+    Django's ManagementUtility.execute() does, with its own parser and handler (it would do so
+    only after this module had already loaded the settings named by the environment)."""
+    import os
+    import sys
+
+    argv = sys.argv
+    if len(argv) < 3 or os.path.basename(argv[0]) not in _COMMAND_LINES:
+        return
+    if not any(a.startswith(("--settings", "--pythonpath")) for a in argv[2:]):
+        return
+    from django.core.management.base import CommandError, CommandParser, handle_default_options
+
+    parser = CommandParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--settings")
+    parser.add_argument("--pythonpath")
+    parser.add_argument("args", nargs="*")
+    try:
+        options, _ = parser.parse_known_args(argv[2:])
+        handle_default_options(options)
+    except CommandError:
+        pass  # Django ignores option errors at this point too, and reports them later
 
 
 def exit_on_settings_error(start: Callable[[], T], code: int = 2) -> T:
