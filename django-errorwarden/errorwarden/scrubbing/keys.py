@@ -67,6 +67,11 @@ DESCRIPTIVE_LAST_WORDS = frozenset({
     # What an authentication *setup* is called, not its secret: MongoDB's ``authMechanism``
     # (SCRAM-SHA-256, GSSAPI) and ``authSource`` (the database that holds the users).
     "mechanism", "mechanisms", "source",
+    # Django's own settings around a secret, not the secret: PASSWORD_RESET_TIMEOUT,
+    # PASSWORD_HASHERS, AUTH_PASSWORD_VALIDATORS, CSRF_COOKIE_SAMESITE / _DOMAIN / _HTTPONLY,
+    # SESSION_ENGINE, SESSION_SERIALIZER, JWT_ALGORITHM.
+    "timeout", "hasher", "hashers", "validator", "validators", "samesite", "domain", "httponly",
+    "engine", "serializer", "algorithm", "algorithms", "interval", "lifetime",
 })
 
 # Names that hold a credential only when the value looks like one (``Using Key=…``,
@@ -175,6 +180,8 @@ class KeyRules:
             key = key.decode("latin-1")
         if not isinstance(key, str):
             return False  # ints, None and tuples cannot name a secret
+        if _is_object_id(key):
+            return False
         words = _numbered(key_words(key[:200]))
         compact = "".join(words)
         if compact in self.extra:
@@ -192,3 +199,29 @@ class KeyRules:
         if words[0] == "x" and words[-1] == "api":
             return True  # X-Partner-Api: a header carrying an API credential
         return any(f in compact for f in SENSITIVE_FRAGMENTS)
+
+
+_ID_BODY = re.compile(r"(?:([A-Za-z][a-z]{0,11})[_\-]){0,3}?([A-Za-z0-9]{10,64})")
+_PIECES = re.compile(r"[A-Z][a-z]*|[a-z]+|[0-9]+")
+
+
+def _is_object_id(key: str) -> bool:
+    """True for an object id standing where a key would (``Customer cus_wsG8pwCz5fD8MC: payment
+    failed``, ``user_2NNEqL2nrIRdJ194ndJqAHwEfxC:``): a random body, not a name, so the fragments
+    it happens to spell (``pw``, ``Jwt``) name nothing. The body mixes digits and letters of both
+    cases, and either follows a provider's object prefix (Stripe's ``cus_``, Clerk's ``user_``:
+    grouping's table) or splits by case and digit changes into three or more one-character
+    pieces, where a camelCase name (``myApiKey2Token``) splits into words."""
+    m = _ID_BODY.fullmatch(key)
+    if m is None:
+        return False
+    body = m[2]
+    if not (any(c.isdigit() for c in body) and any(c.isupper() for c in body)
+            and any(c.islower() for c in body)):
+        return False
+    from ..grouping.normalize import KNOWN_PREFIXES  # provider facts; grouping imports no scrubbing
+
+    first = key.split("_", 1)[0].split("-", 1)[0].lower()
+    if first != body and first in KNOWN_PREFIXES:
+        return True
+    return sum(len(piece) == 1 for piece in _PIECES.findall(body)) >= 3
