@@ -191,8 +191,10 @@ def conditions(extra: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
         ("markup", r"<[A-Za-z0-9_.\-:]*" + _WORDS + r"[A-Za-z0-9_.\-:]*>", True),
         ("markup", _WORDS + r"[^\"'\x00]*[\"']" + _WS + "*value", True),
         ("quoted_args", _WORDS + r"[A-Za-z0-9_.\-]*[\"']" + _WS + "*,", True),
-        ("quoted_args", r"(?:credential|password|auth)[A-Za-z0-9_]*\(", True),
-        ("prose", r"(?:key|token|secret|password|passwd|passphrase|pwd|pw)" + _WS, True),
+        ("quoted_args", r"(?:credential|password|auth|login)[A-Za-z0-9_]*\(", True),
+        ("quoted_args", r"auth" + _WS + r"*=" + _WS + r"*\(", True),
+        ("flags", r"\s-p[^\s\-]", False),  # mysql -uroot -ps3cr3t
+        ("prose", r"(?:key|token|secret|password|passwd|passphrase|pwd|pw|auth)" + _WS, True),
     ]
     found += [(f"vendor:{f.placeholder}", _loosened(f.pattern), False) for f in vendors.FORMATS]
     found += [(f"guarded:{name[1:-1]}", _loosened(p.pattern), False) for _, p, name in vendors.GUARDED]

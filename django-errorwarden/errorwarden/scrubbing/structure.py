@@ -51,14 +51,21 @@ QUOTED_NAME = re.compile(r"([\"'])([A-Za-z_][\w.\-]{0,80}+)\1\s{0,3},\s{0,3}(?=[
 LITERAL = re.compile(r"([\"'])((?:\\.|(?!\1)[^\\\n]){1,400}+)\1")
 # A constructor or call made for credentials, with a user and a password literal:
 # ``new NetworkCredential("user", "…")``, ``UsernamePasswordCredentials("u", "…")``.
+# Also a login call and requests' auth tuple: ``client.login("u", "…")``, ``auth=("u", "…")``.
 CREDENTIAL_CALL = re.compile(
-    r"(\b\w{0,40}(?:Credential|Password|Auth)\w{0,40}\(\s{0,3}([\"'])[^\"'\n]{0,100}\2\s{0,3},\s{0,3})"
+    r"((?:\b\w{0,40}(?:Credential|Password|Auth|[Ll]ogin)\w{0,40}|\bauth\s{0,3}=\s{0,3})"
+    r"\(\s{0,3}([\"'])[^\"'\n]{0,100}\2\s{0,3},\s{0,3})"
     r"([\"'])([^\"'\n]{1,400}+)(\3)"
 )
+# MySQL's and MariaDB's clients take the password glued to -p (``mysql -uroot -ps3cr3t``).
+MYSQL_GLUED_PASSWORD = re.compile(
+    r"(\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]{0,300}?\s-p)([^\s\"'\-][^\s\"']{0,199})"
+)
 # A secret named in prose, after a word and spaces: ``pw hunter2!``, ``key is 2afd…``,
-# ``netrc: machine h login u password s3cr3t``. The value must look like a credential.
+# ``netrc: machine h login u password s3cr3t``, ``twilio AC… auth 0123…``. The value must look
+# like a credential (after ``auth``, ``key`` or ``token``: the weak names' test).
 PROSE = re.compile(
-    r"(?<![\w\-])((?i:api[ _\-]?key|key|token|secret|password|passwd|passphrase|pwd|pw))"
+    r"(?<![\w\-])((?i:api[ _\-]?key|key|token|secret|password|passwd|passphrase|pwd|pw|auth))"
     r"((?:\s{1,3}(?:is|was|=|:))?\s{1,3})([^\s\"'<>(),;\[\]{}`]{6,512}+)"
 )
 _STRONG_PROSE = frozenset({"password", "passwd", "passphrase", "pwd", "pw", "secret"})
@@ -76,8 +83,14 @@ _KEEP = re.compile(r"[0-9/.~$%{<\[]")  # -p 8080:80, -p /tmp, -p $PW, -p {{ x }}
 def flags(s: str, sensitive: Callable[[str], bool]) -> str:
     """Filter the values of command-line flags that name a secret."""
     if "-" in s and (" -" in s or s.startswith("-")):
-        return CLI_FLAG.sub(lambda m: _flag(m, sensitive), s)
+        s = CLI_FLAG.sub(lambda m: _flag(m, sensitive), s)
+        if " -p" in s and ("mysql" in s or "mariadb" in s):
+            s = MYSQL_GLUED_PASSWORD.sub(_glued_password, s)
     return s
+
+
+def _glued_password(m: re.Match) -> str:
+    return m[0] if _KEEP.match(m[2]) or m[2] == FILTERED else f"{m[1]}{FILTERED}"
 
 
 def comparisons(s: str, sensitive: Callable[[str], bool]) -> str:
@@ -169,8 +182,8 @@ def _arguments(s: str, sensitive: Callable[[str], bool]) -> str:
         if m.start() < pos or not _names_secret(m[2], sensitive):
             continue
         literal = LITERAL.match(s, m.end())
-        if literal is None:
-            continue
+        if literal is None or s[literal.end():literal.end() + 2].lstrip()[:1] == ":":
+            continue  # ``"token_type": "Bearer", "expires_in": 3600``: the next key, not a value
         value = literal[2].strip("\\\"'")
         if not value or _kept(value):
             continue

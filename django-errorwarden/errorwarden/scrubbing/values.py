@@ -185,6 +185,8 @@ def _bearer(m: re.Match) -> str:
     token = m[3]
     if len(token) < 20 and token.isalpha() and token.islower():
         return m[0]
+    if token.endswith("=") and m.string[m.end():m.end() + 1].isalnum():
+        return m[0]  # ``token_type=bearer expires_in=3600``: the next pair's key, not a token
     return f"{m[1]}{m[2]}[token]"
 
 
