@@ -34,6 +34,11 @@ def mixed(text: str) -> bool:
     return sum(kinds) >= 2
 
 
+def _one_case_word(text: str) -> bool:
+    """True for letters of one case only (``placeholder``, ``XXXXXXXXXX``): no random draw."""
+    return text.isalpha() and (text.islower() or text.isupper())
+
+
 @dataclass(frozen=True)
 class Format:
     """One credential format: its placeholder, its pattern and an optional validator."""
@@ -121,10 +126,10 @@ FORMATS: tuple[Format, ...] = (
            "Slack API docs, token types; gitleaks slack-bot-token, slack-app-token"),
     # Stripe secret and restricted keys sk_/rk_ + live/test/prod, webhook secrets whsec_
     # (Stripe docs, API keys); publishable pk_ keys are public.
-    # A body of one letter case and no digit is a placeholder (``sk_test_placeholder``).
+    # A body of letters of one case only is a placeholder (``sk_test_placeholder``).
     Format("stripe_key", r"(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}+|whsec_[A-Za-z0-9]{24,}+",
            "Stripe docs, API keys and webhook signing secrets; gitleaks stripe-access-token",
-           lambda t: mixed(t.rpartition("_")[2])),
+           lambda t: not _one_case_word(t.rpartition("_")[2])),
     # Resend API keys: re_ + 8 + _ + 24 (Resend docs, API keys; trufflehog resend detector).
     Format("resend_key", r"re_[A-Za-z0-9]{6,12}_[A-Za-z0-9]{16,}+", "Resend docs, API keys",
            lambda t: mixed(t[3:]) and entropy(t[3:]) > 3.0),
