@@ -20,6 +20,8 @@ in this one run, are the result. It never asserts.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import io
 import json
 import os
@@ -36,13 +38,16 @@ from typing import Any
 from sentry_sdk.transport import Transport
 
 ROOT = Path(__file__).resolve().parent.parent
+# BENCH_SMOKE=1: a tiny workload that only proves every side boots and runs (tests/test_bench_harness.py);
+# its numbers mean nothing. The children inherit it through their environment.
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
 RATES = (0.1, 1.0)
 CONFIGS = ("none", "plain", "ours", "ours+inbox")
 PLAIN_DSN = "http://k@127.0.0.1/1"  # never contacted: the discarding transport takes the envelopes
 BOOKS = 5
-WARMUP_SECONDS = 0.5
-ROUND_SECONDS = 0.15
-ROUNDS = 21
+WARMUP_SECONDS = 0.02 if SMOKE else 0.5
+ROUND_SECONDS = 0.02 if SMOKE else 0.15
+ROUNDS = 2 if SMOKE else 21
 BATCH = 10  # requests between two clock reads
 
 
@@ -63,6 +68,23 @@ class DiscardTransport(Transport):
 
 
 # --- the child side -------------------------------------------------------------------------------
+
+def stand_in(real: Callable[..., Any], result: Any) -> Callable[..., Any]:
+    """A replacement for `real` that returns `result`, taking exactly the arguments `real` takes.
+
+    Each call is bound against real's signature, so the stand-in follows it when it grows a
+    parameter (commit 134f494 added `pins` to inbox_transport_for and a two-argument lambda
+    crashed every "ours" child) and refuses, with real's own TypeError, a call real would refuse.
+    """
+    signature = inspect.signature(real)
+
+    @functools.wraps(real)
+    def replacement(*args: Any, **kwargs: Any) -> Any:
+        signature.bind(*args, **kwargs)
+        return result
+
+    return replacement
+
 
 def boot(config: str, rate: float) -> DiscardTransport | None:
     """Load Django with one configuration's error tracking; return its discarding transport, if any."""
@@ -85,7 +107,7 @@ def boot(config: str, rate: float) -> DiscardTransport | None:
     elif config == "ours":
         # build_runtime imports inbox_transport_for from errorwarden.local when it runs, so this
         # swaps only the transport: every other part of init_sentry is the real one.
-        errorwarden.local.inbox_transport_for = lambda settings, losses=None: discard
+        errorwarden.local.inbox_transport_for = stand_in(errorwarden.local.inbox_transport_for, discard)
     elif config != "ours+inbox":
         raise SystemExit(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
     # config/settings.py imports init_sentry from the module above when Django loads it.
@@ -252,12 +274,23 @@ class Child:
                 if line.startswith("{"):
                     return json.loads(line)
         except (OSError, ValueError) as exc:
-            self.failed = f"{type(exc).__name__}: {exc}"
+            # A child that died before reading its stdin shows up here as a BrokenPipeError: what
+            # it said on stderr is the cause, so that goes with it.
+            self.failed = self._death(f"{command!r}: {type(exc).__name__}: {exc}")
             return None
-        self._stderr.seek(0)
-        tail = self._stderr.read()[-1500:].strip()
-        self.failed = f"exited with {self.proc.wait()}: {tail}"
+        self.failed = self._death(f"{command!r}: no answer")
         return None
+
+    def _death(self, what: str) -> str:
+        """What went wrong with the child: `what`, its exit status and the end of its stderr."""
+        try:
+            status = f"exited with {self.proc.wait(timeout=15)}"
+        except subprocess.TimeoutExpired:
+            status = "still running"
+        self._stderr.flush()
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-1500:].strip() or "(nothing on stderr)"
+        return f"{what}; {status}; its stderr ends:\n{tail}"
 
     def close(self) -> None:
         """Wait for the child to exit (killing it after a while) and drop its stderr file."""
@@ -282,11 +315,26 @@ def interleave(children: dict[str, Child], rounds: int) -> dict[str, dict[str, A
     for name in names:
         summary = children[name].ask("done")
         if summary is None:
-            print(f"  {name}: FAILED ({children[name].failed})")
             continue
         summary["warm"] = warm[name]
         results[name] = summary
+    report_failures(children)
     return results
+
+
+def report_failures(children: dict[str, Child]) -> list[str]:
+    """Print, loudly, each child that could not run and why; return their names.
+
+    A benchmark never fails CI (it exits 0 whatever it measures), so a side that did not run must
+    be impossible to miss in its output: a banner per failed side with the child's own error, and
+    the ratios that need it say FAILED instead of n/a.
+    """
+    failed = [name for name, child in children.items() if child.failed]
+    for name in failed:
+        print(f"  !!!! {name}: FAILED, the harness could not run this side; nothing with it is measured")
+        for line in (children[name].failed or "").splitlines():
+            print(f"  !!!!   {line}")
+    return failed
 
 
 def paired(results: dict[str, dict[str, Any]], top: str, bottom: str,
@@ -307,6 +355,9 @@ def paired(results: dict[str, dict[str, Any]], top: str, bottom: str,
 
 def ratio_text(results: dict[str, dict[str, Any]], top: str, bottom: str) -> str:
     """'wall 0.51x (rounds a-b), cpu 0.50x (rounds c-d)' for top/bottom."""
+    missing = [name for name in (top, bottom) if name not in results]
+    if missing:
+        return f"{top}/{bottom} FAILED ({', '.join(missing)} did not run)"
     parts = []
     for key, label in (("value", "wall"), ("cpu", "cpu")):
         value = paired(results, top, bottom, key)
@@ -358,6 +409,8 @@ def main() -> None:
     print("  absolute rates are noise on a shared machine; the ratios are the result. wall = req/s,")
     print("  cpu = requests per CPU-second of the child (steadier when others load the cores);")
     print("  (a-b) = smallest and largest ratio of same-index rounds")
+    if SMOKE:
+        print("  BENCH_SMOKE=1: a tiny workload that only shows every side runs; its numbers mean nothing")
     with tempfile.TemporaryDirectory(prefix="bench-request-") as tmp:
         workdir = Path(tmp)
         problem = _seed_db(workdir)

@@ -113,3 +113,20 @@ def test_redis_keys_expire_on_their_own(redis_client):
     keys = list(redis_client.scan_iter(f"{redis_client.test_prefix}*"))
     assert len(keys) == 5
     assert all(0 < redis_client.ttl(k) <= 86_400 for k in keys)
+
+
+def test_a_hit_without_claim_counts_but_never_takes_the_cooldown(store):
+    """claim=False (a process with no channel to page through) adds to the count and fires nothing;
+    the next claiming hit finds the threshold reached and no cooldown spent."""
+    quiet = [store.hit(BURST, T0 + i * 0.1, claim=False) for i in range(12)]
+    assert not any(h.fired for h in quiet) and quiet[-1].count == pytest.approx(12)
+    assert all(h.until is None for h in quiet)
+    assert store.hit(BURST, T0 + 2).fired
+
+
+def test_a_rate_without_claim_counts_but_neither_fires_nor_recovers(store):
+    """claim=False adds the batch but leaves the firing flag and the cooldown alone."""
+    assert store.rate(RATE, 200, 100, T0, claim=False).transition == ""
+    assert store.rate(RATE, 1, 0, T0 + 1).transition == "fire"  # the unclaimed batch counted
+    assert store.rate(RATE, 10_000, 0, T0 + 2, claim=False).transition == ""  # no silent recovery
+    assert store.rate(RATE, 1, 0, T0 + 3).transition == "recover"

@@ -50,13 +50,13 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.hits = self.rates = 0
 
-    def hit(self, check, now):
+    def hit(self, check, now, *, claim=True):
         self.hits += 1
-        return super().hit(check, now)
+        return super().hit(check, now, claim=claim)
 
-    def rate(self, check, total, failed, now):
+    def rate(self, check, total, failed, now, *, claim=True):
         self.rates += 1
-        return super().rate(check, total, failed, now)
+        return super().rate(check, total, failed, now, claim=claim)
 
 
 def storm_event(n: int) -> dict[str, Any]:

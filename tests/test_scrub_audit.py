@@ -60,14 +60,19 @@ def test_the_local_inbox_is_audited_by_default(tmp_path):
     assert result.returncode == 1 and "would become [email]" in result.stdout
 
 
-@pytest.mark.parametrize(("content", "message"), [("{not json", "is not JSON"), ("42", "must hold an event"),
-                                                  ('["x"]', "event 0 is a str")])
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "is not JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
+    ('{"a": "x\u0001y"}', "is not JSON (Invalid control character at line 1, column 9)"),
+    ("42", "must hold an event"),
+    ('["x"]', "event 0 is a str"),
+])
 def test_a_bad_file_is_a_clear_error(tmp_path, content, message):
-    """A file that is not events fails with an error naming what is wrong."""
+    """A file that is not events fails with an error naming what is wrong (and saying "at" once)."""
     path = tmp_path / "events.json"
     path.write_text(content)
     result = _run(str(path), inbox=tmp_path / "inbox.sqlite3")
-    assert result.returncode == 1 and message in result.stderr
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert " at at " not in result.stderr
 
 
 def test_a_key_holding_a_secret_is_reported_without_the_key():

@@ -6,6 +6,11 @@ Every store answers two questions atomically, in one step per call:
 - `rate(check, total, failed, now)`: add a batch of requests; did the failure rate just start
   or stop breaching? (error-rate rule)
 
+A fire spends the cooldown (and the rate rule's firing flag) in the same step. A process that
+cannot page (no channel enabled, or none with a recipient) asks with `claim=False`: its
+occurrences still count for the processes that can, but it never fires, so it never spends a
+cooldown, takes the tally of held-back occurrences or ends a firing rate alert that nobody saw.
+
 Windows are sliding estimates over SLOTS sub-buckets: the slots fully inside the window are
 summed and the oldest, partly-outside slot is weighted by the share of it still inside. A fixed
 bucket misses ten errors that straddle its boundary; the error here is bounded by one slot
@@ -100,12 +105,14 @@ def cleared(total: float, failed: float, check: RateCheck) -> bool:
 class CounterStore:
     """Base for counter backends; every method is atomic across every user of the store."""
 
-    def hit(self, check: CountCheck, now: float) -> Hit:
-        """Count one occurrence and say whether it fires an alert."""
+    def hit(self, check: CountCheck, now: float, *, claim: bool = True) -> Hit:
+        """Count one occurrence and say whether it fires an alert (never, with claim=False)."""
         raise NotImplementedError
 
-    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
-        """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+    def rate(self, check: RateCheck, total: int, failed: int, now: float, *,
+             claim: bool = True) -> RateResult:
+        """Add a batch of request outcomes and say whether the rate alert starts or clears
+        (with claim=False: only add them)."""
         raise NotImplementedError
 
     def release(self, key: str) -> None:
@@ -155,8 +162,8 @@ class MemoryStore(CounterStore):
             self._keys.move_to_end(key)
         return state
 
-    def hit(self, check: CountCheck, now: float) -> Hit:
-        """Count one occurrence and say whether it fires an alert."""
+    def hit(self, check: CountCheck, now: float, *, claim: bool = True) -> Hit:
+        """Count one occurrence and say whether it fires an alert (never, with claim=False)."""
         with self._lock:
             state = self._state(check.key)
             slot = slot_of(now, check.window)
@@ -167,15 +174,17 @@ class MemoryStore(CounterStore):
             if now < state.cooldown_until:
                 state.suppressed += 1
                 return Hit(False, count, until=state.cooldown_until)
-            if count < check.threshold - _EPSILON:
+            if not claim or count < check.threshold - _EPSILON:
                 return Hit(False, count)
             hit = Hit(True, count, state.suppressed, state.first, until=now + check.cooldown)
             state.cooldown_until = now + check.cooldown
             state.suppressed, state.first = 0, None
             return hit
 
-    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
-        """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+    def rate(self, check: RateCheck, total: int, failed: int, now: float, *,
+             claim: bool = True) -> RateResult:
+        """Add a batch of request outcomes and say whether the rate alert starts or clears
+        (with claim=False: only add them)."""
         with self._lock:
             state = self._state(check.key)
             slot = slot_of(now, check.window)
@@ -183,6 +192,8 @@ class MemoryStore(CounterStore):
             state.failed[slot] = state.failed.get(slot, 0.0) + failed
             sum_total = sliding_sum(state.slots, now, check.window)
             sum_failed = sliding_sum(state.failed, now, check.window)
+            if not claim:
+                return RateResult("", sum_total, sum_failed)
             if state.firing_since is None:
                 if breaching(sum_total, sum_failed, check) and now >= state.cooldown_until:
                     state.firing_since, state.cooldown_until = now, now + check.cooldown

@@ -1,8 +1,10 @@
 """Alert delivery off the request path: the durable spool, one worker thread per channel, or Celery.
 
 A fired alert is first written to the spool (errorwarden/alerting/alert_queue.py); only then is its
-cooldown spent. Each channel's worker thread takes due deliveries from the spool and makes one
-attempt each; a failure that a retry can help is scheduled again by the one RetryPolicy (backoff
+cooldown spent. A dispatcher without a channel (none enabled, or none with a recipient) cannot
+page: `pages()` says so, and the engine then counts without firing, so no cooldown is spent.
+Each channel's worker thread takes due deliveries from the spool and makes one attempt each; a
+failure that a retry can help is scheduled again by the one RetryPolicy (backoff
 with jitter, at least the server's Retry-After) for as long as the alert's cooldown runs, so an
 outage shorter than the cooldown loses nothing. What a process leaves behind at exit, the next
 process's workers deliver. With Celery, the worker thread hands each delivery to the project's
@@ -135,6 +137,10 @@ class Dispatcher:
         """The channel called `name`, or None."""
         return next((c for c in self.channels if c.name == name), None)
 
+    def pages(self) -> bool:
+        """True when a fired alert can go out: sent, or handed on, through at least one channel."""
+        return True
+
     def submit(self, alert: dict[str, Any], key: str = "", until: float = 0.0) -> bool:
         """Queue one alert for every channel; False when this host already fired `key`."""
         raise NotImplementedError
@@ -167,6 +173,11 @@ class SpoolDispatcher(Dispatcher):
                         for c in self.channels]
         if self.channels and spool.pending():
             self.poke()  # a previous process left alerts behind
+
+    def pages(self) -> bool:
+        """True when at least one channel is configured (load_channels leaves out a channel that is
+        off or has no recipient or webhook)."""
+        return bool(self.channels)
 
     def submit(self, alert: dict[str, Any], key: str = "", until: float = 0.0) -> bool:
         """Write the alert to the spool for every channel, then wake their workers."""

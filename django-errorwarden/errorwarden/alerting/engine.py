@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from errorwarden.alerting.counters import CounterStore, Hit, RateResult
+from errorwarden.alerting.counters import CountCheck, CounterStore, Hit, RateResult
 from errorwarden.alerting.dispatch import Dispatcher
 from errorwarden.alerting.render import ScrubText, build_alert, issue_link
 from errorwarden.alerting.rules import (
@@ -102,7 +102,7 @@ class AlertEngine:
         if match is not None:
             rule, check = match
             now = self._clock()
-            hit = self.store.hit(check, now)
+            hit = self._hit(check, now)
             if hit.fired:
                 self._pin(facts.event_id)
                 self._submit(self._event_alert(rule, facts, hit, now), check.key, now, check.cooldown,
@@ -137,7 +137,7 @@ class AlertEngine:
         """Count one finding about a beat monitor; queue a page if the rule fires. True when it fired."""
         check = self._monitor.check(finding)
         now = self._clock()
-        hit = self.store.hit(check, now)
+        hit = self._hit(check, now)
         if hit.fired:
             self._submit(self._monitor_alert(finding, hit, now), check.key, now, check.cooldown, check.key)
         return hit.fired
@@ -172,8 +172,18 @@ class AlertEngine:
         if self.pins is not None:
             self.pins.pin(event_id)
 
+    def _hit(self, check: CountCheck, now: float) -> Hit:
+        # Without a channel nothing can page, so the occurrence is counted (for the processes that
+        # can) but fires nothing: a cooldown is spent only when a page was sent or handed on.
+        if self.dispatcher.pages():
+            return self.store.hit(check, now)
+        return self.store.hit(check, now, claim=False)
+
     def _judge_rate(self, total: int, failed: int) -> None:
         now = self._clock()
+        if not self.dispatcher.pages():
+            self.store.rate(self._rate, total, failed, now, claim=False)  # counted, never fired
+            return
         result = self.store.rate(self._rate, total, failed, now)
         if result.transition:
             alert = self._rate_alert(result, now)

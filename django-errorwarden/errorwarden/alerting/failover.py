@@ -46,11 +46,11 @@ class FailoverStore(CounterStore):
         """True while counting goes to the shared store."""
         return self._up
 
-    def hit(self, check: CountCheck, now: float) -> Hit:
+    def hit(self, check: CountCheck, now: float, *, claim: bool = True) -> Hit:
         """Count in the shared store, or in memory while it is unreachable."""
         if self._available():
             try:
-                hit = self._primary.hit(check, now)
+                hit = self._primary.hit(check, now, claim=claim)
             except self._errors as exc:
                 self._went_down(exc, now)
             else:
@@ -59,20 +59,21 @@ class FailoverStore(CounterStore):
                     return Hit(False, hit.count, until=known)  # Redis forgot a cooldown we saw running
                 self._note(check.key, hit.until)
                 return hit
-        hit = self._fallback.hit(check, now)
+        hit = self._fallback.hit(check, now, claim=claim)
         self._note(check.key, hit.until)
         return hit
 
-    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
+    def rate(self, check: RateCheck, total: int, failed: int, now: float, *,
+             claim: bool = True) -> RateResult:
         """Add to the shared store's rate, or to memory while it is unreachable."""
         if self._available():
             try:
-                result = self._primary.rate(check, total, failed, now)
+                result = self._primary.rate(check, total, failed, now, claim=claim)
             except self._errors as exc:
                 self._went_down(exc, now)
             else:
                 return self._learn_rate(check, result, now)
-        return self._learn_rate(check, self._fallback.rate(check, total, failed, now), now)
+        return self._learn_rate(check, self._fallback.rate(check, total, failed, now, claim=claim), now)
 
     def _learn_rate(self, check: RateCheck, result: RateResult, now: float) -> RateResult:
         if result.transition == "fire":

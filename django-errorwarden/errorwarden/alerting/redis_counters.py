@@ -61,7 +61,7 @@ if ends and now < tonumber(ends) then
   redis.call('HINCRBY', h, 'sup', 1)
   return {0, tostring(count), 0, false, ends}
 end
-if count < threshold - 1e-9 then return {0, tostring(count), 0, false, false} end
+if ARGV[6] == '0' or count < threshold - 1e-9 then return {0, tostring(count), 0, false, false} end
 redis.call('SET', cd, tostring(now + cooldown), 'EX', cooldown)
 local sup = redis.call('HGET', h, 'sup') or '0'
 local first = redis.call('HGET', h, 'first')
@@ -77,6 +77,7 @@ local cooldown, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 local sums = sliding(h, now, window, {t = tonumber(ARGV[3]), f = tonumber(ARGV[4])})
 local total, failed = sums['t'] or 0, sums['f'] or 0
 redis.call('EXPIRE', h, ttl)
+if ARGV[9] == '0' then return {'', tostring(total), tostring(failed), false} end
 local since = redis.call('GET', on)
 if not since then
   local breach = total >= min_requests - 1e-9 and failed > threshold * total + 1e-9
@@ -108,22 +109,25 @@ class RedisStore(CounterStore):
         """Raise unless Redis answers."""
         return self._client.ping()
 
-    def hit(self, check: CountCheck, now: float) -> Hit:
-        """Count one occurrence and say whether it fires an alert (one round trip)."""
+    def hit(self, check: CountCheck, now: float, *, claim: bool = True) -> Hit:
+        """Count one occurrence and say whether it fires an alert (one round trip; never fires
+        with claim=False)."""
         ttl = self._expiry(check.window, check.cooldown)
         keys = [f"{self._prefix}w:{check.key}", f"{self._prefix}cd:{check.key}"]
-        args = [repr(now), check.window, check.threshold, max(1, round(check.cooldown)), ttl]
+        args = [repr(now), check.window, check.threshold, max(1, round(check.cooldown)), ttl, int(claim)]
         fired, count, suppressed, first, until = self._hit(keys=keys, args=args)
         first_seen = float(first) if first else None
         return Hit(bool(fired), float(count), int(float(suppressed)), first_seen,
                    float(until) if until else None)
 
-    def rate(self, check: RateCheck, total: int, failed: int, now: float) -> RateResult:
-        """Add a batch of request outcomes and say whether the rate alert starts or clears."""
+    def rate(self, check: RateCheck, total: int, failed: int, now: float, *,
+             claim: bool = True) -> RateResult:
+        """Add a batch of request outcomes and say whether the rate alert starts or clears
+        (with claim=False: only add them)."""
         ttl = self._expiry(check.window, check.cooldown)
         keys = [f"{self._prefix}{p}:{check.key}" for p in ("w", "cd", "on")]
         args = [repr(now), check.window, total, failed, repr(check.threshold), check.min_requests,
-                max(1, round(check.cooldown)), ttl]
+                max(1, round(check.cooldown)), ttl, int(claim)]
         transition, sum_total, sum_failed, since = self._rate(keys=keys, args=args)
         transition = transition.decode() if isinstance(transition, bytes) else transition
         return RateResult(transition, float(sum_total), float(sum_failed),

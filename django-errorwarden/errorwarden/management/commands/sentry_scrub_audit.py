@@ -27,7 +27,10 @@ def _load(path: Path) -> list[Any]:
     except FileNotFoundError as exc:
         raise CommandError(f"{path}: no such file") from exc
     except json.JSONDecodeError as exc:
-        raise CommandError(f"{path} is not JSON ({exc.msg} at line {exc.lineno})") from exc
+        # Some of json's messages end in " at" ("Invalid control character at"): its own str()
+        # appends ": line L column C", so ours drops that word rather than say "at at".
+        reason = exc.msg.removesuffix(" at")
+        raise CommandError(f"{path} is not JSON ({reason} at line {exc.lineno}, column {exc.colno})") from exc
     if isinstance(data, dict):
         data = data.get("events", [data])
     if not isinstance(data, list):
