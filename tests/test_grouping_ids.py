@@ -55,6 +55,15 @@ def test_normalizing_ids_twice_changes_nothing():
     assert normalize_message(once) == once
 
 
+@pytest.mark.parametrize("key", ["HostId=", "HostId: ", "host id ", "x-amz-id-2=", "id2=", "[HostId]="])
+def test_an_s3_host_id_after_its_key_is_one_id(key):
+    """S3's x-amz-id-2 (base64, '+' and '/' inside) right after a `key=` is one id like after `key: `,
+    not base64 cut into pieces at each '/' and '+' (which split 400 fresh host ids into 288 forms)."""
+    forms = {normalize_message(f"S3 upload failed {key}{ids.s3_host_id()}") for _ in range(200)}
+    assert len(forms) == 1, sorted(forms)[:3]
+    assert next(iter(forms)).endswith("<id>")
+
+
 @pytest.mark.parametrize(("shape", "floor"), HEURISTIC.items())
 def test_ids_told_from_words_by_how_they_read_are_mostly_recognised(shape, floor):
     """Ids without a fixed length or prefix (any `prefix_` + base62, nanoids, hashids): at least the

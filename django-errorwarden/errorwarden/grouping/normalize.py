@@ -58,9 +58,10 @@ _ARN = re.compile(
     r"[0-9]{0,12}:[^\s'\"<>,;)\]]{1,1024}+"
 )
 # Long base64 text with '+', '/' or '=' (S3's x-amz-id-2 host id, opaque cursors): 40 or more
-# characters holding upper and lower case letters and digits.
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9]{0,1024}+[+/])[A-Za-z0-9+/]{40,1024}+={0,2}+"
-                     r"(?![A-Za-z0-9+/=])")
+# characters holding upper and lower case letters and digits. It may follow a ``key=`` (HostId=…):
+# an '=' right after a name character starts a value, not base64 padding.
+_BASE64 = re.compile(r"(?:(?<![A-Za-z0-9+/=])|(?<=[A-Za-z0-9_\]]=))(?=[A-Za-z0-9]{0,1024}+[+/])"
+                     r"[A-Za-z0-9+/]{40,1024}+={0,2}+(?![A-Za-z0-9+/=])")
 # A candidate token: a run of base62 characters with '_' and '-' (nanoid's alphabet, and the
 # separators of prefixed ids). Each is judged whole by _token below. A plain word (lower case
 # after its first letter) is never an id, so the lookahead keeps it from costing a call.
