@@ -21,9 +21,13 @@ from tests.support import ids
 # Shapes recognised by their documented format: every fresh id of them normalizes alike.
 EXACT = ["clerk", "stripe-14", "stripe-24", "ulid", "ksuid", "snowflake", "luhn-snowflake", "objectid",
          "aws-request-id", "s3-request-id", "s3-host-id", "arn", "resend", "slack"]
-# Shapes without a fixed length or prefix, told from words by how they read: the share of fresh
-# ids recognised (measured over 20,000 in bench/bench_normalize.py) and the floor asserted here.
-HEURISTIC = {"prefixed-base62": 0.97, "nanoid": 0.93, "hashid": 0.75}
+# Shapes without a fixed length or prefix, told from words by how they read: the floor asserted
+# here, some points below the share of fresh ids recognised (measured over 2,000 and 20,000 in
+# bench/bench_normalize.py, docs/grouping.md). A short hashid or nanoid that reads as a code word
+# (letters only: 'MdjAjpPe') keeps its own issue, so that words stay words.
+HEURISTIC = {"prefixed-base62": 0.97, "prefixed-bk-12": 0.95, "prefixed-key-16": 0.97,
+             "nanoid": 0.97, "nanoid-16": 0.95, "nanoid-12": 0.89, "nanoid-10": 0.86,
+             "hashid": 0.92, "hashid-10": 0.91, "hashid-8": 0.83, "hashid-6": 0.62}
 
 # Ordinary English words and the code words error messages hold; each must come out as it went in.
 WORDS = [line for line in (Path(__file__).parent / "data" / "grouping_words.txt").read_text().split()
@@ -81,6 +85,17 @@ def test_words_stay_words(word):
     assert normalize_message(f"cannot load {word} now") == f"cannot load {word} now"
 
 
+@pytest.mark.parametrize("name", ["x86_64", "linux-x86_64", "v1.2.3", "1.2.3-rc1", "2.0.0b1", "Python3.11", "py3.11",
+                                  "v2024.01", "iOS17.2", "utf-8", "ISO-8859-1", "sha3_256", "k8s-node-7"])
+def test_identifiers_with_numbers_never_become_ids(name):
+    """Version strings and identifiers with numbers may lose their numbers (<num>) but never become <id>:
+    their letters stay, so two of them that differ by a word stay apart."""
+    normalized = normalize_message(f"cannot load {name} now")
+    assert "<id>" not in normalized
+    letters = "".join(c for c in normalized.replace("<num>", "") if c.isalpha())
+    assert letters == "cannotload" + "".join(c for c in name if c.isalpha()) + "now"
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("10ms", "<num>ms"), ("1024MB", "<num>MB"), ("3rd", "<num>rd"), ("5xx", "<num>xx"),
     ("x86_64", "x86_<num>"), ("HTTP_404_NOT_FOUND", "HTTP_<num>_NOT_FOUND"), ("tenant-42", "tenant-<num>"),
@@ -129,7 +144,8 @@ def test_the_same_error_for_five_ids_of_each_shape_is_one_issue(tracked):
                 event_id = sentry_sdk.capture_exception()
             sent[shape].append(event_id)
             made += 1
-    sentry_sdk.flush(timeout=10)
+        sentry_sdk.flush(timeout=10)  # per shape: the SDK's queue holds 100 events, fewer than all shapes'
+
     assert tracked.wait_for(lambda rx: len(rx.events()) >= 5 * len(sent), timeout=20)
     received = {e["event_id"]: e for e in tracked.events()}
 
