@@ -85,8 +85,9 @@ def test_words_stay_words(word):
     assert normalize_message(f"cannot load {word} now") == f"cannot load {word} now"
 
 
-@pytest.mark.parametrize("name", ["x86_64", "linux-x86_64", "v1.2.3", "1.2.3-rc1", "2.0.0b1", "Python3.11", "py3.11",
-                                  "v2024.01", "iOS17.2", "utf-8", "ISO-8859-1", "sha3_256", "k8s-node-7"])
+@pytest.mark.parametrize("name", [
+    "x86_64", "linux-x86_64", "v1.2.3", "1.2.3-rc1", "2.0.0b1", "Python3.11", "py3.11", "v2024.01", "iOS17.2",
+    "utf-8", "ISO-8859-1", "sha3_256", "k8s-node-7"])
 def test_identifiers_with_numbers_never_become_ids(name):
     """Version strings and identifiers with numbers may lose their numbers (<num>) but never become <id>:
     their letters stay, so two of them that differ by a word stay apart."""
