@@ -45,9 +45,10 @@ def ulid() -> str:
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
-def nanoid() -> str:
-    """nanoid (github.com/ai/nanoid): 21 characters of A-Za-z0-9_- by default."""
-    return _pick(NANOID, 21)
+def nanoid(size: int = 21) -> str:
+    """nanoid (github.com/ai/nanoid): 21 characters of A-Za-z0-9_- by default; `nanoid(size)` and
+    `customAlphabet(alphabet, size)` give any other size."""
+    return _pick(NANOID, size)
 
 
 def snowflake() -> str:
@@ -76,9 +77,13 @@ def objectid() -> str:
     return f"{int(time.time()):08x}" + _pick(HEX, 16)
 
 
-def hashid() -> str:
-    """hashids (hashids.org): 12 characters of its default alphabet (letters and digits), salted."""
-    return _pick(string.ascii_letters + "1234567890", 12)
+HASHIDS = string.ascii_lowercase + string.ascii_uppercase + "1234567890"  # hashids' default alphabet
+
+
+def hashid(size: int = 12) -> str:
+    """hashids (hashids.org): letters and digits of its default alphabet, salted (shuffled per salt), so
+    any character may come anywhere; `min_length` pads a short hash to at least that many characters."""
+    return _pick(HASHIDS, size)
 
 
 def clerk(prefix: str = "") -> str:
@@ -97,6 +102,11 @@ def prefixed() -> str:
     """Any `prefix_` + base62 id (the Stripe style many services copy): 16 to 24 base62 characters."""
     return f"{secrets.choice(['book', 'shelf', 'loan', 'acct', 'team', 'job', 'tenant'])}_" + \
         _pick(BASE62, 16 + secrets.randbelow(9))
+
+
+def prefixed_sized(prefix: str, size: int) -> str:
+    """A short `prefix_` + base62 id of a fixed size (`bk_` + 12, `key_` + 16)."""
+    return f"{prefix}_{_pick(BASE62, size)}"
 
 
 def aws_request_id() -> str:
@@ -143,6 +153,9 @@ SHAPES: dict[str, Callable[[], str]] = {
     "clerk": clerk, "stripe-14": lambda: stripe(size=14), "stripe-24": lambda: stripe(size=24),
     "prefixed-base62": prefixed, "ulid": ulid, "ksuid": ksuid, "nanoid": nanoid, "snowflake": snowflake,
     "luhn-snowflake": luhn_snowflake, "objectid": objectid, "hashid": hashid,
+    "nanoid-10": lambda: nanoid(10), "nanoid-12": lambda: nanoid(12), "nanoid-16": lambda: nanoid(16),
+    "hashid-6": lambda: hashid(6), "hashid-8": lambda: hashid(8), "hashid-10": lambda: hashid(10),
+    "prefixed-bk-12": lambda: prefixed_sized("bk", 12), "prefixed-key-16": lambda: prefixed_sized("key", 16),
     "aws-request-id": aws_request_id,
     "s3-request-id": s3_request_id, "s3-host-id": s3_host_id, "arn": arn, "resend": resend_email_id,
     "slack": slack,

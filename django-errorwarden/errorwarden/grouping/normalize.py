@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from types import MappingProxyType
@@ -58,14 +59,15 @@ _ARN = re.compile(
     r"[0-9]{0,12}:[^\s'\"<>,;)\]]{1,1024}+"
 )
 # Long base64 text with '+', '/' or '=' (S3's x-amz-id-2 host id, opaque cursors): 40 or more
-# characters holding upper and lower case letters and digits.
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9]{0,1024}+[+/])[A-Za-z0-9+/]{40,1024}+={0,2}+"
-                     r"(?![A-Za-z0-9+/=])")
+# characters holding upper and lower case letters and digits. It may follow a ``key=`` (HostId=…):
+# an '=' right after a name character starts a value, not base64 padding.
+_BASE64 = re.compile(r"(?:(?<![A-Za-z0-9+/=])|(?<=[A-Za-z0-9_\]]=))(?=[A-Za-z0-9]{0,1024}+[+/])"
+                     r"[A-Za-z0-9+/]{40,1024}+={0,2}+(?![A-Za-z0-9+/=])")
 # A candidate token: a run of base62 characters with '_' and '-' (nanoid's alphabet, and the
 # separators of prefixed ids). Each is judged whole by _token below. A plain word (lower case
 # after its first letter) is never an id, so the lookahead keeps it from costing a call.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])(?=[A-Za-z][a-z]{0,127}+[A-Z0-9_\-]|[0-9_\-])"
-                    r"[A-Za-z0-9_\-]{8,128}+(?![A-Za-z0-9_\-])")
+                    r"[A-Za-z0-9_\-]{6,128}+(?![A-Za-z0-9_\-])")
 _PREFIXED = re.compile(
     r"([a-z][a-z0-9]{0,15}(?:_sched)?_)((?:test|live)_)?([A-Za-z0-9]{8,}?)(_secret_[A-Za-z0-9]+)?"
 )
@@ -79,19 +81,37 @@ _SLACK = re.compile(r"[ABCDEFGRTUW][0-9][0-9A-Z]{7,10}")
 # ULID: 26 characters of Crockford's base32, the first 0-7 (48-bit time, then randomness).
 # Source: the ULID specification, github.com/ulid/spec.
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}|[0-7][0-9a-hjkmnp-tv-z]{25}")
-# Code words in camelCase or PascalCase: lower-case runs, capitalized words (two-letter ones
-# from a list), acronyms, versions glued to letters (IPv6, S3, Vt100), a trailing capital
-# (TypeVarT). Random base62 text reads this way less often: 12-character hashids 16 times in
-# 100 (bench/bench_normalize.py).
-_TWO_LETTER_WORDS = ("By|To|In|On|Or|Of|At|As|Is|It|If|No|Do|Go|Up|Id|Io|Db|Ok|Ui|Js|Os|Ex|Ec|Fn|Fx"
-                     "|Dt|Tz|Pk|Ip|Py|Cu|Ed|Op|Vm|Ad|An|Be|Me|My|Re|Un|So|We|Us|Di|Nd|Ge|Gt|Le|Lt|Eq|Ne")
-_CAMEL = re.compile(
-    r"(?:[a-z](?=[A-Z])|[A-Z]?[a-z]{2,}+|(?:" + _TWO_LETTER_WORDS + r")(?![a-z])|[A-Z]{2,}+(?![a-z])"
-    r"|[A-Z]{1,64}(?=[A-Z][a-z])|[A-Z]{1,8}v(?=[0-9A-Z]|\Z)|[A-Z]?[0-9]{1,4}+[A-Za-z]?(?![a-z])|[A-Z]\Z)++"
+# Code words in camelCase or PascalCase, read part by part: a lower-case lead (get, i, mac, utf8,
+# k8s), then capitalized words that hold a vowel (Phone, Error, Id, By) or are a common
+# consonant-only abbreviation (Http, Xml, Ptr, Cmd), acronyms (HTTP, IDs, the XML of XMLHttp),
+# versions glued to letters (IPv6, TLSv1, S3, Ed25519, Axes3D) and a trailing capital (TypeVarT).
+# Random base62 text seldom reads so, and when it does it needs many short parts: a code word has
+# at most one part per three characters (three at least). Words of one case never reach it.
+# Measured in bench/bench_normalize.py; the trade-off is in docs/grouping.md.
+_ABBREVIATIONS = ("Db|Js|Fn|Fx|Dt|Tz|Pk|Nd|Gt|Lt|Ws|Vm|Tk|Qt|Cs|Fp|Dc|Rb|Rd|Mb|Kb|Gb|Ms|Ns|Px|Sql|Xml|Html"
+                  "|Https?|Url|Src|Cfg|Ctx|Msg|Str|Pkg|Mgr|Tmp|Dst|Crc|Rpc|Grpc|Dns|Pdf|Svg|Png|Jpg|Gzip|Sdk"
+                  "|Csv|Tsv|Css|Tls|Ssl|Ssh|Tcp|Smtp|Mqtt|Cdn|Cls|Std|Nth|Kwd|Rgb|Csrf|Jwt|Ttl|Ptr|Cmd|Cfn"
+                  "|Dsn|Stmt|Cmp|Bsd|Bmp|Cjk|Amqp|Bnf|Bdb|Bdd|Ddl|Dml|Dll|Lnk|Fmt|Mnt|Pwd|Sync|Sys|Lxml")
+# A word piece holds a vowel and no five consonants in a row (Abstract, not bhqkakw).
+_WORDISH = r"(?=[a-z]*[aeiouy])(?![a-z]*[b-df-hj-np-tv-xz]{5})"
+_CODE_LEAD = re.compile(r"(?:" + _WORDISH + r"[a-z]++|[a-z]{1,2}+|(?:" + _ABBREVIATIONS.lower()
+                        + r")(?![a-z]))(?:[0-9]{1,5}+[a-z]?+(?![a-z]))?+")
+_CODE_PART = re.compile(
+    r"(?:[AEIOUY](?![a-z]*[b-df-hj-np-tv-xz]{5})|[A-Z]" + _WORDISH + r")[a-z]{2,}+"  # Phone, Address
+    r"|(?<![A-Z])(?:[AEIOUY][a-z]|[A-Z][aeiouy])(?![a-z])"    # By, Id, To: after a word, not an acronym
+    r"|(?:" + _ABBREVIATIONS + r")(?![a-z])|[A-Z][a-z]{2}(?=[A-Z][a-z])"     # Cpp of CppLexer
+    r"|[A-Z]{1,8}v(?=[0-9])"                                   # IPv6, TLSv1
+    r"|[A-Z]{2,8}+s?+(?![A-Za-z])"                             # HTTP, JSON, IDs
+    r"|[A-Z]{1,8}(?=[A-Z][a-z])"                               # the XML of XMLHttp, the A of IsAString
+    r"|[A-Z](?=[0-9])"                                         # S3, X509
+    r"|[0-9]{1,5}+(?:[dD]|[a-z])?(?![a-z])"                    # 64, Axes3D, Argon2d
+    r"|(?<=[a-z])[A-Z]\Z"                                      # TypeVarT
 )
-# After a ``prefix_`` the stricter reading: only words of 3+ letters, acronyms and numbers.
+# After a ``prefix_`` a code word is rare, so the body also meets a plainer reading: words of
+# 3+ letters, acronyms and numbers only.
 _PLAIN_CAMEL = re.compile(r"(?:[A-Z]?[a-z]{2,}+|[A-Z]{2,}+(?![a-z])|[A-Z]{1,64}(?=[A-Z][a-z])|[0-9]{1,4}+)++")
 _DIGIT_RUN = re.compile(r"[0-9]+")
+_SEPARATOR = re.compile(r"[_-]")
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
 # Scrubber placeholders that stand for a value this module would have replaced itself: a
 # Luhn-passing Snowflake id is "[card]" after the scrub and must group with the others.
@@ -137,18 +157,35 @@ def _transitions(body: str) -> int:
     return len(_DIGIT_RUN.findall(body)) + len(_LETTER_RUN.findall(body)) - 1
 
 
+@functools.lru_cache(maxsize=64)
+def _code_word(parts: int) -> re.Pattern:
+    """A code word of at most ``parts`` parts: the lead, then each part the first alternative that
+    fits, never revisited (one C-level match, linear)."""
+    part = f"(?>{_CODE_PART.pattern})"
+    return re.compile(f"(?>{_CODE_LEAD.pattern}){part}{{0,{parts - 1}}}+|{part}{{0,{parts}}}+")
+
+
+def _reads_as_code(body: str) -> bool:
+    """True for letters and digits that read as a code word (``IPv6Address``, ``iPhone12``)."""
+    return _code_word(max(3, (len(body) + 1) // 3)).fullmatch(body) is not None
+
+
 def _random_body(body: str) -> bool:
     """True for the random part of an id: not a word, a constant, a number or a hex id.
 
-    That is: led by a digit (no word is) and not a quantity, or holding letters of both cases
-    (digits too, maybe) that do not read as code words (``aMPrupjMA4ffry``, not ``IPv6Address``).
+    That is: led by a digit (no word is) and not a quantity; or holding letters of both cases
+    that do not read as a code word (``aMPrupjMA4ffry``, not ``IPv6Address``); or letters of one
+    case and digits alternating often (``a7k2pq9x``, not ``utf8mb4`` nor ``secp256k1``).
     """
-    if _HEXISH.fullmatch(body) or (body.isalpha() and (body.islower() or body.isupper())):
-        return False  # a word or CONSTANT stays; numbers and hex ids: <num> below
+    if _HEXISH.fullmatch(body) or (body.isalpha() and (body.islower() or body.isupper()
+                                                       or (body[0].isupper() and body[1:].islower()))):
+        return False  # a word, Word or CONSTANT stays; numbers and hex ids: <num> below
     upper, lower, _ = _classes(body)
     if body[0].isdigit():  # KSUIDs, ULIDs, new Stripe ids: no word starts with a digit
         return not _QUANTITY.fullmatch(body) and (_transitions(body) >= 2 or (upper and lower))
-    return upper and lower and _CAMEL.fullmatch(body) is None
+    if upper and lower:
+        return not _reads_as_code(body)
+    return len(body) >= 8 and _transitions(body) >= 5
 
 
 def _token(match: re.Match) -> str:
@@ -165,22 +202,21 @@ def _token(match: re.Match) -> str:
         # (Stripe's shortest) that are not all digits nor letters of one case (in_progress).
         known = prefix[:-1].removesuffix("_sched") in KNOWN_PREFIXES and len(body) >= 14
         if (known and not body.isdigit() and not (body.isalpha() and (body.islower() or body.isupper()))
-                ) or (len(body) >= 12 and (_random_body(body) or (
+                ) or (len(body) >= 8 and (_random_body(body) or (
                     all(_classes(body)[:2]) and _PLAIN_CAMEL.fullmatch(body) is None))):
             return "<id>"  # the prefix too: a nanoid can start like one (abc_…)
-        return token
-    bare = token.replace("_", "").replace("-", "") if len(token) == 21 else ""
-    # With '_' or '-' inside it is no PascalCase name, so the stricter reading applies.
-    words = _PLAIN_CAMEL if len(bare) < 21 else _CAMEL
-    if bare and (all(_classes(token)) or _random_body(bare)) and words.fullmatch(bare) is None:
-        return "<id>"  # nanoid: 21 characters of A-Za-z0-9_- (github.com/ai/nanoid, the default)
+    if len(token) >= 16 and all(_classes(token)) and not _reads_as_code(_SEPARATOR.sub("", token)):
+        return "<id>"  # a default-size nanoid: 21 characters mixing all three, not a code name
     if "_" in token or "-" in token:
-        return token  # snake_case, kebab-case, tenant-42 (its number becomes <num> below)
+        # nanoid (github.com/ai/nanoid: A-Za-z0-9_-, 21 characters by default, any size) or
+        # snake_case, kebab-case, tenant-42: an id when a part of four or more reads as random.
+        return "<id>" if any(len(part) >= 4 and _random_body(part) and (
+            len(part) >= 8 or all(_classes(part)[:2])) for part in _SEPARATOR.split(token)) else token
     if _ULID.fullmatch(token):
         return "<id>"
-    # KSUID (27 base62 characters, github.com/segmentio/ksuid), hashids (hashids.org), and
-    # other base62 ids of 10 or more characters.
-    return "<id>" if len(token) >= 10 and _random_body(token) else token
+    # KSUID (27 base62 characters, github.com/segmentio/ksuid), hashids (hashids.org), nanoids
+    # without '_' or '-', and other base62 ids of 6 or more characters.
+    return "<id>" if _random_body(token) else token
 
 
 def _scrubbed(match: re.Match) -> str:
